@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// Landscape: exact Hessians of neural-network losses on MPI clusters.
+// Module graph (arrows point one way): landscape → Experiments → DistributedLinearAlgebra, NPY
+// → Cluster → C targets (CMPI, CScaLAPACK). Only the C targets see raw C types.
+import PackageDescription
+
+let package = Package(
+    name: "Landscape",
+    products: [
+        .executable(name: "landscape", targets: ["landscape"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
+        .library(name: "DistributedLinearAlgebra", targets: ["DistributedLinearAlgebra"]),
+        .library(name: "NPY", targets: ["NPY"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Open MPI through pkg-config `ompi-c`; the shim header re-exports MPI's handle macros
+        // (MPI_COMM_WORLD, MPI_DOUBLE, …) as static inline functions Swift can import.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // BLACS/ScaLAPACK (Fortran symbols, declared by hand), CBLAS and LAPACKE (OpenBLAS).
+        .systemLibrary(name: "CScaLAPACK", path: "Sources/CScaLAPACK", pkgConfig: "scalapack-openmpi",
+                       providers: [.apt(["libscalapack-openmpi-dev", "libopenblas-dev", "liblapacke-dev"])]),
+        .target(name: "Cluster", dependencies: ["CMPI"]),
+        .target(name: "NPY"),
+        .target(name: "SeededRandom"),
+        .target(name: "DistributedLinearAlgebra",
+                dependencies: ["Cluster", "CMPI", "CScaLAPACK", "NPY", "SeededRandom"]),
+        .target(name: "Experiments",
+                dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY",
+                               .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "landscape",
+                          dependencies: ["Experiments", "Cluster", "DistributedLinearAlgebra",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "NPYTests", dependencies: ["NPY"]),
+        .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
+        .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK"]),
+    ]
+)

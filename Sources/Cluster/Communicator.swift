@@ -1,0 +1,214 @@
+import CMPI
+import Foundation
+
+/// An MPI communicator: a group of ranks that take part in collectives together.
+///
+/// A value type over the MPI handle. The world communicator belongs to `MPIRuntime`; communicators
+/// made by `split` or `duplicate` belong to the caller, who releases them with `free()`.
+/// Every call is checked: a failure throws `MPIError` naming the routine.
+public struct Communicator: @unchecked Sendable {
+    public let handle: MPI_Comm
+    /// This process's rank in the communicator, 0 ..< size.
+    public let rank: Int
+    /// The number of ranks.
+    public let size: Int
+
+    public init(handle: MPI_Comm) throws {
+        self.handle = handle
+        var r: Int32 = 0, s: Int32 = 0
+        try check(MPI_Comm_rank(handle, &r), "MPI_Comm_rank")
+        try check(MPI_Comm_size(handle, &s), "MPI_Comm_size")
+        rank = Int(r)
+        size = Int(s)
+    }
+
+    public var isRoot: Bool { rank == 0 }
+
+    public func barrier() throws {
+        try check(MPI_Barrier(handle), "MPI_Barrier")
+    }
+
+    // MARK: Reductions
+
+    /// Combines `buffer` element-wise across all ranks; every rank receives the result in place.
+    public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, _ op: ReductionOperator) throws {
+        guard buffer.count > 0 else { return }
+        try check(MPI_Allreduce(landscape_mpi_in_place(), buffer.baseAddress, Int32(buffer.count),
+                                T.mpiDatatype, op.mpiOp, handle), "MPI_Allreduce")
+    }
+
+    public func allreduce<T: MPIScalar>(_ values: inout [T], _ op: ReductionOperator) throws {
+        try values.withUnsafeMutableBufferPointer { try allreduce($0, op) }
+    }
+
+    public func allreduce<T: MPIScalar>(_ value: T, _ op: ReductionOperator) throws -> T {
+        var values = [value]
+        try allreduce(&values, op)
+        return values[0]
+    }
+
+    /// Sums `send` element-wise across ranks and leaves segment r (of length `counts[r]`) on rank r:
+    /// the collective that delivers distributed contributions to their owners.
+    public func reduceScatter<T: MPIScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                            counts: [Int], _ op: ReductionOperator = .sum) throws {
+        precondition(counts.count == size && counts.reduce(0, +) == send.count && counts[rank] == receive.count)
+        let counts32 = try counts.map { try int32Count($0) }
+        try check(MPI_Reduce_scatter(send.baseAddress, receive.baseAddress, counts32, T.mpiDatatype,
+                                     op.mpiOp, handle), "MPI_Reduce_scatter")
+    }
+
+    // MARK: Broadcast, gather
+
+    public func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int = 0) throws {
+        guard buffer.count > 0 else { return }
+        try check(MPI_Bcast(buffer.baseAddress, try int32Count(buffer.count), T.mpiDatatype, Int32(root), handle),
+                  "MPI_Bcast")
+    }
+
+    public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws {
+        try values.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
+    }
+
+    /// Broadcasts a variable-length byte string: its length first, then the bytes.
+    public func broadcast(bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
+        var count = [bytes.count]
+        try broadcast(&count, root: root)
+        var data = rank == root ? bytes : [UInt8](repeating: 0, count: count[0])
+        try broadcast(&data, root: root)
+        return data
+    }
+
+    /// Gathers equal-length contributions to `root` in rank order (empty on other ranks).
+    public func gather<T: MPIScalar>(_ values: [T], root: Int = 0) throws -> [T] {
+        let counts = try allgather([values.count])
+        return try gatherv(values, counts: counts, root: root)
+    }
+
+    /// Gathers contributions of differing lengths (`counts[r]` from rank r) to `root`.
+    public func gatherv<T: MPIScalar>(_ values: [T], counts: [Int], root: Int = 0) throws -> [T] {
+        precondition(counts.count == size && counts[rank] == values.count)
+        let total = counts.reduce(0, +)
+        var result = [T](repeating: .zero, count: rank == root ? total : 0)
+        let counts32 = try counts.map { try int32Count($0) }
+        var displacements = [Int32](repeating: 0, count: size)
+        for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
+        try values.withUnsafeBufferPointer { send in
+            try result.withUnsafeMutableBufferPointer { receive in
+                try check(MPI_Gatherv(send.baseAddress, counts32[rank], T.mpiDatatype,
+                                      receive.baseAddress, counts32, displacements, T.mpiDatatype,
+                                      Int32(root), handle), "MPI_Gatherv")
+            }
+        }
+        return result
+    }
+
+    /// Every rank receives every rank's equal-length contribution, in rank order.
+    public func allgather<T: MPIScalar>(_ values: [T]) throws -> [T] {
+        let n = values.count
+        var result = [T](repeating: .zero, count: n * size)
+        try values.withUnsafeBufferPointer { send in
+            try result.withUnsafeMutableBufferPointer { receive in
+                try check(MPI_Allgather(send.baseAddress, try int32Count(n), T.mpiDatatype,
+                                        receive.baseAddress, try int32Count(n), T.mpiDatatype, handle),
+                          "MPI_Allgather")
+            }
+        }
+        return result
+    }
+
+    /// Gathers one string from every rank to `root`, in rank order (empty on other ranks).
+    public func gather(string: String, root: Int = 0) throws -> [String] {
+        let bytes = Array(string.utf8)
+        let counts = try allgather([bytes.count])
+        let all = try gatherv(bytes, counts: counts, root: root)
+        guard rank == root else { return [] }
+        var strings: [String] = [], offset = 0
+        for count in counts {
+            strings.append(String(decoding: all[offset..<(offset + count)], as: UTF8.self))
+            offset += count
+        }
+        return strings
+    }
+
+    // MARK: New communicators
+
+    /// Partitions the ranks by `color`; within a color, ranks are ordered by `key` (then old rank).
+    public func split(color: Int, key: Int? = nil) throws -> Communicator {
+        var new: MPI_Comm? = nil
+        try check(MPI_Comm_split(handle, Int32(color), Int32(key ?? rank), &new), "MPI_Comm_split")
+        return try Communicator(handle: new!)
+    }
+
+    /// The ranks that share this node's memory (`MPI_COMM_TYPE_SHARED`).
+    public func splitByNode() throws -> Communicator {
+        var new: MPI_Comm? = nil
+        try check(MPI_Comm_split_type(handle, Int32(MPI_COMM_TYPE_SHARED), Int32(rank),
+                                      landscape_mpi_info_null(), &new), "MPI_Comm_split_type")
+        return try Communicator(handle: new!)
+    }
+
+    public func duplicate() throws -> Communicator {
+        var new: MPI_Comm? = nil
+        try check(MPI_Comm_dup(handle, &new), "MPI_Comm_dup")
+        return try Communicator(handle: new!)
+    }
+
+    /// Releases a communicator made by `split` or `duplicate`.
+    public func free() throws {
+        var h: MPI_Comm? = handle
+        try check(MPI_Comm_free(&h), "MPI_Comm_free")
+    }
+
+    // MARK: Agreement
+
+    /// Runs `body` on `root` only and hands its result — or its failure — to every rank.
+    ///
+    /// This is how a check that only one rank can make (reading a file header, probing a path)
+    /// becomes a collective verdict: if `body` throws, every rank throws `InputError` with the same
+    /// message, so all ranks leave together instead of the others waiting in the next collective.
+    public func agree<T: Codable>(root: Int = 0, _ body: () throws -> T) throws -> T {
+        var verdict = Verdict<T>(value: [], error: nil, isInput: true)
+        if rank == root {
+            do { verdict.value = [try body()] } catch let error as InputError {
+                verdict.error = error.message
+            } catch {
+                verdict.error = String(describing: error)
+                verdict.isInput = false
+            }
+        }
+        let bytes = rank == root ? Array(try JSONEncoder().encode(verdict)) : []
+        let received = try JSONDecoder().decode(Verdict<T>.self, from: Data(try broadcast(bytes: bytes, root: root)))
+        if let message = received.error {
+            throw received.isInput ? InputError(message) : CollectiveFailure(message: message)
+        }
+        return received.value[0]
+    }
+}
+
+/// What `agree` broadcasts: the root's value, or its error and whether it was bad input.
+private struct Verdict<T: Codable>: Codable {
+    /// One element on success (an array, so that a `T` that is itself optional survives JSON).
+    var value: [T]
+    var error: String?
+    var isInput: Bool
+}
+
+/// A failure that every rank learned about together (through `agree`), which is not bad input.
+public struct CollectiveFailure: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+@inline(__always)
+func int32Count(_ n: Int) throws -> Int32 {
+    guard let n32 = Int32(exactly: n) else {
+        throw MPIError.countOverflow(n)
+    }
+    return n32
+}
+
+extension MPIError {
+    static func countOverflow(_ n: Int) -> MPIError {
+        MPIError(routine: "a message of \(n) elements (over MPI's 32-bit count limit)", code: MPI_ERR_COUNT)
+    }
+}

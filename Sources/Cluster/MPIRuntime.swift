@@ -1,0 +1,109 @@
+import CMPI
+import Foundation
+
+/// The process's MPI session: owns `MPI_Init_thread` / `MPI_Finalize` and the world communicator.
+///
+/// Thread level FUNNELED: only the main thread calls MPI (BLAS may use threads of its own).
+/// The world communicator's error handler is `MPI_ERRORS_RETURN`, so failures come back as
+/// return codes that `check` turns into `MPIError`s instead of aborting inside Open MPI.
+public final class MPIRuntime {
+    public let world: Communicator
+    /// The thread level MPI granted (`MPI_THREAD_*`).
+    public let threadLevel: Int32
+    /// This node's name as MPI reports it (`MPI_Get_processor_name`).
+    public let hostname: String
+
+    private var finalized = false
+
+    public init() throws {
+        var provided: Int32 = 0
+        try check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided), "MPI_Init_thread")
+        try check(MPI_Comm_set_errhandler(landscape_mpi_comm_world(), landscape_mpi_errors_return()),
+                  "MPI_Comm_set_errhandler")
+        threadLevel = provided
+        world = try Communicator(handle: landscape_mpi_comm_world())
+        var name = [CChar](repeating: 0, count: Int(MPI_MAX_PROCESSOR_NAME) + 1)
+        var length: Int32 = 0
+        try check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
+        hostname = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `[rank N@host]`, the tag of every per-rank diagnostic.
+    public var tag: String { "[rank \(world.rank)@\(hostname)]" }
+
+    /// The MPI library's own version string (`MPI_Get_library_version`).
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_LIBRARY_VERSION_STRING) + 1)
+        var length: Int32 = 0
+        guard MPI_Get_library_version(&buffer, &length) == MPI_SUCCESS else { return "unknown" }
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func finalize() {
+        guard !finalized else { return }
+        finalized = true
+        _ = MPI_Finalize()
+    }
+
+    /// Ends every rank of the job with `code`. The message, if any, is printed first with this
+    /// rank's tag, so the user learns which rank failed and why.
+    public func abort(_ message: String?, code: Int32 = 1) -> Never {
+        if let message { standardError("\(tag) error: \(message)") }
+        _ = MPI_Abort(landscape_mpi_comm_world(), code)
+        exit(code)
+    }
+
+    /// Runs a job body under the error contract every command shares:
+    ///  * `InputError` (thrown collectively): rank 0 prints `error: …`, all ranks finalize, exit 2;
+    ///  * any other error: the failing rank prints `[rank N@host] error: …` and calls `MPI_Abort`,
+    ///    which ends all ranks — never a hang.
+    public func run(_ body: (MPIRuntime) throws -> Void) -> Never {
+        do {
+            try body(self)
+            finalize()
+            exit(0)
+        } catch let error as InputError {
+            if world.isRoot { standardError("error: \(error.message)") }
+            finalize()
+            exit(2)
+        } catch let error as CollectiveFailure {
+            if world.isRoot { standardError("error: \(error.message)") }
+            finalize()
+            exit(1)
+        } catch {
+            abort(String(describing: error), code: 1)
+        }
+    }
+}
+
+/// Writes one line to standard error, unbuffered.
+public func standardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Launcher facts read from the environment before (or without) MPI: which rank this process
+/// will be and how many the launcher started. Used to print parse errors once, and to warn when
+/// the MPI library and the launcher disagree (a singleton run under another MPI's launcher).
+public enum Launcher {
+    static let rankVariables = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"]
+    static let sizeVariables = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"]
+
+    /// This process's rank as the launcher announced it (0 when started without one).
+    public static var announcedRank: Int {
+        firstInteger(rankVariables)?.value ?? 0
+    }
+
+    /// The world size some launcher variable announces, with the variable's name.
+    public static var announcedSize: (variable: String, value: Int)? {
+        firstInteger(sizeVariables)
+    }
+
+    private static func firstInteger(_ names: [String]) -> (variable: String, value: Int)? {
+        let environment = ProcessInfo.processInfo.environment
+        for name in names {
+            if let text = environment[name], let value = Int(text) { return (name, value) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,77 @@
+import CScaLAPACK
+import Cluster
+
+/// A dense matrix distributed block-cyclically over a process grid, as ScaLAPACK expects it:
+/// this rank's piece in column-major `local` storage with leading dimension `leadingDimension`,
+/// plus the 9-integer array descriptor that ScaLAPACK routines take.
+///
+/// Value semantics: copying the struct copies the local piece (Swift arrays are copy-on-write).
+public struct BlockCyclicMatrix: Sendable {
+    public let grid: ProcessGrid
+    public let layout: BlockCyclicLayout
+    public let localRows: Int
+    public let localColumns: Int
+    public let leadingDimension: Int
+    public var local: [Double]
+    public let descriptor: [Int32]
+
+    /// A zero matrix of `rows × columns` with square blocks of `blockSize`.
+    public init(grid: ProcessGrid, rows: Int, columns: Int, blockSize: Int) throws {
+        let layout = BlockCyclicLayout(rows: rows, columns: columns, rowBlock: blockSize, columnBlock: blockSize,
+                                       processRows: grid.rows, processColumns: grid.columns)
+        self.grid = grid
+        self.layout = layout
+        localRows = layout.localRows(processRow: grid.myRow)
+        localColumns = layout.localColumns(processColumn: grid.myColumn)
+        leadingDimension = max(1, localRows)
+        local = [Double](repeating: 0, count: leadingDimension * localColumns)
+        descriptor = try Self.descriptor(grid: grid, rows: rows, columns: columns, blockSize: blockSize,
+                                         leadingDimension: leadingDimension)
+    }
+
+    /// DESCINIT for a matrix with its first block on process (0, 0).
+    static func descriptor(grid: ProcessGrid, rows: Int, columns: Int, blockSize: Int,
+                           leadingDimension: Int) throws -> [Int32] {
+        var desc = [Int32](repeating: 0, count: 9)
+        var m = Int32(rows), n = Int32(columns), nb = Int32(blockSize), zero: Int32 = 0
+        var context = grid.context, lld = Int32(leadingDimension), info: Int32 = 0
+        descinit_(&desc, &m, &n, &nb, &nb, &zero, &zero, &context, &lld, &info)
+        if info != 0 { throw ScaLAPACKError(routine: "DESCINIT", info: Int(info)) }
+        return desc
+    }
+
+    public var rows: Int { layout.rows }
+    public var columns: Int { layout.columns }
+    public var blockSize: Int { layout.rowAxis.blockSize }
+
+    /// Global row index of local row `r` on this rank.
+    @inline(__always) public func globalRow(_ r: Int) -> Int { layout.rowAxis.globalIndex(local: r, process: grid.myRow) }
+    /// Global column index of local column `c` on this rank.
+    @inline(__always) public func globalColumn(_ c: Int) -> Int {
+        layout.columnAxis.globalIndex(local: c, process: grid.myColumn)
+    }
+
+    /// Sets every local entry from a function of its global (row, column).
+    public mutating func fill(_ entry: (Int, Int) -> Double) {
+        for c in 0..<localColumns {
+            let j = globalColumn(c)
+            for r in 0..<localRows { local[c * leadingDimension + r] = entry(globalRow(r), j) }
+        }
+    }
+
+    /// max |Aᵢⱼ| over the whole matrix (collective).
+    public func maxAbs() throws -> Double {
+        let mine = local.reduce(0) { max($0, abs($1)) }
+        return try grid.communicator.allreduce(mine, .max)
+    }
+}
+
+/// A ScaLAPACK/PBLAS routine returned INFO ≠ 0.
+public struct ScaLAPACKError: Error, CustomStringConvertible {
+    public let routine: String
+    public let info: Int
+    public var description: String {
+        info < 0 ? "\(routine) rejected argument \(-info) (INFO = \(info)): a bug in Landscape's call, please report it"
+                 : "\(routine) failed with INFO = \(info)"
+    }
+}

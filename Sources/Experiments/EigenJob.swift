@@ -1,0 +1,174 @@
+import Cluster
+import DistributedLinearAlgebra
+import Foundation
+import NPY
+
+/// `landscape eig`: the distributed symmetric eigensolver for a matrix given as an NPY file (or a
+/// generated test matrix with a known spectrum).
+public struct EigenJob: Sendable {
+    public enum Source: Sendable {
+        case npy(path: String)
+        case testMatrix(HouseholderTestMatrix)
+    }
+
+    public var source: Source
+    public var vectors: EigenvectorSelection = .none
+    /// `"auto"` or `"PrxPc"`.
+    public var grid: String = "auto"
+    public var blockSize: Int = 64
+    /// nil: the preferred routine for the selection.
+    public var routine: ScaLAPACKEigensolver? = nil
+    /// Replace an asymmetric input by its symmetric part instead of refusing it.
+    public var symmetrize = false
+    /// Largest relative symmetry defect max|A − Aᵀ| / max|A| accepted without `symmetrize`.
+    public var symmetryTolerance = 1e-10
+    public var zeroTolerance: Double? = nil
+    /// nil: this node's available memory divided by the ranks on it.
+    public var memoryPerRank: Int? = nil
+    public var output: RunDirectory
+    public var quiet = false
+
+    public init(source: Source, output: RunDirectory) {
+        self.source = source
+        self.output = output
+    }
+
+    /// What `summary.json` holds.
+    public struct Summary: Codable, Sendable {
+        var matrix: String
+        var dimension: Int
+        var ranks: Int
+        var grid: String
+        var block: Int
+        var solver: String
+        var vectors: String
+        var eigenvaluesComputed: Int
+        var symmetryDefect: Double
+        var relativeSymmetryDefect: Double
+        var symmetrized: Bool
+        var counts: SpectrumCounts
+        var knownSpectrumMaxError: Double?
+        var seconds: [String: Double]
+        var peakResidentBytesPerRank: [Int]
+        var memoryEstimateBytesPerRank: Int
+    }
+
+    public func run(on runtime: MPIRuntime) throws {
+        let world = runtime.world
+        let progress = Progress(communicator: world, quiet: quiet)
+        var timings = PhaseTimings()
+
+        // 1. Every check before any heavy work; each verdict is reached by all ranks together.
+        let shape = try ProcessGrid.parseShape(grid, processes: world.size)
+        let header: NPYHeader? = try world.agree {
+            try output.validate()
+            guard case .npy(let path) = source else { return nil }
+            return try Self.readMatrixHeader(path)
+        }
+        let n: Int = switch source {
+        case .npy: header!.shape[0]
+        case .testMatrix(let t): t.size
+        }
+        let routine = self.routine ?? ScaLAPACKEigensolver.preferred(for: vectors)
+        guard routine.supports(vectors) else {
+            throw InputError("--solver \(routine.rawValue) cannot produce --vectors \(vectors); use pdsyevr for top:K/bottom:K, pdsyevd or pdsyevr for all, pdsyev or pdsyevr for none")
+        }
+        let processGrid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
+        defer { processGrid.release() }
+        let plan = try MemoryPlan(grid: processGrid, n: n, blockSize: blockSize, vectors: vectors, routine: routine)
+        try plan.check(limit: memoryPerRank, on: world)
+        progress.say("eig: M = \(n), \(world.size) ranks, grid \(processGrid.shapeDescription), block \(blockSize), \(routine.rawValue), vectors \(vectors); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
+
+        // 2. The matrix, distributed.
+        var matrix = try timings.measure("read", on: world) { () throws -> BlockCyclicMatrix in
+            switch source {
+            case .npy(let path):
+                return try BlockCyclicMatrix.read(npy: path, header: header!, grid: processGrid, blockSize: blockSize).matrix
+            case .testMatrix(let t):
+                var m = try BlockCyclicMatrix(grid: processGrid, rows: n, columns: n, blockSize: blockSize)
+                m.fill(t.entry)
+                return m
+            }
+        }
+        let symmetry = try timings.measure("symmetrize", on: world) { try matrix.symmetrize() }
+        if symmetry.relativeDefect > symmetryTolerance && !symmetrize {
+            throw InputError(String(format: "the matrix is not symmetric: max|A − Aᵀ| / max|A| = %.3g exceeds %.1g; pass --symmetrize to use (A + Aᵀ)/2", symmetry.relativeDefect, symmetryTolerance))
+        }
+
+        // 3. Solve.
+        progress.say("eig: solving")
+        let solver = ScaLAPACKSymmetricEigensolver(routine: routine)
+        let decomposition = try timings.measure("solve", on: world) { try solver.decompose(&matrix, selection: vectors) }
+        let eigenvalues = decomposition.eigenvalues
+
+        // 4. Write: the directory appears only now, with complete files.
+        try timings.measure("write", on: world) {
+            if world.isRoot { try output.create() }
+            try world.barrier()
+            if let z = decomposition.eigenvectors {
+                try z.writeNPY(to: output.file("eigenvectors.npy"), columnCount: eigenvalues.count)
+            }
+            if world.isRoot { try output.writeVector(eigenvalues, to: "eigenvalues.npy") }
+        }
+
+        var knownError: Double? = nil
+        if case .testMatrix(let t) = source {
+            let range = vectors.indexRange(n: n)
+            let expected = Array(t.eigenvalues[(range.lowerBound - 1)..<range.upperBound])
+            knownError = zip(eigenvalues, expected).reduce(0) { max($0, abs($1.0 - $1.1)) }
+        }
+        let summary = Summary(
+            matrix: { switch source { case .npy(let p): p; case .testMatrix(let t): "householder:\(t.size):\(t.seed)" } }(),
+            dimension: n, ranks: world.size, grid: processGrid.shapeDescription, block: blockSize,
+            solver: routine.rawValue, vectors: vectors.description, eigenvaluesComputed: eigenvalues.count,
+            symmetryDefect: symmetry.defect, relativeSymmetryDefect: symmetry.relativeDefect,
+            symmetrized: symmetry.defect > 0,
+            counts: SpectrumCounts(eigenvalues: eigenvalues, dimension: n, zeroTolerance: zeroTolerance),
+            knownSpectrumMaxError: knownError, seconds: timings.wallSeconds,
+            peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
+            memoryEstimateBytesPerRank: plan.bytesPerRank)
+        if world.isRoot {
+            try output.writeJSON(timings, to: "timings.json")
+            try output.writeJSON(summary, to: "summary.json")
+            print(Self.report(summary, directory: output.path))
+        }
+    }
+
+    /// Reads and checks the header of the user's matrix (rank 0 only, inside `agree`).
+    static func readMatrixHeader(_ path: String) throws -> NPYHeader {
+        let header: NPYHeader
+        do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError {
+            throw InputError("--matrix: \(error.message)")
+        }
+        guard header.dataType.isFloatingPoint else {
+            throw InputError("--matrix '\(path)' has dtype \(header.dataType); save it as float64 or float32 (e.g. numpy.save(path, A.astype('f8')))")
+        }
+        guard header.shape.count == 2 else {
+            throw InputError("--matrix '\(path)' has shape \(header.shape); a 2-D square matrix is required")
+        }
+        guard header.shape[0] == header.shape[1] else {
+            throw InputError("--matrix '\(path)' is \(header.shape[0]) × \(header.shape[1]); a square matrix is required")
+        }
+        guard header.shape[0] >= 1, header.shape[0] <= Int(Int32.max) else {
+            throw InputError("--matrix '\(path)' has dimension \(header.shape[0]); 1 … \(Int32.max) is supported")
+        }
+        return header
+    }
+
+    static func report(_ s: Summary, directory: String) -> String {
+        var lines = [
+            "eigenvalues of \(s.matrix): M = \(s.dimension), \(s.ranks) ranks on a \(s.grid) grid, block \(s.block), \(s.solver)",
+            String(format: "  min %.10g  max %.10g", s.counts.minimum, s.counts.maximum),
+            String(format: "  negative %d  near-zero %d  positive %d  (|λ| ≤ %.3g counts as zero)",
+                   s.counts.negative, s.counts.nearZero, s.counts.positive, s.counts.zeroTolerance),
+            String(format: "  symmetry defect max|A − Aᵀ| = %.3g (relative %.3g)", s.symmetryDefect, s.relativeSymmetryDefect),
+        ]
+        if let e = s.knownSpectrumMaxError {
+            lines.append(String(format: "  max |λ − λ_exact| = %.3g against the known spectrum", e))
+        }
+        let phases = ["read", "symmetrize", "solve", "write"].compactMap { p in s.seconds[p].map { String(format: "%@ %.2f s", p, $0) } }
+        lines.append("  time: " + phases.joined(separator: ", "))
+        lines.append("  results in \(directory)/")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,96 @@
+import Cluster
+import Foundation
+import NPY
+
+/// A command's output directory. Created only when results are ready (a run that fails on bad
+/// input leaves nothing behind); every file in it is written under a temporary name and renamed,
+/// so a reader never sees a half-written result. Only rank 0 writes through this type; collective
+/// writers (MPI-IO) use the same temporary-then-rename rule themselves.
+public struct RunDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// Refuses early (before any heavy work) an output path that cannot become a directory.
+    public func validate() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw InputError("--out '\(path)' exists and is not a directory; choose another path") }
+            guard access(path, W_OK) == 0 else { throw InputError("--out '\(path)' is not writable; choose a writable directory") }
+            return
+        }
+        // The nearest existing ancestor must let us create the rest.
+        var ancestor = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: ancestor.path) && ancestor.path != "/" {
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        guard access(ancestor.path, W_OK) == 0 else {
+            throw InputError("--out '\(path)' cannot be created: '\(ancestor.path)' is not writable; choose a writable location")
+        }
+    }
+
+    public func create() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    public func writeJSON<T: Encodable>(_ value: T, to name: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var data = try encoder.encode(value)
+        data.append(0x0a)
+        try writeAtomically(data, to: file(name))
+    }
+
+    public func writeVector(_ values: [Double], to name: String) throws {
+        try NPYArray(shape: [values.count], values: values).write(to: file(name))
+    }
+}
+
+/// Wall-clock seconds and peak memory per phase, gathered from every rank (`timings.json`).
+public struct PhaseTimings: Codable, Sendable {
+    public struct Phase: Codable, Sendable {
+        public var name: String
+        /// Seconds on each rank, in rank order.
+        public var seconds: [Double]
+        /// Peak resident bytes of each rank at the end of the phase.
+        public var peakResidentBytes: [Int]
+    }
+    public var phases: [Phase] = []
+
+    public init() {}
+
+    /// Runs `body` as phase `name` on every rank and records every rank's time (collective).
+    public mutating func measure<T>(_ name: String, on communicator: Communicator, _ body: () throws -> T) throws -> T {
+        let clock = Stopwatch()
+        let result = try body()
+        let seconds = try communicator.allgather([clock.seconds])
+        let peaks = try communicator.allgather([peakResidentBytes()])
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks))
+        return result
+    }
+
+    /// The slowest rank's seconds for each phase: what the user waited.
+    public var wallSeconds: [String: Double] {
+        Dictionary(phases.map { ($0.name, $0.seconds.max() ?? 0) }, uniquingKeysWith: +)
+    }
+}
+
+/// Progress lines on rank 0's standard error (silenced by `--quiet`).
+public struct Progress: Sendable {
+    public let enabled: Bool
+    public init(communicator: Communicator, quiet: Bool) { enabled = communicator.isRoot && !quiet }
+    public func say(_ message: @autoclosure () -> String) {
+        if enabled { standardError("landscape: \(message())") }
+    }
+}
+
+/// Byte counts for people: 1.5 GiB, 320 MiB, 12 KiB.
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var value = Double(bytes), unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Cluster
+import DistributedLinearAlgebra
+import Experiments
+
+struct Eig: MPICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Eigenvalues (and eigenvectors) of a symmetric matrix, distributed with ScaLAPACK.",
+        discussion: """
+            Reads a square float64/float32 NPY matrix (either byte order, C or Fortran order) straight into a \
+            block-cyclic distribution with MPI-IO, checks its symmetry, diagonalises it and writes \
+            eigenvalues.npy (ascending), eigenvectors.npy when asked (M × K, column c ↔ eigenvalue c), \
+            summary.json and timings.json into --out.
+            """)
+
+    @Option(help: "The matrix: an NPY file holding a square float64 or float32 array.")
+    var matrix: String?
+
+    @Option(help: ArgumentHelp("A generated dense matrix with a known spectrum instead of --matrix.", valueName: "householder:M[:SEED]"))
+    var testMatrix: String?
+
+    @Option(help: ArgumentHelp("Eigenvectors to compute and write: none, all, top:K or bottom:K. A subset also limits eigenvalues.npy to its K eigenvalues.", valueName: "selection"))
+    var vectors: String = "none"
+
+    @Option(help: ArgumentHelp("BLACS process grid: auto (the most square Pr × Pc) or PrxPc with Pr·Pc = ranks.", valueName: "PrxPc"))
+    var grid: String = "auto"
+
+    @Option(help: "Block size of the block-cyclic distribution.")
+    var block: Int = 64
+
+    @Option(help: ArgumentHelp("ScaLAPACK driver: auto (pdsyev for eigenvalues only, pdsyevd for all vectors, pdsyevr for a subset), pdsyev, pdsyevd or pdsyevr.", valueName: "solver"))
+    var solver: String = "auto"
+
+    @Flag(help: "Accept an asymmetric matrix and diagonalise its symmetric part (A + Aᵀ)/2.")
+    var symmetrize = false
+
+    @Option(help: "Largest relative symmetry defect max|A − Aᵀ| / max|A| accepted without --symmetrize.")
+    var symmetryTolerance: Double = 1e-10
+
+    @Option(help: "Eigenvalues with |λ| ≤ this count as zero in the summary (default M·ε·max|λ|).")
+    var zeroTolerance: Double?
+
+    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G or 512M (default: the node's available memory / ranks on the node).", valueName: "size"))
+    var memoryPerRank: String?
+
+    @Option(help: "Output directory (created when the results are ready).")
+    var out: String
+
+    @Flag(help: "No progress lines on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard (matrix == nil) != (testMatrix == nil) else {
+            throw ValidationError("give exactly one of --matrix FILE.npy or --test-matrix householder:M")
+        }
+        guard block >= 1 else { throw ValidationError("--block must be ≥ 1 (64 is a good default)") }
+        guard symmetryTolerance >= 0 else { throw ValidationError("--symmetry-tolerance must be ≥ 0") }
+        _ = try validated { try EigenvectorSelection(parsing: vectors) }
+        _ = try validated { try parsedSolver() }
+        _ = try validated { try testMatrix.map { try HouseholderTestMatrix(parsing: $0) } }
+        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
+    }
+
+    func parsedSolver() throws -> ScaLAPACKEigensolver? {
+        if solver == "auto" || solver == "scalapack" { return nil }
+        guard let routine = ScaLAPACKEigensolver(rawValue: solver.lowercased()) else {
+            throw InputError("--solver '\(solver)' is not one of auto, pdsyev, pdsyevd, pdsyevr")
+        }
+        return routine
+    }
+
+    func run(on runtime: MPIRuntime) throws {
+        let source: EigenJob.Source = if let matrix { .npy(path: matrix) }
+            else { .testMatrix(try HouseholderTestMatrix(parsing: testMatrix!)) }
+        var job = EigenJob(source: source, output: RunDirectory(path: out))
+        job.vectors = try EigenvectorSelection(parsing: vectors)
+        job.grid = grid
+        job.blockSize = block
+        job.routine = try parsedSolver()
+        job.symmetrize = symmetrize
+        job.symmetryTolerance = symmetryTolerance
+        job.zeroTolerance = zeroTolerance
+        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.quiet = quiet
+        try job.run(on: runtime)
+    }
+}
+
+/// Re-throws a library `InputError` as the parser's `ValidationError`, so option mistakes are
+/// reported before MPI starts.
+func validated<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as InputError { throw ValidationError(error.message) }
+}
+
+/// Parses `4G`, `512M`, `1.5GiB`, `2000000` (bytes); binary units.
+func parseByteCount(_ text: String, option: String) throws -> Int {
+    let units: [(String, Double)] = [("TIB", 0x1p40), ("GIB", 0x1p30), ("MIB", 0x1p20), ("KIB", 0x1p10),
+                                     ("TB", 0x1p40), ("GB", 0x1p30), ("MB", 0x1p20), ("KB", 0x1p10),
+                                     ("T", 0x1p40), ("G", 0x1p30), ("M", 0x1p20), ("K", 0x1p10), ("B", 1)]
+    let upper = text.uppercased().trimmingCharacters(in: .whitespaces)
+    for (suffix, scale) in units where upper.hasSuffix(suffix) {
+        if let value = Double(upper.dropLast(suffix.count)), value > 0 { return Int(value * scale) }
+    }
+    if let value = Int(upper), value > 0 { return value }
+    throw InputError("\(option) '\(text)' is not a size such as 4G, 512M or 1073741824")
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+/// A subcommand that runs inside an MPI job. Parsing happens before MPI starts (so a typo costs
+/// no MPI start-up and is reported once); `run(on:)` then runs under `MPIRuntime.run`'s contract:
+/// bad input → exit 2 with one line on rank 0; any other failure → `MPI_Abort` of the whole job.
+protocol MPICommand: ParsableCommand {
+    func run(on runtime: MPIRuntime) throws
+}
+
+@main
+struct Landscape: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "landscape",
+        abstract: "Exact Hessians of neural-network losses and their spectra on MPI clusters.",
+        discussion: """
+            Run under MPI, e.g. `mpirun -np 2 landscape eig --test-matrix householder:2000 --out results/eig`
+            or through launch/mpirun. Every command that produces results writes a run directory (--out).
+            """,
+        version: "0.1.0",
+        subcommands: [Eig.self, Info.self])
+
+    static func main() {
+        let command: ParsableCommand
+        let isRankZero = Launcher.announcedRank == 0
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success {
+                if isRankZero { print(fullMessage(for: error)) }
+                Foundation.exit(0)
+            }
+            if isRankZero { standardError("error: \(message(for: error)) (see 'landscape help')") }
+            Foundation.exit(2)
+        }
+        guard let job = command as? MPICommand else {
+            if isRankZero { print(helpMessage()) }
+            Foundation.exit(0)
+        }
+        let runtime: MPIRuntime
+        do { runtime = try MPIRuntime() } catch {
+            standardError("error: MPI did not start: \(error)")
+            Foundation.exit(1)
+        }
+        runtime.run { try job.run(on: $0) }
+    }
+}
