@@ -55,13 +55,23 @@ public enum ScaLAPACKEigensolver: String, CaseIterable, Codable, Sendable {
 
     /// The routine used for a selection when the caller does not choose: PDSYEV for eigenvalues
     /// only (faster than PDSYEVR 'N' on 2+ ranks here, see docs/eigensolvers.md), PDSYEVD for all
-    /// eigenpairs, PDSYEVR for a subset.
-    public static func preferred(for selection: EigenvectorSelection) -> ScaLAPACKEigensolver {
+    /// eigenpairs where it is reliable and PDSYEVR otherwise, PDSYEVR for a subset.
+    public static func preferred(for selection: EigenvectorSelection, n: Int, blockSize: Int,
+                                 grid: (rows: Int, columns: Int)) -> ScaLAPACKEigensolver {
         switch selection {
         case .none: .pdsyev
-        case .all: .pdsyevd
+        case .all: pdsyevdIsReliable(n: n, blockSize: blockSize, grid: grid) ? .pdsyevd : .pdsyevr
         case .bottom, .top: .pdsyevr
         }
+    }
+
+    /// Debian's ScaLAPACK 2.2.1 PDSYEVD returns wrong eigenvectors (residuals of order ‖A‖), or
+    /// never returns, when the matrix spans only a few blocks per process: seen here for M = 50 with
+    /// NB = 40 on 1 process, M = 100 with NB = 64 on 1 × 2 (a hang) and M = 128–200 with NB = 64 on
+    /// 2 × 2, while M = 500 on 2 × 2 is correct. We use it only with at least four blocks per
+    /// process row and column, which every failure we saw violates (docs/eigensolvers.md).
+    public static func pdsyevdIsReliable(n: Int, blockSize: Int, grid: (rows: Int, columns: Int)) -> Bool {
+        n >= 4 * blockSize * max(grid.rows, grid.columns)
     }
 
     /// Whether this routine can produce `selection`.

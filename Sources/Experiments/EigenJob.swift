@@ -69,9 +69,12 @@ public struct EigenJob: Sendable {
         case .npy: header!.shape[0]
         case .testMatrix(let t): t.size
         }
-        let routine = self.routine ?? ScaLAPACKEigensolver.preferred(for: vectors)
+        let routine = self.routine ?? ScaLAPACKEigensolver.preferred(for: vectors, n: n, blockSize: blockSize, grid: shape)
         guard routine.supports(vectors) else {
             throw InputError("--solver \(routine.rawValue) cannot produce --vectors \(vectors); use pdsyevr for top:K/bottom:K, pdsyevd or pdsyevr for all, pdsyev or pdsyevr for none")
+        }
+        if routine == .pdsyevd && !ScaLAPACKEigensolver.pdsyevdIsReliable(n: n, blockSize: blockSize, grid: shape) {
+            throw InputError("--solver pdsyevd is unreliable when M < 4·NB·max(Pr, Pc) (M = \(n), NB = \(blockSize), grid \(shape.rows)x\(shape.columns)): ScaLAPACK 2.2.1 returns wrong eigenvectors or hangs there; use a smaller --block or --solver pdsyevr")
         }
         let processGrid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         defer { processGrid.release() }

@@ -12,21 +12,24 @@ public struct RunDirectory: Sendable {
     public init(path: String) { self.path = path }
 
     /// Refuses early (before any heavy work) an output path that cannot become a directory.
+    ///
+    /// The directory itself, or else its nearest existing ancestor, must be a directory we can
+    /// create things in. It is probed by creating and removing a directory: permission bits say
+    /// nothing for root, and nothing about read-only file systems.
     public func validate() throws {
+        var existing = URL(fileURLWithPath: path).standardizedFileURL
+        while !FileManager.default.fileExists(atPath: existing.path) && existing.path != "/" {
+            existing = existing.deletingLastPathComponent()
+        }
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw InputError("--out '\(path)' exists and is not a directory; choose another path") }
-            guard access(path, W_OK) == 0 else { throw InputError("--out '\(path)' is not writable; choose a writable directory") }
-            return
+        guard FileManager.default.fileExists(atPath: existing.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw InputError("--out '\(path)': '\(existing.path)' is not a directory; choose another path")
         }
-        // The nearest existing ancestor must let us create the rest.
-        var ancestor = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: ancestor.path) && ancestor.path != "/" {
-            ancestor = ancestor.deletingLastPathComponent()
+        let probe = existing.appendingPathComponent(".landscape-probe-\(getpid())").path
+        guard mkdir(probe, 0o700) == 0 else {
+            throw InputError("--out '\(path)' is not writable ('\(existing.path)': \(String(cString: strerror(errno)))); choose a writable location")
         }
-        guard access(ancestor.path, W_OK) == 0 else {
-            throw InputError("--out '\(path)' cannot be created: '\(ancestor.path)' is not writable; choose a writable location")
-        }
+        rmdir(probe)
     }
 
     public func create() throws {

@@ -127,7 +127,7 @@ public struct NPYHeader: Equatable, Sendable {
         else { throw NPYError("NPY header is not text") }
         let dict = try parseDictionary(text)
         guard let descr = dict["descr"] else { throw NPYError("NPY header has no 'descr'") }
-        guard descr.hasPrefix("'"), descr.hasSuffix("'"), descr.count >= 2 else {
+        guard descr.count >= 2, let quote = descr.first, quote == "'" || quote == "\"", descr.last == quote else {
             throw NPYError("unsupported dtype \(descr) (structured arrays are not read)")
         }
         let dataType = try NPYDataType(descr: String(descr.dropFirst().dropLast()))

@@ -28,7 +28,7 @@ struct Eig: MPICommand {
     @Option(help: "Block size of the block-cyclic distribution.")
     var block: Int = 64
 
-    @Option(help: ArgumentHelp("ScaLAPACK driver: auto (pdsyev for eigenvalues only, pdsyevd for all vectors, pdsyevr for a subset), pdsyev, pdsyevd or pdsyevr.", valueName: "solver"))
+    @Option(help: ArgumentHelp("ScaLAPACK driver: auto (pdsyev for eigenvalues only, pdsyevd for all vectors where reliable else pdsyevr, pdsyevr for a subset), pdsyev, pdsyevd or pdsyevr.", valueName: "solver"))
     var solver: String = "auto"
 
     @Flag(help: "Accept an asymmetric matrix and diagonalise its symmetric part (A + Aᵀ)/2.")

@@ -1,0 +1,118 @@
+import CScaLAPACK
+import Foundation
+import NPY
+import Testing
+
+/// Every test that launches `mpirun` lives in a suite nested here: serialized, because MPI jobs
+/// on 2 cores must not compete with each other (nor time out doing so).
+@Suite(.serialized) struct MPIJobs {}
+
+/// The outcome of one `mpirun` launch.
+struct MPIRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum MPITestSupport {
+    /// The built `landscape`: `swift test` builds the package's executables next to the test bundle.
+    static var landscape: String {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [here, here.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("landscape").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/landscape").path
+    }
+
+    /// Runs `landscape args…` on `np` ranks. Output goes to files (a full pipe would stall the
+    /// child); a watchdog ends a run that hangs, so "never a hang" is itself tested.
+    static func run(np: Int, _ args: [String], timeout: TimeInterval = 90) throws -> MPIRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = environment
+        let directory = try temporaryDirectory("mpirun")
+        let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
+        guard FileManager.default.createFile(atPath: out.path, contents: nil),
+              FileManager.default.createFile(atPath: err.path, contents: nil)
+        else { throw CocoaError(.fileWriteUnknown) }
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            return MPIRun(status: -1, stdout: try String(contentsOf: out, encoding: .utf8),
+                          stderr: "timed out after \(timeout) s\n" + (try String(contentsOf: err, encoding: .utf8)))
+        }
+        process.waitUntilExit()
+        return MPIRun(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+                      stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    static func temporaryDirectory(_ tag: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("landscape-\(tag)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// A dense symmetric test matrix with entries from a fixed linear congruential sequence.
+struct SymmetricTestMatrix {
+    let n: Int
+    /// Column-major n × n (symmetric, so also row-major).
+    var entries: [Double]
+
+    init(n: Int, seed: UInt64) {
+        self.n = n
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) * 0x1p-53 * 2 - 1
+        }
+        entries = [Double](repeating: 0, count: n * n)
+        for j in 0..<n { for i in j..<n {
+            let v = uniform()
+            entries[j * n + i] = v
+            entries[i * n + j] = v
+        } }
+    }
+
+    /// LAPACK's `dsyevd` on one process: the reference.
+    func referenceEigenvalues() -> [Double] {
+        var a = entries, w = [Double](repeating: 0, count: n)
+        let info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 78, 76, Int32(n), &a, Int32(n), &w)
+        precondition(info == 0)
+        return w
+    }
+
+    /// Writes the matrix as NPY in the given dtype, byte order and memory order.
+    func write(to path: String, descr: String = "<f8", fortranOrder: Bool = false, entries custom: [Double]? = nil) throws {
+        let values = custom ?? entries   // column-major
+        let type = try NPYDataType(descr: descr)
+        var data = Data(NPYHeader(dataType: type, fortranOrder: fortranOrder, shape: [n, n]).encoded())
+        for k in 0..<(n * n) {
+            // Element k of the file: column-major index k (Fortran) or row-major index k (C).
+            let (i, j) = fortranOrder ? (k % n, k / n) : (k / n, k % n)
+            let v = values[j * n + i]
+            switch (type.itemSize, type.byteOrder) {
+            case (8, .big): withUnsafeBytes(of: v.bitPattern.bigEndian) { data.append(contentsOf: $0) }
+            case (8, _): withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+            case (4, .big): withUnsafeBytes(of: Float(v).bitPattern.bigEndian) { data.append(contentsOf: $0) }
+            default: withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { data.append(contentsOf: $0) }
+            }
+        }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+}
