@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "SeededRandom"),
         .target(name: "DistributedLinearAlgebra",
                 dependencies: ["Cluster", "CMPI", "CScaLAPACK", "NPY", "SeededRandom"]),
+        .target(name: "Networks", dependencies: ["CScaLAPACK", "SeededRandom"]),
         .target(name: "Experiments",
                 dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY",
                                .product(name: "Logging", package: "swift-log")]),
@@ -38,5 +39,6 @@ let package = Package(
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
         .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
     ]
 )

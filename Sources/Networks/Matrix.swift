@@ -1,0 +1,29 @@
+import CScaLAPACK
+
+/// C ← α·op(A)·op(B) + β·C on row-major matrices (op(A) is m × k, op(B) is k × n), through
+/// OpenBLAS `cblas_dgemm`. All batched work in this module goes through here.
+@inline(__always)
+func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+          alpha: Double = 1, _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
+          beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
+    guard m > 0 && n > 0 else { return }
+    if k == 0 {
+        if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
+        return
+    }
+    cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// A zero-filled scratch matrix owned by one call (row-major), with its pointer at hand.
+final class Buffer {
+    let pointer: UnsafeMutablePointer<Double>
+    let count: Int
+    init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+    deinit { pointer.deallocate() }
+    func zero() { pointer.update(repeating: 0, count: count) }
+}

@@ -1,0 +1,139 @@
+/// A fully connected network with biases: z_l = W_l a_{l−1} + b_l, a_l = σ(z_l) for the hidden
+/// layers l = 1…L−1, f = z_L (no activation on the output; the loss applies softmax if any).
+///
+/// Every method works on a block of samples at once (one `dgemm` per layer and per pass) and
+/// returns **sums over the samples**, not means: data-parallel callers add the sums of all ranks
+/// with one allreduce and divide by the global N, so L(w) = (1/N) Σᵢ ℓ(f(w, xᵢ), yᵢ) and its
+/// derivatives come out the same for any number of ranks. Large blocks are processed in tiles of
+/// samples so that the working memory stays bounded.
+public struct MultilayerPerceptron: Sendable {
+    public let layout: ParameterLayout
+    public let activation: Activation
+    public let loss: Loss
+    /// The number of doubles a tile's per-direction work buffers may hold (bounds the tile size).
+    public var tileBudget = 1 << 21
+
+    public init(layout: ParameterLayout, activation: Activation, loss: Loss) {
+        self.layout = layout
+        self.activation = activation
+        self.loss = loss
+    }
+
+    /// Widths [d, hidden…, k] → the network.
+    public init(widths: [Int], activation: Activation, loss: Loss) {
+        self.init(layout: ParameterLayout(widths: widths), activation: activation, loss: loss)
+    }
+
+    public var parameterCount: Int { layout.count }
+
+    /// Σᵢ ℓᵢ and the number of correct argmax predictions over the batch.
+    public func evaluate(_ parameters: [Double], on batch: SampleBatch) -> LossStatistics {
+        check(parameters, batch)
+        var total = LossStatistics()
+        forEachTile(parameters, batch, directions: 1) { pass in
+            pass.forward(keepDerivatives: false)
+            total = total + pass.statistics
+        }
+        return total
+    }
+
+    /// The outputs f(w, xᵢ) = z_L (logits for cross-entropy), one row of k per sample.
+    public func outputs(_ parameters: [Double], on batch: SampleBatch) -> [Double] {
+        check(parameters, batch)
+        var result: [Double] = []
+        result.reserveCapacity(batch.count * layout.outputDimension)
+        forEachTile(parameters, batch, directions: 1) { pass in
+            pass.forward(keepDerivatives: false)
+            result.append(contentsOf: UnsafeBufferPointer(start: pass.z[pass.depth].pointer, count: pass.n * layout.outputDimension))
+        }
+        return result
+    }
+
+    /// Σᵢ ∇_w ℓᵢ by backpropagation, added into `gradient` (length M), and the loss sums.
+    ///
+    /// δ_L = ∇_f ℓ, e_{l−1} = W_lᵀ δ_l, δ_{l−1} = σ′(z_{l−1}) ⊙ e_{l−1};
+    /// ∂ℓ/∂W_l = δ_l a_{l−1}ᵀ, ∂ℓ/∂b_l = δ_l — batched: ∇W_l += Δ_lᵀ A_{l−1} (one dgemm).
+    public func gradient(_ parameters: [Double], on batch: SampleBatch,
+                         accumulatingInto gradient: inout [Double]) -> LossStatistics {
+        check(parameters, batch)
+        precondition(gradient.count == layout.count)
+        var total = LossStatistics()
+        gradient.withUnsafeMutableBufferPointer { g in
+            forEachTile(parameters, batch, directions: 1) { pass in
+                pass.forward(keepDerivatives: true)
+                pass.backward()
+                pass.accumulateGradient(into: g.baseAddress!)
+                total = total + pass.statistics
+            }
+        }
+        return total
+    }
+
+    /// Σᵢ ∇²ℓᵢ · V for B directions at once (exact; Pearlmutter's R-operator, forward over reverse).
+    ///
+    /// `directions` is M × B column-major: direction j is `directions[j·M ..< (j+1)·M]`, and the
+    /// result has the same shape. With R{·} = d/dr (·)(w + r v) at r = 0:
+    /// forward  R z_l = W_l R a_{l−1} + V_l a_{l−1} + v_{b_l},  R a_l = σ′(z_l) ⊙ R z_l  (R a₀ = 0);
+    /// backward R δ_L = ∇²_f ℓ · R z_L,
+    ///          R e_{l−1} = W_lᵀ R δ_l + V_lᵀ δ_l,
+    ///          R δ_{l−1} = σ′(z_{l−1}) ⊙ R e_{l−1} + σ″(z_{l−1}) ⊙ e_{l−1} ⊙ R z_{l−1};
+    /// (Hv)_{W_l} = R δ_l a_{l−1}ᵀ + δ_l (R a_{l−1})ᵀ,  (Hv)_{b_l} = R δ_l.
+    /// All B directions ride in the sample dimension of the same dgemms (rows = (sample, direction)).
+    public func hessianVectorProduct(_ parameters: [Double], on batch: SampleBatch,
+                                     directions: [Double], count: Int) -> [Double] {
+        curvatureProduct(parameters, batch, directions, count, residual: true)
+    }
+
+    /// Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ · V for B directions (the generalised Gauss–Newton matrix G times V), where
+    /// Jᵢ = ∂f(w, xᵢ)/∂w. The same passes as `hessianVectorProduct` without the terms that carry δ
+    /// or σ″: the forward pass is J v, the backward pass is Jᵀ applied to ∇²_f ℓ · J v.
+    public func gaussNewtonVectorProduct(_ parameters: [Double], on batch: SampleBatch,
+                                         directions: [Double], count: Int) -> [Double] {
+        curvatureProduct(parameters, batch, directions, count, residual: false)
+    }
+
+    private func curvatureProduct(_ parameters: [Double], _ batch: SampleBatch, _ directions: [Double],
+                                  _ count: Int, residual: Bool) -> [Double] {
+        check(parameters, batch)
+        precondition(count >= 1 && directions.count == layout.count * count, "directions must be M × B")
+        var result = [Double](repeating: 0, count: layout.count * count)
+        result.withUnsafeMutableBufferPointer { out in
+            directions.withUnsafeBufferPointer { v in
+                forEachTile(parameters, batch, directions: count) { pass in
+                    pass.forward(keepDerivatives: true)
+                    pass.backward()
+                    pass.accumulateCurvatureProduct(v.baseAddress!, count: count, residual: residual,
+                                                    into: out.baseAddress!)
+                }
+            }
+        }
+        return result
+    }
+
+    private func check(_ parameters: [Double], _ batch: SampleBatch) {
+        precondition(parameters.count == layout.count, "parameter vector has \(parameters.count) entries, the model needs \(layout.count)")
+        precondition(batch.inputDimension == layout.inputDimension && batch.targetDimension == layout.outputDimension,
+                     "batch shape does not match the network")
+    }
+
+    /// Calls `body` with a pass over each tile of at most `tileBudget / (B · widest layer)` samples.
+    private func forEachTile(_ parameters: [Double], _ batch: SampleBatch, directions: Int, _ body: (TilePass) -> Void) {
+        guard batch.count > 0 else { return }
+        let widest = layout.widths.max()!
+        let tile = max(1, min(batch.count, tileBudget / (directions * widest)))
+        let d = layout.inputDimension, k = layout.outputDimension
+        parameters.withUnsafeBufferPointer { theta in
+            batch.inputs.withUnsafeBufferPointer { x in
+                batch.targets.withUnsafeBufferPointer { y in
+                    var start = 0
+                    while start < batch.count {
+                        let n = min(tile, batch.count - start)
+                        body(TilePass(network: self, parameters: theta.baseAddress!,
+                                      inputs: x.baseAddress! + start * d, targets: y.baseAddress! + start * k, count: n))
+                        start += n
+                    }
+                }
+            }
+        }
+    }
+}

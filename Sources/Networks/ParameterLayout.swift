@@ -1,0 +1,52 @@
+/// Where each layer's weights and biases live in the flat parameter vector θ ∈ Rᴹ.
+///
+/// θ = (W₁, b₁, W₂, b₂, …, W_L, b_L): W_l has shape n_l × n_{l−1} (out × in) stored row-major,
+/// so W_l[p, q] is θ[weightOffset(l) + p·n_{l−1} + q] and b_l[p] is θ[biasOffset(l) + p].
+/// Layers are numbered 1…L; `widths` = [n₀ (input dimension), n₁, …, n_L (outputs)].
+/// This is the interchange format of `params.npy` (docs/formats.md): NumPy users reshape
+/// θ[off:off + n_l·n_{l−1}] to (n_l, n_{l−1}) and compute x @ W.T + b.
+public struct ParameterLayout: Equatable, Sendable, Codable {
+    public let widths: [Int]
+    /// weightOffsets[l − 1] is the offset of W_l; biasOffsets[l − 1] that of b_l.
+    public let weightOffsets: [Int]
+    public let biasOffsets: [Int]
+    /// M, the number of parameters.
+    public let count: Int
+
+    public init(widths: [Int]) {
+        precondition(widths.count >= 2 && widths.allSatisfy { $0 >= 1 }, "widths must be ≥ 1 with at least input and output")
+        self.widths = widths
+        var weights: [Int] = [], biases: [Int] = [], offset = 0
+        for l in 1..<widths.count {
+            weights.append(offset)
+            offset += widths[l] * widths[l - 1]
+            biases.append(offset)
+            offset += widths[l]
+        }
+        weightOffsets = weights
+        biasOffsets = biases
+        count = offset
+    }
+
+    /// L, the number of affine layers.
+    public var layerCount: Int { widths.count - 1 }
+    public var inputDimension: Int { widths[0] }
+    public var outputDimension: Int { widths[widths.count - 1] }
+
+    /// The offset of W_l (l = 1…L).
+    public func weightOffset(_ l: Int) -> Int { weightOffsets[l - 1] }
+    /// The offset of b_l (l = 1…L).
+    public func biasOffset(_ l: Int) -> Int { biasOffsets[l - 1] }
+
+    /// M for the given widths, or nil when it would overflow (absurd configurations).
+    public static func parameterCount(widths: [Int]) -> Int? {
+        var total = 0
+        for l in 1..<widths.count {
+            let (w, o1) = widths[l].multipliedReportingOverflow(by: widths[l - 1] + 1)
+            let (t, o2) = total.addingReportingOverflow(w)
+            if o1 || o2 { return nil }
+            total = t
+        }
+        return total
+    }
+}
