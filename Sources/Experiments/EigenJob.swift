@@ -16,8 +16,7 @@ public struct EigenJob: Sendable {
     /// `"auto"` or `"PrxPc"`.
     public var grid: String = "auto"
     public var blockSize: Int = 64
-    /// nil: the preferred routine for the selection.
-    public var routine: ScaLAPACKEigensolver? = nil
+    public var solver: EigensolverChoice = .auto
     /// Replace an asymmetric input by its symmetric part instead of refusing it.
     public var symmetrize = false
     /// Largest relative symmetry defect max|A − Aᵀ| / max|A| accepted without `symmetrize`.
@@ -69,18 +68,13 @@ public struct EigenJob: Sendable {
         case .npy: header!.shape[0]
         case .testMatrix(let t): t.size
         }
-        let routine = self.routine ?? ScaLAPACKEigensolver.preferred(for: vectors, n: n, blockSize: blockSize, grid: shape)
-        guard routine.supports(vectors) else {
-            throw InputError("--solver \(routine.rawValue) cannot produce --vectors \(vectors); use pdsyevr for top:K/bottom:K, pdsyevd or pdsyevr for all, pdsyev or pdsyevr for none")
-        }
-        if routine == .pdsyevd && !ScaLAPACKEigensolver.pdsyevdIsReliable(n: n, blockSize: blockSize, grid: shape) {
-            throw InputError("--solver pdsyevd is unreliable when M < 4·NB·max(Pr, Pc) (M = \(n), NB = \(blockSize), grid \(shape.rows)x\(shape.columns)): ScaLAPACK 2.2.1 returns wrong eigenvectors or hangs there; use a smaller --block or --solver pdsyevr")
-        }
+        let (solver, note) = try Eigensolver.resolve(self.solver, selection: vectors, n: n, blockSize: blockSize, grid: shape)
+        if let note { progress.note(note) }
         let processGrid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         defer { processGrid.release() }
-        let plan = try MemoryPlan(grid: processGrid, n: n, blockSize: blockSize, vectors: vectors, routine: routine)
+        let plan = try MemoryPlan(grid: processGrid, n: n, blockSize: blockSize, vectors: vectors, solver: solver)
         try plan.check(limit: memoryPerRank, on: world)
-        progress.say("eig: M = \(n), \(world.size) ranks, grid \(processGrid.shapeDescription), block \(blockSize), \(routine.rawValue), vectors \(vectors); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
+        progress.say("eig: M = \(n), \(world.size) ranks, grid \(processGrid.shapeDescription), block \(blockSize), \(solver), vectors \(vectors); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
 
         // 2. The matrix, distributed.
         var matrix = try timings.measure("read", on: world) { () throws -> BlockCyclicMatrix in
@@ -100,7 +94,6 @@ public struct EigenJob: Sendable {
 
         // 3. Solve.
         progress.say("eig: solving")
-        let solver = ScaLAPACKSymmetricEigensolver(routine: routine)
         let decomposition = try timings.measure("solve", on: world) { try solver.decompose(&matrix, selection: vectors) }
         let eigenvalues = decomposition.eigenvalues
 
@@ -123,7 +116,7 @@ public struct EigenJob: Sendable {
         let summary = Summary(
             matrix: { switch source { case .npy(let p): p; case .testMatrix(let t): "householder:\(t.size):\(t.seed)" } }(),
             dimension: n, ranks: world.size, grid: processGrid.shapeDescription, block: blockSize,
-            solver: routine.rawValue, vectors: vectors.description, eigenvaluesComputed: eigenvalues.count,
+            solver: solver.description, vectors: vectors.description, eigenvaluesComputed: eigenvalues.count,
             symmetryDefect: symmetry.defect, relativeSymmetryDefect: symmetry.relativeDefect,
             symmetrized: symmetry.defect > 0,
             counts: SpectrumCounts(eigenvalues: eigenvalues, dimension: n, zeroTolerance: zeroTolerance),

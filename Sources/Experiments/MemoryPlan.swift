@@ -3,21 +3,20 @@ import DistributedLinearAlgebra
 
 /// Bytes per rank a distributed eigen-decomposition will need, worked out before anything is
 /// allocated: the local piece of A, of Z when eigenvectors are kept, the eigensolver's workspace
-/// (from its own LWORK query), and the transposed panel used while symmetrising.
+/// (ScaLAPACK's own LWORK query; ELPA's documented needs), and the transposed panel used while symmetrising.
 public struct MemoryPlan: Sendable {
     public let bytesPerRank: Int
     public let parts: [String: Int]
 
     public init(grid: ProcessGrid, n: Int, blockSize: Int, vectors: EigenvectorSelection,
-                routine: ScaLAPACKEigensolver) throws {
+                solver: Eigensolver) throws {
         let layout = BlockCyclicLayout(rows: n, columns: n, rowBlock: blockSize, columnBlock: blockSize,
                                        processRows: grid.rows, processColumns: grid.columns)
         // Doubles, so an absurd request estimates to a huge number instead of overflowing.
         let localEntries = Double(layout.localRows(processRow: grid.myRow)) * Double(layout.localColumns(processColumn: grid.myColumn))
         let matrix = localEntries * 8
         let eigenvectors = vectors == .none ? 0 : matrix
-        let workspace = Double(try ScaLAPACKSymmetricEigensolver(routine: routine)
-            .workspaceBytes(grid: grid, n: n, blockSize: blockSize, selection: vectors))
+        let workspace = try solver.workspaceBytes(grid: grid, n: n, blockSize: blockSize, selection: vectors)
         let panel = Double(layout.localRows(processRow: grid.myRow)) * Double(max(512, blockSize * grid.columns) / grid.columns) * 8 * 2
         let total = matrix + eigenvectors + workspace + panel + Double(n) * 8
         // The largest need of any rank is the plan (allreduce in `check`).

@@ -84,9 +84,17 @@ public struct PhaseTimings: Codable, Sendable {
 /// Progress lines on rank 0's standard error (silenced by `--quiet`).
 public struct Progress: Sendable {
     public let enabled: Bool
-    public init(communicator: Communicator, quiet: Bool) { enabled = communicator.isRoot && !quiet }
+    let isRoot: Bool
+    public init(communicator: Communicator, quiet: Bool) {
+        isRoot = communicator.isRoot
+        enabled = isRoot && !quiet
+    }
     public func say(_ message: @autoclosure () -> String) {
         if enabled { standardError("landscape: \(message())") }
+    }
+    /// A one-line note on rank 0 that `--quiet` does not silence (a fallback the user should know of).
+    public func note(_ message: String) {
+        if isRoot { standardError("note: \(message)") }
     }
 }
 

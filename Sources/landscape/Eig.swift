@@ -28,8 +28,8 @@ struct Eig: MPICommand {
     @Option(help: "Block size of the block-cyclic distribution.")
     var block: Int = 64
 
-    @Option(help: ArgumentHelp("ScaLAPACK driver: auto (pdsyev for eigenvalues only, pdsyevd for all vectors where reliable else pdsyevr, pdsyevr for a subset), pdsyev, pdsyevd or pdsyevr.", valueName: "solver"))
-    var solver: String = "auto"
+    @Option(help: "Eigensolver: auto (the fastest measured for the job), elpa, scalapack, or one method: elpa1, elpa2, pdsyev, pdsyevd, pdsyevr.")
+    var solver: EigensolverChoice = .auto
 
     @Flag(help: "Accept an asymmetric matrix and diagonalise its symmetric part (A + Aᵀ)/2.")
     var symmetrize = false
@@ -56,17 +56,8 @@ struct Eig: MPICommand {
         guard block >= 1 else { throw ValidationError("--block must be ≥ 1 (64 is a good default)") }
         guard symmetryTolerance >= 0 else { throw ValidationError("--symmetry-tolerance must be ≥ 0") }
         _ = try validated { try EigenvectorSelection(parsing: vectors) }
-        _ = try validated { try parsedSolver() }
         _ = try validated { try testMatrix.map { try HouseholderTestMatrix(parsing: $0) } }
         _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
-    }
-
-    func parsedSolver() throws -> ScaLAPACKEigensolver? {
-        if solver == "auto" || solver == "scalapack" { return nil }
-        guard let routine = ScaLAPACKEigensolver(rawValue: solver.lowercased()) else {
-            throw InputError("--solver '\(solver)' is not one of auto, pdsyev, pdsyevd, pdsyevr")
-        }
-        return routine
     }
 
     func run(on runtime: MPIRuntime) throws {
@@ -76,7 +67,7 @@ struct Eig: MPICommand {
         job.vectors = try EigenvectorSelection(parsing: vectors)
         job.grid = grid
         job.blockSize = block
-        job.routine = try parsedSolver()
+        job.solver = solver
         job.symmetrize = symmetrize
         job.symmetryTolerance = symmetryTolerance
         job.zeroTolerance = zeroTolerance
@@ -85,6 +76,8 @@ struct Eig: MPICommand {
         try job.run(on: runtime)
     }
 }
+
+extension EigensolverChoice: ExpressibleByArgument {}
 
 /// Re-throws a library `InputError` as the parser's `ValidationError`, so option mistakes are
 /// reported before MPI starts.

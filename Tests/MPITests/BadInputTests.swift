@@ -36,6 +36,7 @@ extension MPIJobs {
         ("block 0", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", payload: 32), ["--block", "0"], "--block must be ≥ 1"),
         ("bad vectors", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", payload: 32), ["--vectors", "some"], "--vectors 'some'"),
         ("pdsyevd regime", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", payload: 32), ["--vectors", "all", "--solver", "pdsyevd"], "unreliable"),
+        ("elpa layout", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", payload: 32), ["--solver", "elpa"], "every process owns a block"),
         ("memory", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", payload: 32), ["--memory-per-rank", "1K"], "not enough memory"),
     ]
 

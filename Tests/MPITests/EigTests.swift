@@ -82,10 +82,36 @@ extension MPIJobs {
                           vectors: "none")
     }
 
-    @Test(arguments: ["top:4", "bottom:3", "top:100"])
-    func subsetsByIndex(vectors: String) throws {
-        try solveAndCheck(SymmetricTestMatrix(n: 40, seed: 9), np: 3, extra: ["--grid", "1x3", "--block", "7"], vectors: vectors)
-        try solveAndCheck(SymmetricTestMatrix(n: 40, seed: 9), np: 4, extra: ["--grid", "2x2", "--block", "16"], vectors: vectors)
+    @Test(arguments: ["top:4", "bottom:3", "top:100"], ["pdsyevr", "elpa1", "elpa2"])
+    func subsetsByIndex(vectors: String, solver: String) throws {
+        try solveAndCheck(SymmetricTestMatrix(n: 40, seed: 9), np: 3, extra: ["--grid", "1x3", "--block", "7", "--solver", solver], vectors: vectors)
+        try solveAndCheck(SymmetricTestMatrix(n: 40, seed: 9), np: 4, extra: ["--grid", "2x2", "--block", "16", "--solver", solver], vectors: vectors)
+    }
+
+    /// ELPA (1-stage with eigenvectors, 2-stage for eigenvalues only) on the same BLACS layouts.
+    @Test(arguments: [(1, "1x1"), (2, "1x2"), (2, "2x1"), (4, "2x2"), (3, "1x3")], [16, 64])
+    func elpaMatchesLAPACK(layout: (np: Int, grid: String), block: Int) throws {
+        let a = SymmetricTestMatrix(n: 200, seed: 21)    // 200 is a multiple of neither 16 nor 64
+        try solveAndCheck(a, np: layout.np, extra: ["--grid", layout.grid, "--block", "\(block)", "--solver", "elpa1"])
+        try solveAndCheck(a, np: layout.np, extra: ["--grid", layout.grid, "--block", "\(block)", "--solver", "elpa2"], vectors: "none")
+    }
+
+    /// With ELPA hidden, `auto` falls back to ScaLAPACK with a one-line note; `elpa` is refused.
+    @Test func withoutELPA() throws {
+        let directory = try MPITestSupport.temporaryDirectory("noelpa")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let hidden = ["LANDSCAPE_DISABLE_ELPA": "1"]
+        let auto = try MPITestSupport.run(np: 2, ["eig", "--test-matrix", "householder:64", "--vectors", "all",
+                                                  "--out", directory.appendingPathComponent("a").path, "--quiet"], environment: hidden)
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stderr.split(separator: "\n").filter { $0.hasPrefix("note: ELPA is not available") }.count == 1)
+        #expect(auto.stdout.contains("pdsyev"))
+        let out = directory.appendingPathComponent("b").path
+        let elpa = try MPITestSupport.run(np: 2, ["eig", "--test-matrix", "householder:64", "--solver", "elpa", "--out", out],
+                                          environment: hidden)
+        #expect(elpa.status == 2)
+        #expect(elpa.stderr.contains("apt-get install libelpa-dev"))
+        #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     /// Fortran order, big-endian float64 and float32 files give the same spectrum (float32: that

@@ -28,7 +28,8 @@ enum MPITestSupport {
 
     /// Runs `landscape args…` on `np` ranks. Output goes to files (a full pipe would stall the
     /// child); a watchdog ends a run that hangs, so "never a hang" is itself tested.
-    static func run(np: Int, _ args: [String], timeout: TimeInterval = 90) throws -> MPIRun {
+    static func run(np: Int, _ args: [String], environment extra: [String: String] = [:],
+                    timeout: TimeInterval = 90) throws -> MPIRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args
@@ -38,6 +39,7 @@ enum MPITestSupport {
         environment["OPENBLAS_NUM_THREADS"] = "1"
         environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let directory = try temporaryDirectory("mpirun")
         let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
