@@ -24,15 +24,13 @@ let package = Package(
         // BLACS/ScaLAPACK (Fortran symbols, declared by hand), CBLAS and LAPACKE (OpenBLAS).
         .systemLibrary(name: "CScaLAPACK", path: "Sources/CScaLAPACK", pkgConfig: "scalapack-openmpi",
                        providers: [.apt(["libscalapack-openmpi-dev", "libopenblas-dev", "liblapacke-dev"])]),
-        // ELPA, the faster distributed eigensolver (pkg-config `elpa`).
-        .systemLibrary(name: "CELPA", path: "Sources/CELPA", pkgConfig: "elpa",
-                       providers: [.apt(["libelpa-dev"])]),
         .target(name: "Cluster", dependencies: ["CMPI"]),
         .target(name: "NPY"),
         .target(name: "SeededRandom"),
         .target(name: "DistributedLinearAlgebra",
-                dependencies: ["Cluster", "CMPI", "CScaLAPACK", "CELPA", "NPY", "SeededRandom"]),
+                dependencies: ["Cluster", "CMPI", "CScaLAPACK", "NPY", "SeededRandom"]),
         .target(name: "Networks", dependencies: ["CScaLAPACK", "SeededRandom"]),
+        .target(name: "Datasets", dependencies: ["Cluster", "NPY", "SeededRandom", "Networks"]),
         .target(name: "Experiments",
                 dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY",
                                .product(name: "Logging", package: "swift-log")]),
@@ -43,5 +41,6 @@ let package = Package(
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
         .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY"]),
     ]
 )

@@ -1,0 +1,106 @@
+import Cluster
+import SeededRandom
+
+/// What data to use: the `[data]` table of a run configuration.
+public struct DataSpecification: Sendable, Codable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable, Codable {
+        case clusters, mnist, cifar10, npy, random
+    }
+    /// How a file dataset with more samples than asked for is cut down.
+    public enum Subset: String, CaseIterable, Sendable, Codable {
+        /// The first N samples of the file(s).
+        case first
+        /// N samples chosen by a seeded permutation of all of them.
+        case random
+    }
+
+    public var kind: Kind = .clusters
+    /// N. Required for generated data (default 1000); for files, nil means every sample.
+    public var samples: Int?
+    /// k for clusters (classes) and for random data (outputs).
+    public var classes = 10
+    /// d for generated data.
+    public var dimension = 100
+    /// Within-class variance multiplier of the Gaussian clusters (centres have unit variance).
+    public var covariance = 1.0
+    /// NPY data: X (N × d) and y (N labels or N × k targets).
+    public var x: String?
+    public var y: String?
+    /// MNIST IDX files (optionally gzipped).
+    public var images: String?
+    public var labels: String?
+    /// CIFAR-10: a directory holding data_batch_*.bin, or one .bin file.
+    public var path: String?
+    public var subset: Subset = .first
+    /// Standardise each feature to zero mean and unit variance over the whole dataset
+    /// (always done for clusters; optional for mnist, cifar10 and npy).
+    public var standardize = false
+
+    public init() {}
+
+    /// The stream of SplitMix64(seed) reserved for data (initialisation and SGD use others).
+    public static let stream: UInt64 = 0xDA7A
+
+    /// Checks of the numbers alone, the same on every rank (no files are touched).
+    public func validate() throws {
+        if let samples, samples < 1 { throw InputError("data.samples must be ≥ 1 (got \(samples))") }
+        switch kind {
+        case .clusters, .random:
+            guard classes >= (kind == .clusters ? 2 : 1) else {
+                throw InputError("data.classes must be ≥ \(kind == .clusters ? 2 : 1) for \(kind.rawValue) data (got \(classes))")
+            }
+            guard dimension >= 1 else { throw InputError("data.dimension must be ≥ 1 (got \(dimension))") }
+            if kind == .clusters {
+                guard covariance > 0, covariance.isFinite else { throw InputError("data.covariance must be > 0 (got \(covariance))") }
+            }
+        case .npy:
+            guard x != nil, y != nil else { throw InputError("data kind 'npy' needs data.x (N × d) and data.y (N labels or N × k targets)") }
+        case .mnist:
+            guard images != nil, labels != nil else { throw InputError("data kind 'mnist' needs data.images and data.labels (IDX files, optionally .gz)") }
+        case .cifar10:
+            guard path != nil else { throw InputError("data kind 'cifar10' needs data.path (a directory with data_batch_*.bin, or one .bin file)") }
+        }
+    }
+
+    /// Generates or reads this rank's shard (collective: every rank calls it).
+    public func load(seed: UInt64, on communicator: Communicator) throws -> Dataset {
+        try validate()
+        let random = SplitMix64(seed: seed).fork(Self.stream)
+        switch kind {
+        case .clusters:
+            return try GaussianClusters(samples: samples ?? 1000, classes: classes, dimension: dimension,
+                                        covariance: covariance).load(random: random, on: communicator)
+        case .random:
+            return try RandomMemorization(samples: samples ?? 1000, outputs: classes, dimension: dimension)
+                .load(random: random, on: communicator)
+        case .npy:
+            return try NPYData(x: x!, y: y!, samples: samples, subset: subset, standardize: standardize)
+                .load(random: random, on: communicator)
+        case .mnist:
+            return try IDXData(images: images!, labels: labels!, samples: samples, subset: subset, standardize: standardize)
+                .load(random: random, on: communicator)
+        case .cifar10:
+            return try CIFAR10Data(path: path!, samples: samples, subset: subset, standardize: standardize)
+                .load(random: random, on: communicator)
+        }
+    }
+}
+
+/// The sample indices to use out of `available`: the first N, or the first N of a seeded
+/// permutation (Fisher–Yates driven by SplitMix64, so every rank computes the same list).
+func selectSamples(_ wanted: Int?, of available: Int, subset: DataSpecification.Subset,
+                   random: SplitMix64, source: String) throws -> [Int] {
+    let n = wanted ?? available
+    guard n <= available else { throw InputError("data.samples = \(n) but \(source) holds only \(available) samples") }
+    switch subset {
+    case .first: return Array(0..<n)
+    case .random:
+        var generator = random.fork(0x5E1EC7)
+        var order = Array(0..<available)
+        for i in stride(from: available - 1, to: 0, by: -1) {
+            let j = Int(generator.next() % UInt64(i + 1))
+            order.swapAt(i, j)
+        }
+        return Array(order.prefix(n))
+    }
+}

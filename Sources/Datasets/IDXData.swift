@@ -1,0 +1,86 @@
+import Cluster
+import Foundation
+import Networks
+import SeededRandom
+
+/// MNIST in LeCun's IDX format: `train-images-idx3-ubyte` (magic 0x00000803, then N, rows, cols
+/// as big-endian UInt32, then N·rows·cols unsigned bytes, row-major) and `train-labels-idx1-ubyte`
+/// (magic 0x00000801, N, then N label bytes 0…9); either may be gzipped (`.gz`, detected by its
+/// magic bytes). Pixels are scaled to [0, 1]; optional global per-feature standardisation.
+struct IDXData {
+    var images: String
+    var labels: String
+    var samples: Int?
+    var subset: DataSpecification.Subset
+    var standardize: Bool
+
+    static let classes = 10
+
+    struct Header: Codable {
+        var count: Int
+        var rows: Int
+        var columns: Int
+    }
+
+    /// Everything that can be wrong with the two files, checked on one rank.
+    func validate() throws -> Header {
+        let imageFile = try ByteSource(path: images)
+        guard imageFile.count >= 16 else { throw InputError("'\(images)' is truncated: an IDX image file starts with a 16-byte header") }
+        let magic = try imageFile.read(0, 4)
+        guard magic[0] == 0, magic[1] == 0, magic[2] == 0x08, magic[3] == 3 else {
+            throw InputError("'\(images)' is not an IDX image file (magic \(hex(magic)), expected 00 00 08 03: unsigned bytes, 3 dimensions)")
+        }
+        let count = try imageFile.bigEndianUInt32(at: 4), rows = try imageFile.bigEndianUInt32(at: 8)
+        let columns = try imageFile.bigEndianUInt32(at: 12)
+        guard count >= 1, rows >= 1, columns >= 1 else {
+            throw InputError("'\(images)' has dimensions \(count) × \(rows) × \(columns); every dimension must be ≥ 1")
+        }
+        let expected = 16 + count * rows * columns
+        guard imageFile.count == expected else {
+            throw InputError("'\(images)' is \(imageFile.count < expected ? "truncated" : "longer than its header says"): \(count) images of \(rows) × \(columns) need \(expected) bytes, the file has \(imageFile.count)")
+        }
+        let labelFile = try ByteSource(path: labels)
+        guard labelFile.count >= 8 else { throw InputError("'\(labels)' is truncated: an IDX label file starts with an 8-byte header") }
+        let labelMagic = try labelFile.read(0, 4)
+        guard labelMagic[0] == 0, labelMagic[1] == 0, labelMagic[2] == 0x08, labelMagic[3] == 1 else {
+            throw InputError("'\(labels)' is not an IDX label file (magic \(hex(labelMagic)), expected 00 00 08 01)")
+        }
+        let labelCount = try labelFile.bigEndianUInt32(at: 4)
+        guard labelCount == count else {
+            throw InputError("'\(labels)' holds \(labelCount) labels but '\(images)' holds \(count) images")
+        }
+        guard labelFile.count == 8 + count else {
+            throw InputError("'\(labels)' is \(labelFile.count < 8 + count ? "truncated" : "longer than its header says"): \(count) labels need \(8 + count) bytes, the file has \(labelFile.count)")
+        }
+        let all = try labelFile.read(8, count)
+        if let bad = all.firstIndex(where: { Int($0) >= Self.classes }) {
+            throw InputError("'\(labels)': label \(all[bad]) of sample \(bad) is out of range 0…\(Self.classes - 1)")
+        }
+        return Header(count: count, rows: rows, columns: columns)
+    }
+
+    func load(random: SplitMix64, on communicator: Communicator) throws -> Dataset {
+        let header = try communicator.agree { try validate() }
+        let selected = try selectSamples(samples, of: header.count, subset: subset, random: random, source: "'\(images)'")
+        let shard = try Shard(globalCount: selected.count, communicator: communicator)
+        let d = header.rows * header.columns
+        // Every rank opens the files itself and reads only its own rows.
+        let imageFile = try ByteSource(path: images), labelFile = try ByteSource(path: labels)
+        var x = [Double](repeating: 0, count: shard.count * d)
+        var y = [Int](repeating: 0, count: shard.count)
+        for (row, i) in selected[shard.range].enumerated() {
+            let pixels = try imageFile.read(16 + i * d, d)
+            for q in 0..<d { x[row * d + q] = Double(pixels[q]) / 255 }
+            y[row] = Int(try labelFile.read(8 + i, 1)[0])
+        }
+        if standardize {
+            try FeatureStatistics.compute(x, dimension: d, globalCount: selected.count, on: communicator).apply(to: &x)
+        }
+        return Dataset(description: "mnist: \(selected.count) of \(header.count) images (\(subset.rawValue)) of \(header.rows) × \(header.columns)\(standardize ? ", standardised" : "")",
+                       shard: shard,
+                       samples: SampleBatch(inputs: x, inputDimension: d, targets: oneHot(y, classes: Self.classes), targetDimension: Self.classes),
+                       classes: Self.classes)
+    }
+}
+
+func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined(separator: " ") }
