@@ -24,11 +24,14 @@ let package = Package(
         // BLACS/ScaLAPACK (Fortran symbols, declared by hand), CBLAS and LAPACKE (OpenBLAS).
         .systemLibrary(name: "CScaLAPACK", path: "Sources/CScaLAPACK", pkgConfig: "scalapack-openmpi",
                        providers: [.apt(["libscalapack-openmpi-dev", "libopenblas-dev", "liblapacke-dev"])]),
+        // ELPA, the faster distributed eigensolver (pkg-config `elpa`).
+        .systemLibrary(name: "CELPA", path: "Sources/CELPA", pkgConfig: "elpa",
+                       providers: [.apt(["libelpa-dev"])]),
         .target(name: "Cluster", dependencies: ["CMPI"]),
         .target(name: "NPY"),
         .target(name: "SeededRandom"),
         .target(name: "DistributedLinearAlgebra",
-                dependencies: ["Cluster", "CMPI", "CScaLAPACK", "NPY", "SeededRandom"]),
+                dependencies: ["Cluster", "CMPI", "CScaLAPACK", "CELPA", "NPY", "SeededRandom"]),
         .target(name: "Networks", dependencies: ["CScaLAPACK", "SeededRandom"]),
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "SeededRandom", "Networks"]),
         .target(name: "Experiments",
