@@ -34,6 +34,7 @@ let package = Package(
                 dependencies: ["Cluster", "CMPI", "CScaLAPACK", "CELPA", "NPY", "SeededRandom"]),
         .target(name: "Networks", dependencies: ["CScaLAPACK", "SeededRandom"]),
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "SeededRandom", "Networks"]),
+        .target(name: "Curvature", dependencies: ["Cluster", "CScaLAPACK", "DistributedLinearAlgebra", "Networks"]),
         .target(name: "Experiments",
                 dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY",
                                .product(name: "Logging", package: "swift-log")]),
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
         .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
+        .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY"]),
     ]
 )

@@ -19,7 +19,7 @@ public enum Loss: String, CaseIterable, Sendable, Codable {
     /// ℓ and g = ∇_f ℓ for one sample; `probabilities` receives p for cross-entropy (the only
     /// state ∇²_f ℓ needs) and is untouched for MSE.
     @inline(__always)
-    func evaluate(output f: UnsafePointer<Double>, target y: UnsafePointer<Double>, k: Int,
+    public func evaluate(output f: UnsafePointer<Double>, target y: UnsafePointer<Double>, k: Int,
                   gradient g: UnsafeMutablePointer<Double>, probabilities p: UnsafeMutablePointer<Double>) -> Double {
         switch self {
         case .crossEntropy:
@@ -51,7 +51,7 @@ public enum Loss: String, CaseIterable, Sendable, Codable {
 
     /// u = ∇²_f ℓ · r for one sample and one direction r (p, y as left by `evaluate`).
     @inline(__always)
-    func curvatureProduct(_ r: UnsafePointer<Double>, probabilities p: UnsafePointer<Double>,
+    public func curvatureProduct(_ r: UnsafePointer<Double>, probabilities p: UnsafePointer<Double>,
                           target y: UnsafePointer<Double>, k: Int, into u: UnsafeMutablePointer<Double>) {
         switch self {
         case .crossEntropy:

@@ -1,0 +1,163 @@
+import CScaLAPACK
+import Networks
+
+/// Which curvature matrix to assemble.
+public enum CurvaturePart: String, Codable, Sendable, CaseIterable {
+    /// H = ∇²L, exact: Gauss–Newton term plus the residual (σ″ and cross) terms.
+    case hessian
+    /// G = (1/N) Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ, the generalised Gauss–Newton matrix.
+    case gaussNewton = "gauss-newton"
+}
+
+/// The exact Hessian (or Gauss–Newton matrix) of an MLP's loss as sample-GEMMs
+/// (HESSIAN_MATH.md §4–§5).
+///
+/// For parameters W̄_l[p, q] (row) and W̄_m[r, s] (column), l ≤ m, every Hessian entry is
+/// Σᵢ ā_{l−1,i}[q] · T_i[p, (r, s)] with
+///   T[p, (r, s)] = Γ^{lm}[p, r] ā_{m−1}[s] + δ_m[r] B^{l,m−1}[p, s]   (the second term only for
+///   l < m, s not the bias slot; B^{l,l} = D_l),
+/// so the rows {(l, p, q) : q = 0…n_{l−1}} of one output unit p of layer l — a *row block* — are
+/// one GEMM  C = Āᵀ T  with inner dimension N: Ā (N × (n_{l−1}+1)) the inputs of layer l with a
+/// column of ones, T (N × ncols) the Γ-weighted factor over all columns from W_l[p, 0] onwards.
+/// About N·M² flops for the upper triangle, independent of the number of outputs.
+///
+/// Samples are processed in tiles so that T stays small (tile × ncols doubles).
+public struct ExactHessian: Sendable {
+    public let network: MultilayerPerceptron
+    public var sampleTile = 256
+
+    public init(network: MultilayerPerceptron) { self.network = network }
+
+    /// One row block of Σᵢ ∇²ℓᵢ (sums, not means): global row indices and the rows × (M − firstColumn)
+    /// row-major panel holding columns firstColumn ..< M.
+    public struct RowBlock {
+        public let rows: [Int]
+        public let firstColumn: Int
+        public let panel: UnsafeBufferPointer<Double>
+    }
+
+    /// Row blocks in θ order; together with symmetry they cover every entry of the matrix.
+    public var rowBlockCount: Int { network.layout.widths.dropFirst().reduce(0, +) }
+
+    /// Flops of the GEMMs for one pass over `samples` samples (the assembly's physical cost).
+    public func gemmFlops(samples: Int) -> Double {
+        let layout = network.layout
+        var flops = 0.0
+        for l in 1...layout.layerCount {
+            for p in 0..<layout.widths[l] {
+                let c0 = layout.weightOffset(l) + p * layout.widths[l - 1]
+                flops += 2 * Double(samples) * Double(layout.widths[l - 1] + 1) * Double(layout.count - c0)
+            }
+        }
+        return flops
+    }
+
+    /// Calls `body` once per row block (l, p), in θ order, with the block's sums over `batch`.
+    /// Every rank of a data-parallel job calls this with its own shard and the same parameters,
+    /// so the calls line up one-to-one across ranks (each can be followed by a reduction).
+    public func forEachRowBlock(_ θ: [Double], batch: SampleBatch, part: CurvaturePart,
+                                _ body: (RowBlock) throws -> Void) rethrows {
+        let layout = network.layout
+        precondition(θ.count == layout.count)
+        let n = layout.widths, L = layout.layerCount, M = layout.count, N = batch.count
+        let s = SampleCurvature(network: network, parameters: θ, batch: batch, gaussNewtonOnly: part == .gaussNewton)
+        let tile = max(1, min(sampleTile, N))
+        var T = [Double](repeating: 0, count: tile * M)
+        var abar = [Double](repeating: 0, count: tile * (n.max()! + 1))
+        var C = [Double](repeating: 0, count: (n.max()! + 1) * M)
+
+        for l in 1...L {
+            let inputs = n[l - 1] + 1
+            for p in 0..<n[l] {
+                let c0 = layout.weightOffset(l) + p * n[l - 1]
+                let ncols = M - c0
+                for j in 0..<(inputs * ncols) { C[j] = 0 }
+                var start = 0
+                while start < N {
+                    let rowsInTile = min(tile, N - start)
+                    for t in 0..<rowsInTile {
+                        let i = start + t
+                        // Ā row: [a_{l−1,i}, 1].
+                        for q in 0..<n[l - 1] { abar[t * inputs + q] = s.a[l - 1][i * n[l - 1] + q] }
+                        abar[t * inputs + n[l - 1]] = 1
+                        fillTRow(&T, row: t * ncols, sample: i, l: l, p: p, s: s, part: part)
+                    }
+                    // C += Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile).
+                    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(inputs), Int32(ncols), Int32(rowsInTile), 1,
+                                abar, Int32(inputs), T, Int32(ncols), 1, &C, Int32(ncols))
+                    start += rowsInTile
+                }
+                var rows = (0..<n[l - 1]).map { c0 + $0 }
+                rows.append(layout.biasOffset(l) + p)
+                try C.withUnsafeBufferPointer { c in
+                    try body(RowBlock(rows: rows, firstColumn: c0,
+                                      panel: UnsafeBufferPointer(rebasing: c[0..<(inputs * ncols)])))
+                }
+            }
+        }
+        _ = n
+    }
+
+    /// Row t of T for sample i and row block (l, p): the segments W_l[r ≥ p, :], b_l, then
+    /// W_m, b_m for every later layer m, in θ order.
+    private func fillTRow(_ T: inout [Double], row base: Int, sample i: Int, l: Int, p: Int,
+                          s: SampleCurvature, part: CurvaturePart) {
+        let n = s.widths, L = n.count - 1
+        var c = base
+        T.withUnsafeMutableBufferPointer { t in
+            // m = l: Γ^{ll}[p, r] a_{l−1}[s] for r ≥ p, then Γ^{ll}[p, r] for the biases.
+            let g = s.gamma[l][l], gBase = i * n[l] * n[l] + p * n[l]
+            let a = s.a[l - 1], aBase = i * n[l - 1]
+            for r in p..<n[l] {
+                let γ = g[gBase + r]
+                for q in 0..<n[l - 1] { t[c + q] = γ * a[aBase + q] }
+                c += n[l - 1]
+            }
+            for r in 0..<n[l] { t[c + r] = g[gBase + r] }
+            c += n[l]
+            guard l < L else { return }
+            for m in (l + 1)...L {
+                let g = s.gamma[l][m], gBase = i * n[l] * n[m] + p * n[m]
+                let a = s.a[m - 1], aBase = i * n[m - 1]
+                let delta = s.delta[m], dBase = i * n[m]
+                let cross = part == .hessian
+                for r in 0..<n[m] {
+                    let γ = g[gBase + r]
+                    for q in 0..<n[m - 1] { t[c + q] = γ * a[aBase + q] }
+                    if cross {
+                        // + δ_m[r] (∂a_{m−1}/∂z_l)[s, p]: diagonal D_l when m − 1 = l.
+                        let d = delta[dBase + r]
+                        if m - 1 == l {
+                            t[c + p] += d * s.slope[l][i * n[l] + p]
+                        } else {
+                            let B = s.b[l][m - 1], bBase = i * n[l] * n[m - 1] + p * n[m - 1]
+                            for q in 0..<n[m - 1] { t[c + q] += d * B[bBase + q] }
+                        }
+                    }
+                    c += n[m - 1]
+                }
+                for r in 0..<n[m] { t[c + r] = g[gBase + r] }
+                c += n[m]
+            }
+        }
+    }
+
+    /// The dense M × M matrix (1/N) Σᵢ ∇²ℓᵢ (or G) of one batch, row-major: for tests and small
+    /// models. Distributed jobs assemble into a `BlockCyclicMatrix` instead.
+    public func dense(_ θ: [Double], batch: SampleBatch, part: CurvaturePart = .hessian) -> [Double] {
+        let M = network.layout.count
+        var H = [Double](repeating: 0, count: M * M)
+        let scale = 1 / Double(batch.count)
+        forEachRowBlock(θ, batch: batch, part: part) { block in
+            let width = M - block.firstColumn
+            for (k, row) in block.rows.enumerated() {
+                for j in 0..<width {
+                    let v = block.panel[k * width + j] * scale, column = block.firstColumn + j
+                    H[row * M + column] = v
+                    H[column * M + row] = v
+                }
+            }
+        }
+        return H
+    }
+}
