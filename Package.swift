@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Open MPI through pkg-config `ompi-c`; the shim header re-exports MPI's handle macros
@@ -34,12 +35,14 @@ let package = Package(
                 dependencies: ["Cluster", "CMPI", "CScaLAPACK", "CELPA", "NPY", "SeededRandom"]),
         .target(name: "Networks", dependencies: ["CScaLAPACK", "SeededRandom"]),
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "SeededRandom", "Networks"]),
+        .target(name: "Training", dependencies: ["Cluster", "NPY", "SeededRandom", "Networks", "Datasets"]),
         .target(name: "Curvature", dependencies: ["Cluster", "CScaLAPACK", "DistributedLinearAlgebra", "Networks"]),
         .target(name: "Experiments",
-                dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY",
+                dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY", "Networks", "Datasets", "Training",
+                               .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "landscape",
-                          dependencies: ["Experiments", "Cluster", "DistributedLinearAlgebra",
+                          dependencies: ["Experiments", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Training",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
@@ -47,5 +50,6 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks"]),
         .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Networks", "Datasets", "Experiments"]),
     ]
 )

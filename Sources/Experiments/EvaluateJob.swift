@@ -1,0 +1,69 @@
+import Cluster
+import Datasets
+import Foundation
+import Networks
+import NPY
+import Training
+
+/// `landscape evaluate`: the mean loss, accuracy and gradient norm of a parameter vector on the
+/// configured data; printed by rank 0 and written to `summary.json` in the output directory.
+public struct EvaluateJob {
+    public var configuration: RunConfiguration
+    public var parameters: String
+    public var output: RunDirectory
+
+    public init(configuration: RunConfiguration, parameters: String, output: RunDirectory) {
+        self.configuration = configuration
+        self.parameters = parameters
+        self.output = output
+    }
+
+    public func run(on runtime: MPIRuntime) throws {
+        let world = runtime.world
+        let clock = Stopwatch()
+        try configuration.validate()
+        _ = try world.agree { () throws -> Bool in try output.validate(); return true }
+        let dataset = try configuration.data.load(seed: configuration.seed, on: world)
+        let network = try TrainJob.network(configuration, for: dataset)
+        let theta = try TrainJob.readVector(parameters, count: network.parameterCount, on: world)
+        let objective = DataParallelObjective(network: network, dataset: dataset, communicator: world)
+        let evaluation = try objective.evaluate(theta)
+        let peaks = try world.allgather([peakResidentBytes()])
+        guard world.isRoot else { return }
+        try output.create()
+        try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+        let summary = EvaluateSummary(parametersFile: parameters, seed: configuration.seed, data: dataset.description,
+                                      widths: network.layout.widths, parameters: network.parameterCount,
+                                      samples: dataset.globalCount, ranks: world.size, loss: evaluation.loss,
+                                      accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan,
+                                      seconds: clock.seconds, peakResidentBytesPerRank: peaks)
+        try output.writeJSON(summary, to: "summary.json")
+        let accuracy = evaluation.accuracy.map { String(format: "accuracy %.6f  ", $0) } ?? ""
+        print(String(format: "loss %.12g  %@gradient norm %.6g  (N = %d, M = %d)", evaluation.loss, accuracy,
+                     evaluation.gradientNorm ?? .nan, dataset.globalCount, network.parameterCount))
+    }
+}
+
+struct EvaluateSummary: Codable {
+    var command = "evaluate"
+    var parametersFile: String
+    var seed: UInt64
+    var data: String
+    var widths: [Int]
+    var parameters: Int
+    var samples: Int
+    var ranks: Int
+    var loss: Double
+    var accuracy: Double?
+    var gradientNorm: Double
+    var seconds: Double
+    var peakResidentBytesPerRank: [Int]
+
+    init(parametersFile: String, seed: UInt64, data: String, widths: [Int], parameters: Int, samples: Int, ranks: Int,
+         loss: Double, accuracy: Double?, gradientNorm: Double, seconds: Double, peakResidentBytesPerRank: [Int]) {
+        self.parametersFile = parametersFile; self.seed = seed; self.data = data; self.widths = widths
+        self.parameters = parameters; self.samples = samples; self.ranks = ranks; self.loss = loss
+        self.accuracy = accuracy; self.gradientNorm = gradientNorm; self.seconds = seconds
+        self.peakResidentBytesPerRank = peakResidentBytesPerRank
+    }
+}

@@ -1,0 +1,281 @@
+import Cluster
+import Datasets
+import Networks
+import TOMLKit
+import Training
+
+/// A run's full configuration: `seed`, and the `[data]`, `[model]`, `[train]` (and `[hessian]`)
+/// tables of a TOML file, each key also settable by a command-line flag that overrides the file.
+///
+/// Parsing is strict: an unknown table or key, or a value of the wrong type, is an `InputError`
+/// naming it — a misspelt key must never be silently ignored. `toml` renders the resolved
+/// configuration (defaults filled in) in the same syntax, so a run directory's `config.toml` can
+/// be fed back to `--config` to reproduce the run.
+public struct RunConfiguration: Sendable, Equatable {
+    public var seed: UInt64 = 0
+    public var data = DataSpecification()
+    public var model = ModelSpecification()
+    public var train = TrainingSpecification()
+    /// Read and echoed for the spectrum commands that share the file; training does not use them.
+    public var hessianGrid = "auto"
+    public var hessianBlock = 64
+
+    public init() {}
+
+    /// Parses TOML text; `source` names the file in messages.
+    public init(toml text: String, source: String) throws {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw InputError("\(source): TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        }
+        for key in table.keys {
+            let value = table[key]!
+            if let sub = value.table, ConfigurationKey.tables.contains(key) {
+                for subkey in sub.keys {
+                    try apply("\(key).\(subkey)", ConfigurationValue(toml: sub[subkey]!), source: source)
+                }
+            } else if value.table != nil {
+                throw InputError("\(source): unknown configuration table [\(key)]; the tables are \(ConfigurationKey.tables.map { "[\($0)]" }.joined(separator: ", "))")
+            } else {
+                try apply(key, ConfigurationValue(toml: value), source: source)
+            }
+        }
+    }
+
+    /// Sets `name` (e.g. "data.samples") from a parsed value.
+    public mutating func apply(_ name: String, _ value: ConfigurationValue, source: String) throws {
+        guard let key = ConfigurationKey.all.first(where: { $0.name == name }) else {
+            let tables = ConfigurationKey.tables.joined(separator: ", ")
+            let hint = ConfigurationKey.tables.contains(name) ? " ([\(name)] must be a table)" : ""
+            throw InputError("\(source): unknown configuration key '\(name)'\(hint); known keys are seed and those of the tables \(tables) (see docs/training.md)")
+        }
+        do { try key.set(&self, value) } catch let error as InputError {
+            throw InputError("\(source): \(name): \(error.message)")
+        }
+    }
+
+    /// Sets `name` from a command-line flag's text.
+    public mutating func override(_ name: String, text: String) throws {
+        let key = ConfigurationKey.all.first { $0.name == name }!
+        try apply(name, try ConfigurationValue(text: text, kind: key.kind, flag: key.flag), source: key.flag)
+    }
+
+    /// Every check that needs no data (replicated on every rank: the same verdict everywhere).
+    public func validate() throws {
+        try data.validate()
+        if let problem = model.problem() { throw InputError(problem) }
+        try train.validate()
+        guard hessianBlock >= 1 else { throw InputError("hessian.block must be ≥ 1") }
+    }
+
+    /// The resolved configuration as TOML.
+    public var toml: String {
+        var lines: [String] = []
+        var table = ""
+        for key in ConfigurationKey.all {
+            guard let rendered = key.render(self) else { continue }
+            let parts = key.name.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts.count == 2 {
+                if parts[0] != table {
+                    table = parts[0]
+                    lines.append("")
+                    lines.append("[\(table)]")
+                }
+                lines.append("\(parts[1]) = \(rendered)")
+            } else {
+                lines.append("\(key.name) = \(rendered)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A configuration value, from TOML or from a flag's text.
+public enum ConfigurationValue: Sendable {
+    case integer(Int), real(Double), text(String), boolean(Bool), integers([Int])
+
+    init(toml value: TOMLValueConvertible) throws {
+        if let v = value.int { self = .integer(v) }
+        else if let v = value.double { self = .real(v) }
+        else if let v = value.string { self = .text(v) }
+        else if let v = value.bool { self = .boolean(v) }
+        else if let array = value.array {
+            var values: [Int] = []
+            for element in array {
+                guard let v = element.int else { throw InputError("an array must hold integers (got \(element.debugDescription))") }
+                values.append(v)
+            }
+            self = .integers(values)
+        } else {
+            throw InputError("unsupported value \(value.debugDescription)")
+        }
+    }
+
+    init(text: String, kind: ConfigurationKey.Kind, flag: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch kind {
+        case .integer:
+            guard let v = Int(trimmed) else { throw InputError("\(flag) '\(text)' is not an integer") }
+            self = .integer(v)
+        case .real:
+            guard let v = Double(trimmed) else { throw InputError("\(flag) '\(text)' is not a number") }
+            self = .real(v)
+        case .text: self = .text(text)
+        case .boolean:
+            guard let v = Bool(trimmed) else { throw InputError("\(flag) '\(text)' is not true or false") }
+            self = .boolean(v)
+        case .integers:
+            let body = trimmed.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            let parts = body.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            var values: [Int] = []
+            for part in parts where !part.isEmpty {
+                guard let v = Int(part) else { throw InputError("\(flag) '\(text)' is not a list of integers such as 30,30") }
+                values.append(v)
+            }
+            self = .integers(values)
+        }
+    }
+
+    var integer: Int? { if case .integer(let v) = self { v } else { nil } }
+    /// Integers are accepted where reals are expected (TOML `1` for 1.0).
+    var real: Double? {
+        switch self { case .real(let v): v; case .integer(let v): Double(v); default: nil }
+    }
+    var text: String? { if case .text(let v) = self { v } else { nil } }
+    var boolean: Bool? { if case .boolean(let v) = self { v } else { nil } }
+    var integers: [Int]? { if case .integers(let v) = self { v } else { nil } }
+}
+
+import Foundation
+
+/// One configuration key: its dotted name, its flag, its type, how to set and render it.
+public struct ConfigurationKey: Sendable {
+    public enum Kind: String, Sendable { case integer, real, text, boolean, integers }
+
+    public let name: String
+    public let flag: String
+    public let kind: Kind
+    let set: @Sendable (inout RunConfiguration, ConfigurationValue) throws -> Void
+    let render: @Sendable (RunConfiguration) -> String?
+
+    static let tables = ["data", "model", "train", "hessian"]
+
+    static func integer(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Int> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .integer, set: { c, v in
+            guard let x = v.integer else { throw InputError("expected an integer") }
+            c[keyPath: path] = x
+        }, render: { "\($0[keyPath: path])" })
+    }
+    static func optionalInteger(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Int?> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .integer, set: { c, v in
+            guard let x = v.integer else { throw InputError("expected an integer") }
+            c[keyPath: path] = x
+        }, render: { $0[keyPath: path].map { "\($0)" } })
+    }
+    static func real(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .real, set: { c, v in
+            guard let x = v.real else { throw InputError("expected a number") }
+            c[keyPath: path] = x
+        }, render: { renderReal($0[keyPath: path]) })
+    }
+    static func optionalReal(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double?> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .real, set: { c, v in
+            guard let x = v.real else { throw InputError("expected a number") }
+            c[keyPath: path] = x
+        }, render: { $0[keyPath: path].map(renderReal) })
+    }
+    static func optionalText(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, String?> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in
+            guard let x = v.text else { throw InputError("expected a string") }
+            c[keyPath: path] = x
+        }, render: { $0[keyPath: path].map(renderText) })
+    }
+    /// A string restricted to the raw values of `T` (activation, loss, kinds…).
+    static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T> & Sendable) -> ConfigurationKey where T.RawValue == String {
+        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in
+            guard let x = v.text else { throw InputError("expected a string") }
+            guard let choice = T(rawValue: x) else {
+                throw InputError("'\(x)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c[keyPath: path] = choice
+        }, render: { renderText($0[keyPath: path].rawValue) })
+    }
+
+    /// Every key, in the order `toml` renders them.
+    public static let all: [ConfigurationKey] = [
+        ConfigurationKey(name: "seed", flag: "--seed", kind: .integer, set: { c, v in
+            guard let x = v.integer, x >= 0 else { throw InputError("expected an integer ≥ 0") }
+            c.seed = UInt64(x)
+        }, render: { "\($0.seed)" }),
+        choice("data.kind", "--data", \.data.kind),
+        optionalInteger("data.samples", "--samples", \.data.samples),
+        integer("data.classes", "--classes", \.data.classes),
+        integer("data.dimension", "--dimension", \.data.dimension),
+        real("data.covariance", "--covariance", \.data.covariance),
+        optionalText("data.x", "--x", \.data.x),
+        optionalText("data.y", "--y", \.data.y),
+        optionalText("data.images", "--images", \.data.images),
+        optionalText("data.labels", "--labels", \.data.labels),
+        optionalText("data.path", "--cifar", \.data.path),
+        choice("data.subset", "--subset", \.data.subset),
+        ConfigurationKey(name: "data.standardize", flag: "--standardize", kind: .boolean, set: { c, v in
+            guard let x = v.boolean else { throw InputError("expected true or false") }
+            c.data.standardize = x
+        }, render: { "\($0.data.standardize)" }),
+        ConfigurationKey(name: "model.layers", flag: "--layers", kind: .integers, set: { c, v in
+            guard let x = v.integers else { throw InputError("expected a list of widths such as [30, 30]") }
+            c.model.layers = x
+        }, render: { "[" + $0.model.layers.map(String.init).joined(separator: ", ") + "]" }),
+        choice("model.activation", "--activation", \.model.activation),
+        choice("model.loss", "--loss", \.model.loss),
+        choice("model.init", "--init", \.model.initialization),
+        choice("train.algorithm", "--algorithm", \.train.algorithm),
+        optionalInteger("train.batch", "--batch", \.train.batch),
+        real("train.learning-rate", "--learning-rate", \.train.learningRate),
+        optionalInteger("train.steps", "--steps", \.train.steps),
+        optionalInteger("train.epochs", "--epochs", \.train.epochs),
+        real("train.momentum", "--momentum", \.train.momentum),
+        integer("train.decay-every", "--decay-every", \.train.decayEvery),
+        real("train.decay-factor", "--decay-factor", \.train.decayFactor),
+        optionalReal("train.target-loss", "--target-loss", \.train.targetLoss),
+        optionalReal("train.target-gradient-norm", "--target-gradient-norm", \.train.targetGradientNorm),
+        integer("train.record-every", "--record-every", \.train.recordEvery),
+        integer("train.checkpoint-every", "--checkpoint-every", \.train.checkpointEvery),
+        ConfigurationKey(name: "hessian.grid", flag: "--grid", kind: .text, set: { c, v in
+            guard let x = v.text else { throw InputError("expected a string such as \"auto\" or \"2x2\"") }
+            c.hessianGrid = x
+        }, render: { renderText($0.hessianGrid) }),
+        integer("hessian.block", "--block", \.hessianBlock),
+    ]
+}
+
+func renderReal(_ x: Double) -> String {
+    if x.isNaN { return "nan" }
+    if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+    return "\(x)"
+}
+
+func renderText(_ s: String) -> String {
+    "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+extension RunConfiguration {
+    /// The configuration of a job: the TOML file (read on rank 0, its text broadcast, parsed on
+    /// every rank — so every rank reaches the same verdict), then the flags' overrides in order.
+    public static func load(path: String?, overrides: [(key: String, text: String)],
+                            on communicator: Communicator) throws -> RunConfiguration {
+        var configuration = RunConfiguration()
+        if let path {
+            let text = try communicator.agree { () throws -> String in
+                guard FileManager.default.fileExists(atPath: path) else { throw InputError("--config: no such file '\(path)'") }
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw InputError("--config: cannot read '\(path)' as UTF-8 text")
+                }
+                return text
+            }
+            configuration = try RunConfiguration(toml: text, source: path)
+        }
+        for (key, text) in overrides { try configuration.override(key, text: text) }
+        return configuration
+    }
+}

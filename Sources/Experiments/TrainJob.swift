@@ -1,0 +1,183 @@
+import Cluster
+import Datasets
+import Foundation
+import Networks
+import NPY
+import Training
+
+/// `landscape train`: loads the data (each rank its shard), initialises (or resumes) the
+/// parameters, runs GD/SGD and writes the run directory: config.toml, train.csv, checkpoints,
+/// params.npy, summary.json, timings.json.
+///
+/// Everything that can be wrong with the input is checked before the directory is created, so a
+/// refused run leaves nothing behind. A diverging run stops with an error naming the step and
+/// keeps the checkpoints written so far (all of them had a finite loss).
+public struct TrainJob {
+    public var configuration: RunConfiguration
+    public var output: RunDirectory
+    /// Continue the run in `output` from its last checkpoint.
+    public var resume = false
+    public var quiet = false
+
+    public init(configuration: RunConfiguration, output: RunDirectory) {
+        self.configuration = configuration
+        self.output = output
+    }
+
+    public func run(on runtime: MPIRuntime) throws {
+        let world = runtime.world
+        let progress = Progress(communicator: world, quiet: quiet)
+        var timings = PhaseTimings()
+        let clock = Stopwatch()
+        try configuration.validate()
+        let files = TrainRunFiles(directory: output)
+        let resumeStep: Int? = try world.agree { () throws -> Int? in
+            if resume {
+                guard FileManager.default.fileExists(atPath: output.path) else {
+                    throw InputError("--resume '\(output.path)': no such run directory")
+                }
+                guard let last = files.checkpointSteps().last else {
+                    throw InputError("--resume '\(output.path)' holds no params-<step>.npy checkpoint to resume from (set train.checkpoint-every)")
+                }
+                return last
+            }
+            try output.validate()
+            for name in ["train.csv", "params.npy", "summary.json"] where FileManager.default.fileExists(atPath: output.file(name)) {
+                throw InputError("--out '\(output.path)' already holds a training run (\(name)); continue it with --resume \(output.path) or choose another --out")
+            }
+            return nil
+        }
+
+        let dataset = try timings.measure("data", on: world) {
+            try configuration.data.load(seed: configuration.seed, on: world)
+        }
+        let network = try TrainJob.network(configuration, for: dataset)
+        try configuration.train.validate(samples: dataset.globalCount)
+        let m = network.parameterCount
+
+        var state: TrainingState
+        if let step = resumeStep {
+            let parameters = try TrainJob.readVector(output.file(files.checkpointName(step)), count: m, on: world)
+            var velocity: [Double]? = nil
+            if configuration.train.momentum > 0 {
+                velocity = try TrainJob.readVector(output.file(files.velocityName(step)), count: m, on: world,
+                                                   missing: "momentum is on but the run has no \(files.velocityName(step))")
+            }
+            state = TrainingState(step: step, parameters: parameters, velocity: velocity)
+        } else {
+            state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed))
+        }
+
+        // Inputs are good: from here on the run directory exists.
+        if world.isRoot {
+            try output.create()
+            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try files.startLog(resumingAt: resumeStep)
+            print("landscape train: \(dataset.description); MLP \(network.layout.widths.map(String.init).joined(separator: "-")) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
+                  + (resumeStep.map { "; resuming at step \($0)" } ?? ""))
+            print("# resolved configuration (\(output.file("config.toml")))")
+            print(configuration.toml, terminator: "")
+            fflush(nil)
+        }
+
+        var trainer = Trainer(objective: DataParallelObjective(network: network, dataset: dataset, communicator: world),
+                              specification: configuration.train, seed: configuration.seed)
+        trainer.onRecord = { record in if world.isRoot { try files.append(record) } }
+        trainer.onCheckpoint = { state in if world.isRoot { try files.writeCheckpoint(state) } }
+        let started = Stopwatch(), firstStep = state.step
+        var lastReport = -1.0
+        trainer.onProgress = { step, total, loss in
+            let elapsed = started.seconds
+            guard progress.enabled, elapsed - lastReport >= 2 || step == total else { return }
+            lastReport = elapsed
+            let rate = Double(step - firstStep) / max(elapsed, 1e-9)
+            let eta = Double(total - step) / max(rate, 1e-9)
+            progress.say(String(format: "step %d/%d  loss %.6g  %.1f steps/s  ETA %.0f s", step, total, loss, rate, eta))
+        }
+
+        let outcome: TrainingOutcome
+        do {
+            outcome = try timings.measure("train", on: world) { try trainer.run(from: state) }
+        } catch let diverged as TrainingDiverged {
+            // Every rank saw the same (allreduced) loss: fail together, with one message.
+            _ = try world.agree { () throws -> Int in throw diverged }
+            throw diverged
+        }
+
+        let peaks = try world.allgather([peakResidentBytes()])
+        if world.isRoot {
+            try output.writeVector(outcome.state.parameters, to: "params.npy")
+            let summary = TrainSummary(
+                seed: configuration.seed, data: dataset.description, widths: network.layout.widths,
+                parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,
+                stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, loss: outcome.final.loss,
+                accuracy: outcome.final.accuracy, gradientNorm: outcome.final.gradientNorm ?? .nan,
+                seconds: clock.seconds, trainingSeconds: timings.wallSeconds["train"] ?? 0,
+                stepsPerSecond: Double(outcome.updates) / max(timings.wallSeconds["train"] ?? 0, 1e-9),
+                peakResidentBytesPerRank: peaks)
+            try output.writeJSON(summary, to: "summary.json")
+            try output.writeJSON(timings, to: "timings.json")
+            let accuracy = outcome.final.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""
+            print(String(format: "step %d (%@): loss %.10g%@, gradient norm %.4g; %.1f s", outcome.state.step,
+                         outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds))
+        }
+    }
+
+    /// The network for the data, refusing loss/data combinations that make no sense.
+    static func network(_ configuration: RunConfiguration, for dataset: Dataset) throws -> MultilayerPerceptron {
+        if configuration.model.loss == .crossEntropy && !dataset.isClassification {
+            throw InputError("model.loss = \"cross-entropy\" needs class labels, but data kind '\(configuration.data.kind.rawValue)' has real-valued targets; use model.loss = \"mse\"")
+        }
+        guard let m = ParameterLayout.parameterCount(widths: [dataset.inputDimension] + configuration.model.layers + [dataset.outputDimension]),
+              m <= 1 << 31 else {
+            throw InputError("model.layers \(configuration.model.layers) give an absurdly large network")
+        }
+        return configuration.model.network(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
+    }
+
+    /// A float vector of exactly `count` entries, checked on rank 0, then read by every rank.
+    static func readVector(_ path: String, count: Int, on world: Communicator, missing: String? = nil) throws -> [Double] {
+        try world.agree { () throws -> Bool in
+            guard FileManager.default.fileExists(atPath: path) else { throw InputError(missing ?? "no such file '\(path)'") }
+            let header: NPYHeader
+            do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError(error.message) }
+            guard header.dataType.isFloatingPoint else { throw InputError("'\(path)' has dtype \(header.dataType); a float64 parameter vector is required") }
+            guard header.elementCount == count, header.shape.count == 1 || header.shape.allSatisfy({ $0 == 1 || $0 == count }) else {
+                throw InputError("'\(path)' holds \(header.elementCount ?? 0) values (shape \(header.shape)) but the model has M = \(count) parameters")
+            }
+            return true
+        }
+        return try NPYArray(contentsOf: path).values
+    }
+}
+
+/// summary.json of a training run.
+struct TrainSummary: Codable {
+    var command = "train"
+    var seed: UInt64
+    var data: String
+    var widths: [Int]
+    var parameters: Int
+    var samples: Int
+    var ranks: Int
+    var step: Int
+    var stopReason: String
+    var resumedFrom: Int?
+    var loss: Double
+    var accuracy: Double?
+    var gradientNorm: Double
+    var seconds: Double
+    var trainingSeconds: Double
+    var stepsPerSecond: Double
+    var peakResidentBytesPerRank: [Int]
+
+    init(seed: UInt64, data: String, widths: [Int], parameters: Int, samples: Int, ranks: Int, step: Int,
+         stopReason: String, resumedFrom: Int?, loss: Double, accuracy: Double?, gradientNorm: Double,
+         seconds: Double, trainingSeconds: Double, stepsPerSecond: Double, peakResidentBytesPerRank: [Int]) {
+        self.seed = seed; self.data = data; self.widths = widths; self.parameters = parameters
+        self.samples = samples; self.ranks = ranks; self.step = step; self.stopReason = stopReason
+        self.resumedFrom = resumedFrom; self.loss = loss; self.accuracy = accuracy; self.gradientNorm = gradientNorm
+        self.seconds = seconds; self.trainingSeconds = trainingSeconds; self.stepsPerSecond = stepsPerSecond
+        self.peakResidentBytesPerRank = peakResidentBytesPerRank
+    }
+}

@@ -1,0 +1,54 @@
+import Cluster
+import Foundation
+import NPY
+import Training
+
+/// The files of a training run directory (written by rank 0 only):
+/// `config.toml` (resolved), `train.csv`, `params-<step>.npy` (+ `velocity-<step>.npy` with
+/// momentum) every checkpoint interval, `params.npy` at the end, `summary.json`.
+struct TrainRunFiles {
+    let directory: RunDirectory
+
+    static let csvHeader = "step,loss,accuracy,gradient_norm,learning_rate,seconds"
+
+    func checkpointName(_ step: Int) -> String { "params-\(step).npy" }
+    func velocityName(_ step: Int) -> String { "velocity-\(step).npy" }
+
+    /// Every step with a params-<step>.npy, ascending.
+    func checkpointSteps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("params-"), name.hasSuffix(".npy") else { return nil }
+            return Int(name.dropFirst("params-".count).dropLast(".npy".count))
+        }.sorted()
+    }
+
+    func writeCheckpoint(_ state: TrainingState) throws {
+        try directory.writeVector(state.parameters, to: checkpointName(state.step))
+        if let velocity = state.velocity { try directory.writeVector(velocity, to: velocityName(state.step)) }
+    }
+
+    /// Starts train.csv, or — when resuming at `step` — keeps only the rows before it (the row at
+    /// `step` and later ones are recomputed identically by the resumed run).
+    func startLog(resumingAt step: Int?) throws {
+        var lines = [Self.csvHeader]
+        if let step, let text = try? String(contentsOfFile: directory.file("train.csv"), encoding: .utf8) {
+            for line in text.split(separator: "\n").dropFirst() {
+                if let first = line.split(separator: ",").first, let s = Int(first), s < step { lines.append(String(line)) }
+            }
+        }
+        try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: directory.file("train.csv"))
+    }
+
+    /// Appends one row (train.csv is a growing log; each row is written whole and flushed).
+    func append(_ record: TrainingRecord) throws {
+        let accuracy = record.accuracy.map { String($0) } ?? ""
+        let line = "\(record.step),\(record.loss),\(accuracy),\(record.gradientNorm),\(record.learningRate),\(String(format: "%.3f", record.seconds))\n"
+        guard let handle = FileHandle(forWritingAtPath: directory.file("train.csv")) else {
+            throw InputError("cannot append to '\(directory.file("train.csv"))'")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
+    }
+}

@@ -1,0 +1,22 @@
+/// What network to build: the `[model]` table of a run configuration. Input and output sizes
+/// come from the data (d features, k classes or targets).
+public struct ModelSpecification: Sendable, Codable, Equatable {
+    /// Hidden widths n₁ … n_{L−1}; empty for a linear (affine) model.
+    public var layers = [30, 30]
+    public var activation: Activation = .relu
+    public var loss: Loss = .crossEntropy
+    public var initialization: Initialization = .heNormal
+
+    public init() {}
+
+    /// nil when valid, else the message saying what is wrong.
+    public func problem() -> String? {
+        if let bad = layers.first(where: { $0 < 1 }) { return "model.layers must all be ≥ 1 (got \(bad) in \(layers))" }
+        return nil
+    }
+
+    /// The network for d inputs and k outputs.
+    public func network(inputs d: Int, outputs k: Int) -> MultilayerPerceptron {
+        MultilayerPerceptron(widths: [d] + layers + [k], activation: activation, loss: loss)
+    }
+}

@@ -1,0 +1,76 @@
+import Cluster
+import Datasets
+import Networks
+
+/// The mean training loss L(w) = (1/N) Σᵢ ℓ(f(w, xᵢ), yᵢ) over data sharded across the ranks of
+/// `communicator`, with its gradient.
+///
+/// Each rank sums over the samples it holds; one allreduce of [Σ∇ℓ (M values), Σℓ, #correct, n]
+/// then gives every rank the same global sums, which are divided by the global sample count. The
+/// result is the same for any number of ranks up to the rounding of the sums' grouping.
+public struct DataParallelObjective: Sendable {
+    public let network: MultilayerPerceptron
+    public let dataset: Dataset
+    public let communicator: Communicator
+
+    public init(network: MultilayerPerceptron, dataset: Dataset, communicator: Communicator) {
+        precondition(network.layout.inputDimension == dataset.inputDimension
+                     && network.layout.outputDimension == dataset.outputDimension)
+        self.network = network
+        self.dataset = dataset
+        self.communicator = communicator
+    }
+
+    /// L(w), accuracy and (if asked) ∇L(w) with its norm, over the whole dataset.
+    public func evaluate(_ parameters: [Double], gradient wantGradient: Bool = true) throws -> Evaluation {
+        try reduce(parameters, on: dataset.samples, gradient: wantGradient)
+    }
+
+    /// The mean loss and gradient over the minibatch of global sample indices `indices` (every
+    /// rank passes the same list; each uses the members of its own shard).
+    public func minibatch(_ parameters: [Double], indices: [Int]) throws -> Evaluation {
+        let shard = dataset.shard
+        let local = indices.compactMap { shard.range.contains($0) ? $0 - shard.start : nil }
+        return try reduce(parameters, on: dataset.samples.rows(local), gradient: true)
+    }
+
+    private func reduce(_ parameters: [Double], on batch: SampleBatch, gradient wantGradient: Bool) throws -> Evaluation {
+        let m = network.parameterCount
+        var buffer = [Double](repeating: 0, count: (wantGradient ? m : 0) + 3)
+        let statistics: LossStatistics
+        if wantGradient {
+            var gradient = [Double](repeating: 0, count: m)
+            statistics = network.gradient(parameters, on: batch, accumulatingInto: &gradient)
+            buffer.replaceSubrange(0..<m, with: gradient)
+        } else {
+            statistics = network.evaluate(parameters, on: batch)
+        }
+        let tail = buffer.count - 3
+        buffer[tail] = statistics.lossSum
+        buffer[tail + 1] = Double(statistics.correct)
+        buffer[tail + 2] = Double(statistics.count)
+        try communicator.allreduce(&buffer, .sum)
+        let n = buffer[tail + 2]
+        var gradient: [Double]? = nil, norm: Double? = nil
+        if wantGradient {
+            let g = buffer[0..<m].map { $0 / n }
+            norm = g.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            gradient = g
+        }
+        return Evaluation(loss: buffer[tail] / n,
+                          accuracy: dataset.isClassification ? buffer[tail + 1] / n : nil,
+                          gradient: gradient, gradientNorm: norm, samples: Int(n))
+    }
+}
+
+/// The loss (and derivatives) at one point, already reduced over all ranks.
+public struct Evaluation: Sendable {
+    public var loss: Double
+    /// The fraction of samples classified correctly; nil for regression data.
+    public var accuracy: Double?
+    /// ∇L (mean over the samples), when computed.
+    public var gradient: [Double]?
+    /// ‖∇L‖₂, when computed.
+    public var gradientNorm: Double?
+    public var samples: Int
+}

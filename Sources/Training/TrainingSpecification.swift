@@ -1,0 +1,84 @@
+import Cluster
+
+/// How to train: the `[train]` table of a run configuration.
+public struct TrainingSpecification: Sendable, Codable, Equatable {
+    public enum Algorithm: String, CaseIterable, Sendable, Codable {
+        /// Full-batch gradient descent.
+        case gd
+        /// Minibatch stochastic gradient descent over seeded per-epoch permutations.
+        case sgd
+    }
+
+    public var algorithm: Algorithm = .gd
+    /// SGD minibatch size (required for sgd; for gd it may only be N).
+    public var batch: Int?
+    public var learningRate = 0.1
+    /// Number of updates; nil when `epochs` is given instead (defaults to 1000 when neither is).
+    public var steps: Int?
+    /// Passes over the data: steps = epochs · ⌊N / batch⌋ (1 step per epoch for gd).
+    public var epochs: Int?
+    /// Heavy-ball momentum μ: v ← μ v + ∇L, w ← w − η v. 0 (the default) is plain (S)GD.
+    public var momentum = 0.0
+    /// Step schedule: η_t = η · decayFactor^⌊t / decayEvery⌋; decayEvery = 0 keeps η constant.
+    public var decayEvery = 0
+    public var decayFactor = 1.0
+    /// Stop early once the full-data loss (or gradient norm) is at or below this.
+    public var targetLoss: Double?
+    public var targetGradientNorm: Double?
+    /// A train.csv row every this many steps (and at the end).
+    public var recordEvery = 10
+    /// A checkpoint params-<step>.npy every this many steps; 0 = only the final params.npy.
+    public var checkpointEvery = 0
+
+    public init() {}
+
+    /// The checks of the numbers alone (no data needed).
+    public func validate() throws {
+        guard learningRate > 0, learningRate.isFinite else { throw InputError("train.learning-rate must be > 0 (got \(learningRate))") }
+        if let steps, steps < 1 { throw InputError("train.steps must be ≥ 1 (got \(steps))") }
+        if let epochs, epochs < 1 { throw InputError("train.epochs must be ≥ 1 (got \(epochs))") }
+        if steps != nil && epochs != nil { throw InputError("give train.steps or train.epochs, not both") }
+        if let batch, batch < 1 { throw InputError("train.batch must be ≥ 1 (got \(batch))") }
+        if algorithm == .sgd && batch == nil { throw InputError("train.algorithm = \"sgd\" needs train.batch (the minibatch size)") }
+        guard momentum >= 0, momentum < 1 else { throw InputError("train.momentum must be in [0, 1) (got \(momentum))") }
+        guard decayEvery >= 0 else { throw InputError("train.decay-every must be ≥ 0 (got \(decayEvery))") }
+        guard decayFactor > 0, decayFactor.isFinite else { throw InputError("train.decay-factor must be > 0 (got \(decayFactor))") }
+        guard recordEvery >= 1 else { throw InputError("train.record-every must be ≥ 1 (got \(recordEvery))") }
+        guard checkpointEvery >= 0 else { throw InputError("train.checkpoint-every must be ≥ 0 (got \(checkpointEvery))") }
+        if let targetLoss, !targetLoss.isFinite { throw InputError("train.target-loss must be finite") }
+        if let targetGradientNorm, !(targetGradientNorm >= 0) { throw InputError("train.target-gradient-norm must be ≥ 0") }
+    }
+
+    /// The checks that need N.
+    public func validate(samples n: Int) throws {
+        try validate()
+        if let batch, batch > n {
+            throw InputError("train.batch = \(batch) is larger than the \(n) samples; use a batch of at most \(n)")
+        }
+        if algorithm == .gd, let batch, batch != n {
+            throw InputError("train.batch = \(batch) with algorithm gd, which always uses all \(n) samples; set train.algorithm = \"sgd\" for minibatches")
+        }
+    }
+
+    /// The minibatch size for N samples.
+    public func batchSize(samples n: Int) -> Int { algorithm == .gd ? n : batch! }
+
+    /// The number of updates to run for N samples.
+    public func totalSteps(samples n: Int) -> Int {
+        if let steps { return steps }
+        if let epochs { return epochs * max(1, n / batchSize(samples: n)) }
+        return 1000
+    }
+
+    /// η_t for the update that takes step t to step t + 1.
+    public func learningRate(at t: Int) -> Double {
+        guard decayEvery > 0 else { return learningRate }
+        return learningRate * pow(decayFactor, Double(t / decayEvery))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif

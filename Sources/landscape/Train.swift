@@ -1,0 +1,99 @@
+import ArgumentParser
+import Cluster
+import Experiments
+import Foundation
+
+/// Every configuration key as a flag (flags override the `--config` file). Values are kept as
+/// text and parsed by the configuration model, so a flag and a TOML key accept the same values.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Seed of every random quantity (data, initialisation, minibatches). [seed]", valueName: "n")) var seed: String?
+    @Option(help: ArgumentHelp("Dataset kind: clusters, mnist, cifar10, npy or random. [data.kind]", valueName: "kind")) var data: String?
+    @Option(help: ArgumentHelp("Number of samples N (files: default all). [data.samples]", valueName: "N")) var samples: String?
+    @Option(help: ArgumentHelp("Classes k of the clusters, or outputs k of random data. [data.classes]", valueName: "k")) var classes: String?
+    @Option(help: ArgumentHelp("Input dimension d of generated data. [data.dimension]", valueName: "d")) var dimension: String?
+    @Option(help: ArgumentHelp("Within-class variance of the clusters. [data.covariance]", valueName: "c")) var covariance: String?
+    @Option(help: ArgumentHelp("NPY inputs, N × d. [data.x]", valueName: "X.npy")) var x: String?
+    @Option(help: ArgumentHelp("NPY labels (N) or targets (N × k). [data.y]", valueName: "y.npy")) var y: String?
+    @Option(help: ArgumentHelp("MNIST images, IDX3, optionally .gz. [data.images]", valueName: "file")) var images: String?
+    @Option(help: ArgumentHelp("MNIST labels, IDX1, optionally .gz. [data.labels]", valueName: "file")) var labels: String?
+    @Option(help: ArgumentHelp("CIFAR-10 binary: a directory of data_batch_*.bin or one .bin file. [data.path]", valueName: "path")) var cifar: String?
+    @Option(help: ArgumentHelp("Which samples of a larger file: first or random (seeded). [data.subset]", valueName: "first|random")) var subset: String?
+    @Option(help: ArgumentHelp("Standardise features over the whole dataset (mnist, cifar10, npy). [data.standardize]", valueName: "true|false")) var standardize: String?
+    @Option(help: ArgumentHelp("Hidden widths, e.g. 30,30. [model.layers]", valueName: "w,w,…")) var layers: String?
+    @Option(help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
+    @Option(help: ArgumentHelp("cross-entropy or mse. [model.loss]", valueName: "name")) var loss: String?
+    @Option(help: ArgumentHelp("he-normal, he-uniform, glorot-normal or glorot-uniform. [model.init]", valueName: "scheme")) var `init`: String?
+    @Option(help: ArgumentHelp("gd or sgd. [train.algorithm]", valueName: "gd|sgd")) var algorithm: String?
+    @Option(help: ArgumentHelp("SGD minibatch size. [train.batch]", valueName: "B")) var batch: String?
+    @Option(help: ArgumentHelp("Learning rate η. [train.learning-rate]", valueName: "η")) var learningRate: String?
+    @Option(help: ArgumentHelp("Number of updates. [train.steps]", valueName: "n")) var steps: String?
+    @Option(help: ArgumentHelp("Passes over the data instead of --steps. [train.epochs]", valueName: "n")) var epochs: String?
+    @Option(help: ArgumentHelp("Heavy-ball momentum μ in [0, 1); 0 = off. [train.momentum]", valueName: "μ")) var momentum: String?
+    @Option(help: ArgumentHelp("Multiply η by --decay-factor every this many steps; 0 = constant. [train.decay-every]", valueName: "n")) var decayEvery: String?
+    @Option(help: ArgumentHelp("Step-schedule factor. [train.decay-factor]", valueName: "f")) var decayFactor: String?
+    @Option(help: ArgumentHelp("Stop once the full-data loss is ≤ this. [train.target-loss]", valueName: "L")) var targetLoss: String?
+    @Option(help: ArgumentHelp("Stop once ‖∇L‖ is ≤ this. [train.target-gradient-norm]", valueName: "g")) var targetGradientNorm: String?
+    @Option(help: ArgumentHelp("A train.csv row every this many steps. [train.record-every]", valueName: "R")) var recordEvery: String?
+    @Option(help: ArgumentHelp("A params-<step>.npy checkpoint every this many steps; 0 = none. [train.checkpoint-every]", valueName: "C")) var checkpointEvery: String?
+    @Option(help: ArgumentHelp("Hessian process grid, for the spectrum commands. [hessian.grid]", valueName: "auto|PrxPc")) var grid: String?
+    @Option(help: ArgumentHelp("Hessian block size, for the spectrum commands. [hessian.block]", valueName: "nb")) var block: String?
+
+    /// (configuration key, flag text) for every flag given.
+    var overrides: [(key: String, text: String)] {
+        let pairs: [(String, String?)] = [
+            ("seed", seed), ("data.kind", data), ("data.samples", samples), ("data.classes", classes),
+            ("data.dimension", dimension), ("data.covariance", covariance), ("data.x", x), ("data.y", y),
+            ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset),
+            ("data.standardize", standardize), ("model.layers", layers), ("model.activation", activation),
+            ("model.loss", loss), ("model.init", `init`), ("train.algorithm", algorithm), ("train.batch", batch),
+            ("train.learning-rate", learningRate), ("train.steps", steps), ("train.epochs", epochs),
+            ("train.momentum", momentum), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
+            ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),
+            ("train.record-every", recordEvery), ("train.checkpoint-every", checkpointEvery),
+            ("hessian.grid", grid), ("hessian.block", block),
+        ]
+        return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
+    }
+
+    /// Type and choice errors in flags are reported before MPI starts.
+    func validate() throws {
+        for (key, text) in overrides {
+            var scratch = RunConfiguration()
+            _ = try validated { try scratch.override(key, text: text) }
+        }
+    }
+}
+
+struct Train: MPICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an MLP with GD or SGD on data sharded across ranks; write a run directory.",
+        discussion: """
+            The run is described by a TOML file (--config) whose every key also has a flag; flags override the file. \
+            Writes config.toml (resolved), train.csv, params-<step>.npy checkpoints, params.npy, summary.json and \
+            timings.json into --out. --resume DIR continues a run from its last checkpoint (config from DIR/config.toml \
+            unless --config is given; flags such as --steps still override). See docs/training.md.
+            """)
+
+    @Option(help: ArgumentHelp("The run configuration (TOML).", valueName: "run.toml")) var config: String?
+    @Option(help: "Output directory (created once the inputs are checked).") var out: String?
+    @Option(help: ArgumentHelp("Continue the run in this directory from its last checkpoint.", valueName: "DIR")) var resume: String?
+    @Flag(help: "No progress lines on standard error.") var quiet = false
+    @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
+
+    func validate() throws {
+        guard out != nil || resume != nil else { throw ValidationError("give --out DIR (or --resume DIR to continue a run)") }
+        if let out, let resume, URL(fileURLWithPath: out).standardizedFileURL != URL(fileURLWithPath: resume).standardizedFileURL {
+            throw ValidationError("--resume continues the run in its own directory; drop --out or make it the same as --resume")
+        }
+    }
+
+    func run(on runtime: MPIRuntime) throws {
+        let directory = resume ?? out!
+        let path = config ?? (resume.map { ($0 as NSString).appendingPathComponent("config.toml") })
+        var job = TrainJob(configuration: try RunConfiguration.load(path: path, overrides: settings.overrides, on: runtime.world),
+                           output: RunDirectory(path: directory))
+        job.resume = resume != nil
+        job.quiet = quiet
+        try job.run(on: runtime)
+    }
+}
