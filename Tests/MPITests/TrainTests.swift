@@ -1,0 +1,128 @@
+import Foundation
+import NPY
+import Testing
+
+/// `landscape train` / `evaluate` under mpirun: the trajectory does not depend on the number of
+/// ranks, a resumed run ends where an uninterrupted one does, divergence is reported.
+extension MPIJobs {
+@Suite struct TrainRuns {
+    static let config = """
+        seed = 11
+        [data]
+        kind = "clusters"
+        samples = 61
+        classes = 3
+        dimension = 5
+        [model]
+        layers = [7, 6]
+        activation = "tanh"
+        loss = "cross-entropy"
+        [train]
+        learning-rate = 0.2
+        steps = 100
+        record-every = 25
+        """
+
+    static func write(_ text: String, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("run.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func relativeDifference(_ a: [Double], _ b: [Double]) -> Double {
+        var num = 0.0, den = 0.0
+        for (x, y) in zip(a, b) { num += (x - y) * (x - y); den += y * y }
+        return (num / den).squareRoot()
+    }
+
+    /// 100 GD steps and 100 SGD steps (minibatch 16, momentum 0.5) on P = 1…4 ranks: the final
+    /// parameters agree to 1e-10 relative (they differ only by the grouping of the allreduce sums).
+    @Test(arguments: [["--algorithm", "gd"], ["--algorithm", "sgd", "--batch", "16", "--momentum", "0.5"]])
+    func parametersDoNotDependOnTheRankCount(flags: [String]) throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-p")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try Self.write(Self.config, in: directory)
+        var results: [[Double]] = []
+        for np in 1...4 {
+            let out = directory.appendingPathComponent("p\(np)").path
+            let run = try MPITestSupport.run(np: np, ["train", "--config", config, "--out", out, "--quiet"] + flags)
+            try #require(run.status == 0, "np \(np): \(run.stderr)")
+            results.append(try NPYArray(contentsOf: out + "/params.npy").values)
+        }
+        for np in 2...4 {
+            let difference = Self.relativeDifference(results[np - 1], results[0])
+            #expect(difference <= 1e-10, "\(flags) np \(np): relative difference \(difference)")
+        }
+        let csv = try String(contentsOfFile: directory.appendingPathComponent("p1/train.csv").path, encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.map { Int($0[0])! } == [0, 25, 50, 75, 100])
+        #expect(Double(rows.last![1])! < Double(rows.first![1])! * 0.5, "the loss should fall: \(csv)")
+    }
+
+    /// An interrupted run (stopped after 60 of 100 steps, last checkpoint at 50) resumed with
+    /// --resume ends with exactly the parameters of the uninterrupted run — SGD with momentum, so
+    /// the minibatch schedule and the velocity checkpoint are both exercised.
+    @Test func resumeEqualsUninterrupted() throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-resume")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try Self.write(Self.config, in: directory)
+        let flags = ["--algorithm", "sgd", "--batch", "10", "--momentum", "0.9", "--learning-rate", "0.05",
+                     "--checkpoint-every", "25", "--quiet"]
+        let whole = directory.appendingPathComponent("whole").path, part = directory.appendingPathComponent("part").path
+        var run = try MPITestSupport.run(np: 2, ["train", "--config", config, "--out", whole] + flags)
+        try #require(run.status == 0, "\(run.stderr)")
+        run = try MPITestSupport.run(np: 2, ["train", "--config", config, "--out", part, "--steps", "60"] + flags)
+        try #require(run.status == 0, "\(run.stderr)")
+        // The interruption: the final files of the short run are gone; its last checkpoint is step 50.
+        for name in ["params.npy", "summary.json"] { try FileManager.default.removeItem(atPath: part + "/" + name) }
+        run = try MPITestSupport.run(np: 2, ["train", "--resume", part, "--steps", "100", "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("resuming at step 50"))
+        let a = try NPYArray(contentsOf: whole + "/params.npy").values, b = try NPYArray(contentsOf: part + "/params.npy").values
+        #expect(a == b)
+        let csvWhole = try String(contentsOfFile: whole + "/train.csv", encoding: .utf8)
+        let csvPart = try String(contentsOfFile: part + "/train.csv", encoding: .utf8)
+        let columns = { (text: String) in text.split(separator: "\n").map { $0.split(separator: ",").prefix(4).joined(separator: ",") } }
+        #expect(columns(csvWhole) == columns(csvPart))
+    }
+
+    /// A learning rate far too large: the loss overflows; the error names the step, exit 1, and the
+    /// checkpoints written before it (all finite) are kept.
+    @Test func divergenceIsReportedWithTheStep() throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-nan")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try Self.write(Self.config, in: directory)
+        let out = directory.appendingPathComponent("out").path
+        let run = try MPITestSupport.run(np: 2, ["train", "--config", config, "--out", out, "--quiet", "--loss", "mse",
+                                                 "--activation", "linear", "--learning-rate", "1e6", "--checkpoint-every", "1"])
+        #expect(run.status == 1, "\(run.stderr)")
+        let errors = run.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("training diverged: the loss is") && errors[0].contains("at step"), "\(run.stderr)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("params-") }
+        #expect(!kept.isEmpty)
+        for name in kept {
+            #expect(try NPYArray(contentsOf: out + "/" + name).values.allSatisfy(\.isFinite))
+        }
+        #expect(errors.first?.contains("params-") == true)
+    }
+
+    /// `evaluate` on the trained parameters reproduces the final loss of the run, on any P.
+    @Test func evaluateReproducesTheRunSummary() throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-eval")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try Self.write(Self.config, in: directory)
+        let out = directory.appendingPathComponent("out").path, eval = directory.appendingPathComponent("eval").path
+        var run = try MPITestSupport.run(np: 1, ["train", "--config", config, "--out", out, "--steps", "20", "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        run = try MPITestSupport.run(np: 3, ["evaluate", "--config", config, "--params", out + "/params.npy", "--out", eval])
+        try #require(run.status == 0, "\(run.stderr)")
+        struct Summary: Decodable { var loss: Double; var accuracy: Double?; var gradientNorm: Double }
+        let trained = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
+        let evaluated = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: eval + "/summary.json")))
+        #expect(abs(trained.loss - evaluated.loss) <= 1e-12 * trained.loss)
+        #expect(abs(trained.gradientNorm - evaluated.gradientNorm) <= 1e-10 * trained.gradientNorm)
+        #expect(trained.accuracy == evaluated.accuracy)
+        #expect(run.stdout.contains("loss "))
+    }
+}
+}
