@@ -185,6 +185,13 @@ public struct Communicator: @unchecked Sendable {
     }
 }
 
+extension Communicator {
+    /// `agree` for a check that only succeeds or fails.
+    public func agree(root: Int = 0, _ body: () throws -> Void) throws {
+        _ = try agree(root: root) { () throws -> Bool in try body(); return true }
+    }
+}
+
 /// What `agree` broadcasts: the root's value, or its error and whether it was bad input.
 private struct Verdict<T: Codable>: Codable {
     /// One element on success (an array, so that a `T` that is itself optional survives JSON).

@@ -39,6 +39,17 @@ public struct ExactHessian: Sendable {
     /// Row blocks in θ order; together with symmetry they cover every entry of the matrix.
     public var rowBlockCount: Int { network.layout.widths.dropFirst().reduce(0, +) }
 
+    /// Bytes of working memory for a batch of `samples`: the per-sample factors (a, σ′, δ, e, Γ^{lm}
+    /// for l ≤ m, B^{l,k}) plus the T tile and the C panel.
+    public func workingBytes(samples: Int) -> Int {
+        let n = Array(network.layout.widths.dropFirst()), L = n.count
+        var perSample = 4 * n.reduce(0, +) + network.layout.widths[0]
+        for l in 0..<L { for m in l..<L { perSample += n[l] * n[m] } }
+        if L > 2 { for l in 0..<(L - 2) { for k in (l + 1)..<(L - 1) { perSample += n[l] * n[k] } } }
+        let M = network.layout.count, widest = network.layout.widths.max()! + 1
+        return 8 * (samples * perSample + min(sampleTile, max(samples, 1)) * (M + widest) + widest * M)
+    }
+
     /// Flops of the GEMMs for one pass over `samples` samples (the assembly's physical cost).
     public func gemmFlops(samples: Int) -> Double {
         let layout = network.layout

@@ -3,13 +3,14 @@ import DistributedLinearAlgebra
 
 /// Bytes per rank a distributed eigen-decomposition will need, worked out before anything is
 /// allocated: the local piece of A, of Z when eigenvectors are kept, the eigensolver's workspace
-/// (ScaLAPACK's own LWORK query; ELPA's documented needs), and the transposed panel used while symmetrising.
+/// (ScaLAPACK's own LWORK query; ELPA's documented needs), the transposed panel used while
+/// symmetrising, further matrices of the same size (`extraMatrices`) and other buffers (`extraBytes`).
 public struct MemoryPlan: Sendable {
     public let bytesPerRank: Int
     public let parts: [String: Int]
 
     public init(grid: ProcessGrid, n: Int, blockSize: Int, vectors: EigenvectorSelection,
-                solver: Eigensolver) throws {
+                solver: Eigensolver, extraMatrices: Int = 0, extraBytes: Int = 0) throws {
         let layout = BlockCyclicLayout(rows: n, columns: n, rowBlock: blockSize, columnBlock: blockSize,
                                        processRows: grid.rows, processColumns: grid.columns)
         // Doubles, so an absurd request estimates to a huge number instead of overflowing.
@@ -18,11 +19,11 @@ public struct MemoryPlan: Sendable {
         let eigenvectors = vectors == .none ? 0 : matrix
         let workspace = try solver.workspaceBytes(grid: grid, n: n, blockSize: blockSize, selection: vectors)
         let panel = Double(layout.localRows(processRow: grid.myRow)) * Double(max(512, blockSize * grid.columns) / grid.columns) * 8 * 2
-        let total = matrix + eigenvectors + workspace + panel + Double(n) * 8
+        let total = matrix * Double(1 + extraMatrices) + eigenvectors + workspace + panel + Double(n) * 8 + Double(extraBytes)
         // The largest need of any rank is the plan (allreduce in `check`).
         bytesPerRank = total > Double(Int.max / 2) ? Int.max / 2 : Int(total)
         parts = ["matrix": Int(min(matrix, 1e18)), "eigenvectors": Int(min(eigenvectors, 1e18)),
-                 "workspace": Int(min(workspace, 1e18)), "panel": Int(min(panel, 1e18))]
+                 "workspace": Int(min(workspace, 1e18)), "panel": Int(min(panel, 1e18)), "other": extraBytes]
     }
 
     /// Refuses (collectively) a plan that does not fit the memory each rank may use: `limit`, or

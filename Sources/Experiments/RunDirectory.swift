@@ -75,6 +75,13 @@ public struct PhaseTimings: Codable, Sendable {
         return result
     }
 
+    /// Records a phase this rank timed itself (e.g. a sum of pieces); gathers every rank's value.
+    public mutating func record(_ name: String, seconds: Double, on communicator: Communicator) throws {
+        let seconds = try communicator.allgather([seconds])
+        let peaks = try communicator.allgather([peakResidentBytes()])
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks))
+    }
+
     /// The slowest rank's seconds for each phase: what the user waited.
     public var wallSeconds: [String: Double] {
         Dictionary(phases.map { ($0.name, $0.seconds.max() ?? 0) }, uniquingKeysWith: +)

@@ -1,0 +1,90 @@
+import Cluster
+import DistributedLinearAlgebra
+import Networks
+
+/// Assembly of the exact curvature matrix of the mean loss over data sharded across ranks into a
+/// block-cyclic matrix that no rank holds whole.
+///
+/// Every rank runs the same sequence of row blocks (l, p) over its own shard; after each block the
+/// ranks' partial sums are added (one allreduce of the (n_{l−1}+1) × (M − c₀) panel) and each
+/// rank keeps the entries it owns, in both orientations (the panel covers the upper part of its
+/// rows; symmetry supplies the mirror). Memory per rank: the local piece of the matrix, one panel
+/// and the shard's per-sample factors — never M × M.
+public struct DistributedHessianAssembly: Sendable {
+    public let assembler: ExactHessian
+
+    public init(network: MultilayerPerceptron) { assembler = ExactHessian(network: network) }
+
+    /// Seconds spent computing and reducing, for the timings table.
+    public struct Timing: Sendable {
+        public var compute = 0.0
+        public var reduce = 0.0
+    }
+
+    /// H (or G) = (1/N) Σ over all ranks' samples, into `matrix` (M × M on the grid).
+    /// `progress` is called after each row block with (done, total).
+    public func assemble(_ θ: [Double], shard: SampleBatch, globalSampleCount: Int, part: CurvaturePart,
+                         into matrix: inout BlockCyclicMatrix,
+                         progress: (Int, Int) -> Void = { _, _ in }) throws -> Timing {
+        let M = assembler.network.layout.count
+        precondition(matrix.rows == M && matrix.columns == M)
+        let communicator = matrix.grid.communicator
+        let scale = 1 / Double(globalSampleCount)
+        var timing = Timing()
+        var done = 0, clock = Stopwatch()
+        var panel: [Double] = []
+        try assembler.forEachRowBlock(θ, batch: shard, part: part) { block in
+            timing.compute += clock.seconds
+            clock = Stopwatch()
+            panel.removeAll(keepingCapacity: true)
+            panel.append(contentsOf: block.panel)
+            try communicator.allreduce(&panel, .sum)
+            timing.reduce += clock.seconds
+            matrix.store(rows: block.rows, firstColumn: block.firstColumn, panel: panel, scale: scale)
+            done += 1
+            progress(done, assembler.rowBlockCount)
+            clock = Stopwatch()
+        }
+        timing.compute += clock.seconds
+        return timing
+    }
+}
+
+extension BlockCyclicMatrix {
+    /// Writes the entries of a row panel this rank owns, and their mirror images: panel row k is
+    /// global row rows[k], panel column j is global column firstColumn + j, and the value goes to
+    /// both (rows[k], c) and (c, rows[k]).
+    mutating func store(rows: [Int], firstColumn: Int, panel: [Double], scale: Double) {
+        let width = columns - firstColumn
+        let rowAxis = layout.rowAxis, columnAxis = layout.columnAxis
+        // Local columns / rows whose global index is ≥ firstColumn, found once per panel.
+        let myColumns = (0..<localColumns).map { ($0, globalColumn($0)) }.filter { $0.1 >= firstColumn }
+        let myRows = (0..<localRows).map { ($0, globalRow($0)) }.filter { $0.1 >= firstColumn }
+        let (myRow, myColumn, ld) = (grid.myRow, grid.myColumn, leadingDimension)
+        local.withUnsafeMutableBufferPointer { a in
+            for (k, row) in rows.enumerated() {
+                let source = k * width - firstColumn
+                if rowAxis.owner(of: row) == myRow {
+                    let r = rowAxis.localIndex(of: row)
+                    for (c, j) in myColumns { a[c * ld + r] = scale * panel[source + j] }
+                }
+                if columnAxis.owner(of: row) == myColumn {
+                    let base = columnAxis.localIndex(of: row) * ld
+                    for (r, i) in myRows { a[base + r] = scale * panel[source + i] }
+                }
+            }
+        }
+    }
+}
+
+extension BlockCyclicMatrix {
+    /// Σᵢ Aᵢᵢ over the whole matrix (collective).
+    public func trace() throws -> Double {
+        var sum = 0.0
+        for c in 0..<localColumns {
+            let j = globalColumn(c)
+            if layout.rowAxis.owner(of: j) == grid.myRow { sum += local[c * leadingDimension + layout.rowAxis.localIndex(of: j)] }
+        }
+        return try grid.communicator.allreduce(sum, .sum)
+    }
+}

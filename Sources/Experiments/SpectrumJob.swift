@@ -1,0 +1,215 @@
+import Cluster
+import Curvature
+import Datasets
+import DistributedLinearAlgebra
+import Foundation
+import Networks
+import NPY
+
+/// `landscape spectrum`: the exact Hessian of the mean training loss at a point, assembled across
+/// ranks into a block-cyclic matrix, diagonalised, and analysed as Sagun et al. do; with `--ggn`
+/// also the Gauss–Newton part G and the residual R = H − G.
+public struct SpectrumJob {
+    public enum Point: Sendable { case checkpoint(String), initialization }
+
+    public var configuration: RunConfiguration
+    public var point: Point
+    public var output: RunDirectory
+    public var gaussNewtonSplit = false
+    public var vectors: EigenvectorSelection = .none
+    public var solver: EigensolverChoice = .auto
+    public var saveHessian = false
+    public var zeroTolerance: Double? = nil
+    public var memoryPerRank: Int? = nil
+    public var quiet = false
+
+    public init(configuration: RunConfiguration, point: Point, output: RunDirectory) {
+        self.configuration = configuration
+        self.point = point
+        self.output = output
+    }
+
+    /// The analysis of one matrix's spectrum (H, G or R).
+    public struct SpectrumSummary: Codable, Sendable {
+        var counts: SpectrumCounts
+        var outliers: OutlierCounts
+        var trace: TraceCheck
+        var symmetryDefect: Double
+        var solver: String
+    }
+
+    struct Summary: Codable {
+        var model: String
+        var data: String
+        var parameters: Int
+        var samples: Int
+        var point: String
+        var loss: Double
+        var accuracy: Double?
+        var gradientNorm: Double
+        var ranks: Int
+        var grid: String
+        var block: Int
+        var hessian: SpectrumSummary
+        var gaussNewton: SpectrumSummary?
+        var residual: SpectrumSummary?
+        /// |tr H − tr G − tr R| / |tr H| from the three spectra (an independent check of the split).
+        var splitTraceDefect: Double?
+        var assemblyGFLOP: Double
+        var assemblyGFLOPPerSecond: Double
+        var seconds: [String: Double]
+        var peakResidentBytesPerRank: [Int]
+        var memoryEstimateBytesPerRank: Int
+    }
+
+    public func run(on runtime: MPIRuntime) throws {
+        let world = runtime.world
+        let progress = Progress(communicator: world, quiet: quiet)
+        var timings = PhaseTimings()
+        try configuration.validate()
+        try world.agree { try output.validate() }
+
+        let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: world) }
+        let network = try TrainJob.network(configuration, for: dataset)
+        let m = network.parameterCount
+        let θ: [Double]
+        let pointName: String
+        switch point {
+        case .checkpoint(let path):
+            θ = try TrainJob.readVector(path, count: m, on: world)
+            pointName = path
+        case .initialization:
+            θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
+            pointName = "initialization (seed \(configuration.seed))"
+        }
+        let blockSize = configuration.hessianBlock
+        guard blockSize >= 1, blockSize <= m else {
+            throw InputError("hessian.block = \(blockSize) must be between 1 and M = \(m); 64 is a good default")
+        }
+        let shape = try ProcessGrid.parseShape(configuration.hessianGrid, processes: world.size)
+        let (eigensolver, note) = try Eigensolver.resolve(solver, selection: vectors, n: m, blockSize: blockSize, grid: shape)
+        if let note { progress.note(note) }
+        let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
+        defer { grid.release() }
+
+        // Memory: H (+ G and R for the split), the solver, and the shard's per-sample factors.
+        let plan = try MemoryPlan(grid: grid, n: m, blockSize: blockSize, vectors: vectors, solver: eigensolver,
+                                  extraMatrices: gaussNewtonSplit ? 2 : 0,
+                                  extraBytes: ExactHessian(network: network).workingBytes(samples: dataset.samples.count))
+        try plan.check(limit: memoryPerRank, on: world)
+        let widths = network.layout.widths.map(String.init).joined(separator: "-")
+        progress.say("spectrum: MLP \(widths) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
+
+        // Loss and gradient at the point (one allreduce).
+        var sums = [Double](repeating: 0, count: m)
+        let statistics = network.gradient(θ, on: dataset.samples, accumulatingInto: &sums)
+        sums += [statistics.lossSum, Double(statistics.correct)]
+        try world.allreduce(&sums, .sum)
+        let n = Double(dataset.globalCount)
+        let gradientNorm = (sums[0..<m].reduce(0) { $0 + $1 * $1 }).squareRoot() / n
+        let loss = sums[m] / n, accuracy = dataset.isClassification ? sums[m + 1] / n : nil
+
+        // Assembly.
+        let assembly = DistributedHessianAssembly(network: network)
+        var clock = Stopwatch()
+        func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
+            var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
+            let timing = try assembly.assemble(θ, shard: dataset.samples, globalSampleCount: dataset.globalCount, part: part,
+                                               into: &matrix) { done, total in
+                if done == total || done % max(1, total / 10) == 0 {
+                    progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) row blocks")
+                }
+            }
+            try timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
+            try timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
+            return matrix
+        }
+        clock = Stopwatch()
+        var hessian = try assemble(.hessian)
+        let assemblySeconds = try world.allreduce(clock.seconds, .max)
+        let assemblyFlops = assembly.assembler.gemmFlops(samples: dataset.globalCount)
+        var gaussNewton: BlockCyclicMatrix? = nil, residual: BlockCyclicMatrix? = nil
+        if gaussNewtonSplit {
+            let g = try assemble(.gaussNewton)
+            var r = hessian
+            for i in r.local.indices { r.local[i] -= g.local[i] }
+            gaussNewton = g
+            residual = r
+        }
+        if saveHessian {
+            try timings.measure("write matrices", on: world) {
+                if world.isRoot { try output.create() }
+                try world.barrier()
+                try hessian.writeNPY(to: output.file("hessian.npy"))
+                if let g = gaussNewton { try g.writeNPY(to: output.file("gauss_newton.npy")) }
+            }
+        }
+
+        // Spectra.
+        func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> SpectrumSummary {
+            let diagonalTrace = try matrix.trace()
+            let symmetry = try matrix.symmetrize()
+            progress.say("spectrum: eigen-decomposition of \(name) (\(eigensolver))")
+            let selection = vectorsFile == nil ? EigenvectorSelection.none : vectors
+            let (solverForThis, _) = try Eigensolver.resolve(solver, selection: selection, n: m, blockSize: blockSize, grid: shape)
+            let decomposition = try timings.measure("eigensolve \(name)", on: world) { try solverForThis.decompose(&matrix, selection: selection) }
+            try timings.measure("write \(name)", on: world) {
+                if world.isRoot { try output.create() }
+                try world.barrier()
+                if let vectorsFile, let z = decomposition.eigenvectors {
+                    try z.writeNPY(to: output.file(vectorsFile), columnCount: decomposition.eigenvalues.count)
+                }
+                if world.isRoot { try output.writeVector(decomposition.eigenvalues, to: file) }
+            }
+            let all = decomposition.eigenvalues
+            return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
+                                   outliers: OutlierCounts(eigenvalues: all),
+                                   trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
+                                   symmetryDefect: symmetry.defect, solver: solverForThis.description)
+        }
+        let h = try analyse(&hessian, name: "H", file: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")
+        var g: SpectrumSummary? = nil, r: SpectrumSummary? = nil
+        if var gm = gaussNewton, var rm = residual {
+            gaussNewton = nil; residual = nil
+            g = try analyse(&gm, name: "G", file: "ggn_eigenvalues.npy", vectorsFile: nil)
+            r = try analyse(&rm, name: "R", file: "residual_eigenvalues.npy", vectorsFile: nil)
+        }
+        var splitDefect: Double? = nil
+        if let g, let r {
+            let total = h.trace.fromEigenvalues
+            splitDefect = abs(total - g.trace.fromEigenvalues - r.trace.fromEigenvalues) / max(abs(total), .leastNormalMagnitude)
+        }
+        let summary = Summary(
+            model: "MLP \(widths) \(configuration.model.activation.rawValue) \(configuration.model.loss.rawValue)",
+            data: dataset.description, parameters: m, samples: dataset.globalCount, point: pointName,
+            loss: loss, accuracy: accuracy, gradientNorm: gradientNorm, ranks: world.size, grid: grid.shapeDescription,
+            block: blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
+            assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
+            seconds: timings.wallSeconds, peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
+            memoryEstimateBytesPerRank: plan.bytesPerRank)
+        if world.isRoot {
+            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try output.writeJSON(timings, to: "timings.json")
+            try output.writeJSON(summary, to: "summary.json")
+            print(Self.report(summary, directory: output.path))
+        }
+    }
+
+    static func report(_ s: Summary, directory: String) -> String {
+        func line(_ name: String, _ x: SpectrumSummary) -> String {
+            String(format: "  %@: λ ∈ [%.6g, %.6g]; %d negative, %d near zero (|λ| ≤ %.2g), %d positive; outliers: gap %d, ratio %d, elbow %d; trace %.6g (diagonal %.6g)",
+                   name, x.counts.minimum, x.counts.maximum, x.counts.negative, x.counts.nearZero, x.counts.zeroTolerance,
+                   x.counts.positive, x.outliers.gap, x.outliers.ratio, x.outliers.elbow, x.trace.fromEigenvalues, x.trace.fromDiagonal)
+        }
+        var lines = ["spectrum of \(s.model) at \(s.point): M = \(s.parameters), N = \(s.samples), \(s.ranks) ranks on \(s.grid), block \(s.block)",
+                     String(format: "  loss %.6g, ‖∇L‖ %.3g", s.loss, s.gradientNorm) + (s.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""),
+                     line("H", s.hessian)]
+        if let g = s.gaussNewton { lines.append(line("G", g)) }
+        if let r = s.residual { lines.append(line("R", r)) }
+        lines.append(String(format: "  assembly %.2f GFLOP at %.1f GFLOP/s", s.assemblyGFLOP, s.assemblyGFLOPPerSecond))
+        let phases = s.seconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
+        lines.append("  time: " + phases.joined(separator: ", "))
+        lines.append("  results in \(directory)/")
+        return lines.joined(separator: "\n")
+    }
+}

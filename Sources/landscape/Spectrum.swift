@@ -1,0 +1,53 @@
+import ArgumentParser
+import Cluster
+import DistributedLinearAlgebra
+import Experiments
+
+struct Spectrum: MPICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The exact Hessian of the training loss at a point, its full spectrum, outliers and (--ggn) the Gauss–Newton split.",
+        discussion: """
+            Assembles H = ∇²L(w) exactly (sample-GEMMs, data sharded across ranks) into a block-cyclic matrix on the \
+            hessian.grid, diagonalises it (--solver, as for `landscape eig`) and writes eigenvalues.npy, summary.json \
+            (loss, ‖∇L‖, inertia, outliers by gap / ratio / elbow, trace two ways, symmetry defect) and timings.json. \
+            --ggn adds G (Gauss–Newton) and R = H − G with ggn_eigenvalues.npy and residual_eigenvalues.npy. \
+            The point is --checkpoint params.npy (e.g. from `landscape train`) or --at init. See docs/spectrum.md.
+            """)
+
+    @Option(help: "The run's TOML configuration (data, model, hessian); flags override it.") var config: String?
+    @Option(help: ArgumentHelp("Parameters at which to take the Hessian: a params.npy from `landscape train`.", valueName: "params.npy"))
+    var checkpoint: String?
+    @Option(help: ArgumentHelp("Or take it at a named point: init (the seed's initialisation).", valueName: "init")) var at: String?
+    @Flag(help: "Also assemble and diagonalise the Gauss–Newton matrix G and the residual R = H − G.") var ggn = false
+    @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
+    var eigenvectors: String = "none"
+    @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
+    @Option(help: "Eigensolver: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr.") var solver: EigensolverChoice = .auto
+    @Option(help: "Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|).") var zeroTolerance: Double?
+    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
+    var memoryPerRank: String?
+    @Option(help: "Output directory (created when the results are ready).") var out: String
+    @Flag(help: "No progress lines on standard error.") var quiet = false
+    @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
+
+    func validate() throws {
+        guard (checkpoint == nil) != (at == nil) else { throw ValidationError("give exactly one of --checkpoint params.npy or --at init") }
+        if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
+        _ = try validated { try EigenvectorSelection(parsing: eigenvectors) }
+        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
+    }
+
+    func run(on runtime: MPIRuntime) throws {
+        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
+        var job = SpectrumJob(configuration: configuration, point: checkpoint.map { .checkpoint($0) } ?? .initialization,
+                              output: RunDirectory(path: out))
+        job.gaussNewtonSplit = ggn
+        job.vectors = try EigenvectorSelection(parsing: eigenvectors)
+        job.saveHessian = saveHessian
+        job.solver = solver
+        job.zeroTolerance = zeroTolerance
+        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.quiet = quiet
+        try job.run(on: runtime)
+    }
+}

@@ -1,0 +1,115 @@
+import CScaLAPACK
+import Curvature
+import Foundation
+import Networks
+import NPY
+import Testing
+
+extension MPIJobs {
+/// `landscape spectrum` under mpirun -np 1…4 on several grids and block sizes: the assembled H
+/// equals the serial sample-GEMM Hessian (itself checked against Hessian-vector products in
+/// CurvatureTests), its eigenvalues equal LAPACK's, and the Gauss–Newton split behaves.
+@Suite struct DistributedSpectrum {
+    static let widths = [5, 6, 5, 2]          // M = 83: a multiple of neither 8 nor 64
+    static let samples = 10                   // N·k = 20 < M: G must have ≥ M − 20 zero eigenvalues
+
+    /// Data files and the serial reference, made once.
+    final class Fixture: @unchecked Sendable {
+        let directory: URL
+        let x: String, y: String
+        let hessian: [Double], gaussNewton: [Double], eigenvalues: [Double]
+        init(activation: Activation, loss: Loss) throws {
+            directory = try MPITestSupport.temporaryDirectory("spectrum-data")
+            x = directory.appendingPathComponent("X.npy").path
+            y = directory.appendingPathComponent("y.npy").path
+            let d = DistributedSpectrum.widths.first!, k = DistributedSpectrum.widths.last!, n = DistributedSpectrum.samples
+            var state: UInt64 = 99
+            func next() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 11) * 0x1p-53 * 2 - 1 }
+            let inputs = (0..<(n * d)).map { _ in next() }
+            try NPYArray(shape: [n, d], values: inputs).write(to: x)
+            var targets = [Double](repeating: 0, count: n * k)
+            if loss == .crossEntropy {
+                let labels = (0..<n).map { Double($0 % k) }
+                try NPYArray(shape: [n], values: labels).write(to: y)
+                for i in 0..<n { targets[i * k + i % k] = 1 }
+            } else {
+                targets = (0..<(n * k)).map { _ in next() }
+                try NPYArray(shape: [n, k], values: targets).write(to: y)
+            }
+            let network = MultilayerPerceptron(widths: DistributedSpectrum.widths, activation: activation, loss: loss)
+            let θ = Initialization.heNormal.parameters(for: network.layout, seed: 3)
+            let batch = SampleBatch(inputs: inputs, inputDimension: d, targets: targets, targetDimension: k)
+            hessian = ExactHessian(network: network).dense(θ, batch: batch)
+            gaussNewton = ExactHessian(network: network).dense(θ, batch: batch, part: .gaussNewton)
+            let m = network.parameterCount
+            var a = hessian, w = [Double](repeating: 0, count: m)
+            precondition(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 78, 76, Int32(m), &a, Int32(m), &w) == 0)
+            eigenvalues = w
+        }
+    }
+    static let tanhMSE = Result { try Fixture(activation: .tanh, loss: .meanSquaredError) }
+    static let reluCE = Result { try Fixture(activation: .relu, loss: .crossEntropy) }
+
+    func run(_ fixture: Fixture, np: Int, grid: String, block: Int, activation: String, loss: String,
+             extra: [String] = []) throws -> (eigenvalues: [Double], ggn: [Double], hessian: [Double], summary: [String: Any]) {
+        let out = try MPITestSupport.temporaryDirectory("spectrum").appendingPathComponent("run").path
+        defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
+        let run = try MPITestSupport.run(np: np, [
+            "spectrum", "--at", "init", "--seed", "3", "--init", "he-normal", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+            "--layers", "6,5", "--activation", activation, "--loss", loss, "--grid", grid, "--block", "\(block)",
+            "--ggn", "--save-hessian", "--out", out, "--quiet"] + extra)
+        try #require(run.status == 0, "spectrum \(grid) block \(block): \(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        return (try NPYArray(contentsOf: out + "/eigenvalues.npy").values,
+                try NPYArray(contentsOf: out + "/ggn_eigenvalues.npy").values,
+                try NPYArray(contentsOf: out + "/hessian.npy").values, summary)
+    }
+
+    @Test(arguments: [(1, "1x1"), (2, "1x2"), (2, "2x1"), (3, "1x3"), (4, "2x2"), (4, "1x4"), (4, "4x1")], [8, 64])
+    func hessianAndSpectrumMatchTheSerialReference(layout: (np: Int, grid: String), block: Int) throws {
+        for (fixture, activation, loss) in [(try Self.tanhMSE.get(), "tanh", "mse"), (try Self.reluCE.get(), "relu", "cross-entropy")] {
+            let r = try run(fixture, np: layout.np, grid: layout.grid, block: block, activation: activation, loss: loss)
+            let norm = fixture.eigenvalues.map(abs).max()!
+            let matrixError = zip(r.hessian, fixture.hessian).map { abs($0 - $1) }.max()!
+            #expect(matrixError <= 1e-12 * norm, "H \(layout.grid) block \(block) \(activation): \(matrixError)")
+            let valueError = zip(r.eigenvalues, fixture.eigenvalues).map { abs($0 - $1) }.max()!
+            #expect(valueError <= 1e-10 * norm, "λ \(layout.grid) block \(block) \(activation): \(valueError)")
+            // Gauss–Newton: positive semi-definite, rank ≤ N·k, and tr G + tr R = tr H.
+            let gNorm = r.ggn.map(abs).max()!
+            #expect(r.ggn.min()! >= -1e-10 * gNorm)
+            #expect(r.ggn.filter { $0 > 1e-10 * gNorm }.count <= Self.samples * 2)
+            #expect((r.summary["splitTraceDefect"] as! Double) <= 1e-10)
+        }
+    }
+
+    @Test func elpaGivesTheSameSpectrum() throws {
+        let fixture = try Self.tanhMSE.get()
+        let r = try run(fixture, np: 4, grid: "2x2", block: 8, activation: "tanh", loss: "mse", extra: ["--solver", "elpa"])
+        let norm = fixture.eigenvalues.map(abs).max()!
+        #expect(zip(r.eigenvalues, fixture.eigenvalues).map { abs($0 - $1) }.max()! <= 1e-10 * norm)
+    }
+
+    /// Softmax regression (no hidden layer) and linear regression: the residual R = H − G is 0.
+    @Test(arguments: [("cross-entropy", "linear"), ("mse", "linear")])
+    func noHiddenLayerMeansNoResidual(loss: String, activation: String) throws {
+        let fixture = loss == "mse" ? try Self.tanhMSE.get() : try Self.reluCE.get()
+        let out = try MPITestSupport.temporaryDirectory("residual").appendingPathComponent("run").path
+        let run = try MPITestSupport.run(np: 2, ["spectrum", "--at", "init", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+                                                 "--layers", "", "--activation", activation, "--loss", loss, "--block", "4",
+                                                 "--ggn", "--out", out, "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        let h = try NPYArray(contentsOf: out + "/eigenvalues.npy").values
+        let r = try NPYArray(contentsOf: out + "/residual_eigenvalues.npy").values
+        #expect(r.map(abs).max()! <= 1e-14 * max(1, h.map(abs).max()!))
+    }
+
+    @Test func oversizeRequestIsRefusedByTheMemoryPlan() throws {
+        let out = try MPITestSupport.temporaryDirectory("bigspectrum").appendingPathComponent("run").path
+        let run = try MPITestSupport.run(np: 2, ["spectrum", "--at", "init", "--samples", "100", "--dimension", "100",
+                                                 "--layers", "1000,1000", "--memory-per-rank", "1G", "--out", out])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("not enough memory"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
+}
