@@ -53,28 +53,26 @@ struct CIFAR10Data {
         return Inventory(files: list, counts: counts)
     }
 
-    func load(random: SplitMix64, on communicator: Communicator) throws -> Dataset {
+    func load(random: SplitMix64, heldOut: Int, on communicator: Communicator) throws -> DataSplit {
         let inventory = try communicator.agree { try validate() }
         let total = inventory.counts.reduce(0, +)
-        let selected = try selectSamples(samples, of: total, subset: subset, random: random, source: "'\(path)'")
-        let shard = try Shard(globalCount: selected.count, communicator: communicator)
-        let d = Self.dimension
+        let selected = try selectSamples(samples, heldOut: heldOut, of: total, subset: subset, random: random, source: "'\(path)'")
+        let n = selected.count - heldOut, d = Self.dimension
         let sources = try inventory.files.map { try ByteSource(path: $0) }
         var starts = [0]
-        for n in inventory.counts { starts.append(starts.last! + n) }
-        var x = [Double](repeating: 0, count: shard.count * d), y = [Int](repeating: 0, count: shard.count)
-        for (row, i) in selected[shard.range].enumerated() {
-            let file = starts.lastIndex { $0 <= i }!
-            let record = try sources[file].read((i - starts[file]) * Self.recordSize, Self.recordSize)
-            y[row] = Int(record[0])
-            for q in 0..<d { x[row * d + q] = Double(record[1 + q]) / 255 }
+        for count in inventory.counts { starts.append(starts.last! + count) }
+        return try assemble(training: n, heldOut: heldOut, dimension: d, targets: Self.classes, classes: Self.classes,
+                            standardize: standardize,
+                            description: "cifar10: \(n) of \(total) images (\(subset.rawValue)) from \(inventory.files.count) file(s)\(standardize ? ", standardised" : "")",
+                            on: communicator) { range in
+            var x = [Double](repeating: 0, count: range.count * d), y = [Int](repeating: 0, count: range.count)
+            for (row, i) in selected[range].enumerated() {
+                let file = starts.lastIndex { $0 <= i }!
+                let record = try sources[file].read((i - starts[file]) * Self.recordSize, Self.recordSize)
+                y[row] = Int(record[0])
+                for q in 0..<d { x[row * d + q] = Double(record[1 + q]) / 255 }
+            }
+            return (x, oneHot(y, classes: Self.classes))
         }
-        if standardize {
-            try FeatureStatistics.compute(x, dimension: d, globalCount: selected.count, on: communicator).apply(to: &x)
-        }
-        return Dataset(description: "cifar10: \(selected.count) of \(total) images (\(subset.rawValue)) from \(inventory.files.count) file(s)\(standardize ? ", standardised" : "")",
-                       shard: shard,
-                       samples: SampleBatch(inputs: x, inputDimension: d, targets: oneHot(y, classes: Self.classes), targetDimension: Self.classes),
-                       classes: Self.classes)
     }
 }

@@ -32,6 +32,10 @@ public struct DataSpecification: Sendable, Codable, Equatable {
     /// CIFAR-10: a directory holding data_batch_*.bin, or one .bin file.
     public var path: String?
     public var subset: Subset = .first
+    /// T held-out samples from the same source, disjoint from the N training samples: generated
+    /// data takes samples N…N+T−1, files the T samples after the N chosen ones (in file or
+    /// permutation order). 0 = none.
+    public var heldOut = 0
     /// Standardise each feature to zero mean and unit variance over the whole dataset
     /// (always done for clusters; optional for mnist, cifar10 and npy).
     public var standardize = false
@@ -44,6 +48,7 @@ public struct DataSpecification: Sendable, Codable, Equatable {
     /// Checks of the numbers alone, the same on every rank (no files are touched).
     public func validate() throws {
         if let samples, samples < 1 { throw InputError("data.samples must be ≥ 1 (got \(samples))") }
+        guard heldOut >= 0 else { throw InputError("data.held-out must be ≥ 0 (got \(heldOut))") }
         switch kind {
         case .clusters, .random:
             guard classes >= (kind == .clusters ? 2 : 1) else {
@@ -64,34 +69,44 @@ public struct DataSpecification: Sendable, Codable, Equatable {
 
     /// Generates or reads this rank's shard (collective: every rank calls it).
     public func load(seed: UInt64, on communicator: Communicator) throws -> Dataset {
+        try loadSplit(seed: seed, on: communicator).training
+    }
+
+    /// This rank's shards of the training data and of the held-out data (if `heldOut` > 0).
+    public func loadSplit(seed: UInt64, on communicator: Communicator) throws -> DataSplit {
         try validate()
         let random = SplitMix64(seed: seed).fork(Self.stream)
         switch kind {
         case .clusters:
-            return try GaussianClusters(samples: samples ?? 1000, classes: classes, dimension: dimension,
+            return try GaussianClusters(samples: samples ?? 1000, heldOut: heldOut, classes: classes, dimension: dimension,
                                         covariance: covariance).load(random: random, on: communicator)
         case .random:
-            return try RandomMemorization(samples: samples ?? 1000, outputs: classes, dimension: dimension)
+            return try RandomMemorization(samples: samples ?? 1000, heldOut: heldOut, outputs: classes, dimension: dimension)
                 .load(random: random, on: communicator)
         case .npy:
             return try NPYData(x: x!, y: y!, samples: samples, subset: subset, standardize: standardize)
-                .load(random: random, on: communicator)
+                .load(random: random, heldOut: heldOut, on: communicator)
         case .mnist:
             return try IDXData(images: images!, labels: labels!, samples: samples, subset: subset, standardize: standardize)
-                .load(random: random, on: communicator)
+                .load(random: random, heldOut: heldOut, on: communicator)
         case .cifar10:
             return try CIFAR10Data(path: path!, samples: samples, subset: subset, standardize: standardize)
-                .load(random: random, on: communicator)
+                .load(random: random, heldOut: heldOut, on: communicator)
         }
     }
 }
 
 /// The sample indices to use out of `available`: the first N, or the first N of a seeded
 /// permutation (Fisher–Yates driven by SplitMix64, so every rank computes the same list).
-func selectSamples(_ wanted: Int?, of available: Int, subset: DataSpecification.Subset,
+///
+/// With `heldOut` = T the list has N + T entries (training first); without `wanted`, N is every
+/// sample but the T held out.
+func selectSamples(_ wanted: Int?, heldOut: Int = 0, of available: Int, subset: DataSpecification.Subset,
                    random: SplitMix64, source: String) throws -> [Int] {
-    let n = wanted ?? available
-    guard n <= available else { throw InputError("data.samples = \(n) but \(source) holds only \(available) samples") }
+    let n = (wanted ?? (available - heldOut)) + heldOut
+    guard n <= available, n > heldOut else {
+        throw InputError("data.samples = \(wanted ?? available) with data.held-out = \(heldOut) but \(source) holds only \(available) samples")
+    }
     switch subset {
     case .first: return Array(0..<n)
     case .random:

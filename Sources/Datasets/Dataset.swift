@@ -52,3 +52,33 @@ func checkShardSize(samples: Int, ranks: Int, width: Int, what: String) throws {
         throw InputError("\(what): \(samples) samples of width \(width) on \(ranks) ranks is absurdly large (\(perRank) × \(width) values per rank)")
     }
 }
+
+/// Training data and, when asked for, held-out data from the same source.
+public struct DataSplit: Sendable {
+    public var training: Dataset
+    public var heldOut: Dataset?
+}
+
+/// Builds the training shard and the held-out shard from a reader of rows by position, where
+/// positions 0..<N are the training samples and N..<N+T the held-out ones. Standardisation uses
+/// the training samples' statistics for both (held-out data must not leak into training).
+func assemble(training n: Int, heldOut t: Int, dimension d: Int, targets k: Int, classes: Int?, standardize: Bool,
+              description: String, on communicator: Communicator,
+              rows: (Range<Int>) throws -> (inputs: [Double], targets: [Double])) throws -> DataSplit {
+    let shard = try Shard(globalCount: n, communicator: communicator)
+    var (x, y) = try rows(shard.range)
+    var statistics: FeatureStatistics? = nil
+    if standardize {
+        statistics = try FeatureStatistics.compute(x, dimension: d, globalCount: n, on: communicator)
+        statistics!.apply(to: &x)
+    }
+    let training = Dataset(description: description, shard: shard,
+                           samples: SampleBatch(inputs: x, inputDimension: d, targets: y, targetDimension: k), classes: classes)
+    guard t > 0 else { return DataSplit(training: training, heldOut: nil) }
+    let heldShard = try Shard(globalCount: t, communicator: communicator, allowEmpty: true)
+    var (hx, hy) = try rows((n + heldShard.start)..<(n + heldShard.end))
+    statistics?.apply(to: &hx)
+    let heldOut = Dataset(description: "held-out: \(t) further samples", shard: heldShard,
+                          samples: SampleBatch(inputs: hx, inputDimension: d, targets: hy, targetDimension: k), classes: classes)
+    return DataSplit(training: training, heldOut: heldOut)
+}

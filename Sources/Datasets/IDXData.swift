@@ -59,27 +59,25 @@ struct IDXData {
         return Header(count: count, rows: rows, columns: columns)
     }
 
-    func load(random: SplitMix64, on communicator: Communicator) throws -> Dataset {
+    func load(random: SplitMix64, heldOut: Int, on communicator: Communicator) throws -> DataSplit {
         let header = try communicator.agree { try validate() }
-        let selected = try selectSamples(samples, of: header.count, subset: subset, random: random, source: "'\(images)'")
-        let shard = try Shard(globalCount: selected.count, communicator: communicator)
-        let d = header.rows * header.columns
+        let selected = try selectSamples(samples, heldOut: heldOut, of: header.count, subset: subset, random: random, source: "'\(images)'")
+        let n = selected.count - heldOut, d = header.rows * header.columns
         // Every rank opens the files itself and reads only its own rows.
         let imageFile = try ByteSource(path: images), labelFile = try ByteSource(path: labels)
-        var x = [Double](repeating: 0, count: shard.count * d)
-        var y = [Int](repeating: 0, count: shard.count)
-        for (row, i) in selected[shard.range].enumerated() {
-            let pixels = try imageFile.read(16 + i * d, d)
-            for q in 0..<d { x[row * d + q] = Double(pixels[q]) / 255 }
-            y[row] = Int(try labelFile.read(8 + i, 1)[0])
+        return try assemble(training: n, heldOut: heldOut, dimension: d, targets: Self.classes, classes: Self.classes,
+                            standardize: standardize,
+                            description: "mnist: \(n) of \(header.count) images (\(subset.rawValue)) of \(header.rows) × \(header.columns)\(standardize ? ", standardised" : "")",
+                            on: communicator) { range in
+            var x = [Double](repeating: 0, count: range.count * d)
+            var y = [Int](repeating: 0, count: range.count)
+            for (row, i) in selected[range].enumerated() {
+                let pixels = try imageFile.read(16 + i * d, d)
+                for q in 0..<d { x[row * d + q] = Double(pixels[q]) / 255 }
+                y[row] = Int(try labelFile.read(8 + i, 1)[0])
+            }
+            return (x, oneHot(y, classes: Self.classes))
         }
-        if standardize {
-            try FeatureStatistics.compute(x, dimension: d, globalCount: selected.count, on: communicator).apply(to: &x)
-        }
-        return Dataset(description: "mnist: \(selected.count) of \(header.count) images (\(subset.rawValue)) of \(header.rows) × \(header.columns)\(standardize ? ", standardised" : "")",
-                       shard: shard,
-                       samples: SampleBatch(inputs: x, inputDimension: d, targets: oneHot(y, classes: Self.classes), targetDimension: Self.classes),
-                       classes: Self.classes)
     }
 }
 

@@ -60,24 +60,22 @@ struct NPYData {
         return Description(x: hx, y: hy, classes: classes)
     }
 
-    func load(random: SplitMix64, on communicator: Communicator) throws -> Dataset {
+    func load(random: SplitMix64, heldOut: Int, on communicator: Communicator) throws -> DataSplit {
         let description = try communicator.agree { try validate() }
         let available = description.x.shape[0], d = description.x.shape[1]
         let k = description.classes ?? description.y.shape[1]
         try checkShardSize(samples: samples ?? available, ranks: communicator.size, width: d + k, what: "npy")
-        let selected = try selectSamples(samples, of: available, subset: subset, random: random, source: "'\(x)'")
-        let shard = try Shard(globalCount: selected.count, communicator: communicator)
-        let rows = Array(selected[shard.range])
-        var inputs = try Self.readRows(x, description.x, rows: rows)
-        let raw = try Self.readRows(y, description.y, rows: rows)
-        let targets = description.classes.map { oneHot(raw.map { Int($0) }, classes: $0) } ?? raw
-        if standardize {
-            try FeatureStatistics.compute(inputs, dimension: d, globalCount: selected.count, on: communicator).apply(to: &inputs)
+        let selected = try selectSamples(samples, heldOut: heldOut, of: available, subset: subset, random: random, source: "'\(x)'")
+        let n = selected.count - heldOut
+        return try assemble(training: n, heldOut: heldOut, dimension: d, targets: k, classes: description.classes,
+                            standardize: standardize,
+                            description: "npy: \(n) of \(available) samples of '\(x)' (d = \(d)), \(description.classes.map { "\($0) classes" } ?? "\(k) targets")\(standardize ? ", standardised" : "")",
+                            on: communicator) { range in
+            let rows = Array(selected[range])
+            let inputs = try Self.readRows(x, description.x, rows: rows)
+            let raw = try Self.readRows(y, description.y, rows: rows)
+            return (inputs, description.classes.map { oneHot(raw.map { Int($0) }, classes: $0) } ?? raw)
         }
-        return Dataset(description: "npy: \(selected.count) of \(available) samples of '\(x)' (d = \(d)), \(description.classes.map { "\($0) classes" } ?? "\(k) targets")\(standardize ? ", standardised" : "")",
-                       shard: shard,
-                       samples: SampleBatch(inputs: inputs, inputDimension: d, targets: targets, targetDimension: k),
-                       classes: description.classes)
     }
 
     /// The given rows of a 1-D or 2-D array, as float64 in row-major order. C-order rows are one

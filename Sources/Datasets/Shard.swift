@@ -11,9 +11,10 @@ public struct Shard: Equatable, Sendable, Codable {
     public let start: Int
     public let end: Int
 
-    /// More ranks than samples is refused (a rank with no data cannot take part meaningfully).
-    public init(globalCount: Int, rank: Int, ranks: Int) throws {
-        guard ranks <= globalCount else {
+    /// More ranks than samples is refused (a rank with no training data cannot take part
+    /// meaningfully) unless `allowEmpty` (held-out data, which is only evaluated).
+    public init(globalCount: Int, rank: Int, ranks: Int, allowEmpty: Bool = false) throws {
+        guard ranks <= globalCount || allowEmpty else {
             throw InputError("\(ranks) ranks for \(globalCount) samples: every rank needs at least one sample; use at most \(globalCount) ranks")
         }
         self.globalCount = globalCount
@@ -22,8 +23,8 @@ public struct Shard: Equatable, Sendable, Codable {
         (start, end) = Self.bounds(of: rank, count: globalCount, ranks: ranks)
     }
 
-    public init(globalCount: Int, communicator: Communicator) throws {
-        try self.init(globalCount: globalCount, rank: communicator.rank, ranks: communicator.size)
+    public init(globalCount: Int, communicator: Communicator, allowEmpty: Bool = false) throws {
+        try self.init(globalCount: globalCount, rank: communicator.rank, ranks: communicator.size, allowEmpty: allowEmpty)
     }
 
     public var count: Int { end - start }

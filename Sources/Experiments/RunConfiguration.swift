@@ -218,6 +218,7 @@ public struct ConfigurationKey: Sendable {
         optionalText("data.labels", "--labels", \.data.labels),
         optionalText("data.path", "--cifar", \.data.path),
         choice("data.subset", "--subset", \.data.subset),
+        integer("data.held-out", "--held-out", \.data.heldOut),
         ConfigurationKey(name: "data.standardize", flag: "--standardize", kind: .boolean, set: { c, v in
             guard let x = v.boolean else { throw InputError("expected true or false") }
             c.data.standardize = x

@@ -48,9 +48,10 @@ public struct TrainJob {
             return nil
         }
 
-        let dataset = try timings.measure("data", on: world) {
-            try configuration.data.load(seed: configuration.seed, on: world)
+        let split = try timings.measure("data", on: world) {
+            try configuration.data.loadSplit(seed: configuration.seed, on: world)
         }
+        let dataset = split.training
         let network = try TrainJob.network(configuration, for: dataset)
         try configuration.train.validate(samples: dataset.globalCount)
         let m = network.parameterCount
@@ -73,7 +74,7 @@ public struct TrainJob {
             try output.create()
             try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
             try files.startLog(resumingAt: resumeStep)
-            print("landscape train: \(dataset.description); MLP \(network.layout.widths.map(String.init).joined(separator: "-")) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
+            print("landscape train: \(dataset.description)\(split.heldOut.map { " (+ \($0.globalCount) held out)" } ?? ""); MLP \(network.layout.widths.map(String.init).joined(separator: "-")) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
                   + (resumeStep.map { "; resuming at step \($0)" } ?? ""))
             print("# resolved configuration (\(output.file("config.toml")))")
             print(configuration.toml, terminator: "")
@@ -82,6 +83,7 @@ public struct TrainJob {
 
         var trainer = Trainer(objective: DataParallelObjective(network: network, dataset: dataset, communicator: world),
                               specification: configuration.train, seed: configuration.seed)
+        trainer.heldOut = split.heldOut.map { DataParallelObjective(network: network, dataset: $0, communicator: world) }
         trainer.onRecord = { record in if world.isRoot { try files.append(record) } }
         trainer.onCheckpoint = { state in if world.isRoot { try files.writeCheckpoint(state) } }
         let started = Stopwatch(), firstStep = state.step
@@ -104,6 +106,7 @@ public struct TrainJob {
             throw diverged
         }
 
+        let heldOut = try trainer.heldOut?.evaluate(outcome.state.parameters)
         let peaks = try world.allgather([peakResidentBytes()])
         if world.isRoot {
             try output.writeVector(outcome.state.parameters, to: "params.npy")
@@ -112,12 +115,14 @@ public struct TrainJob {
                 parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,
                 stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, loss: outcome.final.loss,
                 accuracy: outcome.final.accuracy, gradientNorm: outcome.final.gradientNorm ?? .nan,
+                heldOutSamples: split.heldOut?.globalCount ?? 0, heldOutLoss: heldOut?.loss, heldOutAccuracy: heldOut?.accuracy,
                 seconds: clock.seconds, trainingSeconds: timings.wallSeconds["train"] ?? 0,
                 stepsPerSecond: Double(outcome.updates) / max(timings.wallSeconds["train"] ?? 0, 1e-9),
                 peakResidentBytesPerRank: peaks)
             try output.writeJSON(summary, to: "summary.json")
             try output.writeJSON(timings, to: "timings.json")
-            let accuracy = outcome.final.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""
+            var accuracy = outcome.final.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""
+            if let heldOut { accuracy += String(format: "; held out: loss %.6g", heldOut.loss) + (heldOut.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? "") }
             print(String(format: "step %d (%@): loss %.10g%@, gradient norm %.4g; %.1f s", outcome.state.step,
                          outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds))
         }
@@ -166,6 +171,9 @@ struct TrainSummary: Codable {
     var loss: Double
     var accuracy: Double?
     var gradientNorm: Double
+    var heldOutSamples: Int
+    var heldOutLoss: Double?
+    var heldOutAccuracy: Double?
     var seconds: Double
     var trainingSeconds: Double
     var stepsPerSecond: Double
@@ -173,10 +181,11 @@ struct TrainSummary: Codable {
 
     init(seed: UInt64, data: String, widths: [Int], parameters: Int, samples: Int, ranks: Int, step: Int,
          stopReason: String, resumedFrom: Int?, loss: Double, accuracy: Double?, gradientNorm: Double,
-         seconds: Double, trainingSeconds: Double, stepsPerSecond: Double, peakResidentBytesPerRank: [Int]) {
+         heldOutSamples: Int, heldOutLoss: Double?, heldOutAccuracy: Double?, seconds: Double, trainingSeconds: Double, stepsPerSecond: Double, peakResidentBytesPerRank: [Int]) {
         self.seed = seed; self.data = data; self.widths = widths; self.parameters = parameters
         self.samples = samples; self.ranks = ranks; self.step = step; self.stopReason = stopReason
         self.resumedFrom = resumedFrom; self.loss = loss; self.accuracy = accuracy; self.gradientNorm = gradientNorm
+        self.heldOutSamples = heldOutSamples; self.heldOutLoss = heldOutLoss; self.heldOutAccuracy = heldOutAccuracy
         self.seconds = seconds; self.trainingSeconds = trainingSeconds; self.stepsPerSecond = stepsPerSecond
         self.peakResidentBytesPerRank = peakResidentBytesPerRank
     }

@@ -9,7 +9,7 @@ import Training
 struct TrainRunFiles {
     let directory: RunDirectory
 
-    static let csvHeader = "step,loss,accuracy,gradient_norm,learning_rate,seconds"
+    static let csvHeader = "step,loss,accuracy,gradient_norm,held_out_loss,held_out_accuracy,held_out_gradient_norm,learning_rate,seconds"
 
     func checkpointName(_ step: Int) -> String { "params-\(step).npy" }
     func velocityName(_ step: Int) -> String { "velocity-\(step).npy" }
@@ -42,8 +42,12 @@ struct TrainRunFiles {
 
     /// Appends one row (train.csv is a growing log; each row is written whole and flushed).
     func append(_ record: TrainingRecord) throws {
-        let accuracy = record.accuracy.map { String($0) } ?? ""
-        let line = "\(record.step),\(record.loss),\(accuracy),\(record.gradientNorm),\(record.learningRate),\(String(format: "%.3f", record.seconds))\n"
+        func text(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+        let held = record.heldOut
+        let fields = ["\(record.step)", text(record.loss), text(record.accuracy), text(record.gradientNorm),
+                      text(held?.loss), text(held?.accuracy), text(held?.gradientNorm),
+                      text(record.learningRate), String(format: "%.3f", record.seconds)]
+        let line = fields.joined(separator: ",") + "\n"
         guard let handle = FileHandle(forWritingAtPath: directory.file("train.csv")) else {
             throw InputError("cannot append to '\(directory.file("train.csv"))'")
         }

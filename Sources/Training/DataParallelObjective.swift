@@ -50,7 +50,7 @@ public struct DataParallelObjective: Sendable {
         buffer[tail + 1] = Double(statistics.correct)
         buffer[tail + 2] = Double(statistics.count)
         try communicator.allreduce(&buffer, .sum)
-        let n = buffer[tail + 2]
+        let n = max(buffer[tail + 2], 1)
         var gradient: [Double]? = nil, norm: Double? = nil
         if wantGradient {
             let g = buffer[0..<m].map { $0 / n }

@@ -17,11 +17,13 @@ public struct TrainingState: Sendable, Equatable {
 }
 
 /// One row of train.csv: the full-data loss, accuracy and gradient norm after `step` updates.
-public struct TrainingRecord: Sendable, Equatable {
+public struct TrainingRecord: Sendable {
     public var step: Int
     public var loss: Double
     public var accuracy: Double?
     public var gradientNorm: Double
+    /// The same on the held-out data, when there is any.
+    public var heldOut: Evaluation?
     public var learningRate: Double
     /// Seconds since this process started training.
     public var seconds: Double
@@ -67,6 +69,8 @@ public struct Trainer {
     public let objective: DataParallelObjective
     public let specification: TrainingSpecification
     public let seed: UInt64
+    /// Held-out data evaluated at every record (loss, accuracy, gradient norm); never trained on.
+    public var heldOut: DataParallelObjective?
 
     public var onRecord: (TrainingRecord) throws -> Void = { _ in }
     public var onCheckpoint: (TrainingState) throws -> Void = { _ in }
@@ -118,12 +122,14 @@ public struct Trainer {
                 if let target = spec.targetGradientNorm, let norm = full.gradientNorm, norm <= target { reason = .targetGradientNorm }
                 if recordDue || reason != nil, let norm = full.gradientNorm {
                     try onRecord(TrainingRecord(step: t, loss: full.loss, accuracy: full.accuracy, gradientNorm: norm,
+                                                heldOut: try heldOut?.evaluate(state.parameters),
                                                 learningRate: spec.learningRate(at: t), seconds: seconds()))
                 }
                 if let reason {
                     let final = full.gradientNorm == nil ? try objective.evaluate(state.parameters) : full
-                    if !recordDue, let norm = final.gradientNorm {
+                    if !recordDue, full.gradientNorm == nil, let norm = final.gradientNorm {
                         try onRecord(TrainingRecord(step: t, loss: final.loss, accuracy: final.accuracy, gradientNorm: norm,
+                                                    heldOut: try heldOut?.evaluate(state.parameters),
                                                     learningRate: spec.learningRate(at: t), seconds: seconds()))
                     }
                     return TrainingOutcome(state: state, final: final, reason: reason, updates: t - start.step)

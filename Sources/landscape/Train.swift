@@ -18,6 +18,7 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("MNIST labels, IDX1, optionally .gz. [data.labels]", valueName: "file")) var labels: String?
     @Option(help: ArgumentHelp("CIFAR-10 binary: a directory of data_batch_*.bin or one .bin file. [data.path]", valueName: "path")) var cifar: String?
     @Option(help: ArgumentHelp("Which samples of a larger file: first or random (seeded). [data.subset]", valueName: "first|random")) var subset: String?
+    @Option(help: ArgumentHelp("Held-out samples from the same source, evaluated at every record. [data.held-out]", valueName: "T")) var heldOut: String?
     @Option(help: ArgumentHelp("Standardise features over the whole dataset (mnist, cifar10, npy). [data.standardize]", valueName: "true|false")) var standardize: String?
     @Option(help: ArgumentHelp("Hidden widths, e.g. 30,30. [model.layers]", valueName: "w,w,…")) var layers: String?
     @Option(help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
@@ -43,7 +44,7 @@ struct ConfigurationOptions: ParsableArguments {
         let pairs: [(String, String?)] = [
             ("seed", seed), ("data.kind", data), ("data.samples", samples), ("data.classes", classes),
             ("data.dimension", dimension), ("data.covariance", covariance), ("data.x", x), ("data.y", y),
-            ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset),
+            ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset), ("data.held-out", heldOut),
             ("data.standardize", standardize), ("model.layers", layers), ("model.activation", activation),
             ("model.loss", loss), ("model.init", `init`), ("train.algorithm", algorithm), ("train.batch", batch),
             ("train.learning-rate", learningRate), ("train.steps", steps), ("train.epochs", epochs),

@@ -30,7 +30,11 @@ import Testing
         let a = try selectSamples(6, of: 10, subset: .random, random: random, source: "f")
         #expect(a == (try selectSamples(6, of: 10, subset: .random, random: random, source: "f")))
         #expect(Set(a).count == 6 && a.allSatisfy { (0..<10).contains($0) } && a != [0, 1, 2, 3, 4, 5])
-        expectInputError("holds only 10") { _ = try selectSamples(11, of: 10, subset: .first, random: random, source: "f") }
+        let split = try selectSamples(6, heldOut: 3, of: 10, subset: .random, random: random, source: "f")
+        #expect(split.count == 9 && Set(split).count == 9)
+        #expect(try selectSamples(nil, heldOut: 3, of: 10, subset: .first, random: random, source: "f") == Array(0..<10))
+        expectInputError("with data.held-out = 5") { _ = try selectSamples(6, heldOut: 5, of: 10, subset: .first, random: random, source: "f") }
+        expectInputError("holds only 10 samples") { _ = try selectSamples(11, of: 10, subset: .first, random: random, source: "f") }
     }
 
     @Test func idxPlainAndGzippedAreRead() throws {

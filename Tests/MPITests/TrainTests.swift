@@ -106,6 +106,28 @@ extension MPIJobs {
         #expect(errors.first?.contains("params-") == true)
     }
 
+    /// Held-out samples (20 further clusters samples, standardised with the training statistics)
+    /// are evaluated at every record; the numbers are the same on 1 and 3 ranks — including 3 ranks
+    /// for a held-out set whose shards are uneven.
+    @Test func heldOutDataIsRecorded() throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-held")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try Self.write(Self.config, in: directory)
+        var tables: [[[Double]]] = []
+        for np in [1, 3] {
+            let out = directory.appendingPathComponent("p\(np)").path
+            let run = try MPITestSupport.run(np: np, ["train", "--config", config, "--out", out, "--steps", "50", "--held-out", "2", "--quiet"])
+            try #require(run.status == 0, "\(run.stderr)")
+            let csv = try String(contentsOfFile: out + "/train.csv", encoding: .utf8).split(separator: "\n")
+            #expect(csv[0] == "step,loss,accuracy,gradient_norm,held_out_loss,held_out_accuracy,held_out_gradient_norm,learning_rate,seconds")
+            tables.append(csv.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(7).map { Double($0)! } })
+        }
+        #expect(tables[0].count == 3)
+        for (a, b) in zip(tables[0].joined(), tables[1].joined()) { #expect(abs(a - b) <= 1e-10 * max(abs(a), 1e-300)) }
+        // The held-out loss differs from the training loss (different samples).
+        #expect(tables[0][0][4] != tables[0][0][1])
+    }
+
     /// `evaluate` on the trained parameters reproduces the final loss of the run, on any P.
     @Test func evaluateReproducesTheRunSummary() throws {
         let directory = try MPITestSupport.temporaryDirectory("train-eval")
