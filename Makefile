@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly clean
 
 deps:
 	@launch/install-deps
@@ -11,8 +11,16 @@ deps:
 build: deps
 	swift build -c release
 
-# The main job on its built-in default, on $(NP) ranks.
+# The main job on its built-in default, on $(NP) ranks: Sagun et al.'s reference experiment
+# (10 Gaussian clusters in R^100, MLP 100-30-30-10, ReLU, GD), trained, then the exact Hessian's
+# spectrum at initialisation and after training, with the Gauss-Newton split.
 demo: build
+	rm -rf results/demo
+	NP=$(NP) launch/mpirun spectrum --config examples/train-clusters.toml --ggn --out results/demo
+	@echo "plots: results/demo/spectra.svg, results/demo/final/*.svg; numbers: results/demo/final/summary.json"
+
+# A distributed eigensolver on a dense matrix with a known spectrum.
+demo-eig: build
 	NP=$(NP) launch/mpirun eig --test-matrix householder:2000 --vectors top:10 --out results/demo-eig
 
 # Every test: unit tests and the MPI tests that launch mpirun -np 1…4.
@@ -20,9 +28,13 @@ test: deps
 	swift build --build-tests
 	swift test
 
-# Benchmarks (not tests): eigensolvers against single-process LAPACK, results in bench/results/.
-bench: build
+# Benchmarks (not tests), results in bench/results/: eigensolvers against single-process LAPACK
+# and NumPy; Hessian assembly against OpenBLAS dgemm peak.
+bench: bench-eig bench-assembly
+bench-eig: build
 	bench/eigensolvers.sh
+bench-assembly: build
+	bench/assembly.sh
 
 clean:
 	rm -rf .build results

@@ -146,7 +146,7 @@ public struct SpectrumJob {
         }
 
         // Spectra.
-        func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> SpectrumSummary {
+        func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> (SpectrumSummary, [Double]) {
             let diagonalTrace = try matrix.trace()
             let symmetry = try matrix.symmetrize()
             progress.say("spectrum: eigen-decomposition of \(name) (\(eigensolver))")
@@ -162,17 +162,20 @@ public struct SpectrumJob {
                 if world.isRoot { try output.writeVector(decomposition.eigenvalues, to: file) }
             }
             let all = decomposition.eigenvalues
-            return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
-                                   outliers: OutlierCounts(eigenvalues: all),
-                                   trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
-                                   symmetryDefect: symmetry.defect, solver: solverForThis.description)
+            return (SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
+                                    outliers: OutlierCounts(eigenvalues: all),
+                                    trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
+                                    symmetryDefect: symmetry.defect, solver: solverForThis.description), all)
         }
-        let h = try analyse(&hessian, name: "H", file: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")
+        let (h, hValues) = try analyse(&hessian, name: "H", file: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")
         var g: SpectrumSummary? = nil, r: SpectrumSummary? = nil
+        var split: [(String, [Double])] = []
         if var gm = gaussNewton, var rm = residual {
             gaussNewton = nil; residual = nil
-            g = try analyse(&gm, name: "G", file: "ggn_eigenvalues.npy", vectorsFile: nil)
-            r = try analyse(&rm, name: "R", file: "residual_eigenvalues.npy", vectorsFile: nil)
+            let (gs, gValues) = try analyse(&gm, name: "G", file: "ggn_eigenvalues.npy", vectorsFile: nil)
+            let (rs, rValues) = try analyse(&rm, name: "R", file: "residual_eigenvalues.npy", vectorsFile: nil)
+            g = gs; r = rs
+            split = [("H", hValues), ("G (Gauss–Newton)", gValues), ("R = H − G", rValues)]
         }
         var splitDefect: Double? = nil
         if let g, let r {
@@ -191,8 +194,25 @@ public struct SpectrumJob {
             try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
             try output.writeJSON(timings, to: "timings.json")
             try output.writeJSON(summary, to: "summary.json")
+            let caption = "\(summary.model), \(dataset.description.split(separator: ":").first ?? ""), M = \(m), N = \(dataset.globalCount)"
+            for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption) {
+                try writeAtomically(Data(plot.render().utf8), to: output.file(name))
+            }
             print(Self.report(summary, directory: output.path))
         }
+    }
+
+    /// The paper's Figure 1: the ordered spectra at initialisation and after training, overlaid
+    /// (rank 0, from the two run directories' eigenvalues.npy).
+    public static func writeComparison(initial: RunDirectory, final: RunDirectory, to output: RunDirectory) throws {
+        let before = try NPYArray(contentsOf: initial.file("eigenvalues.npy")).values
+        let after = try NPYArray(contentsOf: final.file("eigenvalues.npy")).values
+        var plot = SVGPlot(title: "Hessian spectrum at initialisation and after training (M = \(before.count))",
+                           xLabel: "index i (ascending)", yLabel: "eigenvalue λᵢ")
+        plot.series = [("at initialisation", before), ("after training", after)].map { name, values in
+            SVGPlot.Series(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) })
+        }
+        try writeAtomically(Data(plot.render().utf8), to: output.file("spectra.svg"))
     }
 
     static func report(_ s: Summary, directory: String) -> String {

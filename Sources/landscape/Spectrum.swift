@@ -11,7 +11,9 @@ struct Spectrum: MPICommand {
             hessian.grid, diagonalises it (--solver, as for `landscape eig`) and writes eigenvalues.npy, summary.json \
             (loss, ‖∇L‖, inertia, outliers by gap / ratio / elbow, trace two ways, symmetry defect) and timings.json. \
             --ggn adds G (Gauss–Newton) and R = H − G with ggn_eigenvalues.npy and residual_eigenvalues.npy. \
-            The point is --checkpoint params.npy (e.g. from `landscape train`) or --at init. See docs/spectrum.md.
+            The point is --checkpoint params.npy (e.g. from `landscape train`) or --at init; with neither, the model is \
+            trained first (as `landscape train` would, into DIR/train) and the spectrum is taken at initialisation (DIR/init) \
+            and after training (DIR/final), overlaid in DIR/spectra.svg. See docs/spectrum.md.
             """)
 
     @Option(help: "The run's TOML configuration (data, model, hessian); flags override it.") var config: String?
@@ -31,7 +33,7 @@ struct Spectrum: MPICommand {
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     func validate() throws {
-        guard (checkpoint == nil) != (at == nil) else { throw ValidationError("give exactly one of --checkpoint params.npy or --at init") }
+        guard checkpoint == nil || at == nil else { throw ValidationError("give at most one of --checkpoint params.npy or --at init") }
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
         _ = try validated { try EigenvectorSelection(parsing: eigenvectors) }
         _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
@@ -39,8 +41,27 @@ struct Spectrum: MPICommand {
 
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
-        var job = SpectrumJob(configuration: configuration, point: checkpoint.map { .checkpoint($0) } ?? .initialization,
-                              output: RunDirectory(path: out))
+        guard checkpoint != nil || at != nil else {
+            // Train, then the spectrum before and after (Sagun et al., Fig. 1).
+            let root = RunDirectory(path: out)
+            try runtime.world.agree { try root.validate() }
+            var train = TrainJob(configuration: configuration, output: RunDirectory(path: root.file("train")))
+            train.quiet = quiet
+            try train.run(on: runtime)
+            try spectrumJob(configuration, .initialization, RunDirectory(path: root.file("init"))).run(on: runtime)
+            let final = RunDirectory(path: root.file("final"))
+            try spectrumJob(configuration, .checkpoint(root.file("train/params.npy")), final).run(on: runtime)
+            if runtime.world.isRoot {
+                try SpectrumJob.writeComparison(initial: RunDirectory(path: root.file("init")), final: final, to: root)
+                print("spectra before and after training: \(root.file("spectra.svg"))")
+            }
+            return
+        }
+        try spectrumJob(configuration, checkpoint.map { .checkpoint($0) } ?? .initialization, RunDirectory(path: out)).run(on: runtime)
+    }
+
+    func spectrumJob(_ configuration: RunConfiguration, _ point: SpectrumJob.Point, _ output: RunDirectory) throws -> SpectrumJob {
+        var job = SpectrumJob(configuration: configuration, point: point, output: output)
         job.gaussNewtonSplit = ggn
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.saveHessian = saveHessian
@@ -48,6 +69,6 @@ struct Spectrum: MPICommand {
         job.zeroTolerance = zeroTolerance
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
         job.quiet = quiet
-        try job.run(on: runtime)
+        return job
     }
 }

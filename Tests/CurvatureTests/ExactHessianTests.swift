@@ -80,3 +80,30 @@ import Testing
         #expect(abs(flops - 30.93e9) < 0.05e9)   // HESSIAN_MATH.md §5: 30.93 GFLOP
     }
 }
+
+/// The assembled Hessian against central finite differences of the exact gradient, column by
+/// column (smooth activations only: finite differences across ReLU kinks are meaningless).
+@Suite struct ExactHessianAgainstFiniteDifferences {
+    @Test(arguments: [([3, 4, 3], Activation.tanh, Loss.crossEntropy), ([3, 4, 4, 2], .softplus, .meanSquaredError),
+                      ([2, 5, 3], .sigmoid, .crossEntropy)])
+    func columnsAreFiniteDifferencesOfTheGradient(net: ([Int], Activation, Loss)) {
+        let (network, θ, batch) = ExactHessianAgainstHVP.problem(widths: net.0, activation: net.1, loss: net.2, samples: 23, seed: 8)
+        let M = network.parameterCount
+        let H = ExactHessian(network: network).dense(θ, batch: batch)
+        let h = 1e-5
+        var worst = 0.0, scale = 0.0
+        for j in 0..<M {
+            var plus = θ, minus = θ
+            plus[j] += h; minus[j] -= h
+            var gp = [Double](repeating: 0, count: M), gm = [Double](repeating: 0, count: M)
+            _ = network.gradient(plus, on: batch, accumulatingInto: &gp)
+            _ = network.gradient(minus, on: batch, accumulatingInto: &gm)
+            for i in 0..<M {
+                let fd = (gp[i] - gm[i]) / (2 * h) / Double(batch.count)
+                worst = max(worst, abs(fd - H[i * M + j]))
+                scale = max(scale, abs(H[i * M + j]))
+            }
+        }
+        #expect(worst <= 1e-6 * scale, "\(net.0) \(net.1): relative \(worst / scale)")
+    }
+}

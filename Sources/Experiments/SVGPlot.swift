@@ -1,0 +1,144 @@
+import Foundation
+
+/// Minimal, dependency-free SVG charts for run reports: line/point series on linear axes and
+/// histograms with a logarithmic count axis. The output is plain SVG 1.1 (opens in browsers and
+/// rsvg-convert); text is escaped; axes get "nice" ticks (1, 2, 5 × 10ᵏ).
+public struct SVGPlot {
+    public enum Style { case line, points }
+    public struct Series {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        public var style: Style
+        public init(name: String, points: [(x: Double, y: Double)], style: Style = .line) {
+            self.name = name
+            self.points = points
+            self.style = style
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series] = []
+    /// Counts on a log axis (histograms): y values must be > 0 to be drawn.
+    public var logY = false
+    public var width = 720.0, height = 440.0
+
+    public init(title: String, xLabel: String, yLabel: String) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+    }
+
+    static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    let margin = (left: 78.0, right: 24.0, top: 48.0, bottom: 58.0)
+
+    /// A histogram of `values` in `bins` equal bins, drawn as bars with a log₁₀ count axis.
+    public static func histogram(_ values: [Double], bins: Int = 60, title: String, xLabel: String) -> SVGPlot {
+        var plot = SVGPlot(title: title, xLabel: xLabel, yLabel: "count (log scale)")
+        plot.logY = true
+        guard let low = values.min(), let high = values.max() else { return plot }
+        let span = high > low ? high - low : 1
+        var counts = [Int](repeating: 0, count: bins)
+        for v in values { counts[min(bins - 1, Int((v - low) / span * Double(bins)))] += 1 }
+        var points: [(x: Double, y: Double)] = []
+        for (b, c) in counts.enumerated() where c > 0 {
+            let left = low + span * Double(b) / Double(bins), right = low + span * Double(b + 1) / Double(bins)
+            points.append((left, Double(c)))
+            points.append((right, Double(c)))
+        }
+        plot.series = [Series(name: "eigenvalues", points: points, style: .line)]
+        plot.bars = (low, span / Double(bins), counts)
+        return plot
+    }
+    var bars: (low: Double, width: Double, counts: [Int])? = nil
+
+    public func render() -> String {
+        let all = series.flatMap { $0.points }.filter { !logY || $0.y > 0 }
+        let xs = all.map(\.x), ys = all.map { logY ? log10($0.y) : $0.y }
+        var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)
+        var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
+        if logY { y0 = 0; y1 = max(y1 + 0.15, 1) }
+        if x1 <= x0 { x0 -= 1; x1 += 1 }
+        if y1 <= y0 { y0 -= 1; y1 += 1 }
+        let pad = 0.04 * (y1 - y0)
+        if !logY { y0 -= pad; y1 += pad }
+        let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
+        func px(_ x: Double) -> Double { margin.left + (x - x0) / (x1 - x0) * plotWidth }
+        func py(_ y: Double) -> Double { margin.top + (1 - (y - y0) / (y1 - y0)) * plotHeight }
+        var s = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15">\(escape(title))</text>
+
+        """
+        // Axes and ticks.
+        s += "<rect x=\"\(f(margin.left))\" y=\"\(f(margin.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
+        for t in Self.ticks(x0, x1) {
+            s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(margin.top + plotHeight))\" x2=\"\(f(px(t)))\" y2=\"\(f(margin.top + plotHeight + 5))\" stroke=\"#333\"/>"
+            s += "<text x=\"\(f(px(t)))\" y=\"\(f(margin.top + plotHeight + 19))\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
+        }
+        let yTicks = logY ? Array(stride(from: 0.0, through: floor(y1), by: 1)) : Self.ticks(y0, y1)
+        for t in yTicks {
+            s += "<line x1=\"\(f(margin.left - 5))\" y1=\"\(f(py(t)))\" x2=\"\(f(margin.left))\" y2=\"\(f(py(t)))\" stroke=\"#333\"/>"
+            s += "<line x1=\"\(f(margin.left))\" y1=\"\(f(py(t)))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(f(margin.left - 8))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(logY ? Self.label(pow(10, t)) : Self.label(t))</text>\n"
+        }
+        s += "<text x=\"\(f(margin.left + plotWidth / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        s += "<text transform=\"translate(18 \(f(margin.top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        // Data.
+        if let bars {
+            for (b, c) in bars.counts.enumerated() where c > 0 {
+                let left = px(bars.low + Double(b) * bars.width), right = px(bars.low + Double(b + 1) * bars.width)
+                let top = py(log10(Double(c)))
+                let bottom = py(0)
+                s += "<rect x=\"\(f(left))\" y=\"\(f(min(top, bottom - 1)))\" width=\"\(f(max(right - left - 0.5, 0.5)))\" height=\"\(f(max(bottom - top, 1)))\" fill=\"\(Self.colors[0])\"/>\n"
+            }
+        } else {
+            for (k, one) in series.enumerated() {
+                let color = Self.colors[k % Self.colors.count]
+                let points = one.points.filter { !logY || $0.y > 0 }.map { (px($0.x), py(logY ? log10($0.y) : $0.y)) }
+                switch one.style {
+                case .line:
+                    let path = points.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " ")
+                    s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\" points=\"\(path)\"/>\n"
+                case .points:
+                    for (x, y) in points { s += "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"2.2\" fill=\"\(color)\"/>" }
+                    s += "\n"
+                }
+            }
+            if series.count > 1 {
+                for (k, one) in series.enumerated() {
+                    let y = margin.top + 16 + 18 * Double(k), x = margin.left + plotWidth - 185
+                    s += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 22))\" y2=\"\(f(y - 4))\" stroke=\"\(Self.colors[k % Self.colors.count])\" stroke-width=\"2\"/>"
+                    s += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">\(escape(one.name))</text>\n"
+                }
+            }
+        }
+        return s + "</svg>\n"
+    }
+
+    /// About six ticks at 1, 2 or 5 × 10ᵏ spacing covering [low, high].
+    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+        let raw = (high - low) / 6
+        let magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        var t = ceil(low / step) * step, result: [Double] = []
+        while t <= high + step * 1e-9 { result.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        return result
+    }
+
+    static func label(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        let a = abs(v)
+        if a >= 1e5 || a < 1e-3 { return String(format: "%.0e", v) }
+        if a == a.rounded() { return String(format: "%.0f", v) }
+        return String(format: "%g", (v * 1e4).rounded() / 1e4)
+    }
+
+    private func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
