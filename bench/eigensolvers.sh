@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 : "${VECTORS_MAX:=8000}"          # eigenvector runs up to this M
 : "${ONE_RANK_MAX:=8000}"         # 1-rank runs up to this M (the parallel-efficiency baseline)
 : "${RUNS:=pdsyev:none pdsyevr:none elpa2:none elpa1:none pdsyevd:all elpa1:all}"   # solver:vectors
+: "${LARGE_FROM:=8000}"           # from this M on, only the main methods (each run takes minutes)
+: "${RUNS_LARGE:=pdsyev:none elpa2:none pdsyevd:all elpa1:all}"
+: "${HUGE_FROM:=12000}"           # from this M on, eigenvalues only, 2 ranks, LAPACK with 2 threads
+: "${RUNS_HUGE:=pdsyev:none elpa2:none}"
 out=bench/results
 mkdir -p "$out"
 csv="$out/eigensolvers.csv"
@@ -23,7 +27,9 @@ gcc -O2 -o "$out/lapack_eig" bench/lapack_eig.c -llapacke -lopenblas -lm
 for m in $SIZES; do
   for jobz in N V; do
     [ "$jobz" = V ] && [ "$m" -gt "$VECTORS_MAX" ] && continue
-    for threads in 1 2; do
+    lapack_threads="1 2"
+    [ "$m" -ge "$HUGE_FROM" ] && lapack_threads=2
+    for threads in $lapack_threads; do
       read -r _ _ seconds _ < <(OPENBLAS_NUM_THREADS=$threads "$out/lapack_eig" "$m" "$jobz")
       vectors=$([ "$jobz" = V ] && echo all || echo none)
       echo "$m,dsyevd,1,$threads,-,$vectors,$seconds" | tee -a "$csv"
@@ -46,9 +52,12 @@ PY
   [ "$m" -gt "$BLOCK_SWEEP_MAX" ] && blocks=64
   ranks="1 2"
   [ "$m" -gt "$ONE_RANK_MAX" ] && ranks=2
+  runs=$RUNS
+  [ "$m" -ge "$LARGE_FROM" ] && runs=$RUNS_LARGE
+  [ "$m" -ge "$HUGE_FROM" ] && runs=$RUNS_HUGE
   for np in $ranks; do
     for block in $blocks; do
-      for run in $RUNS; do
+      for run in $runs; do
         solver=${run%%:*} vectors=${run##*:}
         [ "$vectors" = all ] && [ "$m" -gt "$VECTORS_MAX" ] && continue
         dir=$(mktemp -d)

@@ -99,12 +99,7 @@ public struct EigenJob: Sendable {
 
         // 4. Write: the directory appears only now, with complete files.
         try timings.measure("write", on: world) {
-            if world.isRoot { try output.create() }
-            try world.barrier()
-            if let z = decomposition.eigenvectors {
-                try z.writeNPY(to: output.file("eigenvectors.npy"), columnCount: eigenvalues.count)
-            }
-            if world.isRoot { try output.writeVector(eigenvalues, to: "eigenvalues.npy") }
+            try output.write(decomposition, eigenvalues: "eigenvalues.npy", eigenvectors: "eigenvectors.npy", on: world)
         }
 
         var knownError: Double? = nil

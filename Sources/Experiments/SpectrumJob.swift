@@ -5,6 +5,7 @@ import DistributedLinearAlgebra
 import Foundation
 import Networks
 import NPY
+import Training
 
 /// `landscape spectrum`: the exact Hessian of the mean training loss at a point, assembled across
 /// ranks into a block-cyclic matrix, diagonalised, and analysed as Sagun et al. do; with `--ggn`
@@ -100,14 +101,8 @@ public struct SpectrumJob {
         let widths = network.layout.widths.map(String.init).joined(separator: "-")
         progress.say("spectrum: MLP \(widths) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
 
-        // Loss and gradient at the point (one allreduce).
-        var sums = [Double](repeating: 0, count: m)
-        let statistics = network.gradient(θ, on: dataset.samples, accumulatingInto: &sums)
-        sums += [statistics.lossSum, Double(statistics.correct)]
-        try world.allreduce(&sums, .sum)
-        let n = Double(dataset.globalCount)
-        let gradientNorm = (sums[0..<m].reduce(0) { $0 + $1 * $1 }).squareRoot() / n
-        let loss = sums[m] / n, accuracy = dataset.isClassification ? sums[m + 1] / n : nil
+        // Loss and gradient at the point.
+        let evaluation = try DataParallelObjective(network: network, dataset: dataset, communicator: world).evaluate(θ)
 
         // Assembly.
         let assembly = DistributedHessianAssembly(network: network)
@@ -138,8 +133,7 @@ public struct SpectrumJob {
         }
         if saveHessian {
             try timings.measure("write matrices", on: world) {
-                if world.isRoot { try output.create() }
-                try world.barrier()
+                try output.createCollectively(on: world)
                 try hessian.writeNPY(to: output.file("hessian.npy"))
                 if let g = gaussNewton { try g.writeNPY(to: output.file("gauss_newton.npy")) }
             }
@@ -154,12 +148,7 @@ public struct SpectrumJob {
             let (solverForThis, _) = try Eigensolver.resolve(solver, selection: selection, n: m, blockSize: blockSize, grid: shape)
             let decomposition = try timings.measure("eigensolve \(name)", on: world) { try solverForThis.decompose(&matrix, selection: selection) }
             try timings.measure("write \(name)", on: world) {
-                if world.isRoot { try output.create() }
-                try world.barrier()
-                if let vectorsFile, let z = decomposition.eigenvectors {
-                    try z.writeNPY(to: output.file(vectorsFile), columnCount: decomposition.eigenvalues.count)
-                }
-                if world.isRoot { try output.writeVector(decomposition.eigenvalues, to: file) }
+                try output.write(decomposition, eigenvalues: file, eigenvectors: vectorsFile, on: world)
             }
             let all = decomposition.eigenvalues
             return (SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
@@ -185,7 +174,7 @@ public struct SpectrumJob {
         let summary = Summary(
             model: "MLP \(widths) \(configuration.model.activation.rawValue) \(configuration.model.loss.rawValue)",
             data: dataset.description, parameters: m, samples: dataset.globalCount, point: pointName,
-            loss: loss, accuracy: accuracy, gradientNorm: gradientNorm, ranks: world.size, grid: grid.shapeDescription,
+            loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size, grid: grid.shapeDescription,
             block: blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
             assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
             seconds: timings.wallSeconds, peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),

@@ -5,7 +5,7 @@ import Experiments
 
 struct Eig: MPICommand {
     static let configuration = CommandConfiguration(
-        abstract: "Eigenvalues (and eigenvectors) of a symmetric matrix, distributed with ScaLAPACK.",
+        abstract: "Eigenvalues (and eigenvectors) of a symmetric NPY matrix, distributed with ELPA or ScaLAPACK.",
         discussion: """
             Reads a square float64/float32 NPY matrix (either byte order, C or Fortran order) straight into a \
             block-cyclic distribution with MPI-IO, checks its symmetry, diagonalises it and writes \

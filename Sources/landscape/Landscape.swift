@@ -19,7 +19,7 @@ struct Landscape: ParsableCommand {
             or through launch/mpirun. Every command that produces results writes a run directory (--out).
             """,
         version: "0.1.0",
-        subcommands: [Eig.self, Info.self, Train.self, Evaluate.self, Spectrum.self, DataCommand.self])
+        subcommands: [Eig.self, Info.self, Train.self, Evaluate.self, Spectrum.self, Plan.self, DataCommand.self])
 
     static func main() {
         let command: ParsableCommand
@@ -35,7 +35,9 @@ struct Landscape: ParsableCommand {
             Foundation.exit(2)
         }
         guard let job = command as? MPICommand else {
-            if isRankZero { print(helpMessage()) }
+            // Commands that need no MPI (plan, help): run as ordinary commands.
+            var plain = command
+            do { try plain.run() } catch { exit(withError: error) }
             Foundation.exit(0)
         }
         let runtime: MPIRuntime

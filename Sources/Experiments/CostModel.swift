@@ -1,0 +1,66 @@
+import Curvature
+import DistributedLinearAlgebra
+import Foundation
+import Networks
+
+/// Memory and time of a spectrum job for any M, N and P, without running it (`landscape plan`).
+///
+/// Memory follows the same accounting as the run's own memory plan (`MemoryPlan`): the largest
+/// block-cyclic piece of H (plus G and R with the Gauss–Newton split, plus Z with eigenvectors),
+/// the eigensolver's work arrays, and the per-sample factors of the rank's data shard.
+///
+/// Time is a cost model fitted on this machine (bench/assembly.sh, bench/eigensolvers.sh; figures
+/// in docs/scaling.md): assembly ≈ N·M² / (P · r_gemm) — the sample-GEMMs split across ranks — plus
+/// the panel reductions, ≈ M² doubles moved per rank at b bytes/s; eigen-decomposition ≈
+/// M³ / (P · r_eig), with r_eig for eigenvalues only (ELPA 2-stage) or with all eigenvectors.
+/// These are projections: on other hardware measure the rates with the benchmarks and pass them.
+public struct CostModel: Sendable {
+    /// Sustained GEMM rate of the assembly per rank (GFLOP/s): 22.6 measured for the reference
+    /// 100-30-30-50 net, N = 1000, one rank with one OpenBLAS thread.
+    public var assemblyGFLOPSPerRank = 22.0
+    /// Effective M³ / (P · seconds), in units of 10⁹, for eigenvalues only and for all eigenpairs.
+    public var eigenvaluesRate = 8.0
+    public var eigenvectorsRate = 2.5
+    /// Bytes per second one rank moves in an allreduce (shared memory on one node).
+    public var reductionBandwidth = 2e9
+
+    public init() {}
+
+    public struct Estimate: Sendable {
+        public var parameters: Int
+        public var samples: Int
+        public var ranks: Int
+        public var grid: (rows: Int, columns: Int)
+        public var bytesPerRank: [(String, Double)]
+        public var seconds: [(String, Double)]
+        public var totalBytesPerRank: Double { bytesPerRank.reduce(0) { $0 + $1.1 } }
+        public var totalSeconds: Double { seconds.reduce(0) { $0 + $1.1 } }
+    }
+
+    public func estimate(widths: [Int], samples n: Int, ranks p: Int, blockSize: Int,
+                         gaussNewtonSplit: Bool, vectors: EigenvectorSelection) -> Estimate {
+        let layout = ParameterLayout(widths: widths)
+        let m = layout.count
+        let grid = ProcessGrid.squarestShape(for: p)
+        let rows = BlockCyclicAxis(count: m, blockSize: blockSize, processes: grid.rows).localCount(process: 0)
+        let columns = BlockCyclicAxis(count: m, blockSize: blockSize, processes: grid.columns).localCount(process: 0)
+        let piece = Double(rows) * Double(columns) * 8
+        let matrices = gaussNewtonSplit ? 3.0 : 1.0
+        let shard = (n + p - 1) / p
+        let network = MultilayerPerceptron(widths: widths, activation: .relu, loss: .crossEntropy)
+        let assembler = ExactHessian(network: network)
+        var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? "s (H, G, R)" : "")", matrices * piece)]
+        if vectors != .none { bytes.append(("eigenvectors", piece)) }
+        bytes.append(("eigensolver work arrays", vectors == .none ? 2 * piece : piece))
+        bytes.append(("per-sample factors of \(shard) samples", Double(assembler.workingBytes(samples: shard))))
+        let gemm = assembler.gemmFlops(samples: n) * (gaussNewtonSplit ? 2 : 1)
+        let cube = pow(Double(m), 3) / Double(p) / 1e9
+        var seconds: [(String, Double)] = [
+            ("assembly (GEMMs)", gemm / 1e9 / (Double(p) * assemblyGFLOPSPerRank)),
+            ("reduction of panels", p > 1 ? Double(m) * Double(m) / 2 * 8 * matrices / reductionBandwidth : 0),
+            ("eigen-decomposition of H", cube / (vectors == .none ? eigenvaluesRate : eigenvectorsRate)),
+        ]
+        if gaussNewtonSplit { seconds.append(("eigen-decompositions of G and R", 2 * cube / eigenvaluesRate)) }
+        return Estimate(parameters: m, samples: n, ranks: p, grid: grid, bytesPerRank: bytes, seconds: seconds)
+    }
+}
