@@ -80,7 +80,7 @@ public enum Eigensolver: Equatable, Sendable, CustomStringConvertible {
         case .elpa(let stage):
             let rows = BlockCyclicAxis(count: n, blockSize: blockSize, processes: grid.rows).localCount(process: grid.myRow)
             let columns = BlockCyclicAxis(count: n, blockSize: blockSize, processes: grid.columns).localCount(process: grid.myColumn)
-            return ELPAEigensolver(stage: stage).workspaceBytes(localEntries: Double(rows) * Double(columns))
+            return ELPAEigensolver(stage: stage).workspaceBytes(localEntries: Double(rows) * Double(columns), vectors: selection != .none)
         }
     }
 

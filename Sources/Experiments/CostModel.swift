@@ -18,9 +18,12 @@ public struct CostModel: Sendable {
     /// Sustained GEMM rate of the assembly per rank (GFLOP/s): 22.6 measured for the reference
     /// 100-30-30-50 net, N = 1000, one rank with one OpenBLAS thread.
     public var assemblyGFLOPSPerRank = 22.0
-    /// Effective M³ / (P · seconds), in units of 10⁹, for eigenvalues only and for all eigenpairs.
+    /// Effective M³ / (P · seconds), in units of 10⁹: ELPA 2-stage for eigenvalues only, ELPA
+    /// 1-stage with all eigenvectors, and ScaLAPACK PDSYEV for eigenvalues only (the fallback when
+    /// ELPA's work arrays do not fit).
     public var eigenvaluesRate = 8.0
     public var eigenvectorsRate = 2.5
+    public var scalapackEigenvaluesRate = 5.0
     /// Bytes per second one rank moves in an allreduce (shared memory on one node).
     public var reductionBandwidth = 2e9
 
@@ -38,7 +41,7 @@ public struct CostModel: Sendable {
     }
 
     public func estimate(widths: [Int], samples n: Int, ranks p: Int, blockSize: Int,
-                         gaussNewtonSplit: Bool, vectors: EigenvectorSelection) -> Estimate {
+                         gaussNewtonSplit: Bool, vectors: EigenvectorSelection, useELPA: Bool = true) -> Estimate {
         let layout = ParameterLayout(widths: widths)
         let m = layout.count
         let grid = ProcessGrid.squarestShape(for: p)
@@ -51,16 +54,21 @@ public struct CostModel: Sendable {
         let assembler = ExactHessian(network: network)
         var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? "s (H, G, R)" : "")", matrices * piece)]
         if vectors != .none { bytes.append(("eigenvectors", piece)) }
-        bytes.append(("eigensolver work arrays", vectors == .none ? 2 * piece : piece))
+        let elpa = ELPAEigensolver(stage: vectors == .none ? .two : .one)
+        let work = useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
+            : (vectors == .none ? 0.35 : 2.4) * piece   // PDSYEV 'N' / PDSYEVD, measured like ELPA's
+        bytes.append(("eigensolver work arrays (\(useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"))", work))
         bytes.append(("per-sample factors of \(shard) samples", Double(assembler.workingBytes(samples: shard))))
         let gemm = assembler.gemmFlops(samples: n) * (gaussNewtonSplit ? 2 : 1)
         let cube = pow(Double(m), 3) / Double(p) / 1e9
         var seconds: [(String, Double)] = [
             ("assembly (GEMMs)", gemm / 1e9 / (Double(p) * assemblyGFLOPSPerRank)),
             ("reduction of panels", p > 1 ? Double(m) * Double(m) / 2 * 8 * matrices / reductionBandwidth : 0),
-            ("eigen-decomposition of H", cube / (vectors == .none ? eigenvaluesRate : eigenvectorsRate)),
+            ("eigen-decomposition of H", cube / (vectors == .none ? (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate) : eigenvectorsRate)),
         ]
-        if gaussNewtonSplit { seconds.append(("eigen-decompositions of G and R", 2 * cube / eigenvaluesRate)) }
+        if gaussNewtonSplit {
+            seconds.append(("eigen-decompositions of G and R", 2 * cube / (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate)))
+        }
         return Estimate(parameters: m, samples: n, ranks: p, grid: grid, bytesPerRank: bytes, seconds: seconds)
     }
 }

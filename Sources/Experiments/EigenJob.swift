@@ -68,11 +68,11 @@ public struct EigenJob: Sendable {
         case .npy: header!.shape[0]
         case .testMatrix(let t): t.size
         }
-        let (solver, note) = try Eigensolver.resolve(self.solver, selection: vectors, n: n, blockSize: blockSize, grid: shape)
-        if let note { progress.note(note) }
         let processGrid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         defer { processGrid.release() }
-        let plan = try MemoryPlan(grid: processGrid, n: n, blockSize: blockSize, vectors: vectors, solver: solver)
+        let (solver, plan, notes) = try MemoryPlan.choose(self.solver, vectors: vectors, grid: processGrid, n: n,
+                                                          blockSize: blockSize, limit: memoryPerRank, on: world)
+        notes.forEach(progress.note)
         try plan.check(limit: memoryPerRank, on: world)
         progress.say("eig: M = \(n), \(world.size) ranks, grid \(processGrid.shapeDescription), block \(blockSize), \(solver), vectors \(vectors); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
 

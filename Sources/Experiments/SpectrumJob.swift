@@ -88,15 +88,15 @@ public struct SpectrumJob {
             throw InputError("hessian.block = \(blockSize) must be between 1 and M = \(m); 64 is a good default")
         }
         let shape = try ProcessGrid.parseShape(configuration.hessianGrid, processes: world.size)
-        let (eigensolver, note) = try Eigensolver.resolve(solver, selection: vectors, n: m, blockSize: blockSize, grid: shape)
-        if let note { progress.note(note) }
         let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         defer { grid.release() }
 
         // Memory: H (+ G and R for the split), the solver, and the shard's per-sample factors.
-        let plan = try MemoryPlan(grid: grid, n: m, blockSize: blockSize, vectors: vectors, solver: eigensolver,
-                                  extraMatrices: gaussNewtonSplit ? 2 : 0,
-                                  extraBytes: ExactHessian(network: network).workingBytes(samples: dataset.samples.count))
+        let (eigensolver, plan, notes) = try MemoryPlan.choose(
+            solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
+            extraMatrices: gaussNewtonSplit ? 2 : 0,
+            extraBytes: ExactHessian(network: network).workingBytes(samples: dataset.samples.count), on: world)
+        notes.forEach(progress.note)
         try plan.check(limit: memoryPerRank, on: world)
         let widths = network.layout.widths.map(String.init).joined(separator: "-")
         progress.say("spectrum: MLP \(widths) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
@@ -145,7 +145,10 @@ public struct SpectrumJob {
             let symmetry = try matrix.symmetrize()
             progress.say("spectrum: eigen-decomposition of \(name) (\(eigensolver))")
             let selection = vectorsFile == nil ? EigenvectorSelection.none : vectors
-            let (solverForThis, _) = try Eigensolver.resolve(solver, selection: selection, n: m, blockSize: blockSize, grid: shape)
+            // H may be asked for eigenvectors; G and R never are, and may get a different method.
+            let solverForThis = selection == vectors ? eigensolver
+                : try MemoryPlan.choose(solver, vectors: selection, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
+                                        extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
             let decomposition = try timings.measure("eigensolve \(name)", on: world) { try solverForThis.decompose(&matrix, selection: selection) }
             try timings.measure("write \(name)", on: world) {
                 try output.write(decomposition, eigenvalues: file, eigenvectors: vectorsFile, on: world)

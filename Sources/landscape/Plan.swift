@@ -50,10 +50,17 @@ struct Plan: ParsableCommand {
         var model = CostModel()
         if let gemmGflops { model.assemblyGFLOPSPerRank = gemmGflops }
         if let eigenvaluesRate { model.eigenvaluesRate = eigenvaluesRate }
-        let e = model.estimate(widths: widths, samples: n, ranks: ranks, blockSize: configuration.hessianBlock,
-                               gaussNewtonSplit: ggn, vectors: try EigenvectorSelection(parsing: eigenvectors))
         let budget = try memoryPerRank.map { Double(try parseByteCount($0, option: "--memory-per-rank")) }
             ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
+        let selection = try EigenvectorSelection(parsing: eigenvectors)
+        // As `--solver auto` does: ELPA, unless its work arrays do not fit and ScaLAPACK's do.
+        var e = model.estimate(widths: widths, samples: n, ranks: ranks, blockSize: configuration.hessianBlock,
+                               gaussNewtonSplit: ggn, vectors: selection)
+        if e.totalBytesPerRank > budget {
+            let scalapack = model.estimate(widths: widths, samples: n, ranks: ranks, blockSize: configuration.hessianBlock,
+                                           gaussNewtonSplit: ggn, vectors: selection, useELPA: false)
+            if scalapack.totalBytesPerRank <= budget { e = scalapack }
+        }
         var lines = ["plan: MLP \(widths.map(String.init).joined(separator: "-")), M = \(e.parameters), N = \(n), P = \(ranks) (grid \(e.grid.rows)x\(e.grid.columns), block \(configuration.hessianBlock))",
                      "memory per rank (largest piece):"]
         lines += e.bytesPerRank.map { "  \($0.0): \(formatBytes(Int($0.1)))" }
