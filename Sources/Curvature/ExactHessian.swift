@@ -106,7 +106,6 @@ public struct ExactHessian: Sendable {
                 }
             }
         }
-        _ = n
     }
 
     /// Row t of T for sample i and row block (l, p): the segments W_l[r ≥ p, :], b_l, then

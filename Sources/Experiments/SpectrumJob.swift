@@ -106,7 +106,6 @@ public struct SpectrumJob {
 
         // Assembly.
         let assembly = DistributedHessianAssembly(network: network)
-        var clock = Stopwatch()
         func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
             var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
             let timing = try assembly.assemble(θ, shard: dataset.samples, globalSampleCount: dataset.globalCount, part: part,
@@ -119,7 +118,7 @@ public struct SpectrumJob {
             try timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
             return matrix
         }
-        clock = Stopwatch()
+        let clock = Stopwatch()
         var hessian = try assemble(.hessian)
         let assemblySeconds = try world.allreduce(clock.seconds, .max)
         let assemblyFlops = assembly.assembler.gemmFlops(samples: dataset.globalCount)
@@ -143,12 +142,12 @@ public struct SpectrumJob {
         func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> (SpectrumSummary, [Double]) {
             let diagonalTrace = try matrix.trace()
             let symmetry = try matrix.symmetrize()
-            progress.say("spectrum: eigen-decomposition of \(name) (\(eigensolver))")
             let selection = vectorsFile == nil ? EigenvectorSelection.none : vectors
             // H may be asked for eigenvectors; G and R never are, and may get a different method.
             let solverForThis = selection == vectors ? eigensolver
                 : try MemoryPlan.choose(solver, vectors: selection, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
                                         extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
+            progress.say("spectrum: eigen-decomposition of \(name) (\(solverForThis))")
             let decomposition = try timings.measure("eigensolve \(name)", on: world) { try solverForThis.decompose(&matrix, selection: selection) }
             try timings.measure("write \(name)", on: world) {
                 try output.write(decomposition, eigenvalues: file, eigenvectors: vectorsFile, on: world)
