@@ -60,6 +60,7 @@ public final class MPIRuntime {
     ///    which ends all ranks — never a hang.
     public func run(_ body: (MPIRuntime) throws -> Void) -> Never {
         do {
+            try injectFailureIfAsked()
             try body(self)
             finalize()
             exit(0)
@@ -73,6 +74,19 @@ public final class MPIRuntime {
             exit(1)
         } catch {
             abort(String(describing: error), code: 1)
+        }
+    }
+}
+
+extension MPIRuntime {
+    /// `LANDSCAPE_INJECT_FAILURE_ON_RANK=r` makes rank r fail as the job starts while the others
+    /// go on into their first collective: the test of "a failing rank ends the job, never a hang".
+    func injectFailureIfAsked() throws {
+        struct InjectedFailure: Error, CustomStringConvertible {
+            var description: String { "injected failure (LANDSCAPE_INJECT_FAILURE_ON_RANK)" }
+        }
+        if let text = ProcessInfo.processInfo.environment["LANDSCAPE_INJECT_FAILURE_ON_RANK"], Int(text) == world.rank {
+            throw InjectedFailure()
         }
     }
 }

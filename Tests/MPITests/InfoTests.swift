@@ -34,3 +34,22 @@ extension MPIJobs {
     }
 }
 }
+
+extension MPIJobs {
+/// A rank that fails while the others wait in a collective ends the whole job with its message.
+@Suite struct FailingRank {
+    @Test(arguments: [0, 1, 3])
+    func endsEveryRankWithTheMessage(rank: Int) throws {
+        let directory = try MPITestSupport.temporaryDirectory("abort")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out").path
+        let start = Date()
+        let run = try MPITestSupport.run(np: 4, ["eig", "--test-matrix", "householder:300", "--out", out],
+                                         environment: ["LANDSCAPE_INJECT_FAILURE_ON_RANK": "\(rank)"], timeout: 60)
+        #expect(run.status != 0 && run.status != -1, "status \(run.status)")
+        #expect(run.stderr.contains("[rank \(rank)@") && run.stderr.contains("injected failure"), "\(run.stderr)")
+        #expect(Date().timeIntervalSince(start) < 30)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
+}
