@@ -84,6 +84,8 @@ public struct TrainJob {
         var trainer = Trainer(objective: DataParallelObjective(network: network, dataset: dataset, communicator: world),
                               specification: configuration.train, seed: configuration.seed)
         trainer.heldOut = split.heldOut.map { DataParallelObjective(network: network, dataset: $0, communicator: world) }
+        trainer.stopOnSignal = true
+        StopSignals.install()
         trainer.onRecord = { record in if world.isRoot { try files.append(record) } }
         trainer.onCheckpoint = { state in if world.isRoot { try files.writeCheckpoint(state) } }
         let started = Stopwatch(), firstStep = state.step
@@ -109,7 +111,8 @@ public struct TrainJob {
         let heldOut = try trainer.heldOut?.evaluate(outcome.state.parameters)
         let peaks = try world.allgather([peakResidentBytes()])
         if world.isRoot {
-            try output.writeVector(outcome.state.parameters, to: "params.npy")
+            // A signalled run is not finished: it leaves its checkpoint (not params.npy) for --resume.
+            if outcome.reason != .signal { try output.writeVector(outcome.state.parameters, to: "params.npy") }
             let summary = TrainSummary(
                 seed: configuration.seed, data: dataset.description, widths: network.layout.widths,
                 parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,
@@ -123,6 +126,9 @@ public struct TrainJob {
             try output.writeJSON(timings, to: "timings.json")
             var accuracy = outcome.final.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""
             if let heldOut { accuracy += String(format: "; held out: loss %.6g", heldOut.loss) + (heldOut.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? "") }
+            if outcome.reason == .signal {
+                print("stopped by \(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); continue with --resume \(output.path)")
+            }
             print(String(format: "step %d (%@): loss %.10g%@, gradient norm %.4g; %.1f s", outcome.state.step,
                          outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds))
         }

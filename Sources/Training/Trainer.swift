@@ -32,6 +32,8 @@ public struct TrainingRecord: Sendable {
 /// Why training stopped.
 public enum StopReason: String, Sendable, Codable {
     case steps, targetLoss = "target-loss", targetGradientNorm = "target-gradient-norm"
+    /// SIGTERM or SIGUSR1 on some rank: a checkpoint of the current step was written.
+    case signal
 }
 
 public struct TrainingOutcome: Sendable {
@@ -74,6 +76,11 @@ public struct Trainer {
 
     public var onRecord: (TrainingRecord) throws -> Void = { _ in }
     public var onCheckpoint: (TrainingState) throws -> Void = { _ in }
+    /// Check every step (one allreduce of one integer) whether any rank received SIGTERM/SIGUSR1
+    /// (`StopSignals`); if so, checkpoint and stop with reason `.signal`.
+    public var stopOnSignal = false
+    /// The signal that stopped the run, if any.
+    public private(set) var stopSignal = 0
     /// (step, total steps, latest loss) after every update.
     public var onProgress: (Int, Int, Double) -> Void = { _, _, _ in }
 
@@ -83,7 +90,7 @@ public struct Trainer {
         self.seed = seed
     }
 
-    public func run(from start: TrainingState) throws -> TrainingOutcome {
+    public mutating func run(from start: TrainingState) throws -> TrainingOutcome {
         let spec = specification
         let n = objective.dataset.globalCount
         let total = spec.totalSteps(samples: n)
@@ -103,9 +110,12 @@ public struct Trainer {
         while true {
             let t = state.step
             let recordDue = t % spec.recordEvery == 0 || t >= total
-            let checkpointDue = spec.checkpointEvery > 0 && t % spec.checkpointEvery == 0 && !(t == start.step && t > 0)
+            // Every rank learns of a signal any rank received, at the same step.
+            let signalled = stopOnSignal ? try objective.communicator.allreduce(Int(StopSignals.pending), .max) : 0
+            let resumedHere = t == start.step && t > 0   // its checkpoint exists already
+            let checkpointDue = (spec.checkpointEvery > 0 && t % spec.checkpointEvery == 0 || signalled != 0) && !resumedHere
             var full: Evaluation? = nil
-            if isGD || recordDue || checkpointDue {
+            if isGD || recordDue || checkpointDue || signalled != 0 {
                 full = try objective.evaluate(state.parameters, gradient: isGD || recordDue)
             }
             if let full {
@@ -120,6 +130,10 @@ public struct Trainer {
                 if t >= total { reason = .steps }
                 if let target = spec.targetLoss, full.loss <= target { reason = .targetLoss }
                 if let target = spec.targetGradientNorm, let norm = full.gradientNorm, norm <= target { reason = .targetGradientNorm }
+                if signalled != 0 {
+                    reason = .signal
+                    stopSignal = signalled
+                }
                 if recordDue || reason != nil, let norm = full.gradientNorm {
                     try onRecord(TrainingRecord(step: t, loss: full.loss, accuracy: full.accuracy, gradientNorm: norm,
                                                 heldOut: try heldOut?.evaluate(state.parameters),
