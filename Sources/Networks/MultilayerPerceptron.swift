@@ -101,11 +101,11 @@ public struct MultilayerPerceptron: Sendable {
         var result = [Double](repeating: 0, count: layout.count * count)
         result.withUnsafeMutableBufferPointer { out in
             directions.withUnsafeBufferPointer { v in
+                let packing = DirectionPacking(v.baseAddress!, count: count, layout: layout, residual: residual)
                 forEachTile(parameters, batch, directions: count) { pass in
                     pass.forward(keepDerivatives: true)
                     pass.backward()
-                    pass.accumulateCurvatureProduct(v.baseAddress!, count: count, residual: residual,
-                                                    into: out.baseAddress!)
+                    pass.accumulateCurvatureProduct(v.baseAddress!, packing, residual: residual, into: out.baseAddress!)
                 }
             }
         }

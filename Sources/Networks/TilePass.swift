@@ -122,18 +122,17 @@ final class TilePass {
 
     /// out[:, j] += Σᵢ ∇²ℓᵢ v_j (residual) or Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ v_j (Gauss–Newton), j < B.
     /// See `MultilayerPerceptron.hessianVectorProduct` for the recursions.
-    func accumulateCurvatureProduct(_ v: UnsafePointer<Double>, count B: Int, residual: Bool,
+    func accumulateCurvatureProduct(_ v: UnsafePointer<Double>, _ packing: DirectionPacking, residual: Bool,
                                     into out: UnsafeMutablePointer<Double>) {
+        let B = packing.count
         let layout = network.layout, M = layout.count, k = widths[depth]
         let sigmaSecondMatters = residual && network.activation.hasCurvature
 
         // Forward: R z_l and R a_l for all directions.
         var rz = [Buffer(0)], ra = [Buffer(0)]
         for l in 1...depth {
-            let nin = widths[l - 1], nout = widths[l], woff = layout.weightOffset(l), boff = layout.biasOffset(l)
-            // Rows (j, p) of V_l stacked: (B·nout) × nin.
-            let packed = Buffer(B * nout * nin)
-            for j in 0..<B { (packed.pointer + j * nout * nin).update(from: v + j * M + woff, count: nout * nin) }
+            let nin = widths[l - 1], nout = widths[l], boff = layout.biasOffset(l)
+            let packed = packing.stacked[l]
             let rzl = Buffer(n * B * nout)
             // R z_l ← 1 ⊗ v_b (each sample row gets every direction's bias part) …
             for i in 0..<n { for j in 0..<B { (rzl.pointer + (i * B + j) * nout).update(from: v + j * M + boff, count: nout) } }
@@ -167,23 +166,17 @@ final class TilePass {
         // Backward.
         for l in stride(from: depth, through: 1, by: -1) {
             let nin = widths[l - 1], nout = widths[l], woff = layout.weightOffset(l), boff = layout.biasOffset(l)
-            // (Hv)_{W_l} += R Δ_lᵀ A_{l−1}: rows (j, p), i.e. direction j's block W_l, contiguous.
-            let block = Buffer(B * nout * nin)
-            gemm(transposeA: true, m: B * nout, n: nin, k: n, rd.pointer, lda: B * nout, input(l - 1), ldb: nin,
-                 beta: 0, block.pointer, ldc: nin)
+            // (Hv)_{W_l} += R Δ_lᵀ A_{l−1} and (Hessian only) Δ_lᵀ R A_{l−1} (R a₀ = 0), one dgemm per
+            // direction accumulating straight into its n_l × n_{l−1} block of the result (no
+            // B·|W_l| scratch to fill and add per tile).
             for j in 0..<B {
-                let target = out + j * M + woff, source = block.pointer + j * nout * nin
-                for t in 0..<(nout * nin) { target[t] += source[t] }
-            }
-            // (Hv)_{W_l} += Δ_lᵀ R A_{l−1} (the δ term; R a₀ = 0).
-            if residual && l > 1 {
-                let cross = Buffer(nout * B * nin)
-                gemm(transposeA: true, m: nout, n: B * nin, k: n, delta[l].pointer, lda: nout, ra[l - 1].pointer,
-                     ldb: B * nin, beta: 0, cross.pointer, ldc: B * nin)
-                for p in 0..<nout { for j in 0..<B {
-                    let target = out + j * M + woff + p * nin, source = cross.pointer + (p * B + j) * nin
-                    for q in 0..<nin { target[q] += source[q] }
-                } }
+                let target = out + j * M + woff
+                gemm(transposeA: true, m: nout, n: nin, k: n, rd.pointer + j * nout, lda: B * nout, input(l - 1), ldb: nin,
+                     beta: 1, target, ldc: nin)
+                if residual && l > 1 {
+                    gemm(transposeA: true, m: nout, n: nin, k: n, delta[l].pointer, lda: nout, ra[l - 1].pointer + j * nin,
+                         ldb: B * nin, beta: 1, target, ldc: nin)
+                }
             }
             // (Hv)_{b_l} += Σᵢ R δ_{l,i}.
             for i in 0..<n { for j in 0..<B {
@@ -195,11 +188,7 @@ final class TilePass {
             let re = Buffer(n * B * nin)
             gemm(m: n * B, n: nin, k: nout, rd.pointer, lda: nout, weights(l), ldb: nin, beta: 0, re.pointer, ldc: nin)
             if residual {
-                // V_l of every direction side by side: nout × (B·nin), entry [p, j·nin + q] = V_j[p, q].
-                let side = Buffer(nout * B * nin)
-                for p in 0..<nout { for j in 0..<B {
-                    (side.pointer + (p * B + j) * nin).update(from: v + j * M + woff + p * nin, count: nin)
-                } }
+                let side = packing.sideBySide[l]
                 gemm(m: n, n: B * nin, k: nout, delta[l].pointer, lda: nout, side.pointer, ldb: B * nin,
                      beta: 1, re.pointer, ldc: B * nin)
             }
@@ -213,6 +202,33 @@ final class TilePass {
                 next.pointer[t] = value
             } } }
             rd = next
+        }
+    }
+}
+
+/// The directions' weight blocks rearranged once per call (not per tile) for the R-pass dgemms:
+/// `stacked[l]` holds the rows (j, p) of every V_{l,j} — (B·n_l) × n_{l−1}; `sideBySide[l]` holds
+/// the V_{l,j} next to each other — n_l × (B·n_{l−1}), entry [p, j·n_{l−1} + q] = V_{l,j}[p, q]
+/// (only needed for the Hessian's δ V_l term, l > 1).
+final class DirectionPacking {
+    let count: Int
+    var stacked: [Buffer] = [Buffer(0)]
+    var sideBySide: [Buffer] = [Buffer(0)]
+
+    init(_ v: UnsafePointer<Double>, count B: Int, layout: ParameterLayout, residual: Bool) {
+        count = B
+        let M = layout.count
+        for l in 1...layout.layerCount {
+            let nin = layout.widths[l - 1], nout = layout.widths[l], woff = layout.weightOffset(l)
+            let stack = Buffer(B * nout * nin)
+            for j in 0..<B { (stack.pointer + j * nout * nin).update(from: v + j * M + woff, count: nout * nin) }
+            stacked.append(stack)
+            guard residual && l > 1 else { sideBySide.append(Buffer(0)); continue }
+            let side = Buffer(nout * B * nin)
+            for p in 0..<nout { for j in 0..<B {
+                (side.pointer + (p * B + j) * nin).update(from: v + j * M + woff + p * nin, count: nin)
+            } }
+            sideBySide.append(side)
         }
     }
 }
