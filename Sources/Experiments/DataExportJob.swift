@@ -19,24 +19,48 @@ public struct DataExportJob {
         let world = runtime.world
         try configuration.data.validate()
         _ = try world.agree { () throws -> Bool in try output.validate(); return true }
-        let dataset = try configuration.data.load(seed: configuration.seed, on: world)
+        let split = try configuration.data.loadSplit(seed: configuration.seed, on: world)
+        let training = try gathered(split.training, on: world)
+        let heldOut = try split.heldOut.map { try gathered($0, on: world) }
+        guard world.isRoot else { return }
+        try output.create()
+        try training.write(to: output, suffix: "")
+        try heldOut?.write(to: output, suffix: "_held_out")
+        try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+        let dataset = split.training
+        print("wrote \(output.file("X.npy")) (\(dataset.globalCount) × \(dataset.inputDimension)) and \(output.file("y.npy")) (\(dataset.isClassification ? "\(dataset.globalCount) labels, \(dataset.outputDimension) classes" : "\(dataset.globalCount) × \(dataset.outputDimension) targets"))"
+              + (heldOut.map { " + X_held_out.npy, y_held_out.npy (\($0.count) samples)" } ?? "") + ": \(dataset.description)")
+    }
+
+    /// One dataset's arrays gathered to rank 0 in sample order (empty on other ranks).
+    struct Arrays {
+        var count: Int
+        var dimension: Int
+        var x: [Double]
+        /// Labels (classification) or N × k targets.
+        var y: [Double]
+        var targets: Int
+        var labels: Bool
+
+        func write(to output: RunDirectory, suffix: String) throws {
+            try NPYArray(shape: [count, dimension], values: x).write(to: output.file("X\(suffix).npy"))
+            if labels {
+                var data = Data(NPYHeader(dataType: .int64, fortranOrder: false, shape: [count]).encoded())
+                for value in y { withUnsafeBytes(of: Int64(value).littleEndian) { data.append(contentsOf: $0) } }
+                try writeAtomically(data, to: output.file("y\(suffix).npy"))
+            } else {
+                try NPYArray(shape: [count, targets], values: y).write(to: output.file("y\(suffix).npy"))
+            }
+        }
+    }
+
+    func gathered(_ dataset: Dataset, on world: Communicator) throws -> Arrays {
         let n = dataset.globalCount, d = dataset.inputDimension, k = dataset.outputDimension
         let counts = (0..<world.size).map { r -> Int in let (s, e) = Shard.bounds(of: r, count: n, ranks: world.size); return e - s }
         let x = try world.gatherv(dataset.samples.inputs, counts: counts.map { $0 * d })
         let labels = dataset.localLabels
         let y: [Double] = if let labels { try world.gatherv(labels.map(Double.init), counts: counts) }
             else { try world.gatherv(dataset.samples.targets, counts: counts.map { $0 * k }) }
-        guard world.isRoot else { return }
-        try output.create()
-        try NPYArray(shape: [n, d], values: x).write(to: output.file("X.npy"))
-        if labels != nil {
-            var data = Data(NPYHeader(dataType: .int64, fortranOrder: false, shape: [n]).encoded())
-            for value in y { withUnsafeBytes(of: Int64(value).littleEndian) { data.append(contentsOf: $0) } }
-            try writeAtomically(data, to: output.file("y.npy"))
-        } else {
-            try NPYArray(shape: [n, k], values: y).write(to: output.file("y.npy"))
-        }
-        try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
-        print("wrote \(output.file("X.npy")) (\(n) × \(d)) and \(output.file("y.npy")) (\(labels != nil ? "\(n) labels, \(k) classes" : "\(n) × \(k) targets")): \(dataset.description)")
+        return Arrays(count: n, dimension: d, x: x, y: y, targets: k, labels: labels != nil)
     }
 }

@@ -52,22 +52,26 @@ extension MPIJobs {
     @Test func clusterNormalisationDoesNotDependOnTheRankCount() throws {
         let directory = try MPITestSupport.temporaryDirectory("data-p")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var exports: [[Double]] = [], labels: [[Double]] = []
+        var exports: [[Double]] = [], labels: [[Double]] = [], heldOut: [[Double]] = []
         for np in 1...4 {
             let out = directory.appendingPathComponent("p\(np)").path
             let run = try MPITestSupport.run(np: np, ["data", "export", "--data", "clusters", "--samples", "103", "--classes", "4",
-                                                     "--dimension", "6", "--covariance", "0.5", "--seed", "3", "--out", out])
+                                                     "--dimension", "6", "--covariance", "0.5", "--seed", "3", "--held-out", "3", "--out", out])
             try #require(run.status == 0, "np \(np): \(run.stderr)")
             let x = try NPYArray(contentsOf: out + "/X.npy")
             #expect(x.shape == [103, 6])
             exports.append(x.values)
             labels.append(try NPYArray(contentsOf: out + "/y.npy").values)
+            heldOut.append(try NPYArray(contentsOf: out + "/X_held_out.npy").values + NPYArray(contentsOf: out + "/y_held_out.npy").values)
         }
         for np in 2...4 {
             let worst = zip(exports[np - 1], exports[0]).map { abs($0 - $1) }.max()!
             #expect(worst <= 1e-13, "np \(np): max difference \(worst)")
             #expect(labels[np - 1] == labels[0])
+            // Held-out samples 103…105 (3 samples on up to 4 ranks: some hold none).
+            #expect(zip(heldOut[np - 1], heldOut[0]).allSatisfy { abs($0 - $1) <= 1e-13 })
         }
+        #expect(heldOut[0].count == 3 * 6 + 3 && Array(heldOut[0].suffix(3)) == [3, 0, 1])
         #expect(labels[0] == (0..<103).map { Double($0 % 4) })
         for q in 0..<6 {
             let column = (0..<103).map { exports[0][$0 * 6 + q] }
