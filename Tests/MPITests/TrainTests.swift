@@ -192,6 +192,26 @@ extension MPIJobs {
         #expect(FileManager.default.fileExists(atPath: out + "/params.npy"))
     }
 
+    /// A loss target stops GD at the first step whose full-data loss is at or below it (GD checks
+    /// every step), with a train.csv row for that step; the step schedule is echoed per row.
+    @Test func targetLossStopsEarly() throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-target")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try Self.write(Self.config, in: directory)
+        let out = directory.appendingPathComponent("out").path
+        let run = try MPITestSupport.run(np: 2, ["train", "--config", config, "--out", out, "--steps", "5000", "--target-loss", "0.1",
+                                                 "--decay-every", "100", "--decay-factor", "0.9", "--record-every", "1000", "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        struct Summary: Decodable { var loss: Double; var step: Int; var stopReason: String }
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
+        #expect(summary.stopReason == "target-loss" && summary.loss <= 0.1 && summary.step > 100 && summary.step < 5000)
+        let rows = try String(contentsOfFile: out + "/train.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.map { Int($0[0])! } == [0, summary.step])
+        let eta = 0.2 * pow(0.9, Double(summary.step / 100))
+        #expect(abs(Double(rows.last![7])! - eta) <= 1e-15 * eta)
+    }
+
     /// `evaluate` on the trained parameters reproduces the final loss of the run, on any P.
     @Test func evaluateReproducesTheRunSummary() throws {
         let directory = try MPITestSupport.temporaryDirectory("train-eval")
