@@ -113,6 +113,11 @@ public struct TrainJob {
         if world.isRoot {
             // A signalled run is not finished: it leaves its checkpoint (not params.npy) for --resume.
             if outcome.reason != .signal { try output.writeVector(outcome.state.parameters, to: "params.npy") }
+            // With checkpoints on, the final step is one too, so `--resume --steps more` can extend the run.
+            if configuration.train.checkpointEvery > 0,
+               !FileManager.default.fileExists(atPath: output.file(files.checkpointName(outcome.state.step))) {
+                try files.writeCheckpoint(outcome.state)
+            }
             let summary = TrainSummary(
                 seed: configuration.seed, data: dataset.description, widths: network.layout.widths,
                 parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,

@@ -74,7 +74,8 @@ extension MPIJobs {
         run = try MPITestSupport.run(np: 2, ["train", "--config", config, "--out", part, "--steps", "60"] + flags)
         try #require(run.status == 0, "\(run.stderr)")
         // The interruption: the final files of the short run are gone; its last checkpoint is step 50.
-        for name in ["params.npy", "summary.json"] { try FileManager.default.removeItem(atPath: part + "/" + name) }
+        // (A run killed at step 60 would not have written its final files nor the end-of-run checkpoint.)
+        for name in ["params.npy", "summary.json", "params-60.npy"] { try FileManager.default.removeItem(atPath: part + "/" + name) }
         run = try MPITestSupport.run(np: 2, ["train", "--resume", part, "--steps", "100", "--quiet"])
         try #require(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("resuming at step 50"))
@@ -84,6 +85,8 @@ extension MPIJobs {
         let csvPart = try String(contentsOfFile: part + "/train.csv", encoding: .utf8)
         let columns = { (text: String) in text.split(separator: "\n").map { $0.split(separator: ",").prefix(4).joined(separator: ",") } }
         #expect(columns(csvWhole) == columns(csvPart))
+        // A finished run with checkpoints can be extended: its final step (100) is a checkpoint.
+        #expect(FileManager.default.fileExists(atPath: whole + "/params-100.npy"))
     }
 
     /// A learning rate far too large: the loss overflows; the error names the step, exit 1, and the
