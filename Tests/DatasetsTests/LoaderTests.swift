@@ -93,6 +93,7 @@ import Testing
         try DataFiles.cifar(labels: [1, 10]).write(to: badLabel)
         expectInputError("label 10 of record 1") { _ = try CIFAR10Data(path: badLabel.path, samples: nil, subset: .first, standardize: false).validate() }
         let empty = try DataFiles.directory()
+        defer { try? FileManager.default.removeItem(at: empty) }
         expectInputError("no data_batch_") { _ = try CIFAR10Data(path: empty.path, samples: nil, subset: .first, standardize: false).validate() }
     }
 
