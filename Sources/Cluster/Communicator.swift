@@ -203,6 +203,7 @@ private struct Verdict<T: Codable>: Codable {
 /// A failure that every rank learned about together (through `agree`), which is not bad input.
 public struct CollectiveFailure: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -27,9 +27,13 @@ public enum Eigensolver: Equatable, Sendable, CustomStringConvertible {
     /// Below this order ScaLAPACK's PDSYEV beats ELPA 2-stage for eigenvalues only on this
     /// machine's 2 ranks (bench/eigensolvers.sh; docs/eigensolvers.md has the figures).
     public static let elpaEigenvaluesThreshold = 3000
+    /// On a single process PDSYEVR (MRRR) was the fastest eigenvalues-only method up to the largest
+    /// order measured on one rank with it (M = 4000: 6.5 s against ELPA 2-stage's 6.9 s).
+    public static let singleProcessMRRRLimit = 4000
 
     /// Turns a choice into a solver for this job. `auto` uses the measured rule:
-    /// eigenvalues only → ELPA 2-stage from M ≥ `elpaEigenvaluesThreshold`, else PDSYEV;
+    /// eigenvalues only → on one process PDSYEVR up to `singleProcessMRRRLimit`; otherwise ELPA
+    /// 2-stage from M ≥ `elpaEigenvaluesThreshold`, else PDSYEV;
     /// eigenvectors (all or a subset) → ELPA 1-stage; ScaLAPACK wherever ELPA cannot take the
     /// layout (fewer than one block per process). Without ELPA, `auto` falls back to
     /// ScaLAPACK (and says so in `note`); asking for ELPA explicitly is then an error.
@@ -43,9 +47,14 @@ public enum Eigensolver: Equatable, Sendable, CustomStringConvertible {
             guard ELPAEigensolver.isAvailable else {
                 return (.scalapack(scalapack), "ELPA is not available; using ScaLAPACK \(scalapack.rawValue)")
             }
-            let useELPA = ELPAEigensolver.supports(n: n, blockSize: blockSize, grid: grid)
-                && !(selection == .none && n < elpaEigenvaluesThreshold)
-            solver = useELPA ? .elpa(elpaStage) : .scalapack(scalapack)
+            let singleProcess = grid.rows * grid.columns == 1
+            if selection == .none && singleProcess && n <= singleProcessMRRRLimit {
+                solver = .scalapack(.pdsyevr)
+            } else {
+                let useELPA = ELPAEigensolver.supports(n: n, blockSize: blockSize, grid: grid)
+                    && !(selection == .none && n < elpaEigenvaluesThreshold)
+                solver = useELPA ? .elpa(elpaStage) : .scalapack(scalapack)
+            }
         case .scalapack: solver = .scalapack(scalapack)
         case .elpa: solver = .elpa(elpaStage)
         case .elpa1: solver = .elpa(.one)
