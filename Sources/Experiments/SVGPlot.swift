@@ -17,6 +17,8 @@ public struct SVGPlot {
     }
 
     public var title: String
+    /// A second, smaller title line (model, data, sizes), so long captions are not clipped.
+    public var subtitle = ""
     public var xLabel: String
     public var yLabel: String
     public var series: [Series] = []
@@ -31,7 +33,7 @@ public struct SVGPlot {
     }
 
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-    let margin = (left: 78.0, right: 24.0, top: 48.0, bottom: 58.0)
+    let margin = (left: 78.0, right: 24.0, top: 60.0, bottom: 58.0)
 
     /// A histogram of `values` in `bins` equal bins, drawn as bars with a log₁₀ count axis.
     public static func histogram(_ values: [Double], bins: Int = 60, title: String, xLabel: String) -> SVGPlot {
@@ -70,7 +72,8 @@ public struct SVGPlot {
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <text x="\(f(width / 2))" y="41" text-anchor="middle" font-size="12" fill="#555">\(escape(subtitle))</text>
 
         """
         // Axes and ticks.

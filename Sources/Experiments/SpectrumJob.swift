@@ -198,8 +198,9 @@ public struct SpectrumJob {
     public static func writeComparison(initial: RunDirectory, final: RunDirectory, to output: RunDirectory) throws {
         let before = try NPYArray(contentsOf: initial.file("eigenvalues.npy")).values
         let after = try NPYArray(contentsOf: final.file("eigenvalues.npy")).values
-        var plot = SVGPlot(title: "Hessian spectrum at initialisation and after training (M = \(before.count))",
+        var plot = SVGPlot(title: "Hessian spectrum at initialisation and after training",
                            xLabel: "index i (ascending)", yLabel: "eigenvalue λᵢ")
+        plot.subtitle = "M = \(before.count)"
         plot.series = [("at initialisation", before), ("after training", after)].map { name, values in
             SVGPlot.Series(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) })
         }

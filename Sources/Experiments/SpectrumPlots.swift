@@ -8,19 +8,21 @@ enum SpectrumPlots {
             SVGPlot.Series(name: name, points: range.map { (Double($0 + 1), values[$0]) }, style: style)
         }
         let m = λ.count
-        var spectrum = SVGPlot(title: "Hessian spectrum — \(caption)", xLabel: "index i (ascending)", yLabel: "eigenvalue λᵢ")
+        var spectrum = SVGPlot(title: "Hessian spectrum", xLabel: "index i (ascending)", yLabel: "eigenvalue λᵢ")
         spectrum.series = [ordered(λ, 0..<m, name: "H", style: m > 2000 ? .line : .points)]
-        var left = SVGPlot(title: "Left edge: the \(min(edge, m)) smallest eigenvalues — \(caption)", xLabel: "index i", yLabel: "eigenvalue λᵢ")
+        var left = SVGPlot(title: "Left edge: the \(min(edge, m)) smallest eigenvalues", xLabel: "index i", yLabel: "eigenvalue λᵢ")
         left.series = [ordered(λ, 0..<min(edge, m), name: "H", style: .points)]
-        var right = SVGPlot(title: "Right edge: the \(min(edge, m)) largest eigenvalues — \(caption)", xLabel: "index i", yLabel: "eigenvalue λᵢ")
+        var right = SVGPlot(title: "Right edge: the \(min(edge, m)) largest eigenvalues", xLabel: "index i", yLabel: "eigenvalue λᵢ")
         right.series = [ordered(λ, max(0, m - edge)..<m, name: "H", style: .points)]
         var result: [(String, SVGPlot)] = [
             ("spectrum.svg", spectrum), ("left-edge.svg", left), ("right-edge.svg", right),
-            ("histogram.svg", SVGPlot.histogram(λ, title: "Eigenvalue histogram — \(caption)", xLabel: "eigenvalue λ")),
+            ("histogram.svg", SVGPlot.histogram(λ, title: "Eigenvalue histogram", xLabel: "eigenvalue λ")),
         ]
+        for k in result.indices { result[k].1.subtitle = caption }
         if !split.isEmpty {
-            var overlay = SVGPlot(title: "H = G + R — \(caption)", xLabel: "index i (ascending)", yLabel: "eigenvalue")
+            var overlay = SVGPlot(title: "H = G + R", xLabel: "index i (ascending)", yLabel: "eigenvalue")
             overlay.series = split.map { ordered($0.1, 0..<$0.1.count, name: $0.0, style: .line) }
+            overlay.subtitle = caption
             result.append(("split.svg", overlay))
         }
         return result
