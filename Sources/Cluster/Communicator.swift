@@ -207,6 +207,17 @@ public struct CollectiveFailure: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// Every rank stopped at the same point because SIGTERM or SIGUSR1 arrived (a Slurm time limit,
+/// `scancel`): a consistent checkpoint is on disk and re-running with `--resume` continues. The
+/// process exits with `exitStatus` (3), distinct from success (0), failure (1) and bad input (2),
+/// so batch scripts can requeue exactly these jobs.
+public struct StoppedBySignal: Error, CustomStringConvertible {
+    public static let exitStatus: Int32 = 3
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
 @inline(__always)
 func int32Count(_ n: Int) throws -> Int32 {
     guard let n32 = Int32(exactly: n) else {

@@ -72,6 +72,10 @@ public final class MPIRuntime {
             if world.isRoot { standardError("error: \(error.message)") }
             finalize()
             exit(1)
+        } catch let stop as StoppedBySignal {
+            if world.isRoot { standardError("stopped: \(stop.message)") }
+            finalize()
+            exit(StoppedBySignal.exitStatus)
         } catch {
             abort(String(describing: error), code: 1)
         }

@@ -15,8 +15,7 @@ public struct DataExportJob {
         self.output = output
     }
 
-    public func run(on runtime: MPIRuntime) throws {
-        let world = runtime.world
+    public func run(on world: Communicator) throws {
         try configuration.data.validate()
         _ = try world.agree { () throws -> Bool in try output.validate(); return true }
         let split = try configuration.data.loadSplit(seed: configuration.seed, on: world)

@@ -52,8 +52,7 @@ public struct EigenJob: Sendable {
         var memoryEstimateBytesPerRank: Int
     }
 
-    public func run(on runtime: MPIRuntime) throws {
-        let world = runtime.world
+    public func run(on world: Communicator) throws {
         let progress = Progress(communicator: world, quiet: quiet)
         var timings = PhaseTimings()
 

@@ -18,8 +18,7 @@ public struct EvaluateJob {
         self.output = output
     }
 
-    public func run(on runtime: MPIRuntime) throws {
-        let world = runtime.world
+    public func run(on world: Communicator) throws {
         let clock = Stopwatch()
         try configuration.validate()
         _ = try world.agree { () throws -> Bool in try output.validate(); return true }

@@ -63,15 +63,17 @@ public struct MemoryPlan: Sendable {
 
     private func needAndBudget(limit: Int?, on world: Communicator) throws -> (Int, Int) {
         let need = try world.allreduce(bytesPerRank, .max)
-        var budget: Int
-        if let limit {
-            budget = limit
-        } else {
-            let node = try world.splitByNode()
-            defer { try? node.free() }
-            budget = (availableNodeMemory() ?? Int.max) / node.size
-        }
+        let budget = try limit ?? Self.defaultBudget(on: world)
         return (need, try world.allreduce(budget, .min))
+    }
+
+    /// What a rank may use when nobody says: this node's available memory shared among the ranks
+    /// of `world` on it. A sweep asks this of the whole job, not of one group, since the groups
+    /// on a node share its memory.
+    public static func defaultBudget(on world: Communicator) throws -> Int {
+        let node = try world.splitByNode()
+        defer { try? node.free() }
+        return (availableNodeMemory() ?? Int.max) / node.size
     }
 
     /// Refuses (collectively) a plan that does not fit the memory each rank may use: `limit`, or

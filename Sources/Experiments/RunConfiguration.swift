@@ -24,11 +24,19 @@ public struct RunConfiguration: Sendable, Equatable {
 
     /// Parses TOML text; `source` names the file in messages.
     public init(toml text: String, source: String) throws {
-        let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+        try self.init(table: try Self.parse(toml: text, source: source), source: source)
+    }
+
+    /// TOML text as a table, with syntax errors reported as `InputError`s naming the place.
+    static func parse(toml text: String, source: String) throws -> TOMLTable {
+        do { return try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw InputError("\(source): TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
-        for key in table.keys {
+    }
+
+    /// A parsed TOML table; keys in `excluding` (a sweep file's `[sweep]`) belong to the caller.
+    init(table: TOMLTable, source: String, excluding: Set<String> = []) throws {
+        for key in table.keys where !excluding.contains(key) {
             let value = table[key]!
             if let sub = value.table, ConfigurationKey.tables.contains(key) {
                 for subkey in sub.keys {

@@ -32,7 +32,8 @@ public struct SVGPlot {
         self.yLabel = yLabel
     }
 
-    static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    static let legendLimit = 12
     let margin = (left: 78.0, right: 24.0, top: 60.0, bottom: 58.0)
 
     /// A histogram of `values` in `bins` equal bins, drawn as bars with a log₁₀ count axis.
@@ -112,7 +113,13 @@ public struct SVGPlot {
                 }
             }
             if series.count > 1 {
-                for (k, one) in series.enumerated() {
+                // A legend taller than the plot would hide the data: the first entries, then a count.
+                let shown = series.count > Self.legendLimit ? Self.legendLimit - 1 : series.count
+                if shown < series.count {
+                    let y = margin.top + 16 + 18 * Double(shown), x = margin.left + plotWidth - 185
+                    s += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">… and \(series.count - shown) more</text>\n"
+                }
+                for (k, one) in series.prefix(shown).enumerated() {
                     let y = margin.top + 16 + 18 * Double(k), x = margin.left + plotWidth - 185
                     s += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 22))\" y2=\"\(f(y - 4))\" stroke=\"\(Self.colors[k % Self.colors.count])\" stroke-width=\"2\"/>"
                     s += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">\(escape(one.name))</text>\n"

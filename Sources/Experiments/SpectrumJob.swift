@@ -23,6 +23,8 @@ public struct SpectrumJob {
     public var zeroTolerance: Double? = nil
     public var memoryPerRank: Int? = nil
     public var quiet = false
+    /// Print the report on standard output (rank 0); off inside a sweep.
+    public var announce = true
 
     public init(configuration: RunConfiguration, point: Point, output: RunDirectory) {
         self.configuration = configuration
@@ -39,6 +41,7 @@ public struct SpectrumJob {
         var solver: String
     }
 
+    /// summary.json (read back by the sweep's aggregation).
     struct Summary: Codable {
         var model: String
         var data: String
@@ -63,8 +66,8 @@ public struct SpectrumJob {
         var memoryEstimateBytesPerRank: Int
     }
 
-    public func run(on runtime: MPIRuntime) throws {
-        let world = runtime.world
+    /// Runs on `world`: the whole job, or one group of a sweep.
+    public func run(on world: Communicator) throws {
         let progress = Progress(communicator: world, quiet: quiet)
         var timings = PhaseTimings()
         try configuration.validate()
@@ -189,7 +192,7 @@ public struct SpectrumJob {
             for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption) {
                 try writeAtomically(Data(plot.render().utf8), to: output.file(name))
             }
-            print(Self.report(summary, directory: output.path))
+            if announce { print(Self.report(summary, directory: output.path)) }
         }
     }
 

@@ -18,14 +18,18 @@ public struct TrainJob {
     /// Continue the run in `output` from its last checkpoint.
     public var resume = false
     public var quiet = false
+    /// Print the resolved configuration and the final line on standard output (rank 0); a sweep,
+    /// whose groups run concurrently, turns this off and reports per point itself.
+    public var announce = true
 
     public init(configuration: RunConfiguration, output: RunDirectory) {
         self.configuration = configuration
         self.output = output
     }
 
-    public func run(on runtime: MPIRuntime) throws {
-        let world = runtime.world
+    /// Runs on `world` (the whole job, or a sweep's group). A run stopped by SIGTERM/SIGUSR1 writes
+    /// its checkpoint (no params.npy) and throws `StoppedBySignal` on every rank.
+    public func run(on world: Communicator) throws {
         let progress = Progress(communicator: world, quiet: quiet)
         var timings = PhaseTimings()
         let clock = Stopwatch()
@@ -74,6 +78,8 @@ public struct TrainJob {
             try output.create()
             try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
             try files.startLog(resumingAt: resumeStep)
+        }
+        if world.isRoot && announce {
             print("landscape train: \(dataset.description)\(split.heldOut.map { " (+ \($0.globalCount) held out)" } ?? ""); MLP \(network.layout.widths.map(String.init).joined(separator: "-")) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
                   + (resumeStep.map { "; resuming at step \($0)" } ?? ""))
             print("# resolved configuration (\(output.file("config.toml")))")
@@ -131,11 +137,11 @@ public struct TrainJob {
             try output.writeJSON(timings, to: "timings.json")
             var accuracy = outcome.final.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""
             if let heldOut { accuracy += String(format: "; held out: loss %.6g", heldOut.loss) + (heldOut.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? "") }
-            if outcome.reason == .signal {
-                print("stopped by \(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); continue with --resume \(output.path)")
-            }
-            print(String(format: "step %d (%@): loss %.10g%@, gradient norm %.4g; %.1f s", outcome.state.step,
-                         outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds))
+            if announce { print(String(format: "step %d (%@): loss %.10g%@, gradient norm %.4g; %.1f s", outcome.state.step,
+                         outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds)) }
+        }
+        if outcome.reason == .signal {
+            throw StoppedBySignal(message: "\(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); continue with --resume \(output.path)")
         }
     }
 
@@ -153,7 +159,7 @@ public struct TrainJob {
 
     /// A float vector of exactly `count` entries, checked on rank 0, then read by every rank.
     static func readVector(_ path: String, count: Int, on world: Communicator, missing: String? = nil) throws -> [Double] {
-        try world.agree { () throws -> Bool in
+        _ = try world.agree { () throws -> Bool in
             guard FileManager.default.fileExists(atPath: path) else { throw InputError(missing ?? "no such file '\(path)'") }
             let header: NPYHeader
             do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError(error.message) }

@@ -24,6 +24,6 @@ struct DataExport: MPICommand {
 
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
-        try DataExportJob(configuration: configuration, output: RunDirectory(path: out)).run(on: runtime)
+        try DataExportJob(configuration: configuration, output: RunDirectory(path: out)).run(on: runtime.world)
     }
 }

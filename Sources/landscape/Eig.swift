@@ -73,7 +73,7 @@ struct Eig: MPICommand {
         job.zeroTolerance = zeroTolerance
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
         job.quiet = quiet
-        try job.run(on: runtime)
+        try job.run(on: runtime.world)
     }
 }
 

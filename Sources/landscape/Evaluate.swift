@@ -18,6 +18,6 @@ struct Evaluate: MPICommand {
 
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
-        try EvaluateJob(configuration: configuration, parameters: params, output: RunDirectory(path: out)).run(on: runtime)
+        try EvaluateJob(configuration: configuration, parameters: params, output: RunDirectory(path: out)).run(on: runtime.world)
     }
 }

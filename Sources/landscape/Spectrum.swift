@@ -41,23 +41,14 @@ struct Spectrum: MPICommand {
 
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
-        guard checkpoint != nil || at != nil else {
+        let output = RunDirectory(path: out)
+        let job = try spectrumJob(configuration, checkpoint.map { .checkpoint($0) } ?? .initialization, output)
+        if checkpoint == nil && at == nil {
             // Train, then the spectrum before and after (Sagun et al., Fig. 1).
-            let root = RunDirectory(path: out)
-            try runtime.world.agree { try root.validate() }
-            var train = TrainJob(configuration: configuration, output: RunDirectory(path: root.file("train")))
-            train.quiet = quiet
-            try train.run(on: runtime)
-            try spectrumJob(configuration, .initialization, RunDirectory(path: root.file("init"))).run(on: runtime)
-            let final = RunDirectory(path: root.file("final"))
-            try spectrumJob(configuration, .checkpoint(root.file("train/params.npy")), final).run(on: runtime)
-            if runtime.world.isRoot {
-                try SpectrumJob.writeComparison(initial: RunDirectory(path: root.file("init")), final: final, to: root)
-                print("spectra before and after training: \(root.file("spectra.svg"))")
-            }
-            return
+            try TrainedSpectrumJob(spectrum: job, output: output).run(on: runtime.world)
+        } else {
+            try job.run(on: runtime.world)
         }
-        try spectrumJob(configuration, checkpoint.map { .checkpoint($0) } ?? .initialization, RunDirectory(path: out)).run(on: runtime)
     }
 
     func spectrumJob(_ configuration: RunConfiguration, _ point: SpectrumJob.Point, _ output: RunDirectory) throws -> SpectrumJob {

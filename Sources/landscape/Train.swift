@@ -95,6 +95,6 @@ struct Train: MPICommand {
                            output: RunDirectory(path: directory))
         job.resume = resume != nil
         job.quiet = quiet
-        try job.run(on: runtime)
+        try job.run(on: runtime.world)
     }
 }

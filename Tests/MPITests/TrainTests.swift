@@ -143,7 +143,7 @@ extension MPIJobs {
     }
 
     /// SIGTERM — what Slurm sends every task at the time limit — on ONE rank stops every rank at
-    /// the same step (the flag is allreduced), with a checkpoint and exit status 0; --resume then
+    /// the same step (the flag is allreduced), with a checkpoint and exit status 3; --resume then
     /// continues from it. (mpirun itself inherits a blocked signal mask from the test runner, so
     /// the signal goes to a rank directly, as Slurm's would.)
     @Test func signalWritesACheckpointAndResumes() throws {
@@ -181,8 +181,8 @@ extension MPIJobs {
         }
         process.waitUntilExit()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        try #require(process.terminationStatus == 0, "status \(process.terminationStatus): \(output.replacingOccurrences(of: "\n", with: " | "))")
-        #expect(output.contains("stopped by SIGTERM at step"), "\(output)")
+        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(output.replacingOccurrences(of: "\n", with: " | "))")
+        #expect(output.contains("stopped: SIGTERM at step"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: out + "/params.npy"))
         let steps = try FileManager.default.contentsOfDirectory(atPath: out).compactMap { name -> Int? in
             name.hasPrefix("params-") ? Int(name.dropFirst(7).dropLast(4)) : nil

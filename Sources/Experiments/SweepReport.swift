@@ -1,0 +1,186 @@
+import Foundation
+import NPY
+
+/// The sweep-level files, written by world rank 0 only from what the points left on disk:
+/// sweep/summary.csv (one row per point), sweep/summary.json, sweep/report.md and its SVG plots —
+/// the parameter-scaling overlays of Sagun et al. (top edge; left edge as λᵢ/λ_min), outliers
+/// against the number of classes, the bulk's histograms, and cost against M.
+///
+/// It reads only finished files (each written under a temporary name and renamed), so running it
+/// while other array tasks still work gives a consistent partial report; points not finished yet
+/// appear with status "pending".
+struct SweepReport {
+    var definition: SweepDefinition
+    var output: RunDirectory
+
+    /// One point's row: its settings and what its run directory says.
+    struct Row: Codable {
+        var id: String
+        var status: String
+        var settings: [String: String]
+        var parameters: Int?
+        var samples: Int?
+        var classes: Int
+        var steps: Int?
+        var loss: Double?
+        var accuracy: Double?
+        var gradientNorm: Double?
+        var eigenvalueMinimum: Double?
+        var eigenvalueMaximum: Double?
+        var negative: Int?
+        var nearZero: Int?
+        var positive: Int?
+        var zeroTolerance: Double?
+        var outliersGap: Int?
+        var outliersRatio: Int?
+        var outliersElbow: Int?
+        var trace: Double?
+        var trainSeconds: Double?
+        var assemblySeconds: Double?
+        var eigensolveSeconds: Double?
+        var seconds: Double?
+        var peakResidentBytes: Int?
+        var error: String?
+    }
+
+    struct Summary: Codable {
+        var points: Int
+        var done: Int
+        var failed: Int
+        var pending: Int
+        var axes: [String]
+        var rows: [Row]
+    }
+
+    /// Writes every sweep-level file; returns a one-paragraph summary for the terminal.
+    func write() throws -> String {
+        let directory = RunDirectory(path: output.file("sweep"))
+        try directory.create()
+        var rows: [Row] = [], spectra: [(label: String, values: [Double], row: Row)] = []
+        for point in definition.points {
+            let (row, eigenvalues) = load(point)
+            rows.append(row)
+            if let eigenvalues { spectra.append((shortLabel(point), eigenvalues, row)) }
+        }
+        let axes = axisKeys
+        let summary = Summary(points: rows.count, done: rows.count(where: { $0.status == "done" }),
+                              failed: rows.count(where: { $0.status == "failed" }), pending: rows.count(where: { $0.status == "pending" }),
+                              axes: axes, rows: rows)
+        try writeAtomically(Data(csv(rows, axes: axes).utf8), to: directory.file("summary.csv"))
+        try directory.writeJSON(summary, to: "summary.json")
+        let plots = SweepPlots.plots(spectra, caption: caption)
+        for (name, plot) in plots { try writeAtomically(Data(plot.render().utf8), to: directory.file(name)) }
+        try writeAtomically(Data(markdown(summary, plots: plots.map(\.0)).utf8), to: directory.file("report.md"))
+        return "sweep: \(summary.done) of \(summary.points) points done, \(summary.failed) failed, \(summary.pending) pending; report in \(directory.file("report.md"))"
+    }
+
+    /// The keys that vary, in the order of first appearance.
+    var axisKeys: [String] {
+        var keys: [String] = []
+        for point in definition.points { for s in point.settings where !keys.contains(s.key) { keys.append(s.key) } }
+        return keys
+    }
+
+    var caption: String {
+        let b = definition.base
+        return "base: \(b.data.kind.rawValue) data, hidden layers \(b.model.layers), \(b.model.activation.rawValue), \(b.train.algorithm.rawValue); \(definition.points.count) points"
+    }
+
+    func shortLabel(_ point: SweepPoint) -> String {
+        point.settings.map { "\($0.key.split(separator: ".").last ?? "")=\($0.value.rendered)" }.joined(separator: " ")
+    }
+
+    func load(_ point: SweepPoint) -> (Row, [Double]?) {
+        let directory = RunDirectory(path: output.file("points/\(point.id)"))
+        var row = Row(id: point.id, status: "pending", settings: Dictionary(point.settings.map { ($0.key, $0.value.rendered) }) { $1 },
+                      classes: point.configuration.data.classes)
+        guard let record = try? PointRecord.read(from: directory) else { return (row, nil) }
+        row.status = record.status.rawValue
+        row.error = record.error
+        row.seconds = record.seconds
+        guard record.status == .done else { return (row, nil) }
+        let final = RunDirectory(path: directory.file("final")), train = RunDirectory(path: directory.file("train"))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        if let s = try? decoder.decode(SpectrumJob.Summary.self, from: Data(contentsOf: URL(fileURLWithPath: final.file("summary.json")))) {
+            row.parameters = s.parameters
+            row.samples = s.samples
+            row.loss = s.loss
+            row.accuracy = s.accuracy
+            row.gradientNorm = s.gradientNorm
+            row.eigenvalueMinimum = s.hessian.counts.minimum
+            row.eigenvalueMaximum = s.hessian.counts.maximum
+            row.negative = s.hessian.counts.negative
+            row.nearZero = s.hessian.counts.nearZero
+            row.positive = s.hessian.counts.positive
+            row.zeroTolerance = s.hessian.counts.zeroTolerance
+            row.outliersGap = s.hessian.outliers.gap
+            row.outliersRatio = s.hessian.outliers.ratio
+            row.outliersElbow = s.hessian.outliers.elbow
+            row.trace = s.hessian.trace.fromEigenvalues
+            row.assemblySeconds = s.seconds.filter { $0.key.hasPrefix("assemble ") || $0.key.hasPrefix("reduce ") }.values.reduce(0, +)
+            row.eigensolveSeconds = s.seconds.filter { $0.key.hasPrefix("eigensolve ") }.values.reduce(0, +)
+            row.peakResidentBytes = s.peakResidentBytesPerRank.max()
+        }
+        if let t = try? decoder.decode(TrainSummary.self, from: Data(contentsOf: URL(fileURLWithPath: train.file("summary.json")))) {
+            row.steps = t.step
+            row.trainSeconds = t.trainingSeconds
+            row.peakResidentBytes = max(row.peakResidentBytes ?? 0, t.peakResidentBytesPerRank.max() ?? 0)
+        }
+        let eigenvalues = try? NPYArray(contentsOf: final.file("eigenvalues.npy")).values
+        return (row, eigenvalues)
+    }
+
+    func csv(_ rows: [Row], axes: [String]) -> String {
+        let columns = ["id", "status"] + axes + ["M", "N", "steps", "loss", "accuracy", "gradient_norm", "lambda_min", "lambda_max",
+                                                 "negative", "near_zero", "positive", "zero_tolerance", "outliers_gap", "outliers_ratio",
+                                                 "outliers_elbow", "trace", "train_seconds", "assembly_seconds", "eigensolve_seconds",
+                                                 "seconds", "peak_memory_bytes", "error"]
+        func number(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.17g", $0) : "\($0)" } ?? "" }
+        func integer(_ x: Int?) -> String { x.map(String.init) ?? "" }
+        func quoted(_ text: String) -> String {
+            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        var lines = [columns.joined(separator: ",")]
+        for r in rows {
+            let fields = [r.id, r.status] + axes.map { r.settings[$0] ?? "" } + [
+                integer(r.parameters), integer(r.samples), integer(r.steps), number(r.loss), number(r.accuracy), number(r.gradientNorm),
+                number(r.eigenvalueMinimum), number(r.eigenvalueMaximum), integer(r.negative), integer(r.nearZero), integer(r.positive),
+                number(r.zeroTolerance), integer(r.outliersGap), integer(r.outliersRatio), integer(r.outliersElbow), number(r.trace),
+                number(r.trainSeconds), number(r.assemblySeconds), number(r.eigensolveSeconds), number(r.seconds),
+                integer(r.peakResidentBytes), r.error ?? ""]
+            lines.append(fields.map(quoted).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func markdown(_ s: Summary, plots: [String]) -> String {
+        func g(_ x: Double?) -> String { x.map { String(format: "%.4g", $0) } ?? "–" }
+        func i(_ x: Int?) -> String { x.map(String.init) ?? "–" }
+        var text = """
+        # Sweep report
+
+        \(caption). \(s.done) of \(s.points) points done, \(s.failed) failed, \(s.pending) pending.
+        Every number below comes from the point's run directory (points/<id>/final/summary.json and
+        points/<id>/train/summary.json); the machine-readable table is summary.csv. Outliers are
+        counted among the top eigenvalues of H by the largest gap, the largest ratio and the elbow
+        (docs/spectrum.md); the zero tolerance is per point (zero_tolerance in the CSV).
+
+        | point | M | N | loss | accuracy | λ_min | λ_max | neg / ≈0 / pos | outliers gap / ratio / elbow | seconds |
+        |---|---|---|---|---|---|---|---|---|---|
+
+        """
+        for r in s.rows {
+            let settings = s.axes.compactMap { key in r.settings[key].map { "\(key.split(separator: ".").last ?? "")=\($0)" } }.joined(separator: " ")
+            let name = settings.isEmpty ? r.id : settings
+            if r.status != "done" {
+                text += "| \(name) | \(r.status)\(r.error.map { ": " + $0.replacingOccurrences(of: "|", with: "\\|") } ?? "") | | | | | | | | |\n"
+                continue
+            }
+            text += "| \(name) | \(i(r.parameters)) | \(i(r.samples)) | \(g(r.loss)) | \(g(r.accuracy)) | \(g(r.eigenvalueMinimum)) | \(g(r.eigenvalueMaximum)) | \(i(r.negative)) / \(i(r.nearZero)) / \(i(r.positive)) | \(i(r.outliersGap)) / \(i(r.outliersRatio)) / \(i(r.outliersElbow)) | \(g(r.seconds)) |\n"
+        }
+        text += "\n"
+        for name in plots { text += "![\(name)](\(name))\n\n" }
+        return text
+    }
+}

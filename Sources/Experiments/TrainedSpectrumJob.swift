@@ -1,0 +1,45 @@
+import Cluster
+import Foundation
+
+/// Sagun et al.'s Figure 1 as one job: train (as `landscape train` would, into DIR/train), then
+/// the Hessian spectrum after training (DIR/final) and, optionally, at the initial point
+/// (DIR/init), overlaid in DIR/spectra.svg. `landscape spectrum` without a point runs this; every
+/// sweep point is one.
+public struct TrainedSpectrumJob {
+    /// The spectrum settings (solver, --ggn, vectors…); its `point` and `output` are set per phase.
+    public var spectrum: SpectrumJob
+    public var output: RunDirectory
+    public var includeInitialization = true
+
+    public init(spectrum: SpectrumJob, output: RunDirectory) {
+        self.spectrum = spectrum
+        self.output = output
+    }
+
+    public var trainDirectory: RunDirectory { RunDirectory(path: output.file("train")) }
+    public var initialDirectory: RunDirectory { RunDirectory(path: output.file("init")) }
+    public var finalDirectory: RunDirectory { RunDirectory(path: output.file("final")) }
+
+    public func run(on world: Communicator) throws {
+        try world.agree { try output.validate() }
+        var train = TrainJob(configuration: spectrum.configuration, output: trainDirectory)
+        train.quiet = spectrum.quiet
+        train.announce = spectrum.announce
+        try train.run(on: world)
+        if includeInitialization {
+            try phase(.initialization, initialDirectory).run(on: world)
+        }
+        try phase(.checkpoint(trainDirectory.file("params.npy")), finalDirectory).run(on: world)
+        if includeInitialization, world.isRoot {
+            try SpectrumJob.writeComparison(initial: initialDirectory, final: finalDirectory, to: output)
+            if spectrum.announce { print("spectra before and after training: \(output.file("spectra.svg"))") }
+        }
+    }
+
+    private func phase(_ point: SpectrumJob.Point, _ directory: RunDirectory) -> SpectrumJob {
+        var job = spectrum
+        job.point = point
+        job.output = directory
+        return job
+    }
+}
