@@ -92,12 +92,17 @@ public struct SweepJob {
         }
         // Every group is finished (or stopped) before rank 0 reads their results.
         stopped = try world.allreduce(stopped ? 1 : 0, .max) != 0
-        try world.agree {
+        let failed = try world.agree { () throws -> Int in
             let summary = try SweepReport(definition: definition, output: output).write()
             if !quiet { print(summary) }
+            return owned.count(where: { (try? PointRecord.read(from: directory(of: $0)))?.status == .failed })
         }
         if stopped {
-            throw StoppedBySignal(message: "sweep stopped by a signal between points; finished points are kept — run the same command again (or with --resume) to do the rest")
+            throw StoppedBySignal(message: "sweep stopped by a signal; finished points are kept — run the same command again (or with --resume) to do the rest")
+        }
+        // Exit 1 so a batch system marks the job; the other points' results are all on disk.
+        if failed > 0 && !aggregateOnly {
+            throw CollectiveFailure(message: "\(failed) of \(owned.count) points failed; their messages are in \(sweepDirectory.file("report.md")) (status failed in summary.csv)")
         }
     }
 
