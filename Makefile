@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-throughput bench-scaling docs clean
 
 deps:
 	@launch/install-deps
@@ -29,12 +29,21 @@ test: deps
 	swift test
 
 # Benchmarks (not tests), results in bench/results/: eigensolvers against single-process LAPACK
-# and NumPy; Hessian assembly against OpenBLAS dgemm peak.
-bench: bench-eig bench-assembly
+# and NumPy; Hessian assembly, gradient and HVP throughput against OpenBLAS dgemm peak; strong and
+# weak scaling of `landscape spectrum` over rank counts (table and SVG plot).
+bench: bench-eig bench-assembly bench-throughput bench-scaling
 bench-eig: build
 	bench/eigensolvers.sh
 bench-assembly: build
 	bench/assembly.sh
+bench-throughput: build
+	bench/throughput.sh
+bench-scaling: build
+	bench/scaling.sh
+
+# docs/cli.md, generated from the argument parser of the built binary.
+docs: build
+	docs/generate-cli-reference
 
 clean:
 	rm -rf .build results
