@@ -39,7 +39,7 @@ while IFS= read -r entry; do
     dir=$(mktemp -d)
     # shellcheck disable=SC2086  # flags is a list of flags by design
     NP=$np launch/mpirun bench throughput $flags --directions "$DIRECTIONS" --repetitions "$REPETITIONS" \
-      --min-seconds "$MIN_SECONDS" --out "$dir/run" --quiet >"$dir/log" 2>&1 || { cat "$dir/log"; exit 1; }
+      --min-seconds "$MIN_SECONDS" --out "$dir/run" --quiet </dev/null >"$dir/log" 2>&1 || { cat "$dir/log"; exit 1; }
     cp "$dir/run/throughput.md" "$base.md"
     cp "$dir/run/throughput.json" "$base.json"
     rm -rf "$dir"
