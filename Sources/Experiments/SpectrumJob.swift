@@ -25,6 +25,8 @@ public struct SpectrumJob {
     public var quiet = false
     /// Print the report on standard output (rank 0); off inside a sweep.
     public var announce = true
+    /// Continue from DIR/checkpoint (left by a run stopped by SIGTERM/SIGUSR1), if it is there.
+    public var resume = false
 
     public init(configuration: RunConfiguration, point: Point, output: RunDirectory) {
         self.configuration = configuration
@@ -68,6 +70,7 @@ public struct SpectrumJob {
 
     /// Runs on `world`: the whole job, or one group of a sweep.
     public func run(on world: Communicator) throws {
+        StopSignals.install()   // from the start: an early SIGUSR1 must not kill the rank
         let progress = Progress(communicator: world, quiet: quiet)
         var timings = PhaseTimings()
         try configuration.validate()
@@ -107,42 +110,64 @@ public struct SpectrumJob {
         // Loss and gradient at the point.
         let evaluation = try DataParallelObjective(network: network, dataset: dataset, communicator: world).evaluate(θ)
 
-        // Assembly.
-        let assembly = DistributedHessianAssembly(network: network)
-        func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
-            var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
-            let timing = try assembly.assemble(θ, shard: dataset.samples, globalSampleCount: dataset.globalCount, part: part,
-                                               into: &matrix) { done, total in
-                if done == total || done % max(1, total / 10) == 0 {
-                    progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) row blocks")
+        // The matrices to decompose, in order: assembled, or read back from a checkpoint that a
+        // signalled run left (the raw assembled matrices, before symmetrisation).
+        let checkpoint = SpectrumCheckpoint(directory: RunDirectory(path: output.file("checkpoint")))
+        let identity = "\(configuration.toml)point=\(pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
+        let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
+        var parts: [(name: String, file: String, vectorsFile: String?, matrix: BlockCyclicMatrix?)] = [
+            ("H", "eigenvalues.npy", vectors == .none ? nil : "eigenvectors.npy", nil)]
+        if gaussNewtonSplit { parts += [("G", "ggn_eigenvalues.npy", nil, nil), ("R", "residual_eigenvalues.npy", nil, nil)] }
+        var finished = saved?.finished ?? [:]
+        let assemblyFlops: Double, assemblySeconds: Double
+        if let saved {
+            progress.say("spectrum: resuming from \(checkpoint.directory.path): spectra done: \(finished.isEmpty ? "none" : finished.keys.sorted().joined(separator: ", ")); reading \(saved.remaining.joined(separator: ", "))")
+            for k in parts.indices where saved.remaining.contains(parts[k].name) {
+                parts[k].matrix = try timings.measure("read checkpoint \(parts[k].name)", on: world) {
+                    try checkpoint.read(parts[k].name, grid: grid, blockSize: blockSize)
                 }
             }
-            try timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
-            try timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
-            return matrix
+            (assemblyFlops, assemblySeconds) = (saved.assemblyFlops, saved.assemblySeconds)
+        } else {
+            let assembly = DistributedHessianAssembly(network: network)
+            func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
+                var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
+                let timing = try assembly.assemble(θ, shard: dataset.samples, globalSampleCount: dataset.globalCount, part: part,
+                                                   into: &matrix) { done, total in
+                    if done == total || done % max(1, total / 10) == 0 {
+                        progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) row blocks")
+                    }
+                }
+                try timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
+                try timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
+                return matrix
+            }
+            let clock = Stopwatch()
+            let hessian = try assemble(.hessian)
+            assemblySeconds = try world.allreduce(clock.seconds, .max)
+            assemblyFlops = assembly.assembler.gemmFlops(samples: dataset.globalCount)
+            parts[0].matrix = hessian
+            if gaussNewtonSplit {
+                let g = try assemble(.gaussNewton)
+                var r = hessian
+                for i in r.local.indices { r.local[i] -= g.local[i] }
+                parts[1].matrix = g
+                parts[2].matrix = r
+            }
         }
-        let clock = Stopwatch()
-        var hessian = try assemble(.hessian)
-        let assemblySeconds = try world.allreduce(clock.seconds, .max)
-        let assemblyFlops = assembly.assembler.gemmFlops(samples: dataset.globalCount)
-        var gaussNewton: BlockCyclicMatrix? = nil, residual: BlockCyclicMatrix? = nil
-        if gaussNewtonSplit {
-            let g = try assemble(.gaussNewton)
-            var r = hessian
-            for i in r.local.indices { r.local[i] -= g.local[i] }
-            gaussNewton = g
-            residual = r
-        }
-        if saveHessian {
+        if saveHessian, saved == nil {
             try timings.measure("write matrices", on: world) {
                 try output.createCollectively(on: world)
-                try hessian.writeNPY(to: output.file("hessian.npy"))
-                if let g = gaussNewton { try g.writeNPY(to: output.file("gauss_newton.npy")) }
+                try parts[0].matrix!.writeNPY(to: output.file("hessian.npy"))
+                if gaussNewtonSplit { try parts[1].matrix!.writeNPY(to: output.file("gauss_newton.npy")) }
             }
         }
 
-        // Spectra.
-        func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> (SpectrumSummary, [Double]) {
+        // Spectra, one matrix at a time. Before each eigensolve, a pending SIGTERM/SIGUSR1 (on any
+        // rank) stops the job: the matrices not yet decomposed go to DIR/checkpoint through MPI-IO,
+        // with the finished spectra's summaries, and `--resume` continues from there.
+        let rates = CostModel()
+        func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> SpectrumSummary {
             let diagonalTrace = try matrix.trace()
             let symmetry = try matrix.symmetrize()
             let selection = vectorsFile == nil ? EigenvectorSelection.none : vectors
@@ -150,26 +175,41 @@ public struct SpectrumJob {
             let solverForThis = selection == vectors ? eigensolver
                 : try MemoryPlan.choose(solver, vectors: selection, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
                                         extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
-            progress.say("spectrum: eigen-decomposition of \(name) (\(solverForThis))")
+            // An expectation from the cost model's rates (docs/scaling.md), so a long solve is not silent.
+            var rate = rates.scalapackEigenvaluesRate
+            if selection != .none { rate = rates.eigenvectorsRate } else if case .elpa = solverForThis { rate = rates.eigenvaluesRate }
+            let expected = pow(Double(m), 3) / Double(world.size) / (rate * 1e9)
+            progress.say("spectrum: eigen-decomposition of \(name) (\(solverForThis)); expected ≈ \(Int(expected.rounded(.up))) s at this machine's measured rate")
             let decomposition = try timings.measure("eigensolve \(name)", on: world) { try solverForThis.decompose(&matrix, selection: selection) }
             try timings.measure("write \(name)", on: world) {
                 try output.write(decomposition, eigenvalues: file, eigenvectors: vectorsFile, on: world)
             }
             let all = decomposition.eigenvalues
-            return (SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
-                                    outliers: OutlierCounts(eigenvalues: all),
-                                    trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
-                                    symmetryDefect: symmetry.defect, solver: solverForThis.description), all)
+            return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
+                                   outliers: OutlierCounts(eigenvalues: all),
+                                   trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
+                                   symmetryDefect: symmetry.defect, solver: solverForThis.description)
         }
-        let (h, hValues) = try analyse(&hessian, name: "H", file: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")
-        var g: SpectrumSummary? = nil, r: SpectrumSummary? = nil
+        for k in parts.indices where finished[parts[k].name] == nil {
+            if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
+                let remaining = parts[k...].filter { finished[$0.name] == nil }
+                try checkpoint.write(remaining.map { ($0.name, $0.matrix!) }, state: .init(
+                    identity: identity, finished: finished, remaining: remaining.map(\.name),
+                    assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds), on: world)
+                throw StoppedBySignal(message: "signal before the eigen-decomposition of \(parts[k].name): the matrices not yet decomposed are in \(checkpoint.directory.path); continue with the same command and --resume")
+            }
+            var matrix = parts[k].matrix!
+            parts[k].matrix = nil   // the eigensolver overwrites it; drop the other reference first
+            finished[parts[k].name] = try analyse(&matrix, name: parts[k].name, file: parts[k].file, vectorsFile: parts[k].vectorsFile)
+        }
+        if world.isRoot && saved != nil { try checkpoint.remove() }
+        let h = finished["H"]!, g = finished["G"], r = finished["R"]
+        // The spectra for the plots, as written (rank 0 reads them back; a resumed run did not compute all of them).
+        func values(_ file: String) throws -> [Double] { world.isRoot ? try NPYArray(contentsOf: output.file(file)).values : [] }
+        let hValues = try values("eigenvalues.npy")
         var split: [(String, [Double])] = []
-        if var gm = gaussNewton, var rm = residual {
-            gaussNewton = nil; residual = nil
-            let (gs, gValues) = try analyse(&gm, name: "G", file: "ggn_eigenvalues.npy", vectorsFile: nil)
-            let (rs, rValues) = try analyse(&rm, name: "R", file: "residual_eigenvalues.npy", vectorsFile: nil)
-            g = gs; r = rs
-            split = [("H", hValues), ("G (Gauss–Newton)", gValues), ("R = H − G", rValues)]
+        if gaussNewtonSplit {
+            split = [("H", hValues), ("G (Gauss–Newton)", try values("ggn_eigenvalues.npy")), ("R = H − G", try values("residual_eigenvalues.npy"))]
         }
         var splitDefect: Double? = nil
         if let g, let r {

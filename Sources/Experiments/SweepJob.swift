@@ -43,6 +43,7 @@ public struct SweepJob {
     func directory(of point: SweepPoint) -> RunDirectory { RunDirectory(path: pointsDirectory.file(point.id)) }
 
     public func run(on world: Communicator) throws {
+        StopSignals.install()
         let progress = Progress(communicator: world, quiet: quiet)
         let size = groupSize ?? world.size
         guard size >= 1, world.size % size == 0 else {
@@ -77,7 +78,6 @@ public struct SweepJob {
             let group = try world.split(color: world.rank / size)
             defer { try? group.free() }
             let mine = SweepDefinition.balance(pending.map { owned[$0] }, into: groups)[world.rank / size]
-            StopSignals.install()
             let clock = Stopwatch()
             var costDone = 0.0
             let costTotal = pending.reduce(0) { $0 + owned[$1].estimatedCost }

@@ -20,16 +20,28 @@ public struct TrainedSpectrumJob {
     public var initialDirectory: RunDirectory { RunDirectory(path: output.file("init")) }
     public var finalDirectory: RunDirectory { RunDirectory(path: output.file("final")) }
 
+    /// With `spectrum.resume`, every phase that finished is skipped (training with params.npy, a
+    /// spectrum with summary.json), training continues from its last checkpoint, and a spectrum
+    /// from its matrices checkpoint — the continuation of a run stopped by SIGTERM/SIGUSR1.
     public func run(on world: Communicator) throws {
         try world.agree { try output.validate() }
-        var train = TrainJob(configuration: spectrum.configuration, output: trainDirectory)
-        train.quiet = spectrum.quiet
-        train.announce = spectrum.announce
-        try train.run(on: world)
-        if includeInitialization {
+        let resume = spectrum.resume
+        func finished(_ file: String) throws -> Bool {
+            try world.agree { resume && FileManager.default.fileExists(atPath: file) }
+        }
+        if try !finished(trainDirectory.file("params.npy")) {
+            var train = TrainJob(configuration: spectrum.configuration, output: trainDirectory)
+            train.quiet = spectrum.quiet
+            train.announce = spectrum.announce
+            train.resume = try world.agree { resume && !TrainRunFiles(directory: trainDirectory).checkpointSteps().isEmpty }
+            try train.run(on: world)
+        }
+        if includeInitialization, try !finished(initialDirectory.file("summary.json")) {
             try phase(.initialization, initialDirectory).run(on: world)
         }
-        try phase(.checkpoint(trainDirectory.file("params.npy")), finalDirectory).run(on: world)
+        if try !finished(finalDirectory.file("summary.json")) {
+            try phase(.checkpoint(trainDirectory.file("params.npy")), finalDirectory).run(on: world)
+        }
         if includeInitialization, world.isRoot {
             try SpectrumJob.writeComparison(initial: initialDirectory, final: finalDirectory, to: output)
             if spectrum.announce { print("spectra before and after training: \(output.file("spectra.svg"))") }

@@ -29,6 +29,8 @@ struct Spectrum: MPICommand {
     @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
     var memoryPerRank: String?
     @Option(help: "Output directory (created when the results are ready).") var out: String
+    @Flag(help: "Continue a run stopped by SIGTERM/SIGUSR1 (exit status 3) in --out: finished phases are kept, training resumes from its checkpoint, the spectrum from the saved matrices.")
+    var resume = false
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
@@ -60,6 +62,7 @@ struct Spectrum: MPICommand {
         job.zeroTolerance = zeroTolerance
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
         job.quiet = quiet
+        job.resume = resume
         return job
     }
 }

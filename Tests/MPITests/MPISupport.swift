@@ -63,6 +63,60 @@ enum MPITestSupport {
                       stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
+    /// Starts `landscape args…` on `np` ranks in the background, stdout and stderr into `log`,
+    /// for tests that signal or kill the job while it runs.
+    static func start(np: Int, _ args: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in [("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"), ("OPENBLAS_NUM_THREADS", "1"),
+                             ("OMPI_MCA_mpi_yield_when_idle", "1"), ("SWIFT_BACKTRACE", "enable=no")] { environment[key] = value }
+        process.environment = environment
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Polls `condition` every 20 ms for at most `timeout` seconds; whether it came true.
+    @discardableResult
+    static func wait(timeout: TimeInterval, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    /// The rank processes of a background `mpirun` (its children, read from /proc).
+    static func ranks(of mpirun: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == mpirun
+        }
+    }
+
+    /// Sends `signal` to every rank of a background job (as Slurm signals every task; mpirun
+    /// itself inherits a blocked signal mask from the test runner and would not forward it), then
+    /// waits up to `timeout` seconds for the job to end, killing it if it does not.
+    static func signalRanks(of process: Process, _ signal: Int32, timeout: TimeInterval = 60) {
+        let ranks = ranks(of: process.processIdentifier)
+        for pid in ranks { kill(pid, signal) }
+        wait(timeout: timeout) { !process.isRunning }
+        if process.isRunning {
+            for pid in ranks { kill(pid, SIGKILL) }
+            process.terminate()
+        }
+        process.waitUntilExit()
+    }
+
     static func temporaryDirectory(_ tag: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("landscape-\(tag)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

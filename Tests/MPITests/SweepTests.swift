@@ -140,31 +140,14 @@ extension MPIJobs {
         let config = try Self.write(text, in: directory)
         let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "-np", "2", MPITestSupport.landscape, "sweep", "--config", config, "--out", out]
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in [("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"), ("OPENBLAS_NUM_THREADS", "1"),
-                             ("OMPI_MCA_mpi_yield_when_idle", "1"), ("SWIFT_BACKTRACE", "enable=no")] { environment[key] = value }
-        process.environment = environment
         let log = directory.appendingPathComponent("log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
+        let process = try MPITestSupport.start(np: 2, ["sweep", "--config", config, "--out", out], log: log)
         // Wait for the first finished point, then signal every rank (as Slurm does).
-        let deadline = Date().addingTimeInterval(120)
         func finished() -> [String] {
             ((try? Self.pointDirectories(out)) ?? []).filter { FileManager.default.fileExists(atPath: "\(out)/points/\($0)/point.json") }
         }
-        while Date() < deadline && finished().isEmpty && process.isRunning { usleep(20_000) }
-        let ranks = TrainRuns.ranks(of: process.processIdentifier)
-        #expect(ranks.count == 2, "rank processes: \(ranks)")
-        for pid in ranks { kill(pid, SIGTERM) }
-        let stop = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < stop { usleep(20_000) }
-        if process.isRunning { for pid in ranks { kill(pid, SIGKILL) }; process.terminate() }
-        process.waitUntilExit()
+        MPITestSupport.wait(timeout: 120) { !finished().isEmpty || !process.isRunning }
+        MPITestSupport.signalRanks(of: process, SIGTERM)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(output)")
         #expect(output.contains("stopped: sweep stopped by a signal"), "\(output)")

@@ -131,17 +131,6 @@ extension MPIJobs {
         #expect(tables[0][0][4] != tables[0][0][1])
     }
 
-    /// The rank processes mpirun started (its children running landscape).
-    static func ranks(of mpirun: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[1]) == mpirun
-        }
-    }
-
     /// SIGTERM — what Slurm sends every task at the time limit — on ONE rank stops every rank at
     /// the same step (the flag is allreduced), with a checkpoint and exit status 3; --resume then
     /// continues from it. (mpirun itself inherits a blocked signal mask from the test runner, so
@@ -151,30 +140,17 @@ extension MPIJobs {
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = try Self.write(Self.config, in: directory)
         let out = directory.appendingPathComponent("out").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "-np", "2", "--oversubscribe", MPITestSupport.landscape, "train", "--config", config,
-                             "--out", out, "--steps", "100000000", "--record-every", "100", "--quiet"]
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in [("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
-                             ("OPENBLAS_NUM_THREADS", "1"), ("OMPI_MCA_mpi_yield_when_idle", "1")] { environment[key] = value }
-        process.environment = environment
         let log = directory.appendingPathComponent("log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
-        // Wait until training is under way (a few rows in train.csv), then signal mpirun.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: out + "/train.csv", encoding: .utf8), text.split(separator: "\n").count >= 4 { break }
-            usleep(50_000)
+        let process = try MPITestSupport.start(np: 2, ["train", "--config", config, "--out", out, "--steps", "100000000",
+                                                       "--record-every", "100", "--quiet"], log: log)
+        // Wait until training is under way (a few rows in train.csv), then signal one rank.
+        MPITestSupport.wait(timeout: 60) {
+            ((try? String(contentsOfFile: out + "/train.csv", encoding: .utf8))?.split(separator: "\n").count ?? 0) >= 4
         }
-        let ranks = Self.ranks(of: process.processIdentifier)
+        let ranks = MPITestSupport.ranks(of: process.processIdentifier)
         #expect(ranks.count == 2, "rank processes: \(ranks)")
         if let first = ranks.first { kill(first, SIGTERM) }
-        let stop = Date().addingTimeInterval(20)
-        while process.isRunning && Date() < stop { usleep(20_000) }
+        MPITestSupport.wait(timeout: 20) { !process.isRunning }
         if process.isRunning {
             for pid in ranks { kill(pid, SIGKILL) }
             process.terminate()

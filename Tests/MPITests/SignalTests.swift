@@ -1,0 +1,103 @@
+import Foundation
+import NPY
+import Testing
+
+extension MPIJobs {
+/// SIGUSR1 — Slurm's warning before a time limit (`--signal=B:USR1@…`) — to a spectrum run:
+/// exit status 3 with a checkpoint, and `--resume` ends with results identical to an
+/// uninterrupted run's, whether the signal came during training or before an eigensolve.
+@Suite struct SignalledSpectra {
+    /// M = 1385 (40-30-5, tanh): each eigensolve takes long enough (~0.5 s) for a signal to land.
+    static let config = """
+        seed = 2
+        [data]
+        kind = "clusters"
+        samples = 200
+        classes = 5
+        dimension = 40
+        [model]
+        layers = [30]
+        activation = "tanh"
+        loss = "cross-entropy"
+        [train]
+        algorithm = "gd"
+        learning-rate = 0.1
+        steps = 3000
+        record-every = 50
+        checkpoint-every = 100
+        [hessian]
+        block = 32
+
+        """
+
+    static func maxRelativeDifference(_ a: String, _ b: String) throws -> Double {
+        let x = try NPYArray(contentsOf: a).values, y = try NPYArray(contentsOf: b).values
+        guard x.count == y.count else { return .infinity }
+        return zip(x, y).map { abs($0 - $1) }.max()! / max(y.map(abs).max()!, 1e-300)
+    }
+
+    /// Starts the job, signals every rank with SIGUSR1 once `ready` holds, and requires exit 3.
+    static func interrupt(_ args: [String], in directory: URL, when ready: @escaping (String) -> Bool) throws -> String {
+        let log = directory.appendingPathComponent("log-\(UUID().uuidString)")
+        let process = try MPITestSupport.start(np: 2, args, log: log)
+        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(MPITestSupport.wait(timeout: 90) { ready(text()) || !process.isRunning }, "never ready: \(text())")
+        MPITestSupport.signalRanks(of: process, SIGUSR1)
+        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(text())")
+        return text()
+    }
+
+    /// The signal arrives during assembly (or, at the latest, between eigensolves): the matrices
+    /// not yet decomposed are saved through MPI-IO and reread; H, G and R spectra come out
+    /// bit-for-bit as without the interruption.
+    @Test func duringTheSpectrum() throws {
+        let directory = try MPITestSupport.temporaryDirectory("signal-spectrum")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("run.toml").path
+        try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
+        let args = ["spectrum", "--config", config, "--at", "init", "--ggn"]
+        let log = try Self.interrupt(args + ["--out", out], in: directory) { $0.contains("spectrum: assembling") }
+        #expect(log.contains("stopped: signal before the eigen-decomposition of"), "\(log)")
+        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/state.json"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
+
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"])
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming from"), "\(resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"))
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"])
+        try #require(whole.status == 0, "\(whole.stderr)")
+        for file in ["eigenvalues.npy", "ggn_eigenvalues.npy", "residual_eigenvalues.npy"] {
+            let difference = try Self.maxRelativeDifference("\(out)/\(file)", "\(reference)/\(file)")
+            #expect(difference <= 1e-10, "\(file): relative difference \(difference)")
+        }
+    }
+
+    /// The signal arrives while `landscape spectrum` trains first: training checkpoints, and the
+    /// resumed run trains on from there to the same final parameters and the same spectrum.
+    @Test func duringTraining() throws {
+        let directory = try MPITestSupport.temporaryDirectory("signal-train")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("run.toml").path
+        try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
+        let args = ["spectrum", "--config", config]
+        let log = try Self.interrupt(args + ["--out", out], in: directory) { _ in
+            ((try? String(contentsOfFile: out + "/train/train.csv", encoding: .utf8))?.split(separator: "\n").count ?? 0) >= 6
+        }
+        #expect(log.contains("stopped: SIGUSR1 at step"), "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/train/params.npy"))
+
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume", "--quiet"], timeout: 180)
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"], timeout: 180)
+        try #require(whole.status == 0, "\(whole.stderr)")
+        #expect(try Self.maxRelativeDifference(out + "/train/params.npy", reference + "/train/params.npy") <= 1e-10)
+        for file in ["init/eigenvalues.npy", "final/eigenvalues.npy"] {
+            let difference = try Self.maxRelativeDifference("\(out)/\(file)", "\(reference)/\(file)")
+            #expect(difference <= 1e-10, "\(file): relative difference \(difference)")
+        }
+    }
+}
+}
