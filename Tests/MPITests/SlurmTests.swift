@@ -201,6 +201,63 @@ extension MPIJobs {
         }
     }
 
+    /// The time-limit path: USR1 to the batch shell (what `--signal=B:USR1@120` sends; here through
+    /// `scancel --signal=USR1 --batch`) is forwarded through mpirun to every rank mid-training; the
+    /// job ends with exit status 3 and a checkpoint, and the same job resubmitted with --resume
+    /// ends with the eigenvalues of an uninterrupted run (1e-10).
+    @Test func timeLimitSignalCheckpointsAndResumes() throws {
+        let work = try MPITestSupport.temporaryDirectory("slurm-signal")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try """
+            seed = 5
+            [data]
+            kind = "clusters"
+            samples = 200
+            classes = 3
+            dimension = 6
+            [model]
+            layers = [7, 5]
+            activation = "tanh"
+            loss = "cross-entropy"
+            [train]
+            algorithm = "gd"
+            learning-rate = 0.1
+            steps = 8000
+            record-every = 100
+            checkpoint-every = 500
+            [hessian]
+            block = 16
+
+            """.write(to: work.appendingPathComponent("run.toml"), atomically: true, encoding: .utf8)
+        let cluster = try Cluster()
+        defer { cluster.down() }
+        let environment = ["CONFIG": "run.toml", "OUT": "stopped", "LANDSCAPE": MPITestSupport.landscape]
+        let job = try cluster.submit(["-n", "2", "-t", "5", Self.script("spectrum.sbatch"), "--quiet"], in: work, environment: environment)
+        // Signal once training is provably under way: its first periodic checkpoint is on disk.
+        let first = work.appendingPathComponent("stopped/train/params-500.npy").path
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: first) && Date() < deadline { usleep(50_000) }
+        try #require(FileManager.default.fileExists(atPath: first), "training never reached step 500\n\(Self.jobLogs(work))")
+        let signal = try Self.shell(["scancel", "--signal=USR1", "--batch", job], environment: cluster.environment, timeout: 30)
+        try #require(signal.status == 0, "scancel: \(signal.stderr)")
+        let stopped = try cluster.wait(for: [job], timeout: 90)
+        #expect(stopped[job] == "FAILED 3:0", "job \(job): \(stopped[job] ?? "no state")\n\(Self.jobLogs(work))")
+        #expect(Self.jobLogs(work).contains("received USR1, forwarding it"), "\(Self.jobLogs(work))")
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("stopped/final/eigenvalues.npy").path),
+                "the job finished before the signal arrived: nothing was tested")
+
+        let resumed = try cluster.submit(["-n", "2", "-t", "5", Self.script("spectrum.sbatch"), "--resume", "--quiet"], in: work,
+                                         environment: environment)
+        let states = try cluster.wait(for: [resumed], timeout: 120)
+        #expect(states[resumed] == "COMPLETED 0:0", "job \(resumed): \(states[resumed] ?? "no state")\n\(Self.jobLogs(work))")
+        let direct = try MPITestSupport.run(np: 2, ["spectrum", "--config", work.appendingPathComponent("run.toml").path,
+                                                    "--out", work.appendingPathComponent("direct").path, "--quiet"], timeout: 120)
+        try #require(direct.status == 0, "direct mpirun: \(direct.stderr)")
+        let x = try NPYArray(contentsOf: work.appendingPathComponent("stopped/final/eigenvalues.npy").path).values
+        let y = try NPYArray(contentsOf: work.appendingPathComponent("direct/final/eigenvalues.npy").path).values
+        #expect(x.count == y.count && Self.maxRelativeDifference(x, y) <= 1e-10, "max |Δλ| / max |λ| = \(Self.maxRelativeDifference(x, y))")
+    }
+
     /// Four points (2 class counts × 2 widths, mirroring SweepTests): a job array of 4 one-rank
     /// slices plus the dependent --aggregate-only job (launch/slurm/submit-sweep-array) gives the
     /// same aggregate as one 2-rank job with groups of 1 — the same points, every one done, the same
