@@ -16,6 +16,13 @@ public enum StopSignals {
         let handler: @convention(c) (Int32) -> Void = { signal in pendingSignal = signal }
         signal(SIGTERM, handler)
         signal(SIGUSR1, handler)
+        // A blocked mask is inherited across fork and exec (test runners, some batch wrappers
+        // block these): unblocked here, or the signals would never arrive at all.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGUSR1)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// The pending signal on this rank, 0 if none.

@@ -53,7 +53,9 @@ enum MPITestSupport {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
+            // mpirun inherits the test runner's blocked SIGTERM, so terminate() may go unheard.
             process.terminate()
+            if !wait(timeout: 5, until: { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
             return MPIRun(status: -1, stdout: try String(contentsOf: out, encoding: .utf8),
                           stderr: "timed out after \(timeout) s\n" + (try String(contentsOf: err, encoding: .utf8)))
