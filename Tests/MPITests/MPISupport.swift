@@ -30,19 +30,29 @@ enum MPITestSupport {
     /// child); a watchdog ends a run that hangs, so "never a hang" is itself tested.
     static func run(np: Int, _ args: [String], environment extra: [String: String] = [:],
                     timeout: TimeInterval = 90) throws -> MPIRun {
+        try execute(["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args,
+                    environment: mpiEnvironment.merging(extra) { $1 }, timeout: timeout)
+    }
+
+    /// What every test launch of mpirun needs here: root allowed, one BLAS thread per rank,
+    /// oversubscribed ranks that yield, no backtraces in the logs.
+    static let mpiEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OPENBLAS_NUM_THREADS": "1",
+                                 "OMPI_MCA_mpi_yield_when_idle": "1", "SWIFT_BACKTRACE": "enable=no"]
+
+    /// Runs a command to completion, bounded by `timeout`, its output through files.
+    static func execute(_ arguments: [String], environment extra: [String: String] = [:], in directory: URL? = nil,
+                        timeout: TimeInterval) throws -> MPIRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
         environment["SWIFT_BACKTRACE"] = "enable=no"
         environment.merge(extra) { $1 }
         process.environment = environment
-        let directory = try temporaryDirectory("mpirun")
-        let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
+        if let directory { process.currentDirectoryURL = directory }
+        let logs = try temporaryDirectory("run")
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let out = logs.appendingPathComponent("stdout"), err = logs.appendingPathComponent("stderr")
         guard FileManager.default.createFile(atPath: out.path, contents: nil),
               FileManager.default.createFile(atPath: err.path, contents: nil)
         else { throw CocoaError(.fileWriteUnknown) }
@@ -50,19 +60,16 @@ enum MPITestSupport {
         process.standardError = try FileHandle(forWritingTo: err)
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            // mpirun inherits the test runner's blocked SIGTERM, so terminate() may go unheard.
+        let finished = wait(timeout: timeout) { !process.isRunning }
+        if !finished {
+            // Children inherit the test runner's blocked SIGTERM, so terminate() may go unheard.
             process.terminate()
             if !wait(timeout: 5, until: { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            return MPIRun(status: -1, stdout: try String(contentsOf: out, encoding: .utf8),
-                          stderr: "timed out after \(timeout) s\n" + (try String(contentsOf: err, encoding: .utf8)))
         }
         process.waitUntilExit()
-        return MPIRun(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-                      stderr: try String(contentsOf: err, encoding: .utf8))
+        let stdout = try String(contentsOf: out, encoding: .utf8), stderr = try String(contentsOf: err, encoding: .utf8)
+        return MPIRun(status: finished ? process.terminationStatus : -1, stdout: stdout,
+                      stderr: (finished ? "" : "\(arguments.joined(separator: " ")): timed out after \(timeout) s\n") + stderr)
     }
 
     /// Starts `landscape args…` on `np` ranks in the background, stdout and stderr into `log`,
@@ -71,10 +78,7 @@ enum MPITestSupport {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in [("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"), ("OPENBLAS_NUM_THREADS", "1"),
-                             ("OMPI_MCA_mpi_yield_when_idle", "1"), ("SWIFT_BACKTRACE", "enable=no")] { environment[key] = value }
-        process.environment = environment
+        process.environment = ProcessInfo.processInfo.environment.merging(mpiEnvironment) { $1 }
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = try FileHandle(forWritingTo: log)

@@ -16,39 +16,7 @@ extension MPIJobs {
     /// Runs a command to completion (bounded by `timeout`), output through files.
     static func shell(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:],
                       timeout: TimeInterval) throws -> MPIRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        environment.merge(extra) { $1 }
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = directory }
-        let logs = try MPITestSupport.temporaryDirectory("shell")
-        defer { try? FileManager.default.removeItem(at: logs) }
-        let out = logs.appendingPathComponent("stdout"), err = logs.appendingPathComponent("stderr")
-        guard FileManager.default.createFile(atPath: out.path, contents: nil),
-              FileManager.default.createFile(atPath: err.path, contents: nil)
-        else { throw CocoaError(.fileWriteUnknown) }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        let timedOut = process.isRunning
-        if timedOut {
-            // Bounded even here: never wait without a limit for a child that ignores SIGTERM.
-            process.terminate()
-            let grace = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < grace { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        } else {
-            process.waitUntilExit()
-        }
-        let stdout = try String(contentsOf: out, encoding: .utf8), stderr = try String(contentsOf: err, encoding: .utf8)
-        return MPIRun(status: timedOut ? -1 : process.terminationStatus, stdout: stdout,
-                      stderr: (timedOut ? "\(arguments.joined(separator: " ")): timed out after \(timeout) s\n" : "") + stderr)
+        try MPITestSupport.execute(arguments, environment: extra, in: directory, timeout: timeout)
     }
 
     /// A running one-node Slurm of our own; `down()` stops exactly its daemons.
@@ -265,29 +233,7 @@ extension MPIJobs {
     @Test func sweepJobArrayMatchesOneJob() throws {
         let work = try MPITestSupport.temporaryDirectory("slurm-sweep")
         defer { try? FileManager.default.removeItem(at: work) }
-        try """
-            seed = 3
-            [data]
-            kind = "clusters"
-            samples = 120
-            classes = 3
-            dimension = 6
-            [model]
-            layers = [5]
-            activation = "tanh"
-            loss = "cross-entropy"
-            [train]
-            algorithm = "gd"
-            learning-rate = 0.2
-            steps = 40
-            record-every = 10
-            [hessian]
-            block = 16
-            [sweep]
-            "data.classes" = [2, 4]
-            "model.layers" = [[5], [8]]
-
-            """.write(to: work.appendingPathComponent("sweep.toml"), atomically: true, encoding: .utf8)
+        try Sweeps.tiny.write(to: work.appendingPathComponent("sweep.toml"), atomically: true, encoding: .utf8)
         let cluster = try Cluster()
         defer { cluster.down() }
         let common = ["CONFIG": "sweep.toml", "LANDSCAPE": MPITestSupport.landscape]
