@@ -15,10 +15,11 @@ import Networks
 /// M³ / (P · r_eig), with r_eig for eigenvalues only (ELPA 2-stage) or with all eigenvectors.
 /// These are projections: on other hardware measure the rates with the benchmarks and pass them.
 public struct CostModel: Sendable {
-    /// Sustained GEMM rate of the assembly per rank (GFLOP/s) with every core busy: 15.6 per rank
-    /// on 2 ranks (100-30-30-50 net, M = 5510, N = 1000, bench/assembly.sh on a quiet machine),
-    /// 18–19 on one rank; the best of bench/scaling.sh's runs agree (docs/scaling.md).
-    public var assemblyGFLOPSPerRank = 16.0
+    /// Sustained GEMM rate of the assembly per rank (GFLOP/s) with every core busy. It depends on
+    /// the widths (wider layers, larger GEMMs): measured per rank on 2 ranks, 18 for 100-30-30-50
+    /// (M = 5510), 27 for 100-30-30-10, 35 for 784-5-10 (bench/assembly.sh, bench/scaling.sh,
+    /// docs/scaling.md); the default is the lowest, so the plan errs on the slow side.
+    public var assemblyGFLOPSPerRank = 18.0
     /// Effective M³ / (P · seconds), in units of 10⁹: ELPA 2-stage for eigenvalues only, ELPA
     /// 1-stage with all eigenvectors, and ScaLAPACK PDSYEV for eigenvalues only (the fallback when
     /// ELPA's work arrays do not fit). Fitted to bench/eigensolvers.sh on 2 ranks, block 64,
