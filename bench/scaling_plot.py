@@ -90,7 +90,7 @@ def rates(rows):
     """The cost model's rates (Sources/Experiments/CostModel.swift) fitted to each run."""
     out = ["### Cost-model rates fitted to each run", "",
            "r_gemm = assembly GEMM GFLOP / (P · s); r_eig = M³ / (P · s) / 10⁹ (the solver named); "
-           "reduction = M²/2 · 8 bytes (the panels' volume, what every rank sends and receives) / s.", "",
+           "reduction = 4·M² bytes (the panels' volume, M²/2 doubles; an allreduce moves about twice that per rank) / s.", "",
            "| series | P | M | N | r_gemm (GFLOP/s per rank) | solver | r_eig | reduction (GB/s) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mark = " †" if r["ranks"] > r["cores"] else ""
