@@ -28,4 +28,11 @@ static inline MPI_Status *landscape_mpi_status_ignore(void) { return MPI_STATUS_
 static inline MPI_Errhandler landscape_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline MPI_File landscape_mpi_file_null(void) { return MPI_FILE_NULL; }
 
+/* glibc's mallopt lives in <malloc.h>, which no Swift module map of the toolchain exposes. */
+#include <malloc.h>
+static inline void landscape_set_malloc_thresholds(int mmap_threshold, int trim_threshold) {
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
+}
+
 #endif

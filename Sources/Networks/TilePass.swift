@@ -166,17 +166,27 @@ final class TilePass {
         // Backward.
         for l in stride(from: depth, through: 1, by: -1) {
             let nin = widths[l - 1], nout = widths[l], woff = layout.weightOffset(l), boff = layout.biasOffset(l)
-            // (Hv)_{W_l} += R Δ_lᵀ A_{l−1} and (Hessian only) Δ_lᵀ R A_{l−1} (R a₀ = 0), one dgemm per
-            // direction accumulating straight into its n_l × n_{l−1} block of the result (no
-            // B·|W_l| scratch to fill and add per tile).
+            // (Hv)_{W_l} += R Δ_lᵀ A_{l−1} and (Hessian only) Δ_lᵀ R A_{l−1} (R a₀ = 0): one dgemm
+            // each for all B directions — rows (j, p) of R Δᵀ are direction j's rows, and the
+            // columns (j, q) of R A are direction j's — then added into each direction's
+            // n_l × n_{l−1} block. B small dgemms per layer would run far below peak on narrow
+            // layers; the adds are 1/(2·tile) of the dgemm's flops.
+            let block = nout * nin
+            let stacked = Buffer(B * block)
+            gemm(transposeA: true, m: B * nout, n: nin, k: n, rd.pointer, lda: B * nout, input(l - 1), ldb: nin,
+                 beta: 0, stacked.pointer, ldc: nin)
             for j in 0..<B {
-                let target = out + j * M + woff
-                gemm(transposeA: true, m: nout, n: nin, k: n, rd.pointer + j * nout, lda: B * nout, input(l - 1), ldb: nin,
-                     beta: 1, target, ldc: nin)
-                if residual && l > 1 {
-                    gemm(transposeA: true, m: nout, n: nin, k: n, delta[l].pointer, lda: nout, ra[l - 1].pointer + j * nin,
-                         ldb: B * nin, beta: 1, target, ldc: nin)
-                }
+                let target = out + j * M + woff, source = stacked.pointer + j * block
+                for t in 0..<block { target[t] += source[t] }
+            }
+            if residual && l > 1 {
+                let side = Buffer(nout * B * nin)
+                gemm(transposeA: true, m: nout, n: B * nin, k: n, delta[l].pointer, lda: nout, ra[l - 1].pointer, ldb: B * nin,
+                     beta: 0, side.pointer, ldc: B * nin)
+                for p in 0..<nout { for j in 0..<B {
+                    let target = out + j * M + woff + p * nin, source = side.pointer + (p * B + j) * nin
+                    for q in 0..<nin { target[q] += source[q] }
+                } }
             }
             // (Hv)_{b_l} += Σᵢ R δ_{l,i}.
             for i in 0..<n { for j in 0..<B {

@@ -22,6 +22,7 @@ struct Landscape: ParsableCommand {
         subcommands: [Eig.self, Info.self, Train.self, Evaluate.self, Spectrum.self, Plan.self, DataCommand.self, Sweep.self, Bench.self])
 
     static func main() {
+        keepFreedMemoryForReuse()
         let command: ParsableCommand
         let isRankZero = Launcher.announcedRank == 0
         do {
@@ -48,3 +49,4 @@ struct Landscape: ParsableCommand {
         runtime.run { try job.run(on: $0) }
     }
 }
+
