@@ -142,14 +142,15 @@ public struct SpectrumJob {
                 try timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
                 return matrix
             }
+            // `parts` holds the only reference to each matrix (no local copies that outlive this
+            // block), so the in-place eigensolvers never trigger a copy-on-write of an M × M piece.
             let clock = Stopwatch()
-            let hessian = try assemble(.hessian)
+            parts[0].matrix = try assemble(.hessian)
             assemblySeconds = try world.allreduce(clock.seconds, .max)
             assemblyFlops = assembly.assembler.gemmFlops(samples: dataset.globalCount)
-            parts[0].matrix = hessian
             if gaussNewtonSplit {
                 let g = try assemble(.gaussNewton)
-                var r = hessian
+                var r = parts[0].matrix!   // R = H − G: its own storage, by design
                 for i in r.local.indices { r.local[i] -= g.local[i] }
                 parts[1].matrix = g
                 parts[2].matrix = r
