@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-throughput bench-scaling docs clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-throughput bench-scaling docs clean
 
 deps:
 	@launch/install-deps
@@ -31,11 +31,13 @@ test: deps
 # Benchmarks (not tests), results in bench/results/: eigensolvers against single-process LAPACK
 # and NumPy; Hessian assembly, gradient and HVP throughput against OpenBLAS dgemm peak; strong and
 # weak scaling of `landscape spectrum` over rank counts (table and SVG plot).
-bench: bench-eig bench-assembly bench-throughput bench-scaling
+bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax
 bench-eig: build
 	bench/eigensolvers.sh
 bench-assembly: build
 	bench/assembly.sh
+bench-jax: build
+	bench/jax.sh
 bench-throughput: build
 	bench/throughput.sh
 bench-scaling: build
