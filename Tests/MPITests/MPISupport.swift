@@ -123,6 +123,14 @@ enum MPITestSupport {
         process.waitUntilExit()
     }
 
+    /// max |xᵢ − yᵢ| / max |yᵢ|: how far a result is from its reference, relative to the
+    /// reference's scale (infinite when the lengths differ).
+    static func maxRelativeDifference(_ x: [Double], _ y: [Double]) -> Double {
+        guard x.count == y.count else { return .infinity }
+        let scale = max(y.map(abs).max() ?? 0, Double.leastNormalMagnitude)
+        return zip(x, y).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
+    }
+
     static func temporaryDirectory(_ tag: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("landscape-\(tag)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -107,19 +107,6 @@ extension MPIJobs {
             .joined(separator: "\n")
     }
 
-    /// Rows of a CSV file as dictionaries, read by Python's csv module.
-    static func csvRows(_ path: String) throws -> [[String: String]] {
-        let script = "import csv, json, sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))"
-        let run = try shell(["python3", "-c", script, path], timeout: 30)
-        try #require(run.status == 0, "python3 could not read \(path): \(run.stderr)")
-        return try JSONDecoder().decode([[String: String]].self, from: Data(run.stdout.utf8))
-    }
-
-    static func maxRelativeDifference(_ x: [Double], _ y: [Double]) -> Double {
-        let scale = max(y.map(abs).max() ?? 0, Double.leastNormalMagnitude)
-        return zip(x, y).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
-    }
-
     /// `CONFIG=run.toml OUT=… sbatch -n 2 launch/slurm/spectrum.sbatch --at init`, with each launcher
     /// (mpirun taking its slots from Slurm; srun --mpi=pmix), gives the eigenvalues of a direct
     /// `mpirun -np 2` run to 1e-10.
@@ -164,7 +151,7 @@ extension MPIJobs {
             }
             let values = try NPYArray(contentsOf: path).values
             #expect(values.count == reference.count)
-            let difference = Self.maxRelativeDifference(values, reference)
+            let difference = MPITestSupport.maxRelativeDifference(values, reference)
             #expect(difference <= 1e-10, "\(launcher): max |Δλ| / max |λ| = \(difference)")
         }
     }
@@ -223,7 +210,7 @@ extension MPIJobs {
         try #require(direct.status == 0, "direct mpirun: \(direct.stderr)")
         let x = try NPYArray(contentsOf: work.appendingPathComponent("stopped/final/eigenvalues.npy").path).values
         let y = try NPYArray(contentsOf: work.appendingPathComponent("direct/final/eigenvalues.npy").path).values
-        #expect(x.count == y.count && Self.maxRelativeDifference(x, y) <= 1e-10, "max |Δλ| / max |λ| = \(Self.maxRelativeDifference(x, y))")
+        #expect(x.count == y.count && MPITestSupport.maxRelativeDifference(x, y) <= 1e-10, "max |Δλ| / max |λ| = \(MPITestSupport.maxRelativeDifference(x, y))")
     }
 
     /// Four points (2 class counts × 2 widths, mirroring SweepTests): a job array of 4 one-rank
@@ -256,7 +243,7 @@ extension MPIJobs {
         }
 
         let one = work.appendingPathComponent("one").path, sliced = work.appendingPathComponent("array").path
-        let rowsOne = try Self.csvRows(one + "/sweep/summary.csv"), rowsArray = try Self.csvRows(sliced + "/sweep/summary.csv")
+        let rowsOne = try Sweeps.csvRows(one + "/sweep/summary.csv"), rowsArray = try Sweeps.csvRows(sliced + "/sweep/summary.csv")
         #expect(rowsOne.count == 4 && rowsArray.count == 4, "\(Self.jobLogs(work))")
         #expect(rowsArray.map { $0["id"] ?? "" } == rowsOne.map { $0["id"] ?? "" })
         #expect(rowsArray.allSatisfy { $0["status"] == "done" }, "\(rowsArray)")
@@ -273,7 +260,7 @@ extension MPIJobs {
             let id = b["id"] ?? ""
             let x = try NPYArray(contentsOf: "\(sliced)/points/\(id)/final/eigenvalues.npy").values,
                 y = try NPYArray(contentsOf: "\(one)/points/\(id)/final/eigenvalues.npy").values
-            #expect(x.count == y.count && Self.maxRelativeDifference(x, y) <= 1e-10, "\(id)")
+            #expect(x.count == y.count && MPITestSupport.maxRelativeDifference(x, y) <= 1e-10, "\(id)")
         }
     }
 }

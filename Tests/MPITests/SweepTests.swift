@@ -49,16 +49,9 @@ extension MPIJobs {
     /// Rows of summary.csv as dictionaries, read by Python's csv module (the format's reference).
     static func csvRows(_ path: String) throws -> [[String: String]] {
         let script = "import csv, json, sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python csv could not parse \(path)")
-        return try JSONDecoder().decode([[String: String]].self, from: data)
+        let run = try MPITestSupport.execute(["python3", "-c", script, path], timeout: 30)
+        try #require(run.status == 0, "python3 could not read \(path): \(run.stderr)")
+        return try JSONDecoder().decode([[String: String]].self, from: Data(run.stdout.utf8))
     }
 
     /// The 4 points on 4 ranks in 2 groups of 2 equal (1e-10 relative) the same points run one by
@@ -77,11 +70,8 @@ extension MPIJobs {
         #expect(ids.count == 4)
         #expect(try Self.pointDirectories(serial) == ids)   // the same stable ids
         for id in ids {
-            let x = try Self.eigenvalues(grouped, id), y = try Self.eigenvalues(serial, id)
-            try #require(x.count == y.count)
-            let scale = y.map(abs).max()!
-            let difference = zip(x, y).map { abs($0 - $1) }.max()!
-            #expect(difference <= 1e-10 * scale, "\(id): max |Δλ| = \(difference) (scale \(scale))")
+            let difference = MPITestSupport.maxRelativeDifference(try Self.eigenvalues(grouped, id), try Self.eigenvalues(serial, id))
+            #expect(difference <= 1e-10, "\(id): max |Δλ| / max |λ| = \(difference)")
         }
         // A point's directory is a `landscape spectrum` run: its config.toml reproduces it.
         let id = ids[0]
@@ -89,7 +79,7 @@ extension MPIJobs {
         let c = try MPITestSupport.run(np: 2, ["spectrum", "--config", "\(grouped)/points/\(id)/train/config.toml", "--out", single, "--quiet"])
         try #require(c.status == 0, "\(c.stderr)")
         let x = try NPYArray(contentsOf: single + "/final/eigenvalues.npy").values, y = try Self.eigenvalues(grouped, id)
-        #expect(zip(x, y).map { abs($0 - $1) }.max()! <= 1e-10 * y.map(abs).max()!)
+        #expect(MPITestSupport.maxRelativeDifference(x, y) <= 1e-10)
 
         // The aggregate: one CSV row per point (Python's csv module), every SVG well-formed XML.
         let rows = try Self.csvRows(grouped + "/sweep/summary.csv")
@@ -98,13 +88,9 @@ extension MPIJobs {
         #expect(rows.allSatisfy { $0["status"] == "done" && $0["data.classes"] != nil && Int($0["M"] ?? "") != nil })
         let svgs = try FileManager.default.contentsOfDirectory(atPath: grouped + "/sweep").filter { $0.hasSuffix(".svg") }
         #expect(svgs.count >= 4, "\(svgs)")
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", "import sys, xml.etree.ElementTree as E; [E.parse(p) for p in sys.argv[1:]]"]
-            + svgs.map { grouped + "/sweep/" + $0 }
-        try check.run()
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0, "an SVG of \(svgs) is not well-formed XML")
+        let check = try MPITestSupport.execute(["python3", "-c", "import sys, xml.etree.ElementTree as E; [E.parse(p) for p in sys.argv[1:]]"]
+                                               + svgs.map { grouped + "/sweep/" + $0 }, timeout: 30)
+        #expect(check.status == 0, "an SVG of \(svgs) is not well-formed XML: \(check.stderr)")
         let report = try String(contentsOfFile: grouped + "/sweep/report.md", encoding: .utf8)
         #expect(report.contains("4 of 4 points done"))
     }
