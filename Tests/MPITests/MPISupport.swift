@@ -159,6 +159,21 @@ struct SymmetricTestMatrix {
         } }
     }
 
+    /// A rank-`rank` matrix V S Vᵀ (V the first columns of the random matrix above, S = diag(±1)):
+    /// n − rank exactly zero eigenvalues, like a Hessian's bulk at zero, which makes divide and
+    /// conquer deflate most of its merges.
+    init(n: Int, rank: Int, seed: UInt64) {
+        let random = SymmetricTestMatrix(n: n, seed: seed)
+        self.n = n
+        entries = [Double](repeating: 0, count: n * n)
+        for k in 0..<rank {
+            let sign: Double = k % 3 == 2 ? -1 : 1
+            for j in 0..<n { for i in 0..<n {
+                entries[j * n + i] += sign * random.entries[k * n + i] * random.entries[k * n + j]
+            } }
+        }
+    }
+
     /// LAPACK's `dsyevd` on one process: the reference.
     func referenceEigenvalues() -> [Double] {
         var a = entries, w = [Double](repeating: 0, count: n)
