@@ -12,15 +12,15 @@ cd "$(dirname "$0")/.."
 : "${BLOCK_SWEEP_MAX:=4000}"      # above it only block 64 (each run there takes minutes)
 : "${VECTORS_MAX:=8000}"          # eigenvector runs up to this M
 : "${ONE_RANK_MAX:=8000}"         # 1-rank runs up to this M (the parallel-efficiency baseline)
-: "${RUNS:=pdsyev:none pdsyevr:none elpa2:none elpa1:none pdsyevd:all elpa1:all}"   # solver:vectors
+: "${RUNS:=auto:none pdsyev:none pdsyevr:none elpa2:none elpa1:none pdsyevd:all elpa1:all}"   # solver:vectors
 : "${LARGE_FROM:=8000}"           # from this M on, only the main methods (each run takes minutes)
-: "${RUNS_LARGE:=pdsyev:none elpa2:none pdsyevd:all elpa1:all}"
+: "${RUNS_LARGE:=auto:none pdsyev:none elpa2:none elpa1:none pdsyevd:all elpa1:all}"
 : "${HUGE_FROM:=12000}"           # from this M on, eigenvalues only, 2 ranks, LAPACK with 2 threads
-: "${RUNS_HUGE:=pdsyev:none elpa2:none}"
+: "${RUNS_HUGE:=auto:none pdsyev:none elpa2:none elpa1:none}"
 out=bench/results
 mkdir -p "$out"
 csv="$out/eigensolvers.csv"
-echo "M,method,ranks,threads,block,vectors,seconds" > "$csv"
+echo "M,method,ranks,threads,block,vectors,seconds,chosen" > "$csv"
 
 gcc -O2 -o "$out/lapack_eig" bench/lapack_eig.c -llapacke -lopenblas -lm
 
@@ -32,7 +32,7 @@ for m in $SIZES; do
     for threads in $lapack_threads; do
       read -r _ _ seconds _ < <(OPENBLAS_NUM_THREADS=$threads "$out/lapack_eig" "$m" "$jobz")
       vectors=$([ "$jobz" = V ] && echo all || echo none)
-      echo "$m,dsyevd,1,$threads,-,$vectors,$seconds" | tee -a "$csv"
+      echo "$m,dsyevd,1,$threads,-,$vectors,$seconds,dsyevd" | tee -a "$csv"
     done
   done
   # NumPy (its own OpenBLAS build, 2 threads): what a Python user gets from eigvalsh.
@@ -46,7 +46,7 @@ np.linalg.eigvalsh(a[:200, :200])  # warm-up: thread pool and first-call costs
 t = time.perf_counter(); np.linalg.eigvalsh(a); print(f"{time.perf_counter() - t:.4f}")
 PY
 )
-  echo "$m,numpy-eigvalsh,1,2,-,none,$seconds" | tee -a "$csv"
+  echo "$m,numpy-eigvalsh,1,2,-,none,$seconds,eigvalsh" | tee -a "$csv"
 
   blocks=$BLOCKS
   [ "$m" -gt "$BLOCK_SWEEP_MAX" ] && blocks=64
@@ -63,8 +63,9 @@ PY
         dir=$(mktemp -d)
         if NP=$np launch/mpirun eig --test-matrix "householder:$m" --block "$block" --solver "$solver" \
              --vectors "$vectors" --out "$dir/run" --quiet >"$dir/log" 2>&1; then
-          seconds=$(python3 -c "import json; print(json.load(open('$dir/run/summary.json'))['seconds']['solve'])")
-          echo "$m,$solver,$np,1,$block,$vectors,$seconds" | tee -a "$csv"
+          # The solve time, and the method that ran (what `auto` chose).
+          read -r seconds chosen < <(python3 -c "import json; s = json.load(open('$dir/run/summary.json')); print(s['seconds']['solve'], s['solver'])")
+          echo "$m,$solver,$np,1,$block,$vectors,$seconds,$chosen" | tee -a "$csv"
         else
           echo "# $m $solver np=$np block=$block vectors=$vectors failed: $(grep -m1 error "$dir/log")" | tee -a "$out/eigensolvers.log"
         fi

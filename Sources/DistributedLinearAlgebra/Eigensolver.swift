@@ -25,15 +25,17 @@ public enum Eigensolver: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Below this order ScaLAPACK's PDSYEV beats ELPA 2-stage for eigenvalues only on this
-    /// machine's 2 ranks (bench/eigensolvers.sh; docs/eigensolvers.md has the figures).
-    public static let elpaEigenvaluesThreshold = 3000
-    /// On a single process PDSYEVR (MRRR) was the fastest eigenvalues-only method up to the largest
-    /// order measured on one rank with it (M = 4000: 6.5 s against ELPA 2-stage's 6.9 s).
-    public static let singleProcessMRRRLimit = 4000
+    /// machine's 2 ranks (M = 1500: 0.29–0.33 s against 0.30–0.41 s; M = 2000: a tie at ≈ 0.72 s;
+    /// M = 3000: 2.5 s against 1.7–2.3 s). bench/eigensolvers.sh; docs/eigensolvers.md.
+    public static let elpaEigenvaluesThreshold = 2000
+    /// Below this order PDSYEVR (MRRR) is the fastest eigenvalues-only method on a single process
+    /// (M = 2500: 1.25–1.39 s against ELPA 2-stage's 1.48–1.84 s); from it on ELPA 2-stage is
+    /// (M = 3000: 2.6–2.9 s against 3.0–3.4 s; M = 4000: 4.9–5.1 s against 5.8–7.0 s).
+    public static let singleProcessELPAThreshold = 3000
 
     /// Turns a choice into a solver for this job. `auto` uses the measured rule:
-    /// eigenvalues only → on one process PDSYEVR up to `singleProcessMRRRLimit`; otherwise ELPA
-    /// 2-stage from M ≥ `elpaEigenvaluesThreshold`, else PDSYEV;
+    /// eigenvalues only → on one process PDSYEVR below `singleProcessELPAThreshold`; on more,
+    /// PDSYEV below `elpaEigenvaluesThreshold`; otherwise ELPA 2-stage;
     /// eigenvectors (all or a subset) → ELPA 1-stage; ScaLAPACK wherever ELPA cannot take the
     /// layout (fewer than one block per process). Without ELPA, `auto` falls back to
     /// ScaLAPACK (and says so in `note`); asking for ELPA explicitly is then an error.
@@ -48,7 +50,7 @@ public enum Eigensolver: Equatable, Sendable, CustomStringConvertible {
                 return (.scalapack(scalapack), "ELPA is not available; using ScaLAPACK \(scalapack.rawValue)")
             }
             let singleProcess = grid.rows * grid.columns == 1
-            if selection == .none && singleProcess && n <= singleProcessMRRRLimit {
+            if selection == .none && singleProcess && n < singleProcessELPAThreshold {
                 solver = .scalapack(.pdsyevr)
             } else {
                 let useELPA = ELPAEigensolver.supports(n: n, blockSize: blockSize, grid: grid)

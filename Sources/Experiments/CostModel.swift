@@ -23,8 +23,9 @@ public struct CostModel: Sendable {
     /// Effective M³ / (P · seconds), in units of 10⁹: ELPA 2-stage for eigenvalues only, ELPA
     /// 1-stage with all eigenvectors, and ScaLAPACK PDSYEV for eigenvalues only (the fallback when
     /// ELPA's work arrays do not fit). Fitted to bench/eigensolvers.sh on 2 ranks, block 64,
-    /// M = 4000–12 000: ELPA 2-stage 8.3–9.8, ELPA 1-stage with vectors 3.1–3.6, PDSYEV 5.7–7.3.
-    public var eigenvaluesRate = 9.0
+    /// M = 4000–12 000: ELPA 2-stage 8.6–13.4 (with `nev` = 1, rising with M; 11.5 at 8000),
+    /// ELPA 1-stage with vectors 3.1–3.6, PDSYEV 5.7–7.3.
+    public var eigenvaluesRate = 11.0
     public var eigenvectorsRate = 3.3
     public var scalapackEigenvaluesRate = 6.0
     /// Bytes per second one rank gets through the panel allreduces (shared memory on one node):
