@@ -7,13 +7,13 @@ import Foundation
 /// made by `split` or `duplicate` belong to the caller, who releases them with `free()`.
 /// Every call is checked: a failure throws `MPIError` naming the routine.
 public struct Communicator: @unchecked Sendable {
-    public let handle: MPI_Comm
+    package let handle: MPI_Comm
     /// This process's rank in the communicator, 0 ..< size.
     public let rank: Int
     /// The number of ranks.
     public let size: Int
 
-    public init(handle: MPI_Comm) throws {
+    package init(handle: MPI_Comm) throws {
         self.handle = handle
         var r: Int32 = 0, s: Int32 = 0
         try check(MPI_Comm_rank(handle, &r), "MPI_Comm_rank")

@@ -2,7 +2,7 @@ import CMPI
 
 /// An MPI datatype this code created (and therefore frees).
 public struct DerivedDatatype: @unchecked Sendable {
-    public let handle: MPI_Datatype
+    package let handle: MPI_Datatype
 
     /// The part of a global column-major (Fortran-order) `rows × columns` array that process
     /// `(processRow, processColumn)` owns in a 2-D block-cyclic distribution with `rowBlock ×

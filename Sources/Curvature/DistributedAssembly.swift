@@ -1,6 +1,8 @@
 import Cluster
+import Support
 import DistributedLinearAlgebra
 import Networks
+import Samples
 
 /// Assembly of the exact curvature matrix of the mean loss over data sharded across ranks into a
 /// block-cyclic matrix that no rank holds whole.
@@ -74,17 +76,5 @@ extension BlockCyclicMatrix {
                 }
             }
         }
-    }
-}
-
-extension BlockCyclicMatrix {
-    /// Σᵢ Aᵢᵢ over the whole matrix (collective).
-    public func trace() throws -> Double {
-        var sum = 0.0
-        for c in 0..<localColumns {
-            let j = globalColumn(c)
-            if layout.rowAxis.owner(of: j) == grid.myRow { sum += local[c * leadingDimension + layout.rowAxis.localIndex(of: j)] }
-        }
-        return try grid.communicator.allreduce(sum, .sum)
     }
 }

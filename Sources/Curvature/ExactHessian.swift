@@ -1,5 +1,6 @@
-import CScaLAPACK
+import CBLAS
 import Networks
+import Samples
 
 /// Which curvature matrix to assemble.
 public enum CurvaturePart: String, Codable, Sendable, CaseIterable {

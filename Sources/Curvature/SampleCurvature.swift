@@ -1,5 +1,6 @@
-import CScaLAPACK
+import CBLAS
 import Networks
+import Samples
 
 /// Per-sample first- and second-order quantities of an MLP, for a block of samples, from which
 /// every Hessian block is assembled (HESSIAN_MATH.md §2–§3; layers l = 1…L, widths n₀…n_L):

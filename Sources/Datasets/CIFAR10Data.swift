@@ -1,6 +1,6 @@
 import Cluster
 import Foundation
-import Networks
+import Samples
 import SeededRandom
 
 /// CIFAR-10 binary batches (`data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin`): records of

@@ -1,5 +1,5 @@
 import Cluster
-import Networks
+import Samples
 
 /// A dataset as one rank holds it: its shard of the samples, plus the global facts every rank
 /// agrees on (N, d, k, whether targets are class labels).

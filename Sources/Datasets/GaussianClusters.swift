@@ -1,5 +1,5 @@
 import Cluster
-import Networks
+import Samples
 import SeededRandom
 
 /// k Gaussian clusters in Rᵈ (Sagun et al.): class centres μ_c ~ N(0, I_d), sample i belongs to

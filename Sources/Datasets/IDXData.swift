@@ -1,6 +1,6 @@
 import Cluster
 import Foundation
-import Networks
+import Samples
 import SeededRandom
 
 /// MNIST in LeCun's IDX format: `train-images-idx3-ubyte` (magic 0x00000803, then N, rows, cols

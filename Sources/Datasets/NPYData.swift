@@ -1,6 +1,6 @@
 import Cluster
 import Foundation
-import Networks
+import Samples
 import NPY
 import SeededRandom
 

@@ -75,3 +75,15 @@ public struct ScaLAPACKError: Error, CustomStringConvertible {
                  : "\(routine) failed with INFO = \(info)"
     }
 }
+
+extension BlockCyclicMatrix {
+    /// Σᵢ Aᵢᵢ over the whole matrix (collective).
+    public func trace() throws -> Double {
+        var sum = 0.0
+        for c in 0..<localColumns {
+            let j = globalColumn(c)
+            if layout.rowAxis.owner(of: j) == grid.myRow { sum += local[c * leadingDimension + layout.rowAxis.localIndex(of: j)] }
+        }
+        return try grid.communicator.allreduce(sum, .sum)
+    }
+}

@@ -1,6 +1,7 @@
 import Cluster
 import Datasets
 import Foundation
+import Support
 import NPY
 
 /// `landscape data export`: the assembled dataset (after subsetting and standardisation, exactly

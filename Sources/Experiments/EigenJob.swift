@@ -1,6 +1,7 @@
 import Cluster
 import DistributedLinearAlgebra
 import Foundation
+import Support
 import NPY
 
 /// `landscape eig`: the distributed symmetric eigensolver for a matrix given as an NPY file (or a

@@ -1,6 +1,7 @@
 import Cluster
 import Datasets
 import Foundation
+import Support
 import Networks
 import NPY
 import Training

@@ -1,3 +1,4 @@
+import Support
 import Cluster
 import DistributedLinearAlgebra
 

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Support
 import NPY
 
 /// A command's output directory. Created only when results are ready (a run that fails on bad

@@ -3,6 +3,7 @@ import Curvature
 import Datasets
 import DistributedLinearAlgebra
 import Foundation
+import Support
 import Networks
 import NPY
 import Training

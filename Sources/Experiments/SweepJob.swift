@@ -1,6 +1,7 @@
 import Cluster
 import DistributedLinearAlgebra
 import Foundation
+import Support
 import NPY
 import Training
 

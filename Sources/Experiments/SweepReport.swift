@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import NPY
 
 /// The sweep-level files, written by world rank 0 only from what the points left on disk:

@@ -2,6 +2,7 @@ import CScaLAPACK
 import Cluster
 import Datasets
 import Foundation
+import Support
 import Networks
 import NPY
 import SeededRandom

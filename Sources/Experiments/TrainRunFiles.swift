@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Support
 import NPY
 import Training
 

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A small array read whole into memory as float64 (vectors, labels, parameter vectors).
 /// Distributed matrices are read through MPI-IO instead (`DistributedLinearAlgebra`).
@@ -76,19 +77,5 @@ public struct NPYArray: Sendable {
             data.append(contentsOf: UnsafeRawBufferPointer(buffer))   // x86-64 and arm64 are little-endian
         }
         try writeAtomically(data, to: path)
-    }
-}
-
-/// Writes `data` to `path` through a temporary file in the same directory and a rename.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    // A name of its own (not just path + ".partial"): several processes may write the same file
-    // at once — the tasks of a Slurm job array each aggregating a sweep — and must not rename
-    // each other's temporary away. The last rename wins with a complete file either way.
-    let temporary = path + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".partial"
-    try data.write(to: URL(fileURLWithPath: temporary))
-    if rename(temporary, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw NPYError("cannot write '\(path)': \(reason)")
     }
 }

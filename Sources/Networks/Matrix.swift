@@ -1,4 +1,4 @@
-import CScaLAPACK
+import CBLAS
 
 /// C ← α·op(A)·op(B) + β·C on row-major matrices (op(A) is m × k, op(B) is k × n), through
 /// OpenBLAS `cblas_dgemm`. All batched work in this module goes through here.

@@ -1,3 +1,4 @@
+import Samples
 /// A fully connected network with biases: z_l = W_l a_{l−1} + b_l, a_l = σ(z_l) for the hidden
 /// layers l = 1…L−1, f = z_L (no activation on the output; the loss applies softmax if any).
 ///

@@ -1,3 +1,4 @@
+import Samples
 /// One tile of n samples going through the network: the forward pass (z_l, a_l, σ′, σ″), the
 /// loss head (ℓ, ∇_f ℓ, softmax p), backpropagation (δ_l, e_l) and the R-operator passes.
 ///

@@ -1,6 +1,7 @@
 import Cluster
 import Datasets
 import Networks
+import Samples
 
 /// The mean training loss L(w) = (1/N) Σᵢ ℓ(f(w, xᵢ), yᵢ) over data sharded across the ranks of
 /// `communicator`, with its gradient.

@@ -3,6 +3,7 @@ import Cluster
 import DistributedLinearAlgebra
 import Experiments
 import Foundation
+import Support
 import NPY
 
 struct Plan: ParsableCommand {

@@ -1,6 +1,7 @@
 import Networks
 import SeededRandom
 import Testing
+import Samples
 @testable import Curvature
 
 /// The sample-GEMM Hessian against the independent exact reference: the dense matrix whose

@@ -4,6 +4,7 @@ import Foundation
 import Networks
 import NPY
 import Testing
+import Samples
 
 extension MPIJobs {
 /// `landscape spectrum` under mpirun -np 1…4 on several grids and block sizes: the assembled H

@@ -1,5 +1,6 @@
 @testable import Networks
 import Testing
+import Samples
 
 /// Gradient and Hessian-vector products against finite differences (smooth activations) and
 /// against exact identities (every activation, relu included).

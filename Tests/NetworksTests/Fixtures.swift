@@ -1,5 +1,6 @@
 @testable import Networks
 import SeededRandom
+import Samples
 
 /// Small random networks and batches for derivative checks.
 struct Fixture {

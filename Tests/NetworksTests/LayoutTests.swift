@@ -1,5 +1,6 @@
 @testable import Networks
 import Testing
+import Samples
 
 @Suite struct LayoutTests {
     /// The reference MLP 100 → 30 → 30 → k of Sagun et al.: M = 4022, 4115, 4270, 4580, 5510.
