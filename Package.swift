@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Networks", dependencies: ["CBLAS", "Samples", "SeededRandom"]),
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom"]),
         .target(name: "Training", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom", "Networks", "Datasets"]),
-        .target(name: "Curvature", dependencies: ["Cluster", "CBLAS", "DistributedLinearAlgebra", "Networks", "Samples", "Support"]),
+        .target(name: "Curvature", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Samples", "Support"]),
         .target(name: "Experiments",
                 dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY", "Networks", "Samples", "Datasets", "Training", "Curvature", "Support",
                                .product(name: "TOMLKit", package: "TOMLKit"),

@@ -1,4 +1,3 @@
-import CBLAS
 import Networks
 import Samples
 
@@ -95,8 +94,14 @@ public struct ExactHessian: Sendable {
                         fillTRow(&T, row: t * ncols, sample: i, l: l, p: p, s: s, part: part)
                     }
                     // C += Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile).
-                    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(inputs), Int32(ncols), Int32(rowsInTile), 1,
-                                abar, Int32(inputs), T, Int32(ncols), 1, &C, Int32(ncols))
+                    abar.withUnsafeBufferPointer { a in
+                        T.withUnsafeBufferPointer { t in
+                            C.withUnsafeMutableBufferPointer { c in
+                                gemm(transposeA: true, m: inputs, n: ncols, k: rowsInTile, a.baseAddress!, lda: inputs,
+                                     t.baseAddress!, ldb: ncols, beta: 1, c.baseAddress!, ldc: ncols)
+                            }
+                        }
+                    }
                     start += rowsInTile
                 }
                 var rows = (0..<n[l - 1]).map { c0 + $0 }

@@ -1,4 +1,3 @@
-import CBLAS
 import Networks
 import Samples
 
@@ -31,69 +30,27 @@ struct SampleCurvature {
         let n = layout.widths, L = layout.layerCount, N = batch.count
         widths = n
         count = N
-        // Built in locals (closures below read them) and stored at the end.
-        var a = Array(repeating: [Double](), count: L + 1)
-        var slope = Array(repeating: [Double](), count: L + 1)
-        var delta = Array(repeating: [Double](), count: L + 1)
-        var curvature = Array(repeating: [Double](), count: L + 1)   // σ″(z_l)
-        a[0] = batch.inputs
+        // The forward and backward pass are the model's own (one implementation for every
+        // product): a_l, σ′, σ″, e_l, δ_l and softmax p of the whole batch.
+        let q = network.sampleQuantities(θ, on: batch)
+        let a = q.activations, slope = q.slopes, curvature = q.curvatures, e = q.backpropagated
+        let delta = q.deltas
 
-        // Forward: Z_l = A_{l−1} W_lᵀ + 1 b_lᵀ (one dgemm per layer).
-        var z = Array(repeating: [Double](), count: L + 1)
-        for l in 1...L {
-            var zl = [Double](repeating: 0, count: N * n[l])
-            let wOff = layout.weightOffset(l), bOff = layout.biasOffset(l)
-            for i in 0..<N { for p in 0..<n[l] { zl[i * n[l] + p] = θ[bOff + p] } }
-            θ.withUnsafeBufferPointer { w in
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(n[l]), Int32(n[l - 1]), 1,
-                            a[l - 1], Int32(n[l - 1]), w.baseAddress! + wOff, Int32(n[l - 1]), 1, &zl, Int32(n[l]))
-            }
-            z[l] = zl
-            if l < L {
-                var al = zl, sl = zl, cl = zl
-                for j in 0..<zl.count {
-                    let d = network.activation.derivatives(zl[j])
-                    al[j] = d.value; sl[j] = d.first; cl[j] = d.second
-                }
-                a[l] = al; slope[l] = sl; curvature[l] = cl
-            }
-        }
-
-        // Loss: g = ∇_f ℓ and the k × k Hessian ∇²_f ℓ (columns from products with unit vectors).
+        // ∇²_f ℓ per sample (k × k), its columns from products with unit vectors.
         let k = n[L]
-        var g = [Double](repeating: 0, count: N * k)
         var lossHessian = [Double](repeating: 0, count: N * k * k)
-        var p = [Double](repeating: 0, count: k), unit = [Double](repeating: 0, count: k), column = [Double](repeating: 0, count: k)
-        for i in 0..<N {
-            z[L].withUnsafeBufferPointer { f in
-                batch.targets.withUnsafeBufferPointer { y in
-                    g.withUnsafeMutableBufferPointer { gp in
-                        _ = network.loss.evaluate(output: f.baseAddress! + i * k, target: y.baseAddress! + i * k, k: k,
-                                                  gradient: gp.baseAddress! + i * k, probabilities: &p)
-                        for c in 0..<k {
-                            unit[c] = 1
-                            network.loss.curvatureProduct(unit, probabilities: p, target: y.baseAddress! + i * k, k: k, into: &column)
-                            unit[c] = 0
-                            for r in 0..<k { lossHessian[i * k * k + r * k + c] = column[r] }
-                        }
+        var unit = [Double](repeating: 0, count: k), column = [Double](repeating: 0, count: k)
+        batch.targets.withUnsafeBufferPointer { y in
+            q.probabilities.withUnsafeBufferPointer { p in
+                for i in 0..<N {
+                    for c in 0..<k {
+                        unit[c] = 1
+                        network.loss.curvatureProduct(unit, probabilities: p.baseAddress! + i * k, target: y.baseAddress! + i * k,
+                                                      k: k, into: &column)
+                        unit[c] = 0
+                        for r in 0..<k { lossHessian[i * k * k + r * k + c] = column[r] }
                     }
                 }
-            }
-        }
-
-        // Backward: δ_L = g, e_l = δ_{l+1} W_{l+1} (row-major batch), δ_l = σ′(z_l) ⊙ e_l.
-        var e = Array(repeating: [Double](), count: L + 1)
-        delta[L] = g
-        if L > 1 {
-            for l in stride(from: L - 1, through: 1, by: -1) {
-                var el = [Double](repeating: 0, count: N * n[l])
-                θ.withUnsafeBufferPointer { w in
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(n[l]), Int32(n[l + 1]), 1,
-                                delta[l + 1], Int32(n[l + 1]), w.baseAddress! + layout.weightOffset(l + 1), Int32(n[l]),
-                                0, &el, Int32(n[l]))
-                }
-                e[l] = el
-                delta[l] = zip(el, slope[l]).map { $0 * $1 }
             }
         }
 
@@ -110,13 +67,17 @@ struct SampleCurvature {
                     for i in 0..<N {
                         gamma[m + 1][m + 1].withUnsafeBufferPointer { next in
                             // temp = Γ^{m+1,m+1} W_{m+1}   (n_{m+1} × n_m)
-                            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n[m + 1]), Int32(n[m]), Int32(n[m + 1]), 1,
-                                        next.baseAddress! + i * n[m + 1] * n[m + 1], Int32(n[m + 1]), W, Int32(n[m]), 0, &temp, Int32(n[m]))
+                            temp.withUnsafeMutableBufferPointer { t in
+                                gemm(m: n[m + 1], n: n[m], k: n[m + 1], next.baseAddress! + i * n[m + 1] * n[m + 1], lda: n[m + 1],
+                                     W, ldb: n[m], beta: 0, t.baseAddress!, ldc: n[m])
+                            }
                         }
                         result.withUnsafeMutableBufferPointer { r in
                             // Γ^{mm} = W_{m+1}ᵀ temp   (n_m × n_m), then D_m · D_m and the σ″ diagonal.
-                            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n[m]), Int32(n[m]), Int32(n[m + 1]), 1,
-                                        W, Int32(n[m]), temp, Int32(n[m]), 0, r.baseAddress! + i * n[m] * n[m], Int32(n[m]))
+                            temp.withUnsafeBufferPointer { t in
+                                gemm(transposeA: true, m: n[m], n: n[m], k: n[m + 1], W, lda: n[m], t.baseAddress!, ldb: n[m],
+                                     beta: 0, r.baseAddress! + i * n[m] * n[m], ldc: n[m])
+                            }
                             let base = i * n[m] * n[m], s = i * n[m]
                             for p in 0..<n[m] {
                                 for q in 0..<n[m] { r[base + p * n[m] + q] *= slope[m][s + p] * slope[m][s + q] }
@@ -136,9 +97,9 @@ struct SampleCurvature {
                         gamma[l + 1][m].withUnsafeBufferPointer { next in
                             result.withUnsafeMutableBufferPointer { r in
                                 for i in 0..<N {
-                                    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n[l]), Int32(n[m]), Int32(n[l + 1]), 1,
-                                                w.baseAddress! + W, Int32(n[l]), next.baseAddress! + i * n[l + 1] * n[m], Int32(n[m]),
-                                                0, r.baseAddress! + i * n[l] * n[m], Int32(n[m]))
+                                    gemm(transposeA: true, m: n[l], n: n[m], k: n[l + 1], w.baseAddress! + W, lda: n[l],
+                                         next.baseAddress! + i * n[l + 1] * n[m], ldb: n[m],
+                                         beta: 0, r.baseAddress! + i * n[l] * n[m], ldc: n[m])
                                     for p in 0..<n[l] {
                                         let d = slope[l][i * n[l] + p]
                                         for q in 0..<n[m] { r[i * n[l] * n[m] + p * n[m] + q] *= d }

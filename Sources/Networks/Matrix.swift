@@ -3,7 +3,7 @@ import CBLAS
 /// C ← α·op(A)·op(B) + β·C on row-major matrices (op(A) is m × k, op(B) is k × n), through
 /// OpenBLAS `cblas_dgemm`. All batched work in this module goes through here.
 @inline(__always)
-func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+package func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
           alpha: Double = 1, _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
           beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
     guard m > 0 && n > 0 else { return }

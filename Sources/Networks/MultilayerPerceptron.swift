@@ -7,7 +7,7 @@ import Samples
 /// with one allreduce and divide by the global N, so L(w) = (1/N) Σᵢ ℓ(f(w, xᵢ), yᵢ) and its
 /// derivatives come out the same for any number of ranks. Large blocks are processed in tiles of
 /// samples so that the working memory stays bounded.
-public struct MultilayerPerceptron: Sendable {
+public struct MultilayerPerceptron: Model {
     public let layout: ParameterLayout
     public let activation: Activation
     public let loss: Loss
@@ -28,6 +28,10 @@ public struct MultilayerPerceptron: Sendable {
     }
 
     public var parameterCount: Int { layout.count }
+    public var parameterBlocks: [ParameterBlock] { layout.blocks }
+    public var inputDimension: Int { layout.inputDimension }
+    public var outputDimension: Int { layout.outputDimension }
+    public var summary: String { "MLP \(layout.widths.map(String.init).joined(separator: "-")), \(activation.rawValue), \(loss.rawValue)" }
 
     /// Σᵢ ℓᵢ and the number of correct argmax predictions over the batch.
     public func evaluate(_ parameters: [Double], on batch: SampleBatch) -> LossStatistics {
@@ -95,6 +99,52 @@ public struct MultilayerPerceptron: Sendable {
         curvatureProduct(parameters, batch, directions, count, residual: false)
     }
 
+    /// Jᵢ vⱼ for every sample and direction (n × B × k, row (i, j)): the forward R-pass alone,
+    /// R z_l = W_l R a_{l−1} + V_l a_{l−1} + v_{b_l}, R a_l = σ′(z_l) ⊙ R z_l, read at l = L.
+    public func jacobianVectorProduct(_ parameters: [Double], on batch: SampleBatch,
+                                      directions: [Double], count: Int) -> [Double] {
+        check(parameters, batch)
+        precondition(count >= 1 && directions.count == layout.count * count, "directions must be M × B")
+        var result: [Double] = []
+        result.reserveCapacity(batch.count * count * layout.outputDimension)
+        directions.withUnsafeBufferPointer { v in
+            let packing = DirectionPacking(v.baseAddress!, count: count, layout: layout, residual: false)
+            forEachTile(parameters, batch, directions: count) { pass in
+                pass.forward(keepDerivatives: true)
+                let rz = pass.tangentForward(v.baseAddress!, packing).rz[pass.depth]
+                result.append(contentsOf: UnsafeBufferPointer(start: rz.pointer, count: rz.count))
+            }
+        }
+        return result
+    }
+
+    /// Σᵢ Jᵢᵀ uᵢⱼ for B cotangents per sample (`cotangents` n × B × k, row (i, j)); M × B result.
+    /// Backpropagation seeded with δ_L = uᵢⱼ instead of ∇_f ℓ, one backward pass per direction.
+    public func transposedJacobianProduct(_ parameters: [Double], on batch: SampleBatch,
+                                          cotangents: [Double], count: Int) -> [Double] {
+        check(parameters, batch)
+        let k = layout.outputDimension, M = layout.count
+        precondition(count >= 1 && cotangents.count == batch.count * count * k, "cotangents must be n × B × k")
+        var result = [Double](repeating: 0, count: M * count)
+        var row = 0
+        result.withUnsafeMutableBufferPointer { out in
+            cotangents.withUnsafeBufferPointer { u in
+                forEachTile(parameters, batch, directions: 1) { pass in
+                    pass.forward(keepDerivatives: true)
+                    let seed = Buffer(pass.n * k)
+                    for j in 0..<count {
+                        for i in 0..<pass.n {
+                            (seed.pointer + i * k).update(from: u.baseAddress! + ((row + i) * count + j) * k, count: k)
+                        }
+                        pass.accumulateTransposedJacobian(seed.pointer, into: out.baseAddress! + j * M)
+                    }
+                    row += pass.n
+                }
+            }
+        }
+        return result
+    }
+
     private func curvatureProduct(_ parameters: [Double], _ batch: SampleBatch, _ directions: [Double],
                                   _ count: Int, residual: Bool) -> [Double] {
         check(parameters, batch)
@@ -111,6 +161,35 @@ public struct MultilayerPerceptron: Sendable {
             }
         }
         return result
+    }
+
+    /// The per-sample first-order quantities of the whole batch in one pass (no tiling), for the
+    /// exact assembly: a_l (a₀ = x), σ′(z_l), σ″(z_l), e_l = ∂ℓ/∂a_l, δ_l = ∂ℓ/∂z_l, p = softmax(z_L)
+    /// — the same forward and backward pass as every other product of this type.
+    package func sampleQuantities(_ parameters: [Double], on batch: SampleBatch) -> SampleQuantities {
+        check(parameters, batch)
+        return parameters.withUnsafeBufferPointer { theta in
+            batch.inputs.withUnsafeBufferPointer { x in
+                batch.targets.withUnsafeBufferPointer { y in
+                    let pass = TilePass(network: self, parameters: theta.baseAddress!, inputs: x.baseAddress!,
+                                        targets: y.baseAddress!, count: batch.count)
+                    pass.forward(keepDerivatives: true)
+                    pass.backward()
+                    func array(_ b: Buffer) -> [Double] { Array(UnsafeBufferPointer(start: b.pointer, count: b.count)) }
+                    let L = layout.layerCount
+                    var q = SampleQuantities(activations: [batch.inputs], slopes: [[]], curvatures: [[]],
+                                             backpropagated: Array(repeating: [], count: L + 1),
+                                             deltas: pass.delta.map(array), probabilities: array(pass.probabilities))
+                    for l in 1..<L {
+                        q.activations.append(array(pass.a[l]))
+                        q.slopes.append(array(pass.d1[l]))
+                        q.curvatures.append(array(pass.d2[l]))
+                        q.backpropagated[l] = array(pass.e[l])
+                    }
+                    return q
+                }
+            }
+        }
     }
 
     private func check(_ parameters: [Double], _ batch: SampleBatch) {
@@ -140,4 +219,17 @@ public struct MultilayerPerceptron: Sendable {
             }
         }
     }
+}
+
+/// Per-sample quantities of a batch, row-major with one row per sample, indexed by layer
+/// l = 0…L (entries that do not exist for a layer are empty): `activations[l]` = a_l (a₀ = x),
+/// `slopes[l]` = σ′(z_l), `curvatures[l]` = σ″(z_l), `backpropagated[l]` = e_l (l = 1…L−1),
+/// `deltas[l]` = δ_l (l = 1…L), `probabilities` = softmax(z_L) (cross-entropy only).
+package struct SampleQuantities {
+    package var activations: [[Double]]
+    package var slopes: [[Double]]
+    package var curvatures: [[Double]]
+    package var backpropagated: [[Double]]
+    package var deltas: [[Double]]
+    package var probabilities: [Double]
 }

@@ -38,6 +38,15 @@ public struct ParameterLayout: Equatable, Sendable, Codable {
     /// The offset of b_l (l = 1…L).
     public func biasOffset(_ l: Int) -> Int { biasOffsets[l - 1] }
 
+    /// The named blocks: layer l's weight [n_l, n_{l−1}] then its bias [n_l], in θ order.
+    public var blocks: [ParameterBlock] {
+        (1...layerCount).flatMap { l in
+            [ParameterBlock(name: "layer\(l).weight", layer: l, role: .weight, shape: [widths[l], widths[l - 1]],
+                            offset: weightOffset(l)),
+             ParameterBlock(name: "layer\(l).bias", layer: l, role: .bias, shape: [widths[l]], offset: biasOffset(l))]
+        }
+    }
+
     /// M for the given widths, or nil when it would overflow (absurd configurations).
     public static func parameterCount(widths: [Int]) -> Int? {
         var total = 0

@@ -121,15 +121,12 @@ final class TilePass {
         }
     }
 
-    /// out[:, j] += Σᵢ ∇²ℓᵢ v_j (residual) or Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ v_j (Gauss–Newton), j < B.
-    /// See `MultilayerPerceptron.hessianVectorProduct` for the recursions.
-    func accumulateCurvatureProduct(_ v: UnsafePointer<Double>, _ packing: DirectionPacking, residual: Bool,
-                                    into out: UnsafeMutablePointer<Double>) {
+    /// The forward R-pass: R z_l = J_{z_l} v and R a_l for every direction of `packing` (entry 0
+    /// unused). R z_L is the output Jacobian product Jᵢ v of each sample; the curvature products
+    /// continue from here backwards.
+    func tangentForward(_ v: UnsafePointer<Double>, _ packing: DirectionPacking) -> (rz: [Buffer], ra: [Buffer]) {
         let B = packing.count
-        let layout = network.layout, M = layout.count, k = widths[depth]
-        let sigmaSecondMatters = residual && network.activation.hasCurvature
-
-        // Forward: R z_l and R a_l for all directions.
+        let layout = network.layout, M = layout.count
         var rz = [Buffer(0)], ra = [Buffer(0)]
         for l in 1...depth {
             let nin = widths[l - 1], nout = widths[l], boff = layout.biasOffset(l)
@@ -155,6 +152,28 @@ final class TilePass {
                 ra.append(ral)
             }
         }
+        return (rz, ra)
+    }
+
+    /// Σᵢ Jᵢᵀ uᵢ added into `g` for cotangents u (n × k rows): backpropagation from δ_L = u.
+    /// Needs `forward(keepDerivatives: true)` first; leaves δ and e describing u.
+    func accumulateTransposedJacobian(_ u: UnsafePointer<Double>, into g: UnsafeMutablePointer<Double>) {
+        let k = widths[depth]
+        let seed = Buffer(n * k)
+        seed.pointer.update(from: u, count: n * k)
+        delta[depth] = seed
+        backward()
+        accumulateGradient(into: g)
+    }
+
+    /// out[:, j] += Σᵢ ∇²ℓᵢ v_j (residual) or Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ v_j (Gauss–Newton), j < B.
+    /// See `MultilayerPerceptron.hessianVectorProduct` for the recursions.
+    func accumulateCurvatureProduct(_ v: UnsafePointer<Double>, _ packing: DirectionPacking, residual: Bool,
+                                    into out: UnsafeMutablePointer<Double>) {
+        let B = packing.count
+        let layout = network.layout, M = layout.count, k = widths[depth]
+        let sigmaSecondMatters = residual && network.activation.hasCurvature
+        let (rz, ra) = tangentForward(v, packing)
 
         // Output: R δ_L = ∇²_f ℓ R z_L, sample by sample and direction by direction.
         var rd = Buffer(n * B * k)

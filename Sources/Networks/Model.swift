@@ -1,0 +1,78 @@
+import Samples
+
+/// A named, contiguous block of the flat parameter vector θ ∈ Rᴹ: one weight matrix, bias vector
+/// or filter bank. Everything that addresses parameters by meaning — filter/layer normalisation of
+/// directions, per-layer Hessian blocks, reports — goes through these instead of offsets of its own.
+public struct ParameterBlock: Sendable, Equatable, Codable {
+    public enum Role: String, Sendable, Codable { case weight, bias }
+    /// "layer1.weight", "layer1.bias", …: stable names for files and reports.
+    public let name: String
+    /// 1-based layer number.
+    public let layer: Int
+    public let role: Role
+    /// The block's shape, row-major (a weight matrix is [out, in]; a bias [out]).
+    public let shape: [Int]
+    /// Where the block starts in θ.
+    public let offset: Int
+
+    public init(name: String, layer: Int, role: Role, shape: [Int], offset: Int) {
+        self.name = name
+        self.layer = layer
+        self.role = role
+        self.shape = shape
+        self.offset = offset
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+    public var range: Range<Int> { offset..<(offset + count) }
+    /// The number of "filters" in Li et al.'s sense: output units (rows of a weight matrix).
+    public var filters: Int { shape.first ?? 1 }
+}
+
+/// A differentiable model f(θ, x) with a per-sample loss ℓ(f, y): the seam between the network
+/// math and everything above it (objectives, operators, exact assembly, training, geometry).
+///
+/// Every method works on a block of samples and returns **sums over the samples**, never means:
+/// data-parallel callers add the sums of all ranks with one allreduce and divide by the global N.
+/// The network math knows no ranks. Directions and results are M × B column-major (direction j
+/// is `[j·M ..< (j+1)·M]`), so B products share each pass over the samples.
+public protocol Model: Sendable {
+    /// M, the length of θ.
+    var parameterCount: Int { get }
+    /// The named blocks of θ, in θ order, covering it exactly.
+    var parameterBlocks: [ParameterBlock] { get }
+    /// d, the length of one input row, and k, the length of one output row.
+    var inputDimension: Int { get }
+    var outputDimension: Int { get }
+    var loss: Loss { get }
+    /// A one-line description ("MLP 100-30-30-10, relu").
+    var summary: String { get }
+
+    /// Σᵢ ℓᵢ and the number of correct argmax predictions.
+    func evaluate(_ parameters: [Double], on batch: SampleBatch) -> LossStatistics
+    /// f(θ, xᵢ), one row of k per sample.
+    func outputs(_ parameters: [Double], on batch: SampleBatch) -> [Double]
+    /// Σᵢ ∇_θ ℓᵢ added into `gradient`, and the loss sums.
+    func gradient(_ parameters: [Double], on batch: SampleBatch, accumulatingInto gradient: inout [Double]) -> LossStatistics
+    /// Σᵢ ∇²_θ ℓᵢ · V for B directions.
+    func hessianVectorProduct(_ parameters: [Double], on batch: SampleBatch, directions: [Double], count: Int) -> [Double]
+    /// Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ · V for B directions (the generalised Gauss–Newton matrix G times V).
+    func gaussNewtonVectorProduct(_ parameters: [Double], on batch: SampleBatch, directions: [Double], count: Int) -> [Double]
+    /// Jᵢ vⱼ for every sample i and direction j: n × B × k, row (i, j) holds ∂f(θ, xᵢ)/∂θ · vⱼ.
+    func jacobianVectorProduct(_ parameters: [Double], on batch: SampleBatch, directions: [Double], count: Int) -> [Double]
+    /// Σᵢ Jᵢᵀ uᵢⱼ for B cotangents per sample: `cotangents` is n × B × k as above; the result M × B.
+    func transposedJacobianProduct(_ parameters: [Double], on batch: SampleBatch, cotangents: [Double], count: Int) -> [Double]
+}
+
+extension Model {
+    /// The block called `name`, if any.
+    public func block(named name: String) -> ParameterBlock? { parameterBlocks.first { $0.name == name } }
+
+    /// Σᵢ (∇²ℓᵢ − Jᵢᵀ ∇²_f ℓᵢ Jᵢ) · V: the residual R = H − G, the part that carries ∇_f ℓ.
+    public func residualVectorProduct(_ parameters: [Double], on batch: SampleBatch, directions: [Double], count: Int) -> [Double] {
+        var h = hessianVectorProduct(parameters, on: batch, directions: directions, count: count)
+        let g = gaussNewtonVectorProduct(parameters, on: batch, directions: directions, count: count)
+        for i in h.indices { h[i] -= g[i] }
+        return h
+    }
+}
