@@ -14,7 +14,7 @@
 #   bench/redesign.sh                          # baseline /work/baseline/.build/release/landscape
 #   BASELINE=/path/to/old/landscape bench/redesign.sh
 #   CANDIDATE=.build-new/release/landscape REPEAT=5 bench/redesign.sh
-#   REPEAT=1 SKIP_DEMO=1 bench/redesign.sh     # quick check (≈ 40 s per binary)
+#   REPEAT=1 SKIP_DEMO=1 bench/redesign.sh     # quick check (≈ 20 s per binary; a full round ≈ 1 min)
 # The binaries are not built here: build the baseline from a separate checkout (e.g.
 # git clone -q . /work/baseline && git -C /work/baseline checkout -q a0bd587 &&
 # (cd /work/baseline && swift build -c release)) and the candidate with `swift build -c release`.
@@ -114,8 +114,8 @@ demo() { # name round
 
 echo "baseline:  $baseline" >&2
 echo "candidate: $candidate" >&2
-echo "$REPEAT round(s) on $NP ranks, $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "$REPEAT round(s) on $NP ranks, $(nproc) cores; load before: $load_before" >&2
 measurements=(assembly throughput)
 [ "$SKIP_DEMO" = 1 ] || measurements+=(demo)
 for round in $(seq 1 "$REPEAT"); do
@@ -166,26 +166,30 @@ for key, label, unit, higher in metrics:
     ratio = my / mx
     ok = ratio >= 1 - tol if higher else ratio <= 1 + tol
     if not ok: failed.append(label)
+    spread = lambda v: f"{100 * (max(v) / min(v) - 1):.0f} %" if len(v) > 1 and min(v) > 0 else "–"
     rows.append(dict(metric=label, unit=unit, better="higher" if higher else "lower", baseline_median=f"{mx:.6g}",
                      candidate_median=f"{my:.6g}", ratio=f"{ratio:.4f}", within=f"{'yes' if ok else 'no'}",
-                     baseline_rounds=";".join(f"{v:.6g}" for v in x), candidate_rounds=";".join(f"{v:.6g}" for v in y)))
+                     baseline_rounds=";".join(f"{v:.6g}" for v in x), candidate_rounds=";".join(f"{v:.6g}" for v in y),
+                     spread=f"{spread(x)} / {spread(y)}"))
 with open(out, "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(["metric", "unit", "better", "baseline_median", "candidate_median", "ratio_candidate_over_baseline",
                 f"within_{round(100 * tol)}pct", "baseline_rounds", "candidate_rounds"])
-    for r in rows: w.writerow(list(r.values()))
+    for r in rows: w.writerow([r[k] for k in ["metric", "unit", "better", "baseline_median", "candidate_median", "ratio",
+                                               "within", "baseline_rounds", "candidate_rounds"]])
 pct = f"{100 * tol:g} %"
 print(f"# Redesign vs baseline: {repeat} round(s), {np} ranks, medians")
 print()
 print(f"baseline `{base_path}`, candidate `{cand_path}`; load {load_before} before, {load_after} after (1, 5, 15 min).")
 print()
-print(f"| metric | unit | better | baseline median | candidate median | candidate / baseline | within {pct} |")
-print("|---|---|---|---|---|---|---|")
+print(f"| metric | unit | better | baseline median | candidate median | candidate / baseline | within {pct} | spread (max/min − 1) baseline / candidate |")
+print("|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print(f"| {r['metric']} | {r['unit']} | {r['better']} | {r['baseline_median']} | {r['candidate_median']} | {r['ratio']} | {r['within']} |")
+    print(f"| {r['metric']} | {r['unit']} | {r['better']} | {r['baseline_median']} | {r['candidate_median']} | {r['ratio']} | {r['within']} | {r['spread']} |")
 print()
 for n in notes: print(n)
 print(f"no regression: every metric within {pct}" if not failed else f"outside {pct}: {', '.join(failed)}")
+print("a spread larger than the tolerance means the machine is too noisy to decide: rerun with a larger REPEAT on a quiet machine")
 print(f"written: {out}")
 sys.exit(3 if failed else 0)
 PY

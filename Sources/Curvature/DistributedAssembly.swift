@@ -17,11 +17,7 @@ public struct DistributedHessianAssembly: Sendable {
 
     public init(network: MultilayerPerceptron) { assembler = ExactHessian(network: network) }
 
-    /// Seconds spent computing and reducing, for the timings table.
-    public struct Timing: Sendable {
-        public var compute = 0.0
-        public var reduce = 0.0
-    }
+    public typealias Timing = AssemblyTiming
 
     /// H (or G) = (1/N) Σ over all ranks' samples, into `matrix` (M × M on the grid).
     /// `progress` is called after each row block with (done, total).

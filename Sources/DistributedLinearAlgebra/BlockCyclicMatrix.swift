@@ -87,3 +87,26 @@ extension BlockCyclicMatrix {
         return try grid.communicator.allreduce(sum, .sum)
     }
 }
+
+extension BlockCyclicMatrix {
+    /// W = A V for a replicated V (columns × B, column-major) → replicated W (rows × B), collective.
+    ///
+    /// Each rank gathers the rows of V that its local columns touch, multiplies its local piece
+    /// (one dgemm: localRows × localColumns times localColumns × B), scatters the product into the
+    /// global rows it owns, and one allreduce of rows × B adds the pieces. Communication is that
+    /// allreduce alone; memory is O(rows·B) beyond the matrix.
+    public func multiply(replicated v: [Double], count B: Int) throws -> [Double] {
+        precondition(B >= 1 && v.count == columns * B, "V must be columns × B")
+        var w = [Double](repeating: 0, count: rows * B)
+        if localRows > 0 && localColumns > 0 {
+            var gathered = [Double](repeating: 0, count: localColumns * B)   // localColumns × B, column-major
+            for j in 0..<B { for c in 0..<localColumns { gathered[j * localColumns + c] = v[j * columns + globalColumn(c)] } }
+            var product = [Double](repeating: 0, count: localRows * B)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(localRows), Int32(B), Int32(localColumns), 1,
+                        local, Int32(leadingDimension), gathered, Int32(localColumns), 0, &product, Int32(localRows))
+            for j in 0..<B { for r in 0..<localRows { w[j * rows + globalRow(r)] = product[j * localRows + r] } }
+        }
+        try grid.communicator.allreduce(&w, .sum)
+        return w
+    }
+}

@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import Support
 import Networks
+import Objectives
 import NPY
 import Training
 
@@ -26,7 +27,7 @@ public struct EvaluateJob {
         let dataset = try configuration.data.load(seed: configuration.seed, on: world)
         let network = try TrainJob.network(configuration, for: dataset)
         let theta = try TrainJob.readVector(parameters, count: network.parameterCount, on: world)
-        let objective = DataParallelObjective(network: network, dataset: dataset, communicator: world)
+        let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
         let evaluation = try objective.evaluate(theta)
         let peaks = try world.allgather([peakResidentBytes()])
         guard world.isRoot else { return }

@@ -1,3 +1,4 @@
+import Curvature
 import Cluster
 import Datasets
 import Networks
@@ -19,6 +20,7 @@ public struct RunConfiguration: Sendable, Equatable {
     /// Read and echoed for the spectrum commands that share the file; training does not use them.
     public var hessianGrid = "auto"
     public var hessianBlock = 64
+    public var hessianAssembly: AssemblyMethod = .auto
 
     public init() {}
 
@@ -255,6 +257,7 @@ public struct ConfigurationKey: Sendable {
             c.hessianGrid = x
         }, render: { renderText($0.hessianGrid) }),
         integer("hessian.block", "--block", \.hessianBlock),
+        choice("hessian.assembly", "--assembly", \.hessianAssembly),
     ]
 }
 

@@ -5,6 +5,7 @@ import DistributedLinearAlgebra
 import Foundation
 import Support
 import Networks
+import Objectives
 import NPY
 import Training
 
@@ -98,18 +99,19 @@ public struct SpectrumJob {
         let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         defer { grid.release() }
 
-        // Memory: H (+ G and R for the split), the solver, and the shard's per-sample factors.
+        let assembly = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
+        // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
         let (eigensolver, plan, notes) = try MemoryPlan.choose(
             solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
             extraMatrices: gaussNewtonSplit ? 2 : 0,
-            extraBytes: ExactHessian(network: network).workingBytes(samples: dataset.samples.count), on: world)
+            extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
         notes.forEach(progress.note)
         try plan.check(limit: memoryPerRank, on: world)
         let widths = network.layout.widths.map(String.init).joined(separator: "-")
         progress.say("spectrum: MLP \(widths) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
 
         // Loss and gradient at the point.
-        let evaluation = try DataParallelObjective(network: network, dataset: dataset, communicator: world).evaluate(θ)
+        let evaluation = try DataParallelObjective(model: network, dataset: dataset, communicator: world).evaluate(θ)
 
         // The matrices to decompose, in order: assembled, or read back from a checkpoint that a
         // signalled run left (the raw assembled matrices, before symmetrisation).
@@ -130,13 +132,13 @@ public struct SpectrumJob {
             }
             (assemblyFlops, assemblySeconds) = (saved.assemblyFlops, saved.assemblySeconds)
         } else {
-            let assembly = DistributedHessianAssembly(network: network)
+            let unit = assembly.method == .sampleGEMM ? "row blocks" : "column panels"
             func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
                 var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
-                let timing = try assembly.assemble(θ, shard: dataset.samples, globalSampleCount: dataset.globalCount, part: part,
+                let timing = try assembly.assemble(part, at: θ, shard: dataset.samples, globalSampleCount: dataset.globalCount,
                                                    into: &matrix) { done, total in
                     if done == total || done % max(1, total / 10) == 0 {
-                        progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) row blocks")
+                        progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) \(unit)")
                     }
                 }
                 try timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
@@ -148,7 +150,10 @@ public struct SpectrumJob {
             let clock = Stopwatch()
             parts[0].matrix = try assemble(.hessian)
             assemblySeconds = try world.allreduce(clock.seconds, .max)
-            assemblyFlops = assembly.assembler.gemmFlops(samples: dataset.globalCount)
+            assemblyFlops = assembly.method == .sampleGEMM
+                ? ExactHessian(network: network).gemmFlops(samples: dataset.globalCount)
+                : Double(assembly.progressSteps) * ThroughputBenchmark.flops(.hvp, widths: network.layout.widths,
+                                                                              directions: assembly.panelWidth, samples: dataset.globalCount)
             if gaussNewtonSplit {
                 let g = try assemble(.gaussNewton)
                 var r = parts[0].matrix!   // R = H − G: its own storage, by design

@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import Support
 import Networks
+import Objectives
 import NPY
 import SeededRandom
 import Training
@@ -14,9 +15,9 @@ import Training
 ///
 /// Every operation goes through the code paths the other commands use: the gradient is
 /// `DataParallelObjective.evaluate` (each rank's shard through `MultilayerPerceptron.gradient`, one
-/// allreduce of M + 3 values); the curvature products are `MultilayerPerceptron.hessianVectorProduct`
-/// / `gaussNewtonVectorProduct` on each rank's shard followed by one allreduce of the M × B result
-/// and the division by N — exactly what a data-parallel HVP costs.
+/// allreduce of M + 3 values); the curvature products are `CurvatureOperator.apply` — the model's
+/// product on each rank's shard followed by one allreduce of the M × B result and the division by
+/// N — exactly what every solver's data-parallel HVP costs.
 ///
 /// **Timing.** Each operation is called `warmup` times untimed, then repeatedly, each call between a
 /// barrier and the allreduce of the slowest rank's time, until at least `repetitions` calls and
@@ -118,7 +119,7 @@ public struct ThroughputBenchmark {
         let widths = network.layout.widths
         let m = network.parameterCount, n = dataset.globalCount
         let θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
-        let objective = DataParallelObjective(network: network, dataset: dataset, communicator: world)
+        let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
         let widthText = widths.map(String.init).joined(separator: "-")
         progress.say("bench throughput: MLP \(widthText), M = \(m), N = \(n), \(world.size) ranks, B = \(directions)")
 
@@ -132,13 +133,10 @@ public struct ThroughputBenchmark {
                             peak.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
 
         var sink = 0.0   // results are summed in here so no call can be optimised away
+        let hessian = objective.curvature(.hessian, at: θ), gaussNewton = objective.curvature(.gaussNewton, at: θ)
         func curvature(_ operation: Operation, _ v: [Double], _ b: Int) throws {
-            var product = operation == .hvp
-                ? network.hessianVectorProduct(θ, on: dataset.samples, directions: v, count: b)
-                : network.gaussNewtonVectorProduct(θ, on: dataset.samples, directions: v, count: b)
-            try world.allreduce(&product, .sum)
-            let scale = 1 / Double(n)
-            sink += product[0] * scale + product[product.count - 1] * scale
+            let product = try (operation == .hvp ? hessian : gaussNewton).apply(v, count: b)
+            sink += product[0] + product[product.count - 1]
         }
         let cases: [(Operation, Int, () throws -> Void)] = [
             (.loss, 1, { sink += try objective.evaluate(θ, gradient: false).loss }),

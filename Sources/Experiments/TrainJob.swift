@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import Support
 import Networks
+import Objectives
 import NPY
 import Training
 
@@ -88,9 +89,9 @@ public struct TrainJob {
             fflush(nil)
         }
 
-        var trainer = Trainer(objective: DataParallelObjective(network: network, dataset: dataset, communicator: world),
+        var trainer = Trainer(objective: DataParallelObjective(model: network, dataset: dataset, communicator: world),
                               specification: configuration.train, seed: configuration.seed)
-        trainer.heldOut = split.heldOut.map { DataParallelObjective(network: network, dataset: $0, communicator: world) }
+        trainer.heldOut = split.heldOut.map { DataParallelObjective(model: network, dataset: $0, communicator: world) }
         trainer.stopOnSignal = true
         StopSignals.install()
         trainer.onRecord = { record in if world.isRoot { try files.append(record) } }

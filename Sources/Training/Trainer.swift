@@ -1,6 +1,7 @@
 import Cluster
 import Datasets
 import Networks
+import Objectives
 
 /// Where training is: after `step` updates, the parameters and (with momentum) the velocity.
 public struct TrainingState: Sendable, Equatable {

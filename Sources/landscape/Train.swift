@@ -38,6 +38,7 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A params-<step>.npy checkpoint every this many steps; 0 = none. [train.checkpoint-every]", valueName: "C")) var checkpointEvery: String?
     @Option(help: ArgumentHelp("Hessian process grid, for the spectrum commands. [hessian.grid]", valueName: "auto|PrxPc")) var grid: String?
     @Option(help: ArgumentHelp("Hessian block size, for the spectrum commands. [hessian.block]", valueName: "nb")) var block: String?
+    @Option(help: ArgumentHelp("Exact assembly: auto, sample-gemm (MLP fast path) or operator-columns (any model). [hessian.assembly]", valueName: "method")) var assembly: String?
 
     /// (configuration key, flag text) for every flag given.
     var overrides: [(key: String, text: String)] {
@@ -51,7 +52,7 @@ struct ConfigurationOptions: ParsableArguments {
             ("train.momentum", momentum), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
             ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),
             ("train.record-every", recordEvery), ("train.checkpoint-every", checkpointEvery),
-            ("hessian.grid", grid), ("hessian.block", block),
+            ("hessian.grid", grid), ("hessian.block", block), ("hessian.assembly", assembly),
         ]
         return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
     }

@@ -3,23 +3,29 @@ import Datasets
 import Networks
 import Samples
 
-/// The mean training loss L(w) = (1/N) Σᵢ ℓ(f(w, xᵢ), yᵢ) over data sharded across the ranks of
-/// `communicator`, with its gradient.
+/// The mean training loss L(w) = (1/N) Σᵢ ℓ(f(w, xᵢ), yᵢ) of any `Model` over data sharded across
+/// the ranks of `communicator`, with its gradient and its curvature operators.
 ///
 /// Each rank sums over the samples it holds; one allreduce of [Σ∇ℓ (M values), Σℓ, #correct, n]
 /// then gives every rank the same global sums, which are divided by the global sample count. The
 /// result is the same for any number of ranks up to the rounding of the sums' grouping.
 public struct DataParallelObjective: Sendable {
-    public let network: MultilayerPerceptron
+    public let model: any Model
     public let dataset: Dataset
     public let communicator: Communicator
 
-    public init(network: MultilayerPerceptron, dataset: Dataset, communicator: Communicator) {
-        precondition(network.layout.inputDimension == dataset.inputDimension
-                     && network.layout.outputDimension == dataset.outputDimension)
-        self.network = network
+    public init(model: any Model, dataset: Dataset, communicator: Communicator) {
+        precondition(model.inputDimension == dataset.inputDimension && model.outputDimension == dataset.outputDimension,
+                     "the model's input/output sizes do not match the data")
+        self.model = model
         self.dataset = dataset
         self.communicator = communicator
+    }
+
+    /// H, G or R = H − G of the mean loss at `parameters`, as a collective operator.
+    public func curvature(_ kind: CurvatureKind, at parameters: [Double]) -> CurvatureOperator {
+        CurvatureOperator(kind: kind, model: model, parameters: parameters, shard: dataset.samples,
+                          globalSampleCount: dataset.globalCount, communicator: communicator)
     }
 
     /// L(w), accuracy and (if asked) ∇L(w) with its norm, over the whole dataset.
@@ -36,15 +42,15 @@ public struct DataParallelObjective: Sendable {
     }
 
     private func reduce(_ parameters: [Double], on batch: SampleBatch, gradient wantGradient: Bool) throws -> Evaluation {
-        let m = network.parameterCount
+        let m = model.parameterCount
         var buffer = [Double](repeating: 0, count: (wantGradient ? m : 0) + 3)
         let statistics: LossStatistics
         if wantGradient {
             var gradient = [Double](repeating: 0, count: m)
-            statistics = network.gradient(parameters, on: batch, accumulatingInto: &gradient)
+            statistics = model.gradient(parameters, on: batch, accumulatingInto: &gradient)
             buffer.replaceSubrange(0..<m, with: gradient)
         } else {
-            statistics = network.evaluate(parameters, on: batch)
+            statistics = model.evaluate(parameters, on: batch)
         }
         let tail = buffer.count - 3
         buffer[tail] = statistics.lossSum

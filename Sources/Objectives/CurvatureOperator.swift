@@ -1,0 +1,68 @@
+import Cluster
+import Networks
+import Samples
+
+/// Which curvature of the mean loss L(θ) = (1/N) Σᵢ ℓᵢ an operator applies.
+public enum CurvatureKind: String, Codable, Sendable, CaseIterable {
+    /// H = ∇²L.
+    case hessian
+    /// G = (1/N) Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ, the generalised Gauss–Newton matrix.
+    case gaussNewton = "gauss-newton"
+    /// R = H − G, the part that carries ∇_f ℓ (vanishes where every residual does).
+    case residual
+
+    /// "H", "G", "R": the symbols of Sagun et al.'s decomposition, used in file and table names.
+    public var symbol: String {
+        switch self {
+        case .hessian: "H"
+        case .gaussNewton: "G"
+        case .residual: "R"
+        }
+    }
+}
+
+/// H, G or R of a data-parallel mean loss at fixed parameters, applied to B directions at once.
+///
+/// This is the one place where curvature products are reduced across ranks: each rank applies
+/// the model's product to its shard (sums over its samples), one allreduce of the M × B block adds
+/// the shards, and the division by the global N makes it the mean — the same W on every rank, for
+/// any number of ranks up to the rounding of the sum's grouping.
+public struct CurvatureOperator: SymmetricOperator, Sendable {
+    public let kind: CurvatureKind
+    public let model: any Model
+    public let parameters: [Double]
+    public let shard: SampleBatch
+    public let globalSampleCount: Int
+    public let communicator: Communicator
+
+    public init(kind: CurvatureKind, model: any Model, parameters: [Double], shard: SampleBatch,
+                globalSampleCount: Int, communicator: Communicator) {
+        precondition(parameters.count == model.parameterCount && globalSampleCount > 0)
+        self.kind = kind
+        self.model = model
+        self.parameters = parameters
+        self.shard = shard
+        self.globalSampleCount = globalSampleCount
+        self.communicator = communicator
+    }
+
+    public var dimension: Int { model.parameterCount }
+
+    /// This rank's unreduced sums Σ_{i in shard} (∇²ℓᵢ or its parts) · V.
+    public func localSums(_ directions: [Double], count: Int) -> [Double] {
+        switch kind {
+        case .hessian: model.hessianVectorProduct(parameters, on: shard, directions: directions, count: count)
+        case .gaussNewton: model.gaussNewtonVectorProduct(parameters, on: shard, directions: directions, count: count)
+        case .residual: model.residualVectorProduct(parameters, on: shard, directions: directions, count: count)
+        }
+    }
+
+    public func apply(_ directions: [Double], count: Int) throws -> [Double] {
+        precondition(count >= 1 && directions.count == dimension * count, "directions must be M × B")
+        var result = localSums(directions, count: count)
+        try communicator.allreduce(&result, .sum)
+        let scale = 1 / Double(globalSampleCount)
+        for i in result.indices { result[i] *= scale }
+        return result
+    }
+}

@@ -1,0 +1,31 @@
+import Cluster
+import DistributedLinearAlgebra
+
+/// A symmetric linear operator A ∈ R^{n×n} applied collectively: every rank of `communicator`
+/// calls `apply` with the same replicated block V (n × B, column-major: direction j is
+/// `V[j·n ..< (j+1)·n]`) and receives the same W = A V. Solvers (Lanczos, SLQ, Hutchinson,
+/// Newton–MINRES, NEB forces) take an operator, not a matrix: the Hessian of a data-parallel loss
+/// and a block-cyclic matrix look the same to them.
+public protocol SymmetricOperator {
+    /// n.
+    var dimension: Int { get }
+    /// The ranks that apply the operator together.
+    var communicator: Communicator { get }
+    /// W = A V for `count` directions (collective).
+    func apply(_ directions: [Double], count: Int) throws -> [Double]
+}
+
+extension SymmetricOperator {
+    /// A v for one direction.
+    public func apply(_ direction: [Double]) throws -> [Double] { try apply(direction, count: 1) }
+}
+
+/// A distributed dense matrix is an operator: each rank multiplies its local piece, one allreduce
+/// adds the pieces (`BlockCyclicMatrix.multiply(replicated:count:)`).
+extension BlockCyclicMatrix: SymmetricOperator {
+    public var dimension: Int { rows }
+    public var communicator: Communicator { grid.communicator }
+    public func apply(_ directions: [Double], count: Int) throws -> [Double] {
+        try multiply(replicated: directions, count: count)
+    }
+}
