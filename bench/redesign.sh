@@ -188,8 +188,14 @@ for r in rows:
     print(f"| {r['metric']} | {r['unit']} | {r['better']} | {r['baseline_median']} | {r['candidate_median']} | {r['ratio']} | {r['within']} | {r['spread']} |")
 print()
 for n in notes: print(n)
-print(f"no regression: every metric within {pct}" if not failed else f"outside {pct}: {', '.join(failed)}")
-print("a spread larger than the tolerance means the machine is too noisy to decide: rerun with a larger REPEAT on a quiet machine")
+print(f"no regression: every metric within {pct}" if not failed else f"outside {pct}: {'; '.join(failed)}")
+if int(repeat) < 3:
+    print(f"only {repeat} round(s): medians of so few runs are noise-prone on a shared machine; use REPEAT ≥ 3")
+noisy = [r["metric"] for r in rows for v in (r["baseline_rounds"], r["candidate_rounds"])
+         if len(v.split(";")) > 1 and max(map(float, v.split(";"))) > (1 + tol) * min(map(float, v.split(";")))]
+if noisy:
+    print(f"spread above {pct} (too noisy to decide at this tolerance; rerun on a quiet machine or with a larger REPEAT): "
+          + "; ".join(dict.fromkeys(noisy)))
 print(f"written: {out}")
 sys.exit(3 if failed else 0)
 PY

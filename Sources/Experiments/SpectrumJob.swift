@@ -7,6 +7,7 @@ import Support
 import Networks
 import Objectives
 import NPY
+import Optimization
 import Training
 
 /// `landscape spectrum`: the exact Hessian of the mean training loss at a point, assembled across

@@ -3,6 +3,7 @@ import DistributedLinearAlgebra
 import Foundation
 import Support
 import NPY
+import Optimization
 import Training
 
 /// `landscape sweep`: every point of a `SweepDefinition`, each a full `landscape spectrum` run

@@ -5,6 +5,7 @@ import Support
 import Networks
 import Objectives
 import NPY
+import Optimization
 import Training
 
 /// `landscape train`: loads the data (each rank its shard), initialises (or resumes) the

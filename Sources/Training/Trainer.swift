@@ -2,6 +2,7 @@ import Cluster
 import Datasets
 import Networks
 import Objectives
+import Optimization
 
 /// Where training is: after `step` updates, the parameters and (with momentum) the velocity.
 public struct TrainingState: Sendable, Equatable {
@@ -30,13 +31,6 @@ public struct TrainingRecord: Sendable {
     public var seconds: Double
 }
 
-/// Why training stopped.
-public enum StopReason: String, Sendable, Codable {
-    case steps, targetLoss = "target-loss", targetGradientNorm = "target-gradient-norm"
-    /// SIGTERM or SIGUSR1 on some rank: a checkpoint of the current step was written.
-    case signal
-}
-
 public struct TrainingOutcome: Sendable {
     public var state: TrainingState
     /// L, accuracy, ∇L and ‖∇L‖ at the final parameters.
@@ -60,14 +54,14 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     }
 }
 
-/// Gradient descent or minibatch SGD on a `DataParallelObjective`.
+/// Gradient descent (optionally with heavy-ball momentum) or minibatch SGD on a
+/// `DataParallelObjective`, run by the shared `IterativeDriver`.
 ///
 /// Every rank runs the same loop on the same parameters: the only communication is the allreduce
-/// inside each gradient, so all ranks take identical steps and the trajectory does not depend on
-/// the number of ranks (up to the rounding of the summation's grouping). Each iteration t:
-/// evaluate what is due at step t (the full gradient for GD; the full loss for a record or a
-/// checkpoint), refuse a non-finite loss, record, checkpoint, stop if a target or the step count
-/// is reached, else update w ← w − η_t g (or v ← μ v + g, w ← w − η_t v) to step t + 1.
+/// inside each gradient (and the driver's signal check), so all ranks take identical steps and the
+/// trajectory does not depend on the number of ranks (up to the rounding of the summation's
+/// grouping). The update is w ← w − η_t g (`GradientDescent`) or v ← μ v + g, w ← w − η_t v
+/// (`Momentum`), g the full gradient (GD) or the minibatch's (SGD).
 public struct Trainer {
     public let objective: DataParallelObjective
     public let specification: TrainingSpecification
@@ -77,9 +71,11 @@ public struct Trainer {
 
     public var onRecord: (TrainingRecord) throws -> Void = { _ in }
     public var onCheckpoint: (TrainingState) throws -> Void = { _ in }
-    /// Check every step (one allreduce of one integer) whether any rank received SIGTERM/SIGUSR1
-    /// (`StopSignals`); if so, checkpoint and stop with reason `.signal`.
+    /// Check every step (one allreduce) whether any rank received SIGTERM/SIGUSR1 (`StopSignals`);
+    /// if so, checkpoint and stop with reason `.signal`.
     public var stopOnSignal = false
+    /// Stop (with a checkpoint) after this many seconds of training.
+    public var wallSeconds: Double?
     /// The signal that stopped the run, if any.
     public private(set) var stopSignal = 0
     /// (step, total steps, latest loss) after every update.
@@ -91,89 +87,76 @@ public struct Trainer {
         self.seed = seed
     }
 
+    /// The update rule the specification asks for.
+    public var rule: any UpdateRule {
+        specification.momentum > 0 ? Momentum(momentum: specification.momentum) : GradientDescent()
+    }
+
     public mutating func run(from start: TrainingState) throws -> TrainingOutcome {
         let spec = specification
         let n = objective.dataset.globalCount
         let total = spec.totalSteps(samples: n)
-        let isGD = spec.algorithm == .gd
-        var schedule = isGD ? nil : MinibatchSchedule(samples: n, batch: spec.batchSize(samples: n), seed: seed)
+        var problem = TrainingProblem(objective: objective, specification: spec, rule: rule,
+                                      schedule: spec.algorithm == .gd ? nil
+                                          : MinibatchSchedule(samples: n, batch: spec.batchSize(samples: n), seed: seed))
         var state = start
-        if spec.momentum > 0 && state.velocity == nil {
-            state.velocity = [Double](repeating: 0, count: state.parameters.count)
-        }
-        var lastCheckpoint: Int? = start.step > 0 ? start.step : nil
-        let clock = ContinuousClock.now
-        func seconds() -> Double {
-            let d = ContinuousClock.now - clock
-            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        }
+        if state.velocity == nil { state.velocity = problem.rule.initialAuxiliary(count: state.parameters.count) }
 
-        while true {
-            let t = state.step
-            let recordDue = t % spec.recordEvery == 0 || t >= total
-            // Every rank learns of a signal any rank received, at the same step.
-            let signalled = stopOnSignal ? try objective.communicator.allreduce(Int(StopSignals.pending), .max) : 0
-            let resumedHere = t == start.step && t > 0   // its checkpoint exists already
-            let checkpointDue = (spec.checkpointEvery > 0 && t % spec.checkpointEvery == 0 || signalled != 0) && !resumedHere
-            var full: Evaluation? = nil
-            if isGD || recordDue || checkpointDue || signalled != 0 {
-                full = try objective.evaluate(state.parameters, gradient: isGD || recordDue)
-            }
-            if let full {
-                guard full.loss.isFinite else {
-                    throw TrainingDiverged(step: t, loss: full.loss, learningRate: spec.learningRate(at: t), lastCheckpoint: lastCheckpoint)
-                }
-                if checkpointDue {
-                    try onCheckpoint(state)
-                    lastCheckpoint = t
-                }
-                var reason: StopReason? = nil
-                if t >= total { reason = .steps }
-                if let target = spec.targetLoss, full.loss <= target { reason = .targetLoss }
-                if let target = spec.targetGradientNorm, let norm = full.gradientNorm, norm <= target { reason = .targetGradientNorm }
-                if signalled != 0 {
-                    reason = .signal
-                    stopSignal = signalled
-                }
-                if recordDue || reason != nil, let norm = full.gradientNorm {
-                    try onRecord(TrainingRecord(step: t, loss: full.loss, accuracy: full.accuracy, gradientNorm: norm,
-                                                heldOut: try heldOut?.evaluate(state.parameters),
-                                                learningRate: spec.learningRate(at: t), seconds: seconds()))
-                }
-                if let reason {
-                    let final = full.gradientNorm == nil ? try objective.evaluate(state.parameters) : full
-                    if !recordDue, full.gradientNorm == nil, let norm = final.gradientNorm {
-                        try onRecord(TrainingRecord(step: t, loss: final.loss, accuracy: final.accuracy, gradientNorm: norm,
-                                                    heldOut: try heldOut?.evaluate(state.parameters),
-                                                    learningRate: spec.learningRate(at: t), seconds: seconds()))
-                    }
-                    return TrainingOutcome(state: state, final: final, reason: reason, updates: t - start.step)
-                }
-            }
-
-            let step: Evaluation
-            if isGD {
-                step = full!
-            } else {
-                step = try objective.minibatch(state.parameters, indices: schedule!.indices(step: t))
-                guard step.loss.isFinite else {
-                    throw TrainingDiverged(step: t, loss: step.loss, learningRate: spec.learningRate(at: t), lastCheckpoint: lastCheckpoint)
-                }
-            }
-            let eta = spec.learningRate(at: t)
-            let g = step.gradient!
-            if var v = state.velocity {
-                let mu = spec.momentum
-                for i in v.indices {
-                    v[i] = mu * v[i] + g[i]
-                    state.parameters[i] -= eta * v[i]
-                }
-                state.velocity = v
-            } else {
-                for i in g.indices { state.parameters[i] -= eta * g[i] }
-            }
-            state.step = t + 1
-            onProgress(t + 1, total, step.loss)
+        var driver = IterativeDriver<TrainingProblem>(
+            criteria: StopCriteria(steps: total, targetValue: spec.targetLoss, targetGradientNorm: spec.targetGradientNorm,
+                                   wallSeconds: wallSeconds),
+            recordEvery: spec.recordEvery, checkpointEvery: spec.checkpointEvery, communicator: objective.communicator)
+        driver.stopOnSignal = stopOnSignal
+        let record = onRecord, heldOut = heldOut
+        driver.onRecord = { step, state, full, seconds in
+            try record(TrainingRecord(step: step, loss: full.loss, accuracy: full.accuracy, gradientNorm: full.gradientNorm!,
+                                      heldOut: try heldOut?.evaluate(state.parameters),
+                                      learningRate: spec.learningRate(at: step), seconds: seconds))
         }
+        driver.onCheckpoint = onCheckpoint
+        driver.onProgress = onProgress
+        let outcome = try driver.run(&problem, from: state)
+        stopSignal = outcome.signal
+        return TrainingOutcome(state: outcome.state, final: outcome.final, reason: outcome.reason, updates: outcome.updates)
     }
+}
+
+/// Training as an `IterativeProblem`: measure = the full-data loss (and gradient), advance = one
+/// update along the full or minibatch gradient.
+struct TrainingProblem: IterativeProblem {
+    let objective: DataParallelObjective
+    let specification: TrainingSpecification
+    let rule: any UpdateRule
+    var schedule: MinibatchSchedule?
+
+    var measuresEveryStep: Bool { schedule == nil }
+
+    func measure(_ state: TrainingState, gradient: Bool) throws -> Evaluation {
+        try objective.evaluate(state.parameters, gradient: gradient)
+    }
+
+    mutating func advance(_ state: inout TrainingState, measured: Evaluation?) throws -> Double {
+        let t = state.step
+        let step: Evaluation
+        if schedule != nil {
+            step = try objective.minibatch(state.parameters, indices: schedule!.indices(step: t))
+            guard step.loss.isFinite else { state.step = t + 1; return step.loss }
+        } else {
+            step = measured!
+        }
+        rule.apply(to: &state.parameters, auxiliary: &state.velocity, direction: step.gradient!,
+                   learningRate: specification.learningRate(at: t))
+        state.step = t + 1
+        return step.loss
+    }
+
+    func diverged(at step: Int, value: Double, lastCheckpoint: Int?) -> Error {
+        TrainingDiverged(step: step, loss: value, learningRate: specification.learningRate(at: step), lastCheckpoint: lastCheckpoint)
+    }
+}
+
+extension TrainingState: Iterate {}
+
+extension Evaluation: Observation {
+    public var value: Double { loss }
 }
