@@ -36,10 +36,41 @@ func check(_ code: Int32, _ routine: @autoclosure () -> String) throws {
 ///
 /// Invariant: an `InputError` is thrown *collectively* — every rank of the communicator reaches
 /// the same verdict (a replicated check, or a check on one rank whose verdict is broadcast with
-/// `Communicator.agree`). Anything that fails on some ranks only is a different error and aborts the
-/// job with `MPI_Abort`, so a failure can never leave the other ranks waiting in a collective.
+/// `Communicator.agree`). `MPIRuntime.run` enforces it: before it exits with 2 every rank must
+/// reach the exit within a few seconds; a rank that threw one alone (its peers still waiting in a
+/// collective) aborts the job with its message instead, so a misplaced `InputError` can never hang.
+///
+/// Library code names the *setting* (`setting`, a config key such as `hessian.grid`, or an option
+/// name such as `vectors`), not a command-line flag it cannot know; the command that parsed the
+/// user's input maps the setting to the flag or key the user wrote (`naming(_:)`).
 public struct InputError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The setting at fault, if any.
+    public let setting: String?
+    /// The problem and the fix, without the setting's name.
+    public let detail: String
+    /// How the setting is shown (the flag or key the user wrote); the setting itself by default.
+    public var shownAs: String?
+
+    public init(_ message: String) {
+        setting = nil
+        detail = message
+    }
+
+    public init(setting: String, _ detail: String) {
+        self.setting = setting
+        self.detail = detail
+    }
+
+    public var message: String {
+        guard let setting else { return detail }
+        return "\(shownAs ?? setting) \(detail)"
+    }
     public var description: String { message }
+
+    /// The same error with its setting shown as `name` (e.g. `--eigenvectors`).
+    public func naming(_ name: String) -> InputError {
+        var copy = self
+        copy.shownAs = name
+        return copy
+    }
 }

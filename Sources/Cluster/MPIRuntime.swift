@@ -8,6 +8,9 @@ import Foundation
 /// return codes that `check` turns into `MPIError`s instead of aborting inside Open MPI.
 public final class MPIRuntime {
     public let world: Communicator
+    /// A private duplicate of the world on which ranks confirm a shared exit (`confirmShared`):
+    /// its collectives can never match a collective of the job's own.
+    private let exitCommunicator: Communicator
     /// The thread level MPI granted (`MPI_THREAD_*`).
     public let threadLevel: Int32
     /// This node's name as MPI reports it (`MPI_Get_processor_name`).
@@ -22,6 +25,7 @@ public final class MPIRuntime {
                   "MPI_Comm_set_errhandler")
         threadLevel = provided
         world = try Communicator(handle: landscape_mpi_comm_world())
+        exitCommunicator = try world.duplicate()
         var name = [CChar](repeating: 0, count: Int(MPI_MAX_PROCESSOR_NAME) + 1)
         var length: Int32 = 0
         try check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
@@ -55,9 +59,13 @@ public final class MPIRuntime {
     }
 
     /// Runs a job body under the error contract every command shares:
-    ///  * `InputError` (thrown collectively): rank 0 prints `error: …`, all ranks finalize, exit 2;
+    ///  * `InputError` (a verdict every rank shares): rank 0 prints `error: …`, all ranks finalize,
+    ///    exit 2; likewise `CollectiveFailure` (exit 1) and `StoppedBySignal` (exit 3);
     ///  * any other error: the failing rank prints `[rank N@host] error: …` and calls `MPI_Abort`,
     ///    which ends all ranks — never a hang.
+    /// A shared verdict is confirmed before the clean exit: every rank must reach it within
+    /// `verdictTimeout` seconds. One that a rank reached alone — its peers still in a collective,
+    /// e.g. an `InputError` thrown on rank 0 only — aborts the job with that rank's message instead.
     public func run(_ body: (MPIRuntime) throws -> Void) -> Never {
         do {
             try injectFailureIfAsked()
@@ -65,14 +73,17 @@ public final class MPIRuntime {
             finalize()
             exit(0)
         } catch let error as InputError {
+            confirmShared(error.message)
             if world.isRoot { standardError("error: \(error.message)") }
             finalize()
             exit(2)
         } catch let error as CollectiveFailure {
+            confirmShared(error.message)
             if world.isRoot { standardError("error: \(error.message)") }
             finalize()
             exit(1)
         } catch let stop as StoppedBySignal {
+            confirmShared(stop.message)
             if world.isRoot { standardError("stopped: \(stop.message)") }
             finalize()
             exit(StoppedBySignal.exitStatus)
@@ -80,17 +91,48 @@ public final class MPIRuntime {
             abort(String(describing: error), code: 1)
         }
     }
+
+    /// Seconds every rank has to reach a shared exit (`LANDSCAPE_VERDICT_TIMEOUT`, default 10):
+    /// ranks that share a verdict reach it within moments of each other, since they computed it
+    /// from the same data or learned it in the same collective.
+    public var verdictTimeout: Double {
+        ProcessInfo.processInfo.environment["LANDSCAPE_VERDICT_TIMEOUT"].flatMap(Double.init) ?? 10
+    }
+
+    /// A non-blocking barrier on the private exit communicator, polled until every rank has
+    /// arrived or `verdictTimeout` has passed; in the second case the verdict was not shared and
+    /// this rank aborts the job with `message`.
+    func confirmShared(_ message: String) {
+        var request: MPI_Request? = nil
+        guard MPI_Ibarrier(exitCommunicator.handle, &request) == MPI_SUCCESS else { abort(message, code: 1) }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(verdictTimeout * 1e9)
+        var done: Int32 = 0
+        while true {
+            guard MPI_Test(&request, &done, landscape_mpi_status_ignore()) == MPI_SUCCESS else { abort(message, code: 1) }
+            if done != 0 { return }
+            if DispatchTime.now().uptimeNanoseconds >= deadline {
+                abort("\(message) (this error reached only some ranks; the job is aborted)", code: 1)
+            }
+            usleep(2000)
+        }
+    }
 }
 
 extension MPIRuntime {
     /// `LANDSCAPE_INJECT_FAILURE_ON_RANK=r` makes rank r fail as the job starts while the others
     /// go on into their first collective: the test of "a failing rank ends the job, never a hang".
+    /// `LANDSCAPE_INJECT_FAILURE=input-error@r` makes rank r alone throw bad input there — a
+    /// verdict wrongly thrown on one rank, which `confirmShared` must turn into an abort.
     func injectFailureIfAsked() throws {
         struct InjectedFailure: Error, CustomStringConvertible {
             var description: String { "injected failure (LANDSCAPE_INJECT_FAILURE_ON_RANK)" }
         }
-        if let text = ProcessInfo.processInfo.environment["LANDSCAPE_INJECT_FAILURE_ON_RANK"], Int(text) == world.rank {
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment["LANDSCAPE_INJECT_FAILURE_ON_RANK"], Int(text) == world.rank {
             throw InjectedFailure()
+        }
+        if let spec = environment["LANDSCAPE_INJECT_FAILURE"], spec.split(separator: ",").contains("input-error@\(world.rank)"[...]) {
+            throw InputError("injected bad input on rank \(world.rank) alone (LANDSCAPE_INJECT_FAILURE)")
         }
     }
 }

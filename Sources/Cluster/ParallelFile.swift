@@ -54,6 +54,42 @@ public struct ParallelFile: @unchecked Sendable {
         return ParallelFile(handle: file!, path: path)
     }
 
+    /// Opens `path`, runs `body` with the file and closes it, on every path out of `body`.
+    ///
+    /// When `body` throws a verdict every rank shares (`InputError`, `CollectiveFailure`) every
+    /// rank closes the file (`MPI_File_close` is collective) and the error goes on. Any other error
+    /// may have been thrown by this rank alone, while the others wait in a collective write: a
+    /// collective close would then never return, so the file is left to `MPI_Abort`, which the
+    /// runtime calls for exactly these errors.
+    public static func withFile<R>(_ path: String, mode: Mode, on communicator: Communicator,
+                                   _ body: (ParallelFile) throws -> R) throws -> R {
+        let file = try open(path, mode: mode, on: communicator)
+        let result: R
+        do {
+            result = try body(file)
+        } catch let error as InputError {
+            try? file.close()
+            throw error
+        } catch let error as CollectiveFailure {
+            try? file.close()
+            throw error
+        }
+        try file.close()
+        return result
+    }
+
+    /// Flushes this rank's writes to the storage device (`MPI_File_sync`, collective).
+    public func sync() throws {
+        try check(MPI_File_sync(handle), "MPI_File_sync(\(path))")
+    }
+
+    /// The file's current size in bytes (`MPI_File_get_size`).
+    public func size() throws -> Int {
+        var bytes: MPI_Offset = 0
+        try check(MPI_File_get_size(handle, &bytes), "MPI_File_get_size(\(path))")
+        return Int(bytes)
+    }
+
     /// Truncates or extends the file to `bytes` (collective).
     public func setSize(_ bytes: Int) throws {
         try check(MPI_File_set_size(handle, MPI_Offset(bytes)), "MPI_File_set_size(\(path))")

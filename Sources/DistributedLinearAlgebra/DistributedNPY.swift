@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import NPY
+import Support
 
 extension BlockCyclicMatrix {
     /// Reads a 2-D float64 or float32 NPY matrix straight into its block-cyclic distribution: each
@@ -17,7 +18,7 @@ extension BlockCyclicMatrix {
         let rows = transposed ? header.shape[1] : header.shape[0]
         let columns = transposed ? header.shape[0] : header.shape[1]
         var matrix = try BlockCyclicMatrix(grid: grid, rows: rows, columns: columns, blockSize: blockSize)
-        let file = try ParallelFile.open(path, mode: .read, on: grid.communicator)
+        return try ParallelFile.withFile(path, mode: .read, on: grid.communicator) { file in
         let count = matrix.localRows * matrix.localColumns   // packed: lld == localRows when localRows > 0
         let bigEndian = header.dataType.byteOrder == .big
         if header.dataType.itemSize == 8 {
@@ -42,8 +43,8 @@ extension BlockCyclicMatrix {
                 matrix.local[i] = Double(value)
             }
         }
-        try file.close()
         return (matrix, transposed)
+        }
     }
 
     /// Writes the first `columnCount` columns as one little-endian float64 NPY file in Fortran
@@ -57,22 +58,29 @@ extension BlockCyclicMatrix {
         let k = columnCount ?? columns
         precondition(k <= columns)
         let communicator = grid.communicator
-        let temporary = path + ".partial"
+        let temporary = path + ".partial"   // one name every rank knows (the write is collective)
         let header = NPYHeader(dataType: .float64, fortranOrder: true, shape: [rows, k]).encoded()
         let prefix = try BlockCyclicMatrix(grid: grid, rows: rows, columns: k, blockSize: blockSize)
-        let file = try ParallelFile.open(temporary, mode: .createWrite, on: communicator)
-        try file.setSize(0)    // a stale file of the same name must not leave a longer tail
-        if communicator.isRoot { try file.write(bytes: header, at: 0) }
-        let view = try prefix.fileType(Double.self)
-        defer { view.free() }
-        let count = prefix.localRows * prefix.localColumns
-        try local.withUnsafeBufferPointer { buffer in
-            try file.writeAll(UnsafeBufferPointer(rebasing: buffer[0..<count]), displacement: header.count, fileType: view)
+        let expected = header.count + 8 * rows * k
+        try ParallelFile.withFile(temporary, mode: .createWrite, on: communicator) { file in
+            try file.setSize(0)    // a stale file of the same name must not leave a longer tail
+            if communicator.isRoot { try file.write(bytes: header, at: 0) }
+            let view = try prefix.fileType(Double.self)
+            defer { view.free() }
+            let count = prefix.localRows * prefix.localColumns
+            try FaultInjection.check("matrix-write", rank: communicator.rank)
+            try local.withUnsafeBufferPointer { buffer in
+                try file.writeAll(UnsafeBufferPointer(rebasing: buffer[0..<count]), displacement: header.count, fileType: view)
+            }
+            // Every write returned success; the file must also have its full size before it may
+            // take its final name (a short write on a full disk shows here).
+            try file.sync()
+            let size = try file.size()
+            if size != expected {
+                throw FileWriteError(path: path, reason: "wrote \(size) of \(expected) bytes (disk full?)")
+            }
         }
-        try file.close()
-        if communicator.isRoot, rename(temporary, path) != 0 {
-            throw NPYError("cannot rename '\(temporary)' to '\(path)': \(String(cString: strerror(errno)))")
-        }
+        if communicator.isRoot { try commit(temporary, to: path) }
         try communicator.barrier()
     }
 

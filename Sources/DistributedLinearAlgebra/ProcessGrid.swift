@@ -27,10 +27,10 @@ public struct ProcessGrid: Sendable {
         if text.lowercased() == "auto" { return squarestShape(for: processes) }
         let parts = text.lowercased().split(separator: "x")
         guard parts.count == 2, let r = Int(parts[0]), let c = Int(parts[1]), r >= 1, c >= 1 else {
-            throw InputError("--grid '\(text)' is not of the form PrxPc (e.g. 2x2) or 'auto'")
+            throw InputError(setting: "hessian.grid", "'\(text)' is not of the form PrxPc (e.g. 2x2) or 'auto'")
         }
         guard r * c == processes else {
-            throw InputError("--grid \(r)x\(c) needs \(r * c) ranks but the job has \(processes); use a grid with Pr·Pc = \(processes) or 'auto'")
+            throw InputError(setting: "hessian.grid", "\(r)x\(c) needs \(r * c) ranks but the job has \(processes); use a grid with Pr·Pc = \(processes) or 'auto'")
         }
         return (r, c)
     }

@@ -22,7 +22,7 @@ public enum EigenvectorSelection: Equatable, Sendable, CustomStringConvertible {
             if parts[0] == "top" { self = .top(k); return }
             if parts[0] == "bottom" { self = .bottom(k); return }
         }
-        throw InputError("--vectors '\(text)' is not one of none, all, top:K, bottom:K (K ≥ 1)")
+        throw InputError(setting: "vectors", "'\(text)' is not one of none, all, top:K, bottom:K (K ≥ 1)")
     }
 
     public var description: String {

@@ -25,6 +25,7 @@ struct TrainRunFiles {
     }
 
     func writeCheckpoint(_ state: TrainingState) throws {
+        try FaultInjection.check("checkpoint", rank: 0)
         try directory.writeVector(state.parameters, to: checkpointName(state.step))
         if let velocity = state.velocity { try directory.writeVector(velocity, to: velocityName(state.step)) }
     }
@@ -49,11 +50,19 @@ struct TrainRunFiles {
                       text(held?.loss), text(held?.accuracy), text(held?.gradientNorm),
                       text(record.learningRate), String(format: "%.3f", record.seconds)]
         let line = fields.joined(separator: ",") + "\n"
-        guard let handle = FileHandle(forWritingAtPath: directory.file("train.csv")) else {
-            throw InputError("cannot append to '\(directory.file("train.csv"))'")
+        // Rank 0 alone writes: a failure here is not a shared verdict, and ends the job through
+        // MPI_Abort with this message (the other ranks are in the next step's allreduce).
+        let path = directory.file("train.csv")
+        try FaultInjection.check("train-log", rank: 0)
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw FileWriteError(path: path, reason: "cannot open it to append a row (\(String(cString: strerror(errno))))")
         }
         defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(line.utf8))
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(line.utf8))
+        } catch {
+            throw FileWriteError(path: path, reason: "appending a row failed: \((error as NSError).localizedDescription)")
+        }
     }
 }

@@ -39,6 +39,8 @@ struct Throughput: MPICommand {
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
+
     func validate() throws {
         guard directions >= 1 else { throw ValidationError("--directions must be ≥ 1") }
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be ≥ 1") }

@@ -22,6 +22,8 @@ struct DataExport: MPICommand {
     @Option(help: "Output directory.") var out: String
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
+
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
         try DataExportJob(configuration: configuration, output: RunDirectory(path: out)).run(on: runtime.world)

@@ -49,13 +49,17 @@ struct Eig: MPICommand {
     @Flag(help: "No progress lines on standard error.")
     var quiet = false
 
+    func displayName(ofSetting setting: String) -> String? {
+        ["vectors": "--vectors", "hessian.grid": "--grid"][setting]
+    }
+
     func validate() throws {
         guard (matrix == nil) != (testMatrix == nil) else {
             throw ValidationError("give exactly one of --matrix FILE.npy or --test-matrix householder:M")
         }
         guard block >= 1 else { throw ValidationError("--block must be ≥ 1 (64 is a good default)") }
         guard symmetryTolerance >= 0 else { throw ValidationError("--symmetry-tolerance must be ≥ 0") }
-        _ = try validated { try EigenvectorSelection(parsing: vectors) }
+        _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: vectors) }
         _ = try validated { try testMatrix.map { try HouseholderTestMatrix(parsing: $0) } }
         _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
@@ -81,8 +85,13 @@ extension EigensolverChoice: ExpressibleByArgument {}
 
 /// Re-throws a library `InputError` as the parser's `ValidationError`, so option mistakes are
 /// reported before MPI starts.
-func validated<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as InputError { throw ValidationError(error.message) }
+/// Runs a library check while parsing; its `InputError` becomes the parser's `ValidationError`,
+/// with the setting shown as `names` says (the flag this command uses for it).
+func validated<T>(naming names: (String) -> String? = { _ in nil }, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as InputError {
+        guard let setting = error.setting, let name = names(setting) else { throw ValidationError(error.message) }
+        throw ValidationError(error.naming(name).message)
+    }
 }
 
 /// Parses `4G`, `512M`, `1.5GiB`, `2000000` (bytes); binary units.

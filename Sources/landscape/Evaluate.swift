@@ -16,6 +16,8 @@ struct Evaluate: MPICommand {
     @Option(help: "Output directory.") var out: String
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
+
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
         try EvaluateJob(configuration: configuration, parameters: params, output: RunDirectory(path: out)).run(on: runtime.world)

@@ -7,6 +7,21 @@ import Foundation
 /// bad input → exit 2 with one line on rank 0; any other failure → `MPI_Abort` of the whole job.
 protocol MPICommand: ParsableCommand {
     func run(on runtime: MPIRuntime) throws
+    /// How this command shows a library setting (a config key or option name) in an error: the
+    /// flag or key the user wrote; nil to show the setting's own name.
+    func displayName(ofSetting setting: String) -> String?
+}
+
+extension MPICommand {
+    func displayName(ofSetting setting: String) -> String? { nil }
+
+    /// `run(on:)` with library errors rephrased in this command's terms.
+    func runNamingSettings(on runtime: MPIRuntime) throws {
+        do { try run(on: runtime) } catch let error as InputError {
+            guard let setting = error.setting, let name = displayName(ofSetting: setting) else { throw error }
+            throw error.naming(name)
+        }
+    }
 }
 
 @main
@@ -46,7 +61,7 @@ struct Landscape: ParsableCommand {
             standardError("error: MPI did not start: \(error)")
             Foundation.exit(1)
         }
-        runtime.run { try job.run(on: $0) }
+        runtime.run { try job.runNamingSettings(on: $0) }
     }
 }
 

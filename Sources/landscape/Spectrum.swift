@@ -34,10 +34,14 @@ struct Spectrum: MPICommand {
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
+    func displayName(ofSetting setting: String) -> String? {
+        setting == "vectors" ? "--eigenvectors" : settings.displayName(ofSetting: setting)
+    }
+
     func validate() throws {
         guard checkpoint == nil || at == nil else { throw ValidationError("give at most one of --checkpoint params.npy or --at init") }
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
-        _ = try validated { try EigenvectorSelection(parsing: eigenvectors) }
+        _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: eigenvectors) }
         _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 

@@ -57,6 +57,12 @@ struct ConfigurationOptions: ParsableArguments {
         return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
     }
 
+    /// A configuration key as the user gave it: its flag when the flag was given, else the key
+    /// (from the --config file).
+    func displayName(ofSetting setting: String) -> String? {
+        overrides.contains { $0.key == setting } ? ConfigurationKey.all.first { $0.name == setting }?.flag : nil
+    }
+
     /// Type and choice errors in flags are reported before MPI starts.
     func validate() throws {
         for (key, text) in overrides {
@@ -81,6 +87,8 @@ struct Train: MPICommand {
     @Option(help: ArgumentHelp("Continue the run in this directory from its last checkpoint.", valueName: "DIR")) var resume: String?
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
+
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
 
     func validate() throws {
         guard out != nil || resume != nil else { throw ValidationError("give --out DIR (or --resume DIR to continue a run)") }
