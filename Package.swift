@@ -59,7 +59,7 @@ let package = Package(
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
-        .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK", "Curvature", "Networks", "Samples"]),
+        .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK", "Curvature", "Experiments", "Networks", "Samples"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Samples"]),
         .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks", "Samples"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY", "Samples"]),

@@ -276,17 +276,26 @@ extension RunConfiguration {
     /// every rank — so every rank reaches the same verdict), then the flags' overrides in order.
     public static func load(path: String?, overrides: [(key: String, text: String)],
                             on communicator: Communicator) throws -> RunConfiguration {
-        var configuration = RunConfiguration()
-        if let path {
-            let text = try communicator.agree { () throws -> String in
-                guard FileManager.default.fileExists(atPath: path) else { throw InputError("--config: no such file '\(path)'") }
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw InputError("--config: cannot read '\(path)' as UTF-8 text")
-                }
-                return text
-            }
-            configuration = try RunConfiguration(toml: text, source: path)
+        let text = try path.map { path in try communicator.agree { try readText(path) } }
+        return try resolve(text: text, path: path, overrides: overrides)
+    }
+
+    /// The same without MPI, for commands that run on one process (`plan`).
+    public static func load(path: String?, overrides: [(key: String, text: String)]) throws -> RunConfiguration {
+        try resolve(text: try path.map(readText), path: path, overrides: overrides)
+    }
+
+    private static func readText(_ path: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError("--config: no such file '\(path)'") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw InputError("--config: cannot read '\(path)' as UTF-8 text")
         }
+        return text
+    }
+
+    private static func resolve(text: String?, path: String?, overrides: [(key: String, text: String)]) throws -> RunConfiguration {
+        var configuration = RunConfiguration()
+        if let text, let path { configuration = try RunConfiguration(toml: text, source: path) }
         for (key, text) in overrides { try configuration.override(key, text: text) }
         return configuration
     }

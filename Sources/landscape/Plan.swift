@@ -40,12 +40,8 @@ struct Plan: ParsableCommand {
     }
 
     func plan() throws {
-        var configuration = RunConfiguration()
-        if let config {
-            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw InputError("--config: cannot read '\(config)'") }
-            configuration = try RunConfiguration(toml: text, source: config)
-        }
-        for (key, text) in settings.overrides { try configuration.override(key, text: text) }
+        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides)
+        try configuration.validate()   // the same checks a run makes, before any size is computed
         let (n, d, k) = try Self.dataShape(configuration)
         let widths = [d] + configuration.model.layers + [k]
         var model = CostModel()
