@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 // Landscape: exact Hessians of neural-network losses on MPI clusters.
-// Module graph (arrows point one way): landscape → Experiments → DistributedLinearAlgebra, NPY
-// → Cluster → C targets (CMPI, CScaLAPACK). Only the C targets see raw C types.
+// Module graph (arrows point one way; docs/architecture.md, checked by ArchitectureTests):
+// landscape → Workflows → Configuration, Planning, Reporting, Curvature, Training → Optimization,
+// Objectives → Networks, Datasets, DistributedLinearAlgebra → Cluster, NPY, Samples, Support → C shims
+// (CMPI, CBLAS, CScaLAPACK, CELPA). Only the C shims and package-internal API see raw C types.
 import PackageDescription
 
 let package = Package(
@@ -14,7 +16,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -45,12 +46,16 @@ let package = Package(
         .target(name: "Training", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom", "Networks", "Datasets", "Objectives",
                                                  "Optimization"]),
         .target(name: "Curvature", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Objectives", "Samples", "Support"]),
-        .target(name: "Experiments",
-                dependencies: ["Cluster", "DistributedLinearAlgebra", "NPY", "Networks", "Samples", "Datasets", "Objectives", "Optimization", "Training", "Curvature", "Support",
-                               .product(name: "TOMLKit", package: "TOMLKit"),
-                               .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Configuration",
+                dependencies: ["Cluster", "Curvature", "Datasets", "Networks", "Training",
+                               .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "Planning", dependencies: ["Cluster", "Curvature", "DistributedLinearAlgebra", "Networks", "Support"]),
+        .target(name: "Reporting", dependencies: []),
+        .target(name: "Workflows",
+                dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "NPY", "Networks",
+                               "Objectives", "Optimization", "Planning", "Reporting", "Samples", "SeededRandom", "Support", "Training"]),
         .executableTarget(name: "landscape",
-                          dependencies: ["Experiments", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Objectives", "Optimization", "Training", "Support",
+                          dependencies: ["Workflows", "Configuration", "Planning", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",
@@ -59,10 +64,10 @@ let package = Package(
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
-        .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK", "Curvature", "Experiments", "Networks", "Samples"]),
+        .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK", "Configuration", "Curvature", "Networks", "Samples"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Samples"]),
         .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks", "Samples"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY", "Samples"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Networks", "Datasets", "Experiments"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Networks", "Datasets", "Configuration"]),
     ]
 )

@@ -87,7 +87,7 @@ def efficiencies(rows):
 
 
 def rates(rows):
-    """The cost model's rates (Sources/Experiments/CostModel.swift) fitted to each run."""
+    """The cost model's rates (Sources/Planning/CostModel.swift) fitted to each run."""
     out = ["### Cost-model rates fitted to each run", "",
            "r_gemm = assembly GEMM GFLOP / (P · s); r_eig = M³ / (P · s) / 10⁹ (the solver named); "
            "reduction = 4·M² bytes (the panels' volume, M²/2 doubles; an allreduce moves about twice that per rank) / s.", "",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
-import Experiments
+import Configuration
+import Workflows
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

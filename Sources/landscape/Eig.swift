@@ -1,7 +1,7 @@
 import ArgumentParser
 import Cluster
 import DistributedLinearAlgebra
-import Experiments
+import Workflows
 
 struct Eig: MPICommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
-import Experiments
+import Configuration
+import Workflows
 
 struct Evaluate: MPICommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Cluster
 import DistributedLinearAlgebra
-import Experiments
+import Configuration
+import Planning
+import Workflows
 import Foundation
 import Support
 import NPY

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Cluster
 import DistributedLinearAlgebra
-import Experiments
+import Configuration
+import Workflows
 
 struct Spectrum: MPICommand {
     static let configuration = CommandConfiguration(

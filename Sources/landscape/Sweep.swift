@@ -1,7 +1,8 @@
 import ArgumentParser
 import Cluster
 import DistributedLinearAlgebra
-import Experiments
+import Configuration
+import Workflows
 import Foundation
 
 struct Sweep: MPICommand {

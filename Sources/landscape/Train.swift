@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
-import Experiments
+import Configuration
+import Workflows
 import Foundation
 
 /// Every configuration key as a flag (flags override the `--config` file). Values are kept as

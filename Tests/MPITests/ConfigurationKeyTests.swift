@@ -1,4 +1,4 @@
-import Experiments
+import Configuration
 import Foundation
 import Testing
 

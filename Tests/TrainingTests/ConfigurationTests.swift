@@ -1,6 +1,6 @@
 import Cluster
 import Datasets
-import Experiments
+import Configuration
 import Networks
 import Testing
 import Training

@@ -1,5 +1,5 @@
 import Cluster
-import Experiments
+import Configuration
 import Testing
 
 /// The [sweep] table: axes, explicit points, stable ids, and the cost-balanced deal of points to

@@ -5,6 +5,8 @@ import Support
 import NPY
 import Optimization
 import Training
+import Configuration
+import Planning
 
 /// `landscape sweep`: every point of a `SweepDefinition`, each a full `landscape spectrum` run
 /// (train, then the Hessian spectrum after training) in DIR/points/<id>/, run by groups of ranks

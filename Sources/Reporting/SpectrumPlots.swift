@@ -1,9 +1,9 @@
 /// The figures of a spectrum run (Sagun et al., Fig. 1–3 style): the ordered spectrum, its left
 /// and right edges, the eigenvalue histogram on a log count axis, and the H / G / R overlay.
-enum SpectrumPlots {
+public enum SpectrumPlots {
     static let edge = 100
 
-    static func plots(eigenvalues λ: [Double], split: [(String, [Double])], caption: String) -> [(String, SVGPlot)] {
+    public static func plots(eigenvalues λ: [Double], split: [(String, [Double])], caption: String) -> [(String, SVGPlot)] {
         func ordered(_ values: [Double], _ range: Range<Int>, name: String, style: SVGPlot.Style) -> SVGPlot.Series {
             SVGPlot.Series(name: name, points: range.map { (Double($0 + 1), values[$0]) }, style: style)
         }

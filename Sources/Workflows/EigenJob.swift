@@ -3,6 +3,7 @@ import DistributedLinearAlgebra
 import Foundation
 import Support
 import NPY
+import Planning
 
 /// `landscape eig`: the distributed symmetric eigensolver for a matrix given as an NPY file (or a
 /// generated test matrix with a known spectrum).

@@ -8,6 +8,7 @@ import Objectives
 import NPY
 import SeededRandom
 import Training
+import Configuration
 
 /// `landscape bench throughput`: how fast the data-parallel loss, gradient, Hessian-vector product
 /// (HVP) and Gauss–Newton-vector product (GGN) run on the configured model and data, next to the

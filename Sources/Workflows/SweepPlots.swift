@@ -1,4 +1,5 @@
 import Foundation
+import Reporting
 
 /// The figures of a sweep report, from the finished points' spectra (ascending eigenvalues).
 enum SweepPlots {

@@ -9,6 +9,9 @@ import Objectives
 import NPY
 import Optimization
 import Training
+import Configuration
+import Planning
+import Reporting
 
 /// `landscape spectrum`: the exact Hessian of the mean training loss at a point, assembled across
 /// ranks into a block-cyclic matrix, diagonalised, and analysed as Sagun et al. do; with `--ggn`

@@ -7,6 +7,7 @@ import Objectives
 import NPY
 import Optimization
 import Training
+import Configuration
 
 /// `landscape train`: loads the data (each rank its shard), initialises (or resumes) the
 /// parameters, runs GD/SGD and writes the run directory: config.toml, train.csv, checkpoints,
