@@ -5,9 +5,10 @@ import Networks
 
 /// Memory and time of a spectrum job for any M, N and P, without running it (`landscape plan`).
 ///
-/// Memory follows the same accounting as the run's own memory plan (`MemoryPlan`): the largest
-/// block-cyclic piece of H (plus G and R with the Gauss–Newton split, plus Z with eigenvectors),
-/// the eigensolver's work arrays, and the per-sample factors of the rank's data shard.
+/// Memory is the run's own accounting (`MemoryAccount`, as `MemoryPlan` refuses jobs with): the
+/// largest block-cyclic piece of H (plus G and R with the Gauss–Newton split, plus Z with
+/// eigenvectors), the eigensolver's work arrays (estimated: the plan has no grid to query), the
+/// per-sample factors of the rank's data shard, the symmetrisation panels and the process baseline.
 ///
 /// Time is a cost model fitted on this machine (bench/assembly.sh, bench/eigensolvers.sh; figures
 /// in docs/scaling.md): assembly ≈ N·M² / (P · r_gemm) — the sample-GEMMs split across ranks — plus
@@ -57,13 +58,18 @@ public struct CostModel: Sendable {
         let shard = (n + p - 1) / p
         let network = MultilayerPerceptron(widths: widths, activation: .relu, loss: .crossEntropy)
         let assembler = ExactHessian(network: network)
-        var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? "s (H, G, R)" : "")", matrices * piece)]
-        if vectors != .none { bytes.append(("eigenvectors", piece)) }
         let elpa = ELPAEigensolver(stage: vectors == .none ? .two : .one)
         let work = useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
             : (vectors == .none ? 0.35 : 2.4) * piece   // PDSYEV 'N' / PDSYEVD, measured like ELPA's
-        bytes.append(("eigensolver work arrays (\(useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"))", work))
-        bytes.append(("per-sample factors of \(shard) samples", Double(assembler.workingBytes(samples: shard))))
+        let factors = Double(assembler.workingBytes(samples: shard))
+        // The run's own accounting (MemoryAccount), with the workspace estimated instead of queried.
+        let account = MemoryAccount(localRows: rows, localColumns: columns, gridColumns: grid.columns, blockSize: blockSize,
+                                    n: m, matrices: Int(matrices), vectors: vectors != .none, workspace: work, extraBytes: factors)
+        var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? "s (H, G, R)" : "")", account.matrices)]
+        if vectors != .none { bytes.append(("eigenvectors", account.eigenvectors)) }
+        bytes.append(("eigensolver work arrays (\(useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"))", account.workspace))
+        bytes.append(("per-sample factors of \(shard) samples", factors))
+        bytes.append(("symmetrisation panels, eigenvalues, process baseline", account.panel + account.other - factors + account.baseline))
         let gemm = assembler.gemmFlops(samples: n) * (gaussNewtonSplit ? 2 : 1)
         let cube = pow(Double(m), 3) / Double(p) / 1e9
         var seconds: [(String, Double)] = [

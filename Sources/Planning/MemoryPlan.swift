@@ -2,6 +2,37 @@ import Support
 import Cluster
 import DistributedLinearAlgebra
 
+/// The one memory accounting of a spectrum job on one rank, in bytes: what a run's plan refuses
+/// with (`MemoryPlan`, with the solver's own workspace query) and what `landscape plan` prints
+/// (`CostModel`, with the measured workspace fractions, since it has no grid to query) — the same
+/// terms in both, so the two cannot drift apart. Doubles, so an absurd request estimates to a huge
+/// number instead of overflowing.
+public struct MemoryAccount: Sendable {
+    /// The local pieces of H (and G, R) on this rank.
+    public let matrices: Double
+    /// Z, when eigenvectors are kept.
+    public let eigenvectors: Double
+    /// The eigensolver's work arrays.
+    public let workspace: Double
+    /// The transposed column panel used while symmetrising (two of them).
+    public let panel: Double
+    /// The eigenvalues (n doubles), the assembly's working memory and other buffers.
+    public let other: Double
+    public let baseline = MemoryPlan.processBaseline
+
+    public init(localRows: Int, localColumns: Int, gridColumns: Int, blockSize: Int, n: Int, matrices count: Int,
+                vectors: Bool, workspace: Double, extraBytes: Double) {
+        let piece = Double(localRows) * Double(localColumns) * 8
+        matrices = piece * Double(count)
+        eigenvectors = vectors ? piece : 0
+        self.workspace = workspace
+        panel = Double(localRows) * Double(max(512, blockSize * gridColumns) / gridColumns) * 8 * 2
+        other = Double(n) * 8 + extraBytes
+    }
+
+    public var total: Double { baseline + matrices + eigenvectors + workspace + panel + other }
+}
+
 /// Bytes per rank a distributed eigen-decomposition will need, worked out before anything is
 /// allocated: the local piece of A, of Z when eigenvectors are kept, the eigensolver's workspace
 /// (ScaLAPACK's own LWORK query; ELPA's documented needs), the transposed panel used while
@@ -14,18 +45,15 @@ public struct MemoryPlan: Sendable {
                 solver: Eigensolver, extraMatrices: Int = 0, extraBytes: Int = 0) throws {
         let layout = BlockCyclicLayout(rows: n, columns: n, rowBlock: blockSize, columnBlock: blockSize,
                                        processRows: grid.rows, processColumns: grid.columns)
-        // Doubles, so an absurd request estimates to a huge number instead of overflowing.
-        let localEntries = Double(layout.localRows(processRow: grid.myRow)) * Double(layout.localColumns(processColumn: grid.myColumn))
-        let matrix = localEntries * 8
-        let eigenvectors = vectors == .none ? 0 : matrix
-        let workspace = try solver.workspaceBytes(grid: grid, n: n, blockSize: blockSize, selection: vectors)
-        let panel = Double(layout.localRows(processRow: grid.myRow)) * Double(max(512, blockSize * grid.columns) / grid.columns) * 8 * 2
-        let total = Self.processBaseline + matrix * Double(1 + extraMatrices) + eigenvectors + workspace + panel
-            + Double(n) * 8 + Double(extraBytes)
+        let account = MemoryAccount(
+            localRows: layout.localRows(processRow: grid.myRow), localColumns: layout.localColumns(processColumn: grid.myColumn),
+            gridColumns: grid.columns, blockSize: blockSize, n: n, matrices: 1 + extraMatrices, vectors: vectors != .none,
+            workspace: try solver.workspaceBytes(grid: grid, n: n, blockSize: blockSize, selection: vectors),
+            extraBytes: Double(extraBytes))
         // The largest need of any rank is the plan (allreduce in `check`).
-        bytesPerRank = total > Double(Int.max / 2) ? Int.max / 2 : Int(total)
-        parts = ["matrix": Int(min(matrix, 1e18)), "eigenvectors": Int(min(eigenvectors, 1e18)),
-                 "workspace": Int(min(workspace, 1e18)), "panel": Int(min(panel, 1e18)), "other": extraBytes]
+        bytesPerRank = account.total > Double(Int.max / 2) ? Int.max / 2 : Int(account.total)
+        parts = ["matrix": Int(min(account.matrices, 1e18)), "eigenvectors": Int(min(account.eigenvectors, 1e18)),
+                 "workspace": Int(min(account.workspace, 1e18)), "panel": Int(min(account.panel, 1e18)), "other": extraBytes]
     }
 
     /// The resident memory of a `landscape` process before any matrix (Swift runtime, Open MPI,
