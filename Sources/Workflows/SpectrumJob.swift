@@ -74,9 +74,97 @@ public struct SpectrumJob {
         var memoryEstimateBytesPerRank: Int
     }
 
-    /// Runs on `world`: the whole job, or one group of a sweep.
+    /// One matrix of the job: which curvature, and where its spectrum goes. H comes first (it
+    /// alone may get eigenvectors); with the split, G and R = H − G follow.
+    struct Target {
+        let kind: CurvatureKind
+        let eigenvaluesFile: String
+        let vectorsFile: String?
+        /// "H", "G", "R": the name in timings, checkpoints and the report.
+        var name: String { kind.symbol }
+
+        static func list(split: Bool, vectors: EigenvectorSelection) -> [Target] {
+            var targets = [Target(kind: .hessian, eigenvaluesFile: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")]
+            if split {
+                targets += [Target(kind: .gaussNewton, eigenvaluesFile: "ggn_eigenvalues.npy", vectorsFile: nil),
+                            Target(kind: .residual, eigenvaluesFile: "residual_eigenvalues.npy", vectorsFile: nil)]
+            }
+            return targets
+        }
+    }
+
+    /// What every phase shares: the communicator, the data, the model and the point, the grid and
+    /// the plan, the timings.
+    struct Context {
+        let world: Communicator
+        let progress: Progress
+        var timings = PhaseTimings()
+        let dataset: Dataset
+        let network: MultilayerPerceptron
+        let θ: [Double]
+        let pointName: String
+        let grid: ProcessGrid
+        let blockSize: Int
+        let assembly: CurvatureAssembly
+        let eigensolver: Eigensolver
+        let plan: MemoryPlan
+        var m: Int { network.parameterCount }
+    }
+
+    /// Runs on `world`: the whole job, or one group of a sweep. Phases: prepare (inputs, grid,
+    /// memory plan), assemble (or read back a checkpoint), decompose each target in turn (a signal
+    /// between them checkpoints the rest), report.
     public func run(on world: Communicator) throws {
         StopSignals.install()   // from the start: an early SIGUSR1 must not kill the rank
+        var context = try prepare(on: world)
+        defer { context.grid.release() }
+
+        // Loss and gradient at the point.
+        let evaluation = try DataParallelObjective(model: context.network, dataset: context.dataset, communicator: world)
+            .evaluate(context.θ)
+
+        let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
+        let checkpoint = SpectrumCheckpoint(directory: RunDirectory(path: output.file("checkpoint")))
+        let identity = "\(configuration.toml)point=\(context.pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
+        let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
+        var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
+        var finished = saved?.finished ?? [:]
+        let assemblyFlops: Double, assemblySeconds: Double
+        if let saved {
+            context.progress.say("spectrum: resuming from \(checkpoint.directory.path): spectra done: \(finished.isEmpty ? "none" : finished.keys.sorted().joined(separator: ", ")); reading \(saved.remaining.joined(separator: ", "))")
+            let (grid, blockSize) = (context.grid, context.blockSize)
+            for (k, target) in targets.enumerated() where saved.remaining.contains(target.name) {
+                matrices[k] = try context.timings.measure("read checkpoint \(target.name)", on: world) {
+                    try checkpoint.read(target.name, grid: grid, blockSize: blockSize)
+                }
+            }
+            (assemblyFlops, assemblySeconds) = (saved.assemblyFlops, saved.assemblySeconds)
+        } else {
+            (assemblyFlops, assemblySeconds) = try assemble(targets, into: &matrices, &context)
+        }
+
+        // Spectra, one matrix at a time. Before each eigensolve, a pending SIGTERM/SIGUSR1 (on any
+        // rank) stops the job: the matrices not yet decomposed go to DIR/checkpoint through MPI-IO,
+        // with the finished spectra's summaries, and `--resume` continues from there.
+        for (k, target) in targets.enumerated() where finished[target.name] == nil {
+            if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
+                let remaining = targets.indices.filter { $0 >= k && finished[targets[$0].name] == nil }
+                try checkpoint.write(remaining.map { (targets[$0].name, matrices[$0]!) }, state: .init(
+                    identity: identity, finished: finished, remaining: remaining.map { targets[$0].name },
+                    assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds), on: world)
+                throw StoppedBySignal(message: "signal before the eigen-decomposition of \(target.name): the matrices not yet decomposed are in \(checkpoint.directory.path); continue with the same command and --resume")
+            }
+            var matrix = matrices[k]!
+            matrices[k] = nil   // the eigensolver overwrites it; drop the other reference first
+            finished[target.name] = try analyse(&matrix, target, &context)
+        }
+        if world.isRoot && saved != nil { try checkpoint.remove() }
+        try report(finished, evaluation: evaluation, assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context)
+    }
+
+    /// Inputs, the point, the grid, the assembly and the memory plan — every refusal before any
+    /// large allocation.
+    func prepare(on world: Communicator) throws -> Context {
         let progress = Progress(communicator: world, quiet: quiet)
         var timings = PhaseTimings()
         try configuration.validate()
@@ -97,123 +185,105 @@ public struct SpectrumJob {
         }
         let blockSize = configuration.hessianBlock
         guard blockSize >= 1, blockSize <= m else {
-            throw InputError("hessian.block = \(blockSize) must be between 1 and M = \(m); 64 is a good default")
+            throw InputError(setting: "hessian.block", "= \(blockSize) must be between 1 and M = \(m); 64 is a good default")
         }
         let shape = try ProcessGrid.parseShape(configuration.hessianGrid, processes: world.size)
         let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
-        defer { grid.release() }
-
-        let assembly = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
-        // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
-        let (eigensolver, plan, notes) = try MemoryPlan.choose(
-            solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
-            extraMatrices: gaussNewtonSplit ? 2 : 0,
-            extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
-        notes.forEach(progress.note)
-        try plan.check(limit: memoryPerRank, on: world)
-        let widths = network.layout.widths.map(String.init).joined(separator: "-")
-        progress.say("spectrum: MLP \(widths) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
-
-        // Loss and gradient at the point.
-        let evaluation = try DataParallelObjective(model: network, dataset: dataset, communicator: world).evaluate(θ)
-
-        // The matrices to decompose, in order: assembled, or read back from a checkpoint that a
-        // signalled run left (the raw assembled matrices, before symmetrisation).
-        let checkpoint = SpectrumCheckpoint(directory: RunDirectory(path: output.file("checkpoint")))
-        let identity = "\(configuration.toml)point=\(pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
-        let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
-        var parts: [(name: String, file: String, vectorsFile: String?, matrix: BlockCyclicMatrix?)] = [
-            ("H", "eigenvalues.npy", vectors == .none ? nil : "eigenvectors.npy", nil)]
-        if gaussNewtonSplit { parts += [("G", "ggn_eigenvalues.npy", nil, nil), ("R", "residual_eigenvalues.npy", nil, nil)] }
-        var finished = saved?.finished ?? [:]
-        let assemblyFlops: Double, assemblySeconds: Double
-        if let saved {
-            progress.say("spectrum: resuming from \(checkpoint.directory.path): spectra done: \(finished.isEmpty ? "none" : finished.keys.sorted().joined(separator: ", ")); reading \(saved.remaining.joined(separator: ", "))")
-            for k in parts.indices where saved.remaining.contains(parts[k].name) {
-                parts[k].matrix = try timings.measure("read checkpoint \(parts[k].name)", on: world) {
-                    try checkpoint.read(parts[k].name, grid: grid, blockSize: blockSize)
-                }
-            }
-            (assemblyFlops, assemblySeconds) = (saved.assemblyFlops, saved.assemblySeconds)
-        } else {
-            let unit = assembly.method == .sampleGEMM ? "row blocks" : "column panels"
-            func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
-                var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
-                let timing = try assembly.assemble(part, at: θ, shard: dataset.samples, globalSampleCount: dataset.globalCount,
-                                                   into: &matrix) { done, total in
-                    if done == total || done % max(1, total / 10) == 0 {
-                        progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) \(unit)")
-                    }
-                }
-                try timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
-                try timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
-                return matrix
-            }
-            // `parts` holds the only reference to each matrix (no local copies that outlive this
-            // block), so the in-place eigensolvers never trigger a copy-on-write of an M × M piece.
-            let clock = Stopwatch()
-            parts[0].matrix = try assemble(.hessian)
-            assemblySeconds = try world.allreduce(clock.seconds, .max)
-            assemblyFlops = assembly.method == .sampleGEMM
-                ? ExactHessian(network: network).gemmFlops(samples: dataset.globalCount)
-                : Double(assembly.progressSteps) * ThroughputBenchmark.flops(.hvp, widths: network.layout.widths,
-                                                                              directions: assembly.panelWidth, samples: dataset.globalCount)
-            if gaussNewtonSplit {
-                let g = try assemble(.gaussNewton)
-                var r = parts[0].matrix!   // R = H − G: its own storage, by design
-                for i in r.local.indices { r.local[i] -= g.local[i] }
-                parts[1].matrix = g
-                parts[2].matrix = r
-            }
+        do {
+            let assembly = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
+            // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
+            let (eigensolver, plan, notes) = try MemoryPlan.choose(
+                solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
+                extraMatrices: gaussNewtonSplit ? 2 : 0,
+                extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
+            notes.forEach(progress.note)
+            try plan.check(limit: memoryPerRank, on: world)
+            progress.say("spectrum: \(network.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
+            return Context(world: world, progress: progress, timings: timings, dataset: dataset, network: network, θ: θ,
+                           pointName: pointName, grid: grid, blockSize: blockSize, assembly: assembly, eigensolver: eigensolver, plan: plan)
+        } catch {
+            grid.release()
+            throw error
         }
-        if saveHessian, saved == nil {
-            try timings.measure("write matrices", on: world) {
+    }
+
+    /// H, and with the split G and R = H − G, into `matrices` (the only references to them, so the
+    /// in-place eigensolvers never trigger a copy-on-write of an M × M piece). Returns the
+    /// assembly's flops and its slowest rank's seconds.
+    func assemble(_ targets: [Target], into matrices: inout [BlockCyclicMatrix?], _ context: inout Context) throws -> (Double, Double) {
+        let (world, assembly, m) = (context.world, context.assembly, context.m)
+        let unit = assembly.method == .sampleGEMM ? "row blocks" : "column panels"
+        func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
+            var matrix = try BlockCyclicMatrix(grid: context.grid, rows: m, columns: m, blockSize: context.blockSize)
+            let timing = try assembly.assemble(part, at: context.θ, shard: context.dataset.samples,
+                                               globalSampleCount: context.dataset.globalCount, into: &matrix) { done, total in
+                if done == total || done % max(1, total / 10) == 0 {
+                    context.progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) \(unit)")
+                }
+            }
+            try context.timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
+            try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
+            return matrix
+        }
+        let clock = Stopwatch()
+        matrices[0] = try assemble(.hessian)
+        let seconds = try world.allreduce(clock.seconds, .max)
+        let flops = assembly.method == .sampleGEMM
+            ? ExactHessian(network: context.network).gemmFlops(samples: context.dataset.globalCount)
+            : Double(assembly.progressSteps) * ThroughputBenchmark.flops(.hvp, widths: context.network.layout.widths,
+                                                                          directions: assembly.panelWidth, samples: context.dataset.globalCount)
+        if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }), let r = targets.firstIndex(where: { $0.kind == .residual }) {
+            let gaussNewton = try assemble(.gaussNewton)
+            var residual = matrices[0]!   // R = H − G: its own storage, by design
+            for i in residual.local.indices { residual.local[i] -= gaussNewton.local[i] }
+            matrices[g] = gaussNewton
+            matrices[r] = residual
+        }
+        if saveHessian {
+            try context.timings.measure("write matrices", on: world) {
                 try output.createCollectively(on: world)
-                try parts[0].matrix!.writeNPY(to: output.file("hessian.npy"))
-                if gaussNewtonSplit { try parts[1].matrix!.writeNPY(to: output.file("gauss_newton.npy")) }
+                try matrices[0]!.writeNPY(to: output.file("hessian.npy"))
+                if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }) {
+                    try matrices[g]!.writeNPY(to: output.file("gauss_newton.npy"))
+                }
             }
         }
+        return (flops, seconds)
+    }
 
-        // Spectra, one matrix at a time. Before each eigensolve, a pending SIGTERM/SIGUSR1 (on any
-        // rank) stops the job: the matrices not yet decomposed go to DIR/checkpoint through MPI-IO,
-        // with the finished spectra's summaries, and `--resume` continues from there.
+    /// Symmetrise, decompose and summarise one target's matrix (destroyed in place).
+    func analyse(_ matrix: inout BlockCyclicMatrix, _ target: Target, _ context: inout Context) throws -> SpectrumSummary {
+        let (world, m) = (context.world, context.m)
+        let diagonalTrace = try matrix.trace()
+        let symmetry = try matrix.symmetrize()
+        let selection = target.vectorsFile == nil ? EigenvectorSelection.none : vectors
+        // H may be asked for eigenvectors; G and R never are, and may get a different method.
+        let solverForThis = selection == vectors ? context.eigensolver
+            : try MemoryPlan.choose(solver, vectors: selection, grid: context.grid, n: m, blockSize: context.blockSize,
+                                    limit: memoryPerRank, extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
+        // An expectation from the cost model's rates (docs/scaling.md), so a long solve is not silent.
         let rates = CostModel()
-        func analyse(_ matrix: inout BlockCyclicMatrix, name: String, file: String, vectorsFile: String?) throws -> SpectrumSummary {
-            let diagonalTrace = try matrix.trace()
-            let symmetry = try matrix.symmetrize()
-            let selection = vectorsFile == nil ? EigenvectorSelection.none : vectors
-            // H may be asked for eigenvectors; G and R never are, and may get a different method.
-            let solverForThis = selection == vectors ? eigensolver
-                : try MemoryPlan.choose(solver, vectors: selection, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
-                                        extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
-            // An expectation from the cost model's rates (docs/scaling.md), so a long solve is not silent.
-            var rate = rates.scalapackEigenvaluesRate
-            if selection != .none { rate = rates.eigenvectorsRate } else if case .elpa = solverForThis { rate = rates.eigenvaluesRate }
-            let expected = pow(Double(m), 3) / Double(world.size) / (rate * 1e9)
-            progress.say("spectrum: eigen-decomposition of \(name) (\(solverForThis)); expected ≈ \(Int(expected.rounded(.up))) s at this machine's measured rate")
-            let decomposition = try timings.measure("eigensolve \(name)", on: world) { try solverForThis.decompose(&matrix, selection: selection) }
-            try timings.measure("write \(name)", on: world) {
-                try output.write(decomposition, eigenvalues: file, eigenvectors: vectorsFile, on: world)
-            }
-            let all = decomposition.eigenvalues
-            return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
-                                   outliers: OutlierCounts(eigenvalues: all),
-                                   trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
-                                   symmetryDefect: symmetry.defect, solver: solverForThis.description)
+        var rate = rates.scalapackEigenvaluesRate
+        if selection != .none { rate = rates.eigenvectorsRate } else if case .elpa = solverForThis { rate = rates.eigenvaluesRate }
+        let expected = pow(Double(m), 3) / Double(world.size) / (rate * 1e9)
+        context.progress.say("spectrum: eigen-decomposition of \(target.name) (\(solverForThis)); expected ≈ \(Int(expected.rounded(.up))) s at this machine's measured rate")
+        let decomposition = try context.timings.measure("eigensolve \(target.name)", on: world) {
+            try solverForThis.decompose(&matrix, selection: selection)
         }
-        for k in parts.indices where finished[parts[k].name] == nil {
-            if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
-                let remaining = parts[k...].filter { finished[$0.name] == nil }
-                try checkpoint.write(remaining.map { ($0.name, $0.matrix!) }, state: .init(
-                    identity: identity, finished: finished, remaining: remaining.map(\.name),
-                    assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds), on: world)
-                throw StoppedBySignal(message: "signal before the eigen-decomposition of \(parts[k].name): the matrices not yet decomposed are in \(checkpoint.directory.path); continue with the same command and --resume")
-            }
-            var matrix = parts[k].matrix!
-            parts[k].matrix = nil   // the eigensolver overwrites it; drop the other reference first
-            finished[parts[k].name] = try analyse(&matrix, name: parts[k].name, file: parts[k].file, vectorsFile: parts[k].vectorsFile)
+        try context.timings.measure("write \(target.name)", on: world) {
+            try output.write(decomposition, eigenvalues: target.eigenvaluesFile, eigenvectors: target.vectorsFile, on: world)
         }
-        if world.isRoot && saved != nil { try checkpoint.remove() }
+        let all = decomposition.eigenvalues
+        return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
+                               outliers: OutlierCounts(eigenvalues: all),
+                               trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
+                               symmetryDefect: symmetry.defect, solver: solverForThis.description)
+    }
+
+    /// summary.json, timings.json, config.toml and the plots (rank 0), and the printed report.
+    func report(_ finished: [String: SpectrumSummary], evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
+                _ context: Context) throws {
+        let world = context.world, m = context.m, dataset = context.dataset
         let h = finished["H"]!, g = finished["G"], r = finished["R"]
         // The spectra for the plots, as written (rank 0 reads them back; a resumed run did not compute all of them).
         func values(_ file: String) throws -> [Double] { world.isRoot ? try NPYArray(contentsOf: output.file(file)).values : [] }
@@ -227,17 +297,18 @@ public struct SpectrumJob {
             let total = h.trace.fromEigenvalues
             splitDefect = abs(total - g.trace.fromEigenvalues - r.trace.fromEigenvalues) / max(abs(total), .leastNormalMagnitude)
         }
+        let widths = context.network.layout.widths.map(String.init).joined(separator: "-")
         let summary = Summary(
             model: "MLP \(widths) \(configuration.model.activation.rawValue) \(configuration.model.loss.rawValue)",
-            data: dataset.description, parameters: m, samples: dataset.globalCount, point: pointName,
-            loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size, grid: grid.shapeDescription,
-            block: blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
+            data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
+            loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
+            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
             assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
-            seconds: timings.wallSeconds, peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
-            memoryEstimateBytesPerRank: plan.bytesPerRank)
+            seconds: context.timings.wallSeconds, peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
+            memoryEstimateBytesPerRank: context.plan.bytesPerRank)
         if world.isRoot {
             try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
-            try output.writeJSON(timings, to: "timings.json")
+            try output.writeJSON(context.timings, to: "timings.json")
             try output.writeJSON(summary, to: "summary.json")
             let caption = "\(summary.model), \(dataset.description.split(separator: ":").first ?? ""), M = \(m), N = \(dataset.globalCount)"
             for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption) {
