@@ -52,10 +52,10 @@ let package = Package(
         .target(name: "Planning", dependencies: ["Cluster", "Curvature", "DistributedLinearAlgebra", "Networks", "Support"]),
         .target(name: "Reporting", dependencies: []),
         .target(name: "Workflows",
-                dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "NPY", "Networks",
+                dependencies: ["CBLAS", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "NPY", "Networks",
                                "Objectives", "Optimization", "Planning", "Reporting", "Samples", "SeededRandom", "Support", "Training"]),
         .executableTarget(name: "landscape",
-                          dependencies: ["Workflows", "Configuration", "Planning", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
+                          dependencies: ["Workflows", "Configuration", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",

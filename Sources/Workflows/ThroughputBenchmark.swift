@@ -1,4 +1,4 @@
-import CScaLAPACK
+import CBLAS
 import Cluster
 import Datasets
 import Foundation

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CScaLAPACK
+import CBLAS
 import Cluster
 import DistributedLinearAlgebra
 import Foundation
