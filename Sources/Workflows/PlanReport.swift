@@ -1,0 +1,70 @@
+import Cluster
+import Configuration
+import DistributedLinearAlgebra
+import Foundation
+import NPY
+import Planning
+import Support
+
+/// `landscape plan`: the memory and time a spectrum job of this configuration would need on P
+/// ranks, from the shared accounting (`CostModel` over `MemoryAccount`) — no MPI, nothing allocated.
+public struct PlanReport {
+    public var configuration: RunConfiguration
+    public var ranks: Int
+    public var gaussNewtonSplit = false
+    public var vectors: EigenvectorSelection = .none
+    /// Bytes each rank may use; default this node's available memory / its cores.
+    public var memoryPerRank: Int?
+    public var rates = CostModel()
+
+    public init(configuration: RunConfiguration, ranks: Int) {
+        self.configuration = configuration
+        self.ranks = ranks
+    }
+
+    /// The plan as printed lines.
+    public func text() throws -> String {
+        try configuration.validate()   // the same checks a run makes, before any size is computed
+        let (n, d, k) = try Self.dataShape(configuration)
+        let widths = [d] + configuration.model.layers + [k]
+        let budget = memoryPerRank.map(Double.init)
+            ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
+        // As `--solver auto` does: ELPA, unless its work arrays do not fit and ScaLAPACK's do.
+        let blockSize = configuration.hessianBlock
+        var e = rates.estimate(widths: widths, samples: n, ranks: ranks, blockSize: blockSize,
+                               gaussNewtonSplit: gaussNewtonSplit, vectors: vectors)
+        if e.totalBytesPerRank > budget {
+            let scalapack = rates.estimate(widths: widths, samples: n, ranks: ranks, blockSize: blockSize,
+                                           gaussNewtonSplit: gaussNewtonSplit, vectors: vectors, useELPA: false)
+            if scalapack.totalBytesPerRank <= budget { e = scalapack }
+        }
+        var lines = ["plan: MLP \(widths.map(String.init).joined(separator: "-")), M = \(e.parameters), N = \(n), P = \(ranks) (grid \(e.grid.rows)x\(e.grid.columns), block \(blockSize))",
+                     "memory per rank (largest piece):"]
+        lines += e.bytesPerRank.map { "  \($0.0): \(formatBytes(Int($0.1)))" }
+        lines.append("  total: \(formatBytes(Int(e.totalBytesPerRank))) of \(formatBytes(Int(budget))) per rank → " +
+                     (e.totalBytesPerRank <= budget ? "fits" : "does NOT fit; needs ≥ \(Int((Double(ranks) * e.totalBytesPerRank / budget).rounded(.up))) ranks"))
+        lines.append("time (cost model, docs/scaling.md):")
+        lines += e.seconds.map { String(format: "  %@: %.1f s", $0.0, $0.1) }
+        lines.append(String(format: "  total: %.1f s (%.2f h)", e.totalSeconds, e.totalSeconds / 3600))
+        return lines.joined(separator: "\n")
+    }
+
+    /// N, d and k of the configured data, from the configuration or the files' headers.
+    public static func dataShape(_ c: RunConfiguration) throws -> (Int, Int, Int) {
+        switch c.data.kind {
+        case .clusters, .random:
+            return (c.data.samples ?? 1000, c.data.dimension, c.data.classes)
+        case .mnist: return (c.data.samples ?? 60000, 784, 10)
+        case .cifar10: return (c.data.samples ?? 50000, 3072, 10)
+        case .npy:
+            guard let x = c.data.x, let y = c.data.y else { throw InputError("data.kind = \"npy\" needs data.x and data.y") }
+            let hx: NPYHeader, hy: NPYHeader
+            do { hx = try NPYHeader.read(contentsOf: x); hy = try NPYHeader.read(contentsOf: y) } catch let error as NPYError {
+                throw InputError(error.message)
+            }
+            guard hx.shape.count == 2 else { throw InputError("data.x '\(x)' is not N × d") }
+            let k = hy.shape.count == 2 ? hy.shape[1] : Int((try NPYArray(contentsOf: y).values.max() ?? 1)) + 1
+            return (min(c.data.samples ?? hx.shape[0], hx.shape[0]), hx.shape[1], k)
+        }
+    }
+}
