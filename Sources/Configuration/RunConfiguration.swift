@@ -31,6 +31,11 @@ public struct RunConfiguration: Sendable, Equatable {
 
     /// TOML text as a table, with syntax errors reported as `InputError`s naming the place.
     static func parse(toml text: String, source: String) throws -> TOMLTable {
+        // The parser stops at a NUL byte and would silently ignore the rest of the file.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let offset = text.utf8.distance(from: text.utf8.startIndex, to: nul)
+            throw InputError("\(source): a NUL byte at byte \(offset); a TOML file is text (is this the right file?)")
+        }
         do { return try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw InputError("\(source): TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }

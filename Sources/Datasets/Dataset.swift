@@ -65,8 +65,12 @@ public struct DataSplit: Sendable {
 func assemble(training n: Int, heldOut t: Int, dimension d: Int, targets k: Int, classes: Int?, standardize: Bool,
               description: String, on communicator: Communicator,
               rows: (Range<Int>) throws -> (inputs: [Double], targets: [Double])) throws -> DataSplit {
+    // Sizes before any allocation: the training shard and the held-out shard, on every path.
+    try checkShardSize(samples: n, ranks: communicator.size, width: d + k, what: "data")
+    try checkShardSize(samples: t, ranks: communicator.size, width: d + k, what: "data.held-out")
     let shard = try Shard(globalCount: n, communicator: communicator)
     var (x, y) = try rows(shard.range)
+    try requireFinite(x, y, dimension: d, targets: k, firstSample: shard.start, description: description, on: communicator)
     var statistics: FeatureStatistics? = nil
     if standardize {
         statistics = try FeatureStatistics.compute(x, dimension: d, globalCount: n, on: communicator)
@@ -77,8 +81,24 @@ func assemble(training n: Int, heldOut t: Int, dimension d: Int, targets k: Int,
     guard t > 0 else { return DataSplit(training: training, heldOut: nil) }
     let heldShard = try Shard(globalCount: t, communicator: communicator, allowEmpty: true)
     var (hx, hy) = try rows((n + heldShard.start)..<(n + heldShard.end))
+    try requireFinite(hx, hy, dimension: d, targets: k, firstSample: n + heldShard.start, description: description, on: communicator)
     statistics?.apply(to: &hx)
     let heldOut = Dataset(description: "held-out: \(t) further samples", shard: heldShard,
                           samples: SampleBatch(inputs: hx, inputDimension: d, targets: hy, targetDimension: k), classes: classes)
     return DataSplit(training: training, heldOut: heldOut)
+}
+
+/// Refuses NaN or ±∞ in the data (collective): each rank checks its own rows, one allreduce finds
+/// the first bad sample of all ranks, and every rank throws the same error naming it — training
+/// on them would only produce NaN parameters.
+func requireFinite(_ x: [Double], _ y: [Double], dimension d: Int, targets k: Int, firstSample: Int,
+                   description: String, on communicator: Communicator) throws {
+    var first = Int.max
+    if let i = x.firstIndex(where: { !$0.isFinite }) { first = firstSample * (d + k) + (i / d) * (d + k) + i % d }
+    if let i = y.firstIndex(where: { !$0.isFinite }) { first = min(first, firstSample * (d + k) + (i / k) * (d + k) + d + i % k) }
+    let bad = try communicator.allreduce(first, .min)
+    guard bad != Int.max else { return }
+    let sample = bad / (d + k), column = bad % (d + k)
+    let place = column < d ? "input feature \(column)" : "target \(column - d)"
+    throw InputError("\(description): sample \(sample) has a non-finite value (NaN or ±∞) in \(place); clean the data or drop that sample")
 }

@@ -35,7 +35,13 @@ struct IDXData {
         guard count >= 1, rows >= 1, columns >= 1 else {
             throw InputError("'\(images)' has dimensions \(count) × \(rows) × \(columns); every dimension must be ≥ 1")
         }
-        let expected = 16 + count * rows * columns
+        // Checked arithmetic: a corrupt header can claim 2³² − 1 in every dimension.
+        let (pixels, o1) = rows.multipliedReportingOverflow(by: columns)
+        let (bytes, o2) = count.multipliedReportingOverflow(by: pixels)
+        guard !o1, !o2, bytes <= imageFile.count else {
+            throw InputError("'\(images)' claims \(count) images of \(rows) × \(columns) pixels, more than its \(imageFile.count) bytes hold: the header is corrupt or the file truncated")
+        }
+        let expected = 16 + bytes
         guard imageFile.count == expected else {
             throw InputError("'\(images)' is \(imageFile.count < expected ? "truncated" : "longer than its header says"): \(count) images of \(rows) × \(columns) need \(expected) bytes, the file has \(imageFile.count)")
         }

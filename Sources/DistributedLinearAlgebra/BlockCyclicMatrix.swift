@@ -110,3 +110,20 @@ extension BlockCyclicMatrix {
         return w
     }
 }
+
+extension BlockCyclicMatrix {
+    /// The first (column-major) global position (row, column) holding NaN or ±∞, or nil
+    /// (collective: each rank scans its piece, one allreduce picks the first of all).
+    public func firstNonFinite() throws -> (row: Int, column: Int)? {
+        var first = Int.max
+        for c in 0..<localColumns {
+            let j = globalColumn(c)
+            for r in 0..<localRows where !local[c * leadingDimension + r].isFinite {
+                first = min(first, j * rows + globalRow(r))
+                break
+            }
+        }
+        let bad = try grid.communicator.allreduce(first, .min)
+        return bad == Int.max ? nil : (bad % rows, bad / rows)
+    }
+}

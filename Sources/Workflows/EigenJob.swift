@@ -88,6 +88,10 @@ public struct EigenJob: Sendable {
                 return m
             }
         }
+        // NaN/Inf would reach ScaLAPACK/ELPA (INFO ≠ 0 on some ranks, or empty results): refused here.
+        if case .npy(let path) = source, let bad = try matrix.firstNonFinite() {
+            throw InputError("--matrix '\(path)': entry (\(bad.row), \(bad.column)) is NaN or ±∞; an eigen-decomposition needs finite entries")
+        }
         let symmetry = try timings.measure("symmetrize", on: world) { try matrix.symmetrize() }
         if symmetry.relativeDefect > symmetryTolerance && !symmetrize {
             throw InputError(String(format: "the matrix is not symmetric: max|A − Aᵀ| / max|A| = %.3g exceeds %.1g; pass --symmetrize to use (A + Aᵀ)/2", symmetry.relativeDefect, symmetryTolerance))

@@ -2,6 +2,7 @@ import Cluster
 import Configuration
 import DistributedLinearAlgebra
 import Foundation
+import Networks
 import NPY
 import Planning
 import Support
@@ -26,7 +27,16 @@ public struct PlanReport {
     public func text() throws -> String {
         try configuration.validate()   // the same checks a run makes, before any size is computed
         let (n, d, k) = try Self.dataShape(configuration)
+        guard n >= 1, d >= 1, k >= 1 else {
+            throw InputError("the data has N = \(n) samples of d = \(d) features and k = \(k) outputs; each must be ≥ 1")
+        }
         let widths = [d] + configuration.model.layers + [k]
+        // ScaLAPACK indexes with 32-bit integers: M beyond that is no spectrum job, and the plan's
+        // own loops over layer widths would run for hours.
+        guard let parameters = ParameterLayout.parameterCount(widths: widths), parameters <= Int(Int32.max) else {
+            throw InputError("model.layers \(configuration.model.layers) with d = \(d) inputs and k = \(k) outputs give more than 2³¹ − 1 parameters; no exact Hessian of that size can be planned")
+        }
+        guard ranks >= 1 else { throw InputError("--ranks must be ≥ 1 (got \(ranks))") }
         let budget = memoryPerRank.map(Double.init)
             ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
         // As `--solver auto` does: ELPA, unless its work arrays do not fit and ScaLAPACK's do.
@@ -63,7 +73,11 @@ public struct PlanReport {
                 throw InputError(error.message)
             }
             guard hx.shape.count == 2 else { throw InputError("data.x '\(x)' is not N × d") }
-            let k = hy.shape.count == 2 ? hy.shape[1] : Int((try NPYArray(contentsOf: y).values.max() ?? 1)) + 1
+            let labels = hy.shape.count == 2 ? [] : try NPYArray(contentsOf: y).values
+            guard labels.allSatisfy({ $0.isFinite && $0 >= 0 && $0 == $0.rounded() && $0 < 1e15 }) else {
+                throw InputError("data.y '\(y)' holds a label that is not a class number 0, 1, 2, …")
+            }
+            let k = hy.shape.count == 2 ? hy.shape[1] : Int(labels.max() ?? 0) + 1
             return (min(c.data.samples ?? hx.shape[0], hx.shape[0]), hx.shape[1], k)
         }
     }

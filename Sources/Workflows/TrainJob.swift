@@ -173,7 +173,12 @@ public struct TrainJob {
             }
             return true
         }
-        return try NPYArray(contentsOf: path).values
+        let values = try NPYArray(contentsOf: path).values
+        // Every rank read the same file: the same verdict everywhere, no collective needed.
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw InputError("'\(path)': entry \(i) is \(values[i]); a parameter vector must be finite (was it written by a diverged run?)")
+        }
+        return values
     }
 }
 

@@ -73,6 +73,10 @@ import Testing
         try check(good, DataFiles.idxLabels([0, 1, 2], claimedCount: 4), "truncated")
         try check(good, DataFiles.idxLabels([0, 1, 12, 3]), "label 12 of sample 2 is out of range")
         try check(Data([0x1f, 0x8b, 1, 2, 3]), DataFiles.idxLabels([0]), "not a valid gzip file")
+        // A header whose counts are all 2³² − 1: the size is computed in checked arithmetic.
+        var huge = [UInt8](DataFiles.idxImages(count: 4, rows: 2, columns: 2))
+        for i in 4..<16 { huge[i] = 0xFF }
+        try check(Data(huge), DataFiles.idxLabels([0, 1, 2, 3]), "the header is corrupt or the file truncated")
         try good.write(to: images)
         try FileManager.default.removeItem(at: labels)
         expectInputError("no such file") { _ = try IDXData(images: images.path, labels: labels.path, samples: nil, subset: .first, standardize: false).validate() }
