@@ -20,13 +20,26 @@ public struct HouseholderTestMatrix: Sendable {
     private let u: [Double]
     private let s: Double
 
-    /// Parses `householder:M` or `householder:M:SEED`.
-    public init(parsing text: String) throws {
-        let parts = text.split(separator: ":")
-        guard parts.count >= 2, parts.count <= 3, parts[0] == "householder", let m = Int(parts[1]), m >= 1,
-              parts.count == 2 || UInt64(parts[2]) != nil
-        else { throw InputError("--test-matrix '\(text)' is not of the form householder:M[:SEED] with M ≥ 1") }
-        self.init(size: m, seed: parts.count == 3 ? UInt64(parts[2])! : 1)
+    /// What `householder:M[:SEED]` asks for, before anything of size M exists: the memory plan
+    /// runs on this, and `generate()` only once it has passed.
+    public struct Specification: Sendable, Equatable {
+        public let size: Int
+        public let seed: UInt64
+
+        /// Parses `householder:M` or `householder:M:SEED`.
+        public init(parsing text: String) throws {
+            let parts = text.split(separator: ":")
+            guard parts.count >= 2, parts.count <= 3, parts[0] == "householder", let m = Int(parts[1]), m >= 1,
+                  parts.count == 2 || UInt64(parts[2]) != nil
+            else { throw InputError(setting: "test-matrix", "'\(text)' is not of the form householder:M[:SEED] with M ≥ 1") }
+            size = m
+            seed = parts.count == 3 ? UInt64(parts[2])! : 1
+        }
+
+        public var description: String { "householder:\(size):\(seed)" }
+
+        /// The matrix (its O(M) diagonal and reflector; entries are computed where they are owned).
+        public func generate() -> HouseholderTestMatrix { HouseholderTestMatrix(size: size, seed: seed) }
     }
 
     public init(size: Int, seed: UInt64 = 1, outliers: Int = 5) {

@@ -10,7 +10,7 @@ import Planning
 public struct EigenJob: Sendable {
     public enum Source: Sendable {
         case npy(path: String)
-        case testMatrix(HouseholderTestMatrix)
+        case testMatrix(HouseholderTestMatrix.Specification)
     }
 
     public var source: Source
@@ -82,7 +82,9 @@ public struct EigenJob: Sendable {
             switch source {
             case .npy(let path):
                 return try BlockCyclicMatrix.read(npy: path, header: header!, grid: processGrid, blockSize: blockSize).matrix
-            case .testMatrix(let t):
+            case .testMatrix(let specification):
+                // Generated only now, after the memory plan has passed.
+                let t = specification.generate()
                 var m = try BlockCyclicMatrix(grid: processGrid, rows: n, columns: n, blockSize: blockSize)
                 m.fill(t.entry)
                 return m
@@ -108,13 +110,13 @@ public struct EigenJob: Sendable {
         }
 
         var knownError: Double? = nil
-        if case .testMatrix(let t) = source {
+        if case .testMatrix(let specification) = source {
             let range = vectors.indexRange(n: n)
-            let expected = Array(t.eigenvalues[(range.lowerBound - 1)..<range.upperBound])
+            let expected = Array(specification.generate().eigenvalues[(range.lowerBound - 1)..<range.upperBound])
             knownError = zip(eigenvalues, expected).reduce(0) { max($0, abs($1.0 - $1.1)) }
         }
         let summary = Summary(
-            matrix: { switch source { case .npy(let p): p; case .testMatrix(let t): "householder:\(t.size):\(t.seed)" } }(),
+            matrix: { switch source { case .npy(let p): p; case .testMatrix(let t): t.description } }(),
             dimension: n, ranks: world.size, grid: processGrid.shapeDescription, block: blockSize,
             solver: solver.description, vectors: vectors.description, eigenvaluesComputed: eigenvalues.count,
             symmetryDefect: symmetry.defect, relativeSymmetryDefect: symmetry.relativeDefect,

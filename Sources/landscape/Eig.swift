@@ -50,7 +50,7 @@ struct Eig: MPICommand {
     var quiet = false
 
     func displayName(ofSetting setting: String) -> String? {
-        ["vectors": "--vectors", "hessian.grid": "--grid"][setting]
+        ["vectors": "--vectors", "hessian.grid": "--grid", "test-matrix": "--test-matrix"][setting]
     }
 
     func validate() throws {
@@ -60,13 +60,13 @@ struct Eig: MPICommand {
         guard block >= 1 else { throw ValidationError("--block must be ≥ 1 (64 is a good default)") }
         guard symmetryTolerance >= 0 else { throw ValidationError("--symmetry-tolerance must be ≥ 0") }
         _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: vectors) }
-        _ = try validated { try testMatrix.map { try HouseholderTestMatrix(parsing: $0) } }
+        _ = try validated(naming: displayName(ofSetting:)) { try testMatrix.map { try HouseholderTestMatrix.Specification(parsing: $0) } }
         _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     func run(on runtime: MPIRuntime) throws {
         let source: EigenJob.Source = if let matrix { .npy(path: matrix) }
-            else { .testMatrix(try HouseholderTestMatrix(parsing: testMatrix!)) }
+            else { .testMatrix(try HouseholderTestMatrix.Specification(parsing: testMatrix!)) }
         var job = EigenJob(source: source, output: RunDirectory(path: out))
         job.vectors = try EigenvectorSelection(parsing: vectors)
         job.grid = grid

@@ -85,6 +85,18 @@ extension MPIJobs {
         #expect(run.stderr.contains(message), "\(flags): \(run.stderr)")
     }
 
+    /// A generated test matrix is planned before it is generated: M = 10⁸ is refused by the memory
+    /// plan at once, without building its O(M) diagonal and reflector (3 GB per rank) first.
+    @Test func anAbsurdTestMatrixIsRefusedBeforeItIsGenerated() throws {
+        let directory = try MPITestSupport.temporaryDirectory("huge-test-matrix")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out").path
+        let start = Date()
+        let run = try MPITestSupport.run(np: 2, ["eig", "--test-matrix", "householder:100000000", "--out", out], timeout: 60)
+        refused(run, "not enough memory", out: out)
+        #expect(Date().timeIntervalSince(start) < 20, "the refusal came only after \(Date().timeIntervalSince(start)) s")
+    }
+
     /// The held-out split is sized before it is allocated.
     @Test func anAbsurdHeldOutSplitIsRefusedBeforeAllocation() throws {
         let directory = try MPITestSupport.temporaryDirectory("held-out")
