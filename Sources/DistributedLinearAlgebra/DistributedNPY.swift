@@ -62,7 +62,7 @@ extension BlockCyclicMatrix {
         let header = NPYHeader(dataType: .float64, fortranOrder: true, shape: [rows, k]).encoded()
         let prefix = try BlockCyclicMatrix(grid: grid, rows: rows, columns: k, blockSize: blockSize)
         let expected = header.count + 8 * rows * k
-        try ParallelFile.withFile(temporary, mode: .createWrite, on: communicator) { file in
+        let written = try ParallelFile.withFile(temporary, mode: .createWrite, on: communicator) { file -> Int in
             try file.setSize(0)    // a stale file of the same name must not leave a longer tail
             if communicator.isRoot { try file.write(bytes: header, at: 0) }
             let view = try prefix.fileType(Double.self)
@@ -72,13 +72,15 @@ extension BlockCyclicMatrix {
             try local.withUnsafeBufferPointer { buffer in
                 try file.writeAll(UnsafeBufferPointer(rebasing: buffer[0..<count]), displacement: header.count, fileType: view)
             }
-            // Every write returned success; the file must also have its full size before it may
-            // take its final name (a short write on a full disk shows here).
             try file.sync()
-            let size = try file.size()
-            if size != expected {
-                throw FileWriteError(path: path, reason: "wrote \(size) of \(expected) bytes (disk full?)")
-            }
+            return try file.size()
+        }
+        // Every write returned success; the file must also have its full size before it may take
+        // its final name (a short write on a full disk shows here, and the same on every rank: the
+        // size is the file's). The truncated temporary is removed, nothing takes the final name.
+        guard written == expected else {
+            if communicator.isRoot { try? FileManager.default.removeItem(atPath: temporary) }
+            throw CollectiveFailure(message: "cannot write '\(path)': only \(formatBytes(written)) of \(formatBytes(expected)) reached the disk (is it full?); nothing was written under that name")
         }
         if communicator.isRoot { try commit(temporary, to: path) }
         try communicator.barrier()

@@ -22,7 +22,7 @@ public func writeAtomically(_ data: Data, to path: String) throws {
         try data.write(to: URL(fileURLWithPath: temporary))
     } catch {
         try? FileManager.default.removeItem(atPath: temporary)
-        throw FileWriteError(path: path, reason: (error as NSError).localizedDescription)
+        throw FileWriteError(path: path, reason: "\((error as NSError).localizedDescription) (\(formatBytes(data.count)) to write)")
     }
     try commit(temporary, to: path)
 }
