@@ -77,6 +77,15 @@ public struct EigenJob: Sendable {
         try plan.check(limit: memoryPerRank, on: world)
         progress.say("eig: M = \(n), \(world.size) ranks, grid \(processGrid.shapeDescription), block \(blockSize), \(solver), vectors \(vectors); memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
 
+        // Every input is checked: from here on this job owns the run directory, which must not hold
+        // another run's results (they would be overwritten silently).
+        let lock = try RunDirectoryLock.acquire(output, command: "eig", on: world, progress: progress) {
+            if FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out or remove them first")
+            }
+        }
+        defer { lock.release() }
+
         // 2. The matrix, distributed.
         var matrix = try timings.measure("read", on: world) { () throws -> BlockCyclicMatrix in
             switch source {

@@ -118,6 +118,9 @@ public struct SpectrumJob {
         StopSignals.install()   // from the start: an early SIGUSR1 must not kill the rank
         var context = try prepare(on: world)
         defer { context.grid.release() }
+        // Every input is checked: from here on this job owns the run directory.
+        let lock = try RunDirectoryLock.acquire(output, command: "spectrum", on: world, progress: context.progress)
+        defer { lock.release() }
 
         // Loss and gradient at the point.
         let evaluation = try DataParallelObjective(model: context.network, dataset: context.dataset, communicator: world)

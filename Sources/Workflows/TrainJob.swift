@@ -39,6 +39,11 @@ public struct TrainJob {
         let clock = Stopwatch()
         try configuration.validate()
         let files = TrainRunFiles(directory: output)
+        func requireNoFinishedRun() throws {
+            for name in ["train.csv", "params.npy", "summary.json"] where FileManager.default.fileExists(atPath: output.file(name)) {
+                throw InputError("--out '\(output.path)' already holds a training run (\(name)); continue it with --resume \(output.path) or choose another --out")
+            }
+        }
         let resumeStep: Int? = try world.agree { () throws -> Int? in
             if resume {
                 guard FileManager.default.fileExists(atPath: output.path) else {
@@ -50,9 +55,7 @@ public struct TrainJob {
                 return last
             }
             try output.validate()
-            for name in ["train.csv", "params.npy", "summary.json"] where FileManager.default.fileExists(atPath: output.file(name)) {
-                throw InputError("--out '\(output.path)' already holds a training run (\(name)); continue it with --resume \(output.path) or choose another --out")
-            }
+            try requireNoFinishedRun()
             return nil
         }
 
@@ -77,9 +80,14 @@ public struct TrainJob {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed))
         }
 
-        // Inputs are good: from here on the run directory exists.
+        // Inputs are good: from here on the run directory exists, and this job owns it. The
+        // "no finished run here" check is repeated under the lock: another job may have written
+        // one since the first check.
+        let lock = try RunDirectoryLock.acquire(output, command: "train", on: world, progress: progress) {
+            if resumeStep == nil { try requireNoFinishedRun() }
+        }
+        defer { lock.release() }
         if world.isRoot {
-            try output.create()
             try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
             try files.startLog(resumingAt: resumeStep)
         }
