@@ -36,6 +36,9 @@ public struct RunConfiguration: Sendable, Equatable {
             let offset = text.utf8.distance(from: text.utf8.startIndex, to: nul)
             throw InputError("\(source): a NUL byte at byte \(offset); a TOML file is text (is this the right file?)")
         }
+        if let problem = TOMLKeyCheck.firstProblem(in: text) {
+            throw InputError("\(source): TOML syntax error at line \(problem.line): \(problem.message)")
+        }
         do { return try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw InputError("\(source): TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
@@ -47,13 +50,20 @@ public struct RunConfiguration: Sendable, Equatable {
             let value = table[key]!
             if let sub = value.table, ConfigurationKey.tables.contains(key) {
                 for subkey in sub.keys {
-                    try apply("\(key).\(subkey)", ConfigurationValue(toml: sub[subkey]!), source: source)
+                    try apply("\(key).\(subkey)", Self.value(sub[subkey]!, of: "\(key).\(subkey)", source: source), source: source)
                 }
             } else if value.table != nil {
                 throw InputError("\(source): unknown configuration table [\(key)]; the tables are \(ConfigurationKey.tables.map { "[\($0)]" }.joined(separator: ", "))")
             } else {
-                try apply(key, ConfigurationValue(toml: value), source: source)
+                try apply(key, Self.value(value, of: key, source: source), source: source)
             }
+        }
+    }
+
+    /// A TOML value as a configuration value; a type error names the file and the key.
+    static func value(_ toml: TOMLValueConvertible, of name: String, source: String) throws -> ConfigurationValue {
+        do { return try ConfigurationValue(toml: toml) } catch let error as InputError {
+            throw InputError("\(source): \(name): \(error.message)")
         }
     }
 
@@ -80,7 +90,7 @@ public struct RunConfiguration: Sendable, Equatable {
         try data.validate()
         if let problem = model.problem() { throw InputError(problem) }
         try train.validate()
-        guard hessianBlock >= 1 else { throw InputError("hessian.block must be ≥ 1") }
+        guard hessianBlock >= 1 else { throw InputError(setting: "hessian.block", "must be ≥ 1 (got \(hessianBlock))") }
     }
 
     /// The resolved configuration as TOML.

@@ -28,7 +28,7 @@ public struct RunDirectory: Sendable {
         }
         let probe = existing.appendingPathComponent(".landscape-probe-\(getpid())").path
         guard mkdir(probe, 0o700) == 0 else {
-            throw InputError("--out '\(path)' is not writable ('\(existing.path)': \(String(cString: strerror(errno)))); choose a writable location")
+            throw InputError("--out '\(path)': no directory can be created in '\(existing.path)' (\(String(cString: strerror(errno)))); choose a writable location")
         }
         rmdir(probe)
     }

@@ -7,39 +7,39 @@ import Foundation
 /// Every configuration key as a flag (flags override the `--config` file). Values are kept as
 /// text and parsed by the configuration model, so a flag and a TOML key accept the same values.
 struct ConfigurationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Seed of every random quantity (data, initialisation, minibatches). [seed]", valueName: "n")) var seed: String?
-    @Option(help: ArgumentHelp("Dataset kind: clusters, mnist, cifar10, npy or random. [data.kind]", valueName: "kind")) var data: String?
-    @Option(help: ArgumentHelp("Number of samples N (files: default all). [data.samples]", valueName: "N")) var samples: String?
-    @Option(help: ArgumentHelp("Classes k of the clusters, or outputs k of random data. [data.classes]", valueName: "k")) var classes: String?
-    @Option(help: ArgumentHelp("Input dimension d of generated data. [data.dimension]", valueName: "d")) var dimension: String?
-    @Option(help: ArgumentHelp("Within-class variance of the clusters. [data.covariance]", valueName: "c")) var covariance: String?
-    @Option(help: ArgumentHelp("NPY inputs, N × d. [data.x]", valueName: "X.npy")) var x: String?
-    @Option(help: ArgumentHelp("NPY labels (N) or targets (N × k). [data.y]", valueName: "y.npy")) var y: String?
-    @Option(help: ArgumentHelp("MNIST images, IDX3, optionally .gz. [data.images]", valueName: "file")) var images: String?
-    @Option(help: ArgumentHelp("MNIST labels, IDX1, optionally .gz. [data.labels]", valueName: "file")) var labels: String?
-    @Option(help: ArgumentHelp("CIFAR-10 binary: a directory of data_batch_*.bin or one .bin file. [data.path]", valueName: "path")) var cifar: String?
-    @Option(help: ArgumentHelp("Which samples of a larger file: first or random (seeded). [data.subset]", valueName: "first|random")) var subset: String?
-    @Option(help: ArgumentHelp("Held-out samples from the same source, evaluated at every record. [data.held-out]", valueName: "T")) var heldOut: String?
-    @Option(help: ArgumentHelp("Standardise features over the whole dataset (mnist, cifar10, npy). [data.standardize]", valueName: "true|false")) var standardize: String?
-    @Option(help: ArgumentHelp("Hidden widths, e.g. 30,30. [model.layers]", valueName: "w,w,…")) var layers: String?
-    @Option(help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
-    @Option(help: ArgumentHelp("cross-entropy or mse. [model.loss]", valueName: "name")) var loss: String?
-    @Option(help: ArgumentHelp("he-normal, he-uniform, glorot-normal or glorot-uniform. [model.init]", valueName: "scheme")) var `init`: String?
-    @Option(help: ArgumentHelp("gd or sgd. [train.algorithm]", valueName: "gd|sgd")) var algorithm: String?
-    @Option(help: ArgumentHelp("SGD minibatch size. [train.batch]", valueName: "B")) var batch: String?
-    @Option(help: ArgumentHelp("Learning rate η. [train.learning-rate]", valueName: "η")) var learningRate: String?
-    @Option(help: ArgumentHelp("Number of updates. [train.steps]", valueName: "n")) var steps: String?
-    @Option(help: ArgumentHelp("Passes over the data instead of --steps. [train.epochs]", valueName: "n")) var epochs: String?
-    @Option(help: ArgumentHelp("Heavy-ball momentum μ in [0, 1); 0 = off. [train.momentum]", valueName: "μ")) var momentum: String?
-    @Option(help: ArgumentHelp("Multiply η by --decay-factor every this many steps; 0 = constant. [train.decay-every]", valueName: "n")) var decayEvery: String?
-    @Option(help: ArgumentHelp("Step-schedule factor. [train.decay-factor]", valueName: "f")) var decayFactor: String?
-    @Option(help: ArgumentHelp("Stop once the full-data loss is ≤ this. [train.target-loss]", valueName: "L")) var targetLoss: String?
-    @Option(help: ArgumentHelp("Stop once ‖∇L‖ is ≤ this. [train.target-gradient-norm]", valueName: "g")) var targetGradientNorm: String?
-    @Option(help: ArgumentHelp("A train.csv row every this many steps. [train.record-every]", valueName: "R")) var recordEvery: String?
-    @Option(help: ArgumentHelp("A params-<step>.npy checkpoint every this many steps; 0 = none. [train.checkpoint-every]", valueName: "C")) var checkpointEvery: String?
-    @Option(help: ArgumentHelp("Hessian process grid, for the spectrum commands. [hessian.grid]", valueName: "auto|PrxPc")) var grid: String?
-    @Option(help: ArgumentHelp("Hessian block size, for the spectrum commands. [hessian.block]", valueName: "nb")) var block: String?
-    @Option(help: ArgumentHelp("Exact assembly: auto, sample-gemm (MLP fast path) or operator-columns (any model). [hessian.assembly]", valueName: "method")) var assembly: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of every random quantity (data, initialisation, minibatches). [seed]", valueName: "n")) var seed: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Dataset kind: clusters, mnist, cifar10, npy or random. [data.kind]", valueName: "kind")) var data: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Number of samples N (files: default all). [data.samples]", valueName: "N")) var samples: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Classes k of the clusters, or outputs k of random data. [data.classes]", valueName: "k")) var classes: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Input dimension d of generated data. [data.dimension]", valueName: "d")) var dimension: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Within-class variance of the clusters. [data.covariance]", valueName: "c")) var covariance: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("NPY inputs, N × d. [data.x]", valueName: "X.npy")) var x: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("NPY labels (N) or targets (N × k). [data.y]", valueName: "y.npy")) var y: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("MNIST images, IDX3, optionally .gz. [data.images]", valueName: "file")) var images: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("MNIST labels, IDX1, optionally .gz. [data.labels]", valueName: "file")) var labels: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("CIFAR-10 binary: a directory of data_batch_*.bin or one .bin file. [data.path]", valueName: "path")) var cifar: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Which samples of a larger file: first or random (seeded). [data.subset]", valueName: "first|random")) var subset: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Held-out samples from the same source, evaluated at every record. [data.held-out]", valueName: "T")) var heldOut: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Standardise features over the whole dataset (mnist, cifar10, npy). [data.standardize]", valueName: "true|false")) var standardize: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden widths, e.g. 30,30. [model.layers]", valueName: "w,w,…")) var layers: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("cross-entropy or mse. [model.loss]", valueName: "name")) var loss: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("he-normal, he-uniform, glorot-normal or glorot-uniform. [model.init]", valueName: "scheme")) var `init`: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("gd or sgd. [train.algorithm]", valueName: "gd|sgd")) var algorithm: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("SGD minibatch size. [train.batch]", valueName: "B")) var batch: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Learning rate η. [train.learning-rate]", valueName: "η")) var learningRate: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Number of updates. [train.steps]", valueName: "n")) var steps: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Passes over the data instead of --steps. [train.epochs]", valueName: "n")) var epochs: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Heavy-ball momentum μ in [0, 1); 0 = off. [train.momentum]", valueName: "μ")) var momentum: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Multiply η by --decay-factor every this many steps; 0 = constant. [train.decay-every]", valueName: "n")) var decayEvery: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step-schedule factor. [train.decay-factor]", valueName: "f")) var decayFactor: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop once the full-data loss is ≤ this. [train.target-loss]", valueName: "L")) var targetLoss: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop once ‖∇L‖ is ≤ this. [train.target-gradient-norm]", valueName: "g")) var targetGradientNorm: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A train.csv row every this many steps. [train.record-every]", valueName: "R")) var recordEvery: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A params-<step>.npy checkpoint every this many steps; 0 = none. [train.checkpoint-every]", valueName: "C")) var checkpointEvery: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hessian process grid, for the spectrum commands. [hessian.grid]", valueName: "auto|PrxPc")) var grid: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hessian block size, for the spectrum commands. [hessian.block]", valueName: "nb")) var block: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Exact assembly: auto, sample-gemm (MLP fast path) or operator-columns (any model). [hessian.assembly]", valueName: "method")) var assembly: String?
 
     /// (configuration key, flag text) for every flag given.
     var overrides: [(key: String, text: String)] {
@@ -83,9 +83,9 @@ struct Train: MPICommand {
             unless --config is given; flags such as --steps still override). See docs/training.md.
             """)
 
-    @Option(help: ArgumentHelp("The run configuration (TOML).", valueName: "run.toml")) var config: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The run configuration (TOML).", valueName: "run.toml")) var config: String?
     @Option(help: "Output directory (created once the inputs are checked).") var out: String?
-    @Option(help: ArgumentHelp("Continue the run in this directory from its last checkpoint.", valueName: "DIR")) var resume: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Continue the run in this directory from its last checkpoint.", valueName: "DIR")) var resume: String?
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
