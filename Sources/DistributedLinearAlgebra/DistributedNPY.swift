@@ -19,31 +19,31 @@ extension BlockCyclicMatrix {
         let columns = transposed ? header.shape[0] : header.shape[1]
         var matrix = try BlockCyclicMatrix(grid: grid, rows: rows, columns: columns, blockSize: blockSize)
         return try ParallelFile.withFile(path, mode: .read, on: grid.communicator) { file in
-        let count = matrix.localRows * matrix.localColumns   // packed: lld == localRows when localRows > 0
-        let bigEndian = header.dataType.byteOrder == .big
-        if header.dataType.itemSize == 8 {
-            let view = try matrix.fileType(Double.self)
-            defer { view.free() }
-            try matrix.local.withUnsafeMutableBufferPointer { buffer in
-                try file.readAll(into: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]),
-                                 displacement: header.dataOffset, fileType: view)
+            let count = matrix.localRows * matrix.localColumns   // packed: lld == localRows when localRows > 0
+            let bigEndian = header.dataType.byteOrder == .big
+            if header.dataType.itemSize == 8 {
+                let view = try matrix.fileType(Double.self)
+                defer { view.free() }
+                try matrix.local.withUnsafeMutableBufferPointer { buffer in
+                    try file.readAll(into: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]),
+                                     displacement: header.dataOffset, fileType: view)
+                }
+                if bigEndian {
+                    for i in 0..<count { matrix.local[i] = Double(bitPattern: UInt64(bigEndian: matrix.local[i].bitPattern)) }
+                }
+            } else {
+                let view = try matrix.fileType(Float.self)
+                defer { view.free() }
+                var narrow = [Float](repeating: 0, count: count)
+                try narrow.withUnsafeMutableBufferPointer { buffer in
+                    try file.readAll(into: buffer, displacement: header.dataOffset, fileType: view)
+                }
+                for i in 0..<count {
+                    let value = bigEndian ? Float(bitPattern: UInt32(bigEndian: narrow[i].bitPattern)) : narrow[i]
+                    matrix.local[i] = Double(value)
+                }
             }
-            if bigEndian {
-                for i in 0..<count { matrix.local[i] = Double(bitPattern: UInt64(bigEndian: matrix.local[i].bitPattern)) }
-            }
-        } else {
-            let view = try matrix.fileType(Float.self)
-            defer { view.free() }
-            var narrow = [Float](repeating: 0, count: count)
-            try narrow.withUnsafeMutableBufferPointer { buffer in
-                try file.readAll(into: buffer, displacement: header.dataOffset, fileType: view)
-            }
-            for i in 0..<count {
-                let value = bigEndian ? Float(bitPattern: UInt32(bigEndian: narrow[i].bitPattern)) : narrow[i]
-                matrix.local[i] = Double(value)
-            }
-        }
-        return (matrix, transposed)
+            return (matrix, transposed)
         }
     }
 
