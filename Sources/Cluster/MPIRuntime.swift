@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import Support
 
 /// The process's MPI session: owns `MPI_Init_thread` / `MPI_Finalize` and the world communicator.
 ///
@@ -131,7 +132,7 @@ extension MPIRuntime {
         if let text = environment["LANDSCAPE_INJECT_FAILURE_ON_RANK"], Int(text) == world.rank {
             throw InjectedFailure()
         }
-        if let spec = environment["LANDSCAPE_INJECT_FAILURE"], spec.split(separator: ",").contains("input-error@\(world.rank)"[...]) {
+        if FaultInjection.isArmed("input-error", rank: world.rank) {
             throw InputError("injected bad input on rank \(world.rank) alone (LANDSCAPE_INJECT_FAILURE)")
         }
     }

@@ -163,9 +163,10 @@ public struct IterativeDriver<Problem: IterativeProblem> {
                 }
             }
             let shown = try problem.advance(&state, measured: full)
-            precondition(state.step == t + 1, "an update must advance the step counter by one")
-            // A stochastic estimate (a minibatch loss) can diverge between full measurements.
+            // A stochastic estimate (a minibatch loss) can diverge between full measurements; the
+            // problem then need not have finished its update.
             guard shown.isFinite else { throw problem.diverged(at: t, value: shown, lastCheckpoint: lastCheckpoint) }
+            precondition(state.step == t + 1, "an update must advance the step counter by one")
             onProgress(t + 1, total, shown)
         }
     }

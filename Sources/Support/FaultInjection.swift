@@ -4,7 +4,8 @@ import Foundation
 /// message, never a hang": `LANDSCAPE_INJECT_FAILURE=site@rank[,site@rank…]` makes `check(site,
 /// rank:)` throw on that rank at that site. Sites: `train-log` (appending a train.csv row),
 /// `checkpoint` (writing params-<step>.npy), `matrix-write` (an MPI-IO matrix write: eigenvectors,
-/// hessian.npy). Unset, it costs one dictionary lookup per call.
+/// hessian.npy), `input-error` (bad input thrown on one rank alone as a job starts). Unset, it
+/// costs one dictionary lookup per call.
 public enum FaultInjection {
     public struct Injected: Error, CustomStringConvertible {
         public let site: String
@@ -13,9 +14,13 @@ public enum FaultInjection {
     }
 
     public static func check(_ site: String, rank: Int) throws {
-        guard let spec = ProcessInfo.processInfo.environment["LANDSCAPE_INJECT_FAILURE"] else { return }
-        for entry in spec.split(separator: ",") where entry == "\(site)@\(rank)" {
-            throw Injected(site: site, rank: rank)
-        }
+        if isArmed(site, rank: rank) { throw Injected(site: site, rank: rank) }
+    }
+
+    /// Whether `LANDSCAPE_INJECT_FAILURE` asks for a failure at `site` on `rank` (for sites that
+    /// fail in their own way, e.g. the runtime's one-rank bad input).
+    public static func isArmed(_ site: String, rank: Int) -> Bool {
+        guard let spec = ProcessInfo.processInfo.environment["LANDSCAPE_INJECT_FAILURE"] else { return false }
+        return spec.split(separator: ",").contains { $0 == "\(site)@\(rank)" }
     }
 }

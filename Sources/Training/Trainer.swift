@@ -140,7 +140,7 @@ struct TrainingProblem: IterativeProblem {
         let step: Evaluation
         if schedule != nil {
             step = try objective.minibatch(state.parameters, indices: schedule!.indices(step: t))
-            guard step.loss.isFinite else { state.step = t + 1; return step.loss }
+            guard step.loss.isFinite else { return step.loss }   // the driver stops: diverged
         } else {
             step = measured!
         }
