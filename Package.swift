@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom"]),
         .target(name: "Objectives", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Samples"]),
         .target(name: "Optimization", dependencies: ["Cluster", "Support"]),
+        .target(name: "Krylov", dependencies: ["Cluster", "CScaLAPACK", "Objectives", "SeededRandom", "Support"]),
         .target(name: "Training", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom", "Networks", "Datasets", "Objectives",
                                                  "Optimization"]),
         .target(name: "Curvature", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Objectives", "Samples", "Support"]),
@@ -59,8 +60,8 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",
-                          dependencies: ["Cluster", "Curvature", "Datasets", "DistributedLinearAlgebra", "Networks", "Objectives",
-                                         "Optimization", "SeededRandom", "Training"],
+                          dependencies: ["CScaLAPACK", "Cluster", "Curvature", "Datasets", "DistributedLinearAlgebra", "Krylov", "Networks",
+                                         "Objectives", "Optimization", "SeededRandom", "Training"],
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),

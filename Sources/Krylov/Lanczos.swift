@@ -1,0 +1,342 @@
+import Cluster
+import Objectives
+import Support
+
+/// Which end of the spectrum an eigensolver is asked for.
+public enum SpectrumEnd: String, Codable, Sendable, CaseIterable {
+    case largest, smallest, both
+}
+
+/// Settings of `Lanczos`.
+public struct LanczosSettings: Sendable, Equatable {
+    /// k: eigenpairs wanted at each end asked for.
+    public var count: Int
+    public var which: SpectrumEnd
+    /// An eigenpair (θ, v) has converged when ‖Av − θv‖ ≤ tolerance · |θ₁|, θ₁ the Ritz value
+    /// largest in magnitude (≈ ‖A‖₂).
+    public var tolerance: Double
+    /// b: directions applied together (one operator call per block; B directions of an HVP cost
+    /// much less than B single ones).
+    public var blockSize: Int
+    /// The most basis vectors kept; when the basis is full the iteration restarts thickly.
+    public var basis: Int
+    /// The iteration stops (unconverged pairs reported as such) after this many operator
+    /// applications, counted per direction.
+    public var maxMatvecs: Int
+    public var seed: UInt64
+    /// Look for further copies of multiple eigenvalues before accepting (see `Lanczos.run`);
+    /// costs up to twice the matvecs.
+    public var checkMultiplicity: Bool
+
+    public init(count: Int, which: SpectrumEnd = .largest, tolerance: Double = 1e-10, blockSize: Int = 1,
+                basis: Int, maxMatvecs: Int, seed: UInt64 = 0, checkMultiplicity: Bool = false) {
+        self.checkMultiplicity = checkMultiplicity
+        self.count = count
+        self.which = which
+        self.tolerance = tolerance
+        self.blockSize = blockSize
+        self.basis = basis
+        self.maxMatvecs = maxMatvecs
+        self.seed = seed
+    }
+
+    /// Eigenpairs wanted in all: k, or 2k for both ends.
+    public var wanted: Int { which == .both ? 2 * count : count }
+
+    /// The smallest basis a thick restart can work with: the wanted Ritz vectors, one block
+    /// beyond them that the restart keeps, and the block being expanded with its augmentation.
+    public static func minimumBasis(count: Int, which: SpectrumEnd, blockSize: Int) -> Int {
+        (which == .both ? 2 * count : count) + 3 * blockSize
+    }
+
+    /// Bytes of working memory for a basis of `basis` vectors of length n: the basis, the
+    /// expansion block and its image, the Ritz vectors and their images at the end, and the
+    /// projected problem (T, its eigenvectors, LAPACK's workspace ≈ 2c²).
+    public static func workingBytes(dimension n: Int, basis: Int, blockSize b: Int, wanted: Int) -> Double {
+        let vectors = Double(basis + 3 * b + 2 * wanted) * Double(n)
+        return 8 * (vectors + 5 * Double(basis) * Double(basis))
+    }
+}
+
+/// The k extreme eigenpairs of a symmetric operator by block Lanczos with full
+/// re-orthogonalisation and thick restart (Wu & Simon 2000, in the Krylov–Schur form of Stewart
+/// 2001): the projected matrix T = Vᵀ A V is kept dense, so after a restart — V replaced by the
+/// kept Ritz vectors, T by their Ritz values — the next block's coefficients against every basis
+/// vector are simply new columns of T, and the relation A V = V T + Q R Eᵀ (Q the next block) holds
+/// throughout. The residual of a Ritz pair (θ, V s) is then ‖R s_last‖, s_last being the last
+/// block's rows of s; the final check recomputes every reported residual as ‖Av − θv‖ with real
+/// operator applications.
+///
+/// Every rank runs the same iteration on the same replicated vectors; the only communication is
+/// the operator's own (its allreduce) and one agreed verdict per step, so ranks cannot diverge
+/// in what they decide.
+public struct Lanczos {
+    public let settings: LanczosSettings
+
+    public init(_ settings: LanczosSettings) { self.settings = settings }
+
+    /// The resumable state between two expansions: the basis, T, the block to expand next.
+    public struct State: Sendable {
+        public var basis: [Double]
+        public var basisCount: Int
+        public var projected: [Double]
+        public var next: [Double]
+        public var matvecs: Int
+        public var restarts: Int
+        public var expansions: Int
+        /// How far below `tolerance` the estimates must fall (tightened when a true residual
+        /// disagreed with its estimate).
+        public var estimateFactor: Double
+        /// The wanted Ritz values when the basis was last augmented (see `run`), the expansion
+        /// of the first convergence, and the expansion before which no convergence is accepted.
+        public var augmentedAt: [Double]?
+        public var firstConvergence: Int?
+        public var holdUntil: Int
+        public var seconds: Seconds
+    }
+
+    public struct Seconds: Sendable, Codable, Equatable {
+        public var operator_ = 0.0
+        public var orthogonalization = 0.0
+        public var ritz = 0.0
+        public var restart = 0.0
+        enum CodingKeys: String, CodingKey {
+            case operator_ = "operator", orthogonalization, ritz, restart
+        }
+    }
+
+    /// What the observer sees after each expansion.
+    public struct Step: Sendable {
+        public var matvecs: Int
+        public var converged: Int
+        public var wanted: Int
+        /// The worst estimated residual among the wanted pairs, relative to |θ₁|.
+        public var worstResidual: Double
+        public var basisCount: Int
+    }
+
+    public struct Result: Sendable {
+        /// Largest first for `.largest`, smallest first for `.smallest`; for `.both` the k largest
+        /// (descending) then the k smallest (ascending).
+        public var eigenvalues: [Double]
+        /// n × (number of eigenvalues), column-major, unit columns.
+        public var eigenvectors: [Double]
+        /// ‖Av − θv‖ of each pair, computed with the operator.
+        public var residuals: [Double]
+        /// |θ₁|, the largest Ritz value in magnitude (≈ ‖A‖₂): the tolerance's scale.
+        public var scale: Double
+        public var converged: [Bool]
+        public var matvecs: Int
+        public var restarts: Int
+        public var expansions: Int
+        public var seconds: Seconds
+    }
+
+    public enum Outcome: Sendable {
+        case finished(Result)
+        /// The observer asked to stop; continue with `run(…, from: state)`.
+        case stopped(State)
+    }
+
+    /// Runs to convergence or the matvec budget. `observe` is called after every expansion on
+    /// every rank with the same values; returning false stops the iteration at a resumable state.
+    public func run(_ a: any SymmetricOperator, from saved: State? = nil,
+                    observe: (Step) throws -> Bool = { _ in true }) throws -> Outcome {
+        let n = a.dimension, b = settings.blockSize, capacity = settings.basis
+        precondition(settings.count >= 1 && settings.wanted < n && b >= 1)
+        precondition(capacity >= LanczosSettings.minimumBasis(count: settings.count, which: settings.which, blockSize: b) || capacity >= n)
+        let world = a.communicator
+        var basis = Basis(length: n, capacity: capacity)
+        var t = [Double](repeating: 0, count: capacity * capacity)
+        var next: [Double]   // the block to expand next, orthonormal to the basis
+        var (matvecs, restarts, expansions, factor) = (0, 0, 0, 1.0)
+        var seconds = Seconds()
+        var augmentedAt: [Double]? = nil
+        var firstConvergence: Int? = nil
+        var holdUntil = 0
+        let replacements = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
+        // A fresh direction where a block column breaks down: a function of the expansion and
+        // column alone, so a resumed run draws the same ones.
+        func replacement(_ column: Int) -> [Double] { replacements.vector(expansions * 4096 + column, length: n) }
+        if let saved {
+            basis = Basis(restoring: saved.basis, count: saved.basisCount, length: n, capacity: capacity)
+            t = saved.projected
+            next = saved.next
+            (matvecs, restarts, expansions, factor, seconds) = (saved.matvecs, saved.restarts, saved.expansions, saved.estimateFactor, saved.seconds)
+            (augmentedAt, firstConvergence, holdUntil) = (saved.augmentedAt, saved.firstConvergence, saved.holdUntil)
+        } else {
+            let start = ProbeStream(seed: settings.seed, purpose: .start, distribution: .gaussian).block(0..<b, length: n)
+            next = orthonormalize(start, length: n, count: b, against: nil, replacement: replacement).q
+        }
+
+        while true {
+            // Expand: W = A Q; its coefficients against the basis and Q itself are T's new columns.
+            // Q is b wide: 2b after an augmentation (below), narrower where the Krylov space ran out
+            // of room (c + b > n).
+            let width = next.count / n
+            let clock = Stopwatch()
+            var w = try a.apply(next, count: width)
+            try requireFinite(w, "the operator")
+            matvecs += width
+            seconds.operator_ += clock.seconds
+            let orthogonalizing = Stopwatch()
+            let c0 = basis.count
+            basis.append(next, count: width)
+            let coefficients = basis.orthogonalize(&w, count: width)
+            let c = basis.count
+            for j in 0..<width {
+                for i in 0..<c0 {
+                    t[(c0 + j) * capacity + i] = coefficients[j * c + i]
+                    t[i * capacity + c0 + j] = coefficients[j * c + i]
+                }
+                // The diagonal block, symmetrised: (Qᵀ A Q + (Qᵀ A Q)ᵀ) / 2.
+                for i in 0..<width {
+                    t[(c0 + j) * capacity + c0 + i] = (coefficients[j * c + c0 + i] + coefficients[i * c + c0 + j]) / 2
+                }
+            }
+            // The next block Q R = W (R: width × width, rows beyond Q's width zero).
+            let exhausted = c >= n   // the basis spans the space: the Ritz pairs are exact
+            var r = [Double](repeating: 0, count: width * width)
+            if exhausted {
+                next = []
+            } else {
+                let scale = (0..<c).reduce(0.0) { max($0, abs(t[$1 * capacity + $1])) }   // ≤ ‖A‖, a scale for breakdown
+                let factorization = orthonormalize(w, length: n, count: width, against: basis, scale: scale, replacement: replacement)
+                next = factorization.q
+                r = factorization.r
+            }
+            expansions += 1
+            seconds.orthogonalization += orthogonalizing.seconds
+
+            // Rayleigh–Ritz on T and the residual estimates ‖R s_last‖.
+            let ritzClock = Stopwatch()
+            let projected = try ProjectedEigenproblem(Self.leading(t, capacity: capacity, size: c), size: c)
+            let wanted = selection(of: projected.values, count: settings.wanted)
+            // The tolerance's scale |θ₁|: the largest Ritz value in magnitude, ≈ ‖A‖ (not the wanted
+            // pair's own |θ|, which is no scale at all for eigenvalues at zero — G's null space).
+            let scale = max(abs(projected.values.first!), abs(projected.values.last!))
+            var worst = 0.0
+            var convergedCount = 0
+            for i in wanted {
+                var r2 = 0.0
+                for row in 0..<width {
+                    var sum = 0.0
+                    for col in 0..<width { sum += r[col * width + row] * projected.vector(i, row: c - width + col) }
+                    r2 += sum * sum
+                }
+                let relative = r2.squareRoot() / max(scale, .leastNormalMagnitude)
+                worst = max(worst, relative)
+                if relative <= settings.tolerance * factor { convergedCount += 1 }
+            }
+            seconds.ritz += ritzClock.seconds
+            let allWanted = wanted.count == settings.wanted
+            let budgetLeft = matvecs + b <= settings.maxMatvecs
+            let proceed = try observe(Step(matvecs: matvecs, converged: allWanted ? convergedCount : 0, wanted: settings.wanted,
+                                           worstResidual: worst, basisCount: c))
+            // One verdict for all ranks (the largest of their flags), so none leaves the loop alone.
+            let done = (allWanted && convergedCount == wanted.count) || exhausted || next.isEmpty || !budgetLeft
+            let verdict = try world.allreduce(done ? 2 : (proceed ? 0 : 1), .max)
+            if verdict == 1 {
+                return .stopped(State(basis: basis.storage, basisCount: c, projected: t, next: next, matvecs: matvecs, restarts: restarts,
+                                      expansions: expansions, estimateFactor: factor, augmentedAt: augmentedAt,
+                                      firstConvergence: firstConvergence, holdUntil: holdUntil, seconds: seconds))
+            }
+            // Converged — but a Krylov space holds only a b-dimensional part of each eigenspace,
+            // so a multiple eigenvalue (G's null space, degenerate outliers) is found at most b
+            // times. With `checkMultiplicity`, convergence is accepted only once an expansion with
+            // b fresh random directions beside the continuation, run for as many expansions as the
+            // first convergence took (what the fresh directions need to be resolved), leaves the
+            // wanted Ritz values unchanged; a copy the space lacked shows up as a change.
+            let values = wanted.map { projected.values[$0] }
+            if verdict == 2 && firstConvergence == nil { firstConvergence = expansions }
+            let held = verdict == 2 && expansions < holdUntil && !exhausted && !next.isEmpty && budgetLeft
+            let unchanged = augmentedAt.map { old in zip(old, values).allSatisfy { abs($0 - $1) <= 10 * settings.tolerance * scale } } ?? false
+            if held {
+                // not yet: the fresh directions are still being resolved
+            } else if verdict == 2, settings.checkMultiplicity, !unchanged, !exhausted, !next.isEmpty, matvecs + 2 * b <= settings.maxMatvecs {
+                augmentedAt = values
+                holdUntil = expansions + (firstConvergence ?? expansions)
+                let fresh = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
+                    .block(expansions * 4096 + 2048 ..< expansions * 4096 + 2048 + b, length: n)
+                var extra = fresh
+                _ = basis.orthogonalize(&extra, count: b)
+                var continuation = Basis(length: n, capacity: next.count / n)
+                continuation.append(next, count: next.count / n)
+                _ = continuation.orthogonalize(&extra, count: b)
+                // Only directions with a real part outside the space (none once it is exhausted).
+                let room = (0..<b).filter { columnNorm(extra, length: n, column: $0) > 1e-8 * columnNorm(fresh, length: n, column: $0) }
+                let columns = room.flatMap { extra[$0 * n ..< ($0 + 1) * n] }
+                next += orthonormalize(columns, length: n, count: room.count, against: nil).q
+            } else if verdict == 2 {
+                // The true residuals, with the operator: the estimates assume exact orthogonality.
+                let y = basis.combine(Self.columns(projected, wanted), ld: c, columns: wanted.count)
+                let applyClock = Stopwatch()
+                let ay = try a.apply(y, count: wanted.count)
+                try requireFinite(ay, "the operator")
+                seconds.operator_ += applyClock.seconds
+                matvecs += wanted.count
+                let residuals = wanted.enumerated().map { column, i in
+                    var r2 = 0.0
+                    let θ = projected.values[i]
+                    for e in column * n ..< (column + 1) * n {
+                        let d = ay[e] - θ * y[e]
+                        r2 += d * d
+                    }
+                    return r2.squareRoot()
+                }
+                let converged = residuals.map { $0 <= settings.tolerance * max(scale, .leastNormalMagnitude) }
+                let retry = !converged.allSatisfy { $0 } && !exhausted && !next.isEmpty && matvecs + b <= settings.maxMatvecs && factor > 1e-4
+                if try world.allreduce(retry ? 1 : 0, .max) == 0 {
+                    return .finished(Result(eigenvalues: wanted.map { projected.values[$0] }, eigenvectors: y, residuals: residuals,
+                                            scale: scale, converged: converged, matvecs: matvecs, restarts: restarts,
+                                            expansions: expansions, seconds: seconds))
+                }
+                factor /= 10   // an estimate was optimistic: ask more of the estimates and go on
+            }
+            if basis.count + next.count / n > capacity {
+                // Thick restart: keep the wanted Ritz vectors and the best of the rest, up to half
+                // the basis (and always room for the next expansion).
+                let restartClock = Stopwatch()
+                let keep = min(capacity - next.count / n, max(settings.wanted + b, capacity / 2), c)
+                let kept = selection(of: projected.values, count: keep)
+                basis.rotate(by: Self.columns(projected, kept), ld: c, keeping: kept.count)
+                t = [Double](repeating: 0, count: capacity * capacity)
+                for (j, i) in kept.enumerated() { t[j * capacity + j] = projected.values[i] }
+                restarts += 1
+                seconds.restart += restartClock.seconds
+            }
+        }
+    }
+
+    /// The indices (into ascending `values`) of the `count` pairs wanted, most wanted first: the
+    /// largest descending, the smallest ascending, or for both ends alternately from each end.
+    func selection(of values: [Double], count: Int) -> [Int] {
+        let c = values.count, k = min(count, c)
+        switch settings.which {
+        case .largest: return (0..<k).map { c - 1 - $0 }
+        case .smallest: return Array(0..<k)
+        case .both:
+            // k largest then k smallest, in the result's order; while the basis is small the two
+            // ends share what there is.
+            let high = (k + 1) / 2, low = k - high
+            return (0..<high).map { c - 1 - $0 } + (0..<low).map { $0 }
+        }
+    }
+
+    /// Columns `indices` of the projected eigenvectors, as one c × |indices| block.
+    static func columns(_ projected: ProjectedEigenproblem, _ indices: [Int]) -> [Double] {
+        let c = projected.size
+        var s: [Double] = []
+        s.reserveCapacity(c * indices.count)
+        for i in indices { s.append(contentsOf: projected.vectors[i * c ..< (i + 1) * c]) }
+        return s
+    }
+
+    /// The leading c × c part of T stored with leading dimension `capacity`, packed.
+    static func leading(_ t: [Double], capacity: Int, size c: Int) -> [Double] {
+        var packed = [Double](repeating: 0, count: c * c)
+        for j in 0..<c { for i in 0..<c { packed[j * c + i] = t[j * capacity + i] } }
+        return packed
+    }
+}
+

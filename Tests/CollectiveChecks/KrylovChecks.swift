@@ -1,0 +1,165 @@
+import CScaLAPACK
+import Cluster
+import Curvature
+import Datasets
+import Krylov
+import Networks
+import Objectives
+
+/// The matrix-free estimators against LAPACK on the exactly assembled matrix (the ground truth),
+/// and distributed against single-rank: Lanczos at both ends of H, G and R (with and without
+/// thick restarts, single and block), SLQ's per-probe moments, Hutchinson within its standard
+/// error over 20 seeds, Hutch++ beating Hutchinson on G.
+func registerKrylovChecks(_ suite: inout CheckSuite) throws {
+    let world = suite.world
+    let alone = try world.split(color: world.rank)
+    defer { try? alone.free() }
+    let sharded = try clusters(on: world, samples: 31, classes: 4, dimension: 6)
+    let whole = try clusters(on: alone, samples: 31, classes: 4, dimension: 6)
+    let model = MultilayerPerceptron(widths: [6, 9, 7, 4], activation: .tanh, loss: .crossEntropy)
+    let M = model.parameterCount
+    let θ = randomParameters(M, seed: 5)
+    let distributed = DataParallelObjective(model: model, dataset: sharded, communicator: world)
+    let serial = DataParallelObjective(model: model, dataset: whole, communicator: alone)
+
+    // The exact matrices (row-major M × M; symmetric) and their spectra.
+    let exact = ExactHessian(network: model)
+    let h = exact.dense(θ, batch: whole.samples, part: .hessian)
+    let g = exact.dense(θ, batch: whole.samples, part: .gaussNewton)
+    let dense: [CurvatureKind: [Double]] = [.hessian: h, .gaussNewton: g, .residual: zip(h, g).map { $0 - $1 }]
+
+    for kind in CurvatureKind.allCases {
+        let matrix = dense[kind]!
+        let λ = symmetricEigenvalues(matrix, M)
+        let norm = λ.map(abs).max()!
+        let a = distributed.curvature(kind, at: θ)
+        for which in SpectrumEnd.allCases {
+            // Full basis (no restart) with single vectors; a small basis with blocks of 3 (restarts).
+            // G's smallest eigenvalues are its null space (multiplicity M − rank G) next to
+            // eigenvalues ~1e-5‖G‖: that relative gap makes a small restarted basis converge slowly,
+            // so there it restarts from a larger one.
+            let small = kind == .gaussNewton && which != .largest ? 60 : 24
+            for (blockSize, basis) in [(1, M), (3, small)] {
+                let k = 5
+                let settings = LanczosSettings(count: k, which: which, tolerance: 1e-11, blockSize: blockSize,
+                                               basis: basis, maxMatvecs: 20 * M, seed: 7, checkMultiplicity: true)
+                let name = "krylov.top.\(kind.rawValue).\(which.rawValue).b\(blockSize).basis\(basis)"
+                var result: Lanczos.Result?
+                try suite.check(name + ".eigenvalues=lapack", tolerance: 1e-10) {
+                    guard case .finished(let r) = try Lanczos(settings).run(a) else { return .infinity }
+                    result = r
+                    // Relative to ‖A‖: G and R have eigenvalues at zero, where |λ| itself is no scale.
+                    let n = λ.count
+                    let reference = (which == .smallest ? [] : (0..<k).map { λ[n - 1 - $0] }) + (which == .largest ? [] : Array(λ[0..<k]))
+                    let errors = zip(r.eigenvalues, reference).map { abs($0 - $1) / norm }
+                    return r.converged.allSatisfy { $0 } ? errors.max()! : .infinity
+                }
+                try suite.check(name + ".residuals", tolerance: 1e-8) {
+                    guard let r = result else { return .infinity }
+                    var worst = 0.0
+                    for (j, θj) in r.eigenvalues.enumerated() {
+                        let v = Array(r.eigenvectors[j * M ..< (j + 1) * M])
+                        var residual = 0.0
+                        for i in 0..<M {
+                            var av = 0.0
+                            for c in 0..<M { av += matrix[i * M + c] * v[c] }
+                            residual += (av - θj * v[i]) * (av - θj * v[i])
+                        }
+                        worst = max(worst, residual.squareRoot() / norm)
+                    }
+                    return worst
+                }
+            }
+        }
+        // Distributed = single-rank, eigenvalue for eigenvalue.
+        try suite.check("krylov.top.\(kind.rawValue).distributed=serial", tolerance: 1e-10) {
+            let settings = LanczosSettings(count: 4, which: .both, tolerance: 1e-11, blockSize: 2, basis: 30, maxMatvecs: 20 * M, seed: 3)
+            guard case .finished(let p) = try Lanczos(settings).run(a),
+                  case .finished(let s) = try Lanczos(settings).run(serial.curvature(kind, at: θ)) else { return .infinity }
+            return zip(p.eigenvalues, s.eigenvalues).map { abs($0 - $1) / norm }.max()!
+        }
+
+        // SLQ: per probe, Σ wᵢ θᵢʲ = vᵀ Aʲ v exactly for j ≤ 2m − 1 (m = 3 steps: j ≤ 5).
+        try suite.check("krylov.slq.\(kind.rawValue).moments", tolerance: 1e-10) {
+            let slq = StochasticLanczosQuadrature(steps: 3, distribution: .gaussian, seed: 12)
+            let probes = try slq.quadratures(a, probes: [0, 1, 2, 5])
+            var worst = 0.0
+            for probe in probes {
+                var v = ProbeStream(seed: 12, purpose: .density, distribution: .gaussian).vector(probe.probe, length: M)
+                let norm2 = v.reduce(0) { $0 + $1 * $1 }
+                v = v.map { $0 / norm2.squareRoot() }
+                var power = v   // Aʲ v
+                for j in 1...5 {
+                    power = multiply(matrix, M, power)
+                    let exactMoment = zip(v, power).reduce(0) { $0 + $1.0 * $1.1 }
+                    worst = max(worst, abs(probe.moment(j) - exactMoment) / pow(norm, Double(j)))
+                }
+                worst = max(worst, abs(probe.normSquared - norm2) / norm2)
+            }
+            return worst
+        }
+        try suite.check("krylov.slq.\(kind.rawValue).distributed=serial", tolerance: 1e-10) {
+            let slq = StochasticLanczosQuadrature(steps: 12, seed: 4)
+            let p = try slq.quadratures(a, probes: [3, 9]), s = try slq.quadratures(serial.curvature(kind, at: θ), probes: [3, 9])
+            return zip(p, s).map { max(relativeDifference($0.nodes, $1.nodes), relativeDifference($0.weights, $1.weights)) }.max()!
+        }
+    }
+
+    // Hutchinson: over 20 seeds, every estimate within 4 standard errors of the exact trace
+    // (fixed seeds: a deterministic test of a statistical statement), for tr H and tr H².
+    let hλ = symmetricEigenvalues(h, M)
+    for power in [1, 2] {
+        let exactTrace = hλ.reduce(0) { $0 + (power == 1 ? $1 : $1 * $1) }
+        try suite.check("krylov.hutchinson.power\(power).within-4-standard-errors", tolerance: 4) {
+            var worst = 0.0
+            for seed in 0..<20 {
+                let settings = TraceSettings(method: .hutchinson, power: power, tolerance: 0, maxMatvecs: 40, blockSize: 8, seed: UInt64(seed))
+                let estimate = try TraceEstimator(settings).run(distributed.curvature(.hessian, at: θ))
+                worst = max(worst, abs(estimate.estimate - exactTrace) / estimate.standardError!)
+            }
+            return worst
+        }
+    }
+    // Hutch++ on G (a few large eigenvalues over a bulk, and many zeros): a smaller mean error
+    // than Hutchinson at the same number of matvecs, over the same 20 seeds.
+    let gTrace = symmetricEigenvalues(g, M).reduce(0, +)
+    for budget in [30, 60] {
+        try suite.check("krylov.hutch++.beats-hutchinson.G.matvecs\(budget)", tolerance: 0.999) {
+            var errors: [TraceMethod: Double] = [:]
+            for method in TraceMethod.allCases {
+                for seed in 0..<20 {
+                    let settings = TraceSettings(method: method, tolerance: 0, maxMatvecs: budget, blockSize: 10, seed: UInt64(seed))
+                    let estimate = try TraceEstimator(settings).run(distributed.curvature(.gaussNewton, at: θ))
+                    guard estimate.matvecs == budget else { return .infinity }
+                    errors[method, default: 0] += abs(estimate.estimate - gTrace) / gTrace / 20
+                }
+            }
+            if world.isRoot { print(String(format: "  mean relative error at %d matvecs: Hutchinson %.3g, Hutch++ %.3g", budget, errors[.hutchinson]!, errors[.hutchPlusPlus]!)) }
+            return errors[.hutchPlusPlus]! / errors[.hutchinson]!   // < 1: Hutch++ is better
+        }
+    }
+    try suite.check("krylov.trace.distributed=serial", tolerance: 1e-10) {
+        let settings = TraceSettings(method: .hutchPlusPlus, power: 2, tolerance: 0, maxMatvecs: 24, blockSize: 5, seed: 9)
+        let p = try TraceEstimator(settings).run(distributed.curvature(.residual, at: θ))
+        let s = try TraceEstimator(settings).run(serial.curvature(.residual, at: θ))
+        return abs(p.estimate - s.estimate) / abs(s.estimate)
+    }
+}
+
+/// y = A x for row-major A (n × n).
+func multiply(_ a: [Double], _ n: Int, _ x: [Double]) -> [Double] {
+    (0..<n).map { i in (0..<n).reduce(0) { $0 + a[i * n + $1] * x[$1] } }
+}
+
+/// LAPACK's eigenvalues of a symmetric row-major matrix, ascending (the reference).
+func symmetricEigenvalues(_ a: [Double], _ n: Int) -> [Double] {
+    var copy = a
+    var w = [Double](repeating: 0, count: n)
+    let info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "U")), Int32(n), &copy, Int32(n), &w)
+    precondition(info == 0, "dsyev failed: \(info)")
+    return w
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
