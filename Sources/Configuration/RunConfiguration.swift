@@ -21,6 +21,10 @@ public struct RunConfiguration: Sendable, Equatable {
     public var hessianGrid = "auto"
     public var hessianBlock = 64
     public var hessianAssembly: AssemblyMethod = .auto
+    /// The matrix-free estimators' settings (`landscape top`, `density`, `trace`).
+    public var top = TopSpecification()
+    public var density = DensitySpecification()
+    public var trace = TraceSpecification()
 
     public init() {}
 
@@ -91,6 +95,9 @@ public struct RunConfiguration: Sendable, Equatable {
         if let problem = model.problem() { throw InputError(problem) }
         try train.validate()
         guard hessianBlock >= 1 else { throw InputError(setting: "hessian.block", "must be ≥ 1 (got \(hessianBlock))") }
+        try top.validate()
+        try density.validate()
+        try trace.validate()
     }
 
     /// The resolved configuration as TOML.
@@ -183,7 +190,17 @@ public struct ConfigurationKey: Sendable {
     let set: @Sendable (inout RunConfiguration, ConfigurationValue) throws -> Void
     let render: @Sendable (RunConfiguration) -> String?
 
-    static let tables = ["data", "model", "train", "hessian"]
+    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace"]
+
+    /// The tables of one command only: their flags belong to `landscape top`, `density` or
+    /// `trace` (each has an --operator); the other tables' flags are on every command.
+    public static let commandTables: Set<String> = ["top", "density", "trace"]
+
+    /// The command whose flags include this key's, or nil for every command.
+    public var command: String? {
+        let table = String(name.split(separator: ".").first ?? "")
+        return Self.commandTables.contains(table) ? table : nil
+    }
 
     static func integer(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Int> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .integer, set: { c, v in
@@ -196,6 +213,12 @@ public struct ConfigurationKey: Sendable {
             guard let x = v.integer else { throw InputError("expected an integer") }
             c[keyPath: path] = x
         }, render: { $0[keyPath: path].map { "\($0)" } })
+    }
+    static func boolean(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Bool> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .boolean, set: { c, v in
+            guard let x = v.boolean else { throw InputError("expected true or false") }
+            c[keyPath: path] = x
+        }, render: { "\($0[keyPath: path])" })
     }
     static func real(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .real, set: { c, v in
@@ -273,6 +296,30 @@ public struct ConfigurationKey: Sendable {
         }, render: { renderText($0.hessianGrid) }),
         integer("hessian.block", "--block", \.hessianBlock),
         choice("hessian.assembly", "--assembly", \.hessianAssembly),
+        choice("top.operator", "--operator", \.top.curvature),
+        integer("top.k", "--k", \.top.count),
+        choice("top.which", "--which", \.top.which),
+        real("top.tolerance", "--tolerance", \.top.tolerance),
+        integer("top.block-size", "--block-size", \.top.blockSize),
+        integer("top.basis", "--basis", \.top.basis),
+        integer("top.max-matvecs", "--max-matvecs", \.top.maxMatvecs),
+        boolean("top.check-multiplicity", "--check-multiplicity", \.top.checkMultiplicity),
+        choice("density.operator", "--operator", \.density.curvature),
+        integer("density.probes", "--probes", \.density.probes),
+        integer("density.steps", "--lanczos-steps", \.density.steps),
+        choice("density.distribution", "--distribution", \.density.distribution),
+        real("density.sigma", "--sigma", \.density.sigma),
+        integer("density.grid-points", "--grid-points", \.density.gridPoints),
+        integer("density.group-size", "--group-size", \.density.groupSize),
+        integer("density.block-size", "--block-size", \.density.blockSize),
+        choice("trace.operator", "--operator", \.trace.curvature),
+        choice("trace.method", "--method", \.trace.method),
+        integer("trace.power", "--power", \.trace.power),
+        choice("trace.distribution", "--distribution", \.trace.distribution),
+        real("trace.tolerance", "--tolerance", \.trace.tolerance),
+        integer("trace.max-matvecs", "--max-matvecs", \.trace.maxMatvecs),
+        integer("trace.min-samples", "--min-samples", \.trace.minimumSamples),
+        integer("trace.block-size", "--block-size", \.trace.blockSize),
     ]
 }
 

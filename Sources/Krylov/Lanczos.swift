@@ -93,6 +93,13 @@ public struct Lanczos {
         public var firstConvergence: Int?
         public var holdUntil: Int
         public var seconds: Seconds
+
+        public init(basis: [Double], basisCount: Int, projected: [Double], next: [Double], matvecs: Int, restarts: Int, expansions: Int,
+                    estimateFactor: Double, augmentedAt: [Double]?, firstConvergence: Int?, holdUntil: Int, seconds: Seconds) {
+            (self.basis, self.basisCount, self.projected, self.next) = (basis, basisCount, projected, next)
+            (self.matvecs, self.restarts, self.expansions, self.estimateFactor) = (matvecs, restarts, expansions, estimateFactor)
+            (self.augmentedAt, self.firstConvergence, self.holdUntil, self.seconds) = (augmentedAt, firstConvergence, holdUntil, seconds)
+        }
     }
 
     public struct Seconds: Sendable, Codable, Equatable {

@@ -1,3 +1,4 @@
+import Cluster
 import Objectives
 
 /// How `TraceEstimator` estimates tr(Aᵖ).
@@ -49,7 +50,9 @@ public struct TraceEstimate: Codable, Sendable {
     /// than two samples.
     public var standardError: Double?
     /// Hutchinson samples taken (of the deflated operator for Hutch++).
-    public var samples: Int
+    public var samples: Int { rawSamples.count }
+    /// The samples themselves (zᵢᵀ Aᵖ zᵢ, in probe order): what a resumed run continues from.
+    public var rawSamples: [Double]
     public var matvecs: Int
     /// Hutch++: tr(Qᵀ Aᵖ Q) and the rank of Q.
     public var lowRankPart: Double?
@@ -75,9 +78,13 @@ public struct TraceEstimator {
         self.settings = settings
     }
 
-    public func run(_ a: any SymmetricOperator, observe: (TraceEstimate.HistoryPoint) -> Void = { _ in }) throws -> TraceEstimate {
+    /// Runs to the tolerance or the budget. `resuming` are the Hutchinson samples of a stopped
+    /// run (probes 0 ..< count; Hutch++ recomputes its sketch, the same from the seed); `observe`
+    /// sees every block's point on every rank and returns false to stop (`stoppedBy` "signal").
+    public func run(_ a: any SymmetricOperator, resuming: [Double] = [],
+                    observe: (TraceEstimate.HistoryPoint) -> Bool = { _ in true }) throws -> TraceEstimate {
         switch settings.method {
-        case .hutchinson: return try estimate(a, deflation: nil, observe: observe)
+        case .hutchinson: return try estimate(a, deflation: nil, samples: resuming, observe: observe)
         case .hutchPlusPlus:
             let n = a.dimension
             let sketchSize = max(1, min(settings.maxMatvecs / 3, n))
@@ -97,7 +104,7 @@ public struct TraceEstimator {
             }
             var deflation = Basis(length: n, capacity: max(rank, 1))
             deflation.append(q, count: rank)
-            var result = try estimate(a, deflation: (deflation, lowRank, sketchSize + rank), observe: observe)
+            var result = try estimate(a, deflation: (deflation, lowRank, sketchSize + rank), samples: resuming, observe: observe)
             result.lowRankPart = lowRank
             result.sketchRank = rank
             return result
@@ -106,12 +113,12 @@ public struct TraceEstimator {
 
     /// Hutchinson's mean over probes of zᵀ Aᵖ z, or with a deflation basis Q of (z')ᵀ Aᵖ z' with
     /// z' = (I − QQᵀ) z, plus tr(Qᵀ Aᵖ Q), stopping on the tolerance or the budget.
-    private func estimate(_ a: any SymmetricOperator, deflation: (basis: Basis, trace: Double, spent: Int)?,
-                          observe: (TraceEstimate.HistoryPoint) -> Void) throws -> TraceEstimate {
+    private func estimate(_ a: any SymmetricOperator, deflation: (basis: Basis, trace: Double, spent: Int)?, samples resumed: [Double],
+                          observe: (TraceEstimate.HistoryPoint) -> Bool) throws -> TraceEstimate {
         let n = a.dimension
         let stream = ProbeStream(seed: settings.seed, purpose: deflation == nil ? .trace : .residual, distribution: settings.distribution)
-        var samples: [Double] = []
-        var matvecs = deflation?.spent ?? 0
+        var samples = resumed
+        var matvecs = (deflation?.spent ?? 0) + resumed.count
         let offset = deflation?.trace ?? 0
         var history: [TraceEstimate.HistoryPoint] = []
         var stoppedBy = "budget"
@@ -128,7 +135,11 @@ public struct TraceEstimator {
             let (mean, error) = meanAndStandardError(samples)
             let point = TraceEstimate.HistoryPoint(matvecs: matvecs, estimate: offset + mean, standardError: error.isFinite ? error : nil)
             history.append(point)
-            observe(point)
+            // One verdict for every rank (a signal may reach one rank only).
+            if try a.communicator.allreduce(observe(point) ? 0 : 1, .max) == 1 {
+                stoppedBy = "signal"
+                break
+            }
             if settings.tolerance > 0, samples.count >= settings.minimumSamples, error <= settings.tolerance * abs(offset + mean) {
                 stoppedBy = "tolerance"
                 break
@@ -138,7 +149,7 @@ public struct TraceEstimator {
         if samples.isEmpty { stoppedBy = "budget (no matvecs left for the stochastic part)" }
         return TraceEstimate(method: settings.method, power: settings.power, estimate: offset + mean,
                              standardError: error.isFinite ? error : (samples.isEmpty && deflation != nil ? 0 : nil),
-                             samples: samples.count, matvecs: matvecs, lowRankPart: nil, sketchRank: nil, history: history, stoppedBy: stoppedBy)
+                             rawSamples: samples, matvecs: matvecs, lowRankPart: nil, sketchRank: nil, history: history, stoppedBy: stoppedBy)
     }
 }
 

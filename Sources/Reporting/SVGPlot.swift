@@ -22,7 +22,7 @@ public struct SVGPlot {
     public var xLabel: String
     public var yLabel: String
     public var series: [Series] = []
-    /// Counts on a log axis (histograms): y values must be > 0 to be drawn.
+    /// A log axis (histogram counts, densities, residuals): y values must be > 0 to be drawn.
     public var logY = false
     public var width = 720.0, height = 440.0
 
@@ -61,7 +61,8 @@ public struct SVGPlot {
         let xs = all.map(\.x), ys = all.map { logY ? log10($0.y) : $0.y }
         var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)
         var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
-        if logY { y0 = 0; y1 = max(y1 + 0.15, 1) }
+        // A log axis starts at 10⁰ for counts, lower for values below 1 (densities, residuals).
+        if logY { y0 = min(0, floor(y0)); y1 = max(y1 + 0.15, y0 + 1) }
         if x1 <= x0 { x0 -= 1; x1 += 1 }
         if y1 <= y0 { y0 -= 1; y1 += 1 }
         let pad = 0.04 * (y1 - y0)
@@ -83,7 +84,7 @@ public struct SVGPlot {
             s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(margin.top + plotHeight))\" x2=\"\(f(px(t)))\" y2=\"\(f(margin.top + plotHeight + 5))\" stroke=\"#333\"/>"
             s += "<text x=\"\(f(px(t)))\" y=\"\(f(margin.top + plotHeight + 19))\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
         }
-        let yTicks = logY ? Array(stride(from: 0.0, through: floor(y1), by: 1)) : Self.ticks(y0, y1)
+        let yTicks = logY ? Array(stride(from: y0, through: floor(y1), by: max(1, ((y1 - y0) / 8).rounded(.up)))) : Self.ticks(y0, y1)
         for t in yTicks {
             s += "<line x1=\"\(f(margin.left - 5))\" y1=\"\(f(py(t)))\" x2=\"\(f(margin.left))\" y2=\"\(f(py(t)))\" stroke=\"#333\"/>"
             s += "<line x1=\"\(f(margin.left))\" y1=\"\(f(py(t)))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"

@@ -1,0 +1,264 @@
+import Cluster
+import Configuration
+import Foundation
+import Krylov
+import NPY
+import Objectives
+import Optimization
+import Reporting
+import Support
+
+/// `landscape density` (stochastic Lanczos quadrature) and `landscape trace` (Hutchinson, Hutch++).
+extension EstimatorJob {
+    struct DensitySummary: Codable {
+        var header: Header
+        var probes: Int
+        var steps: Int
+        var distribution: String
+        var groups: Int
+        var blockSize: Int
+        var sigma: Double
+        /// Nodes per probe (fewer than `steps` where a probe's Krylov space became invariant).
+        var nodesPerProbe: [Int]
+        /// tr A and tr A² read off the quadrature, with their standard errors over probes.
+        var trace: Double
+        var traceStandardError: Double?
+        var traceOfSquare: Double
+        var traceOfSquareStandardError: Double?
+        /// The quadrature measure's mass below −σ (the inertia's negative share at resolution σ).
+        var negativeFraction: Double
+        var matvecs: Int
+        var seconds: Double
+        var comparison: Comparison?
+
+        struct Comparison: Codable {
+            /// W₁(quadrature measure, exact spectral measure) / (λmax − λmin).
+            var wasserstein: Double
+            var exactNegativeFraction: Double
+            var exactTrace: Double
+            var traceRelativeError: Double
+            var exactTraceOfSquare: Double
+            var traceOfSquareRelativeError: Double
+        }
+    }
+
+    func runDensity(_ context: inout Context) throws {
+        let spec = configuration.density, world = context.world, m = context.m
+        let steps = min(spec.steps, m)
+        let perProbe = StochasticLanczosQuadrature.bytesPerProbe(dimension: m, steps: steps)
+        var block = min(spec.blockSize, spec.probes)
+        func bytes(_ block: Int) -> Double { Self.baseBytes(context, directions: block) + Double(block) * perProbe }
+        let budget = Double(context.budget)
+        guard bytes(1) <= budget else {
+            let fitting = Int((budget - Self.baseBytes(context, directions: 1)) / (8 * Double(m))) - 3
+            let fix = fitting >= 2 ? "at most --lanczos-steps \(fitting) would fit" : "a smaller model or more memory per rank is needed"
+            throw InputError("not enough memory: SLQ with \(steps) Lanczos steps keeps \(steps) vectors of M = \(m) per probe, ≈ \(formatBytes(Int(min(bytes(1), 1e18)))) per rank, but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
+        }
+        while block > 1 && bytes(block) > budget { block -= 1 }
+        if block < min(spec.blockSize, spec.probes) { context.progress.note("density: \(block) probes at a time fit the memory budget (density.block-size = \(spec.blockSize))") }
+        let a = curvature(spec.curvature, context)
+        context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
+
+        // Probes are dealt to the groups round-robin; a stopped run's finished probes are kept.
+        let identity = "\(configuration.toml)point=\(context.pointName)"
+        var finished: [ProbeQuadrature] = resume ? try DensityCheckpoint.read(checkpoint, identity: identity, on: world) : []
+        if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
+        let done = Set(finished.map(\.probe))
+        let mine = (0..<spec.probes).filter { $0 % context.groups == context.groupIndex && !done.contains($0) }
+        let rounds = try world.allreduce((mine.count + block - 1) / block, .max)
+        let slq = StochasticLanczosQuadrature(steps: steps, distribution: spec.distribution, seed: configuration.seed)
+        var computed: [ProbeQuadrature] = []
+        let clock = Stopwatch()
+        let snapshot = context   // read inside the measured closure while context.timings is written
+        try context.timings.measure("quadrature", on: world) {
+            for round in 0..<rounds {
+                // A signal on any rank: every group stops between rounds, the finished probes are saved.
+                if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
+                    let all = try gatherQuadratures(finished, computed, snapshot)
+                    try DensityCheckpoint.write(all, identity: identity, to: checkpoint, on: world)
+                    throw StoppedBySignal(message: "signal after \(all.count) of \(spec.probes) probes: they are in \(checkpoint.path); continue with the same command and --resume")
+                }
+                let batch = Array(mine.dropFirst(round * block).prefix(block))
+                if !batch.isEmpty { computed += try slq.quadratures(a, probes: batch) }
+                let count = try world.allreduce(snapshot.group.isRoot ? computed.count : 0, .sum) + finished.count
+                let eta = clock.seconds / Double(round + 1) * Double(rounds - round - 1)
+                snapshot.progress.say(String(format: "density: %d/%d probes, ETA %.0f s", count, spec.probes, eta))
+            }
+        }
+        let probes = try gatherQuadratures(finished, computed, context).sorted { $0.probe < $1.probe }
+        finished = probes
+        let matvecs = probes.reduce(0) { $0 + $1.nodes.count }
+        let head = try header(context, kind: spec.curvature, estimate: bytes(block))   // collective
+        guard world.isRoot else { return }
+
+        let estimate = QuadratureEstimate(probes: probes, dimension: m)
+        let atoms = estimate.atoms
+        let range = (atoms.last!.node - atoms.first!.node)
+        let sigma = spec.sigma > 0 ? spec.sigma : max(0.01 * range, 1e-12 * max(abs(atoms.first!.node), abs(atoms.last!.node), 1e-300))
+        let (grid, density) = estimate.density(sigma: sigma, points: spec.gridPoints)
+        let (trace, traceError) = estimate.traceOfPower(1), (square, squareError) = estimate.traceOfPower(2)
+        let negative = SpectralComparison.negativeFraction(atoms, threshold: sigma)
+        var comparison: DensitySummary.Comparison? = nil
+        if let exact = context.exact {
+            let t1 = exact.trace(power: 1), t2 = exact.trace(power: 2)
+            comparison = .init(wasserstein: exact.wasserstein(atoms), exactNegativeFraction: exact.negativeFraction(threshold: sigma),
+                               exactTrace: t1, traceRelativeError: abs(trace - t1) / abs(t1),
+                               exactTraceOfSquare: t2, traceOfSquareRelativeError: abs(square - t2) / abs(t2))
+        }
+        try output.create()
+        try output.writeVector(atoms.map(\.node), to: "quadrature_nodes.npy")
+        try output.writeVector(atoms.map(\.weight), to: "quadrature_weights.npy")
+        var csv = "lambda,density\n"
+        for (t, d) in zip(grid, density) { csv += "\(t),\(d)\n" }
+        try writeAtomically(Data(csv.utf8), to: output.file("density.csv"))
+        var plot = SVGPlot(title: "Spectral density of \(spec.curvature.symbol) (SLQ)", xLabel: "eigenvalue λ", yLabel: "density (log scale)")
+        plot.logY = true
+        plot.subtitle = String(format: "%@, M = %d; %d probes × %d steps, Gaussian σ = %.3g", context.network.summary, m, spec.probes, steps, sigma)
+        let floor = (density.max() ?? 1) * 1e-8
+        plot.series = [.init(name: "SLQ density", points: zip(grid, density).map { ($0, max($1, floor)) })]
+        try writeAtomically(Data(plot.render().utf8), to: output.file("density.svg"))
+        let summary = DensitySummary(
+            header: head, probes: spec.probes, steps: steps,
+            distribution: spec.distribution.rawValue, groups: context.groups, blockSize: block, sigma: sigma,
+            nodesPerProbe: probes.map { $0.nodes.count }, trace: trace, traceStandardError: traceError.isFinite ? traceError : nil,
+            traceOfSquare: square, traceOfSquareStandardError: squareError.isFinite ? squareError : nil, negativeFraction: negative,
+            matvecs: matvecs, seconds: clock.seconds, comparison: comparison)
+        var lines = [String(format: "density of %@ at %@: %d probes × %d steps (%d matvecs), σ = %.3g", spec.curvature.symbol, context.pointName, spec.probes, steps, matvecs, sigma),
+                     String(format: "  support of the quadrature [%.6g, %.6g]; tr ≈ %.6g ± %.2g; tr² ≈ %.6g; mass below −σ %.4f", atoms.first!.node, atoms.last!.node, trace, traceError.isFinite ? traceError : .nan, square, negative)]
+        if let c = comparison {
+            lines.append(String(format: "  against the exact spectrum: W1/(λmax − λmin) %.3g; negative fraction %.4f (exact %.4f); trace error %.2e, tr² error %.2e",
+                                c.wasserstein, negative, c.exactNegativeFraction, c.traceRelativeError, c.traceOfSquareRelativeError))
+        }
+        try finish(summary, context, report: lines.joined(separator: "\n"))
+    }
+
+    /// Every group's probes on world rank 0 (each group's rank 0 contributes its own).
+    func gatherQuadratures(_ finished: [ProbeQuadrature], _ computed: [ProbeQuadrature], _ context: Context) throws -> [ProbeQuadrature] {
+        let mine = context.group.isRoot ? computed : []
+        let text = String(decoding: try JSONEncoder().encode(mine), as: UTF8.self)
+        let parts = try context.world.gather(string: text)
+        return try finished + parts.flatMap { try JSONDecoder().decode([ProbeQuadrature].self, from: Data($0.utf8)) }
+    }
+
+    struct TraceSummary: Codable {
+        var header: Header
+        var method: String
+        var power: Int
+        var distribution: String
+        var tolerance: Double
+        var estimate: Double
+        var standardError: Double?
+        var samples: Int
+        var matvecs: Int
+        var lowRankPart: Double?
+        var sketchRank: Int?
+        var stoppedBy: String
+        var seconds: Double
+        var history: [TraceEstimate.HistoryPoint]
+        var comparison: Comparison?
+
+        struct Comparison: Codable {
+            var exact: Double
+            var relativeError: Double
+            /// |estimate − exact| / standard error.
+            var standardErrors: Double?
+        }
+    }
+
+    func runTrace(_ context: inout Context) throws {
+        let spec = configuration.trace, world = context.world, m = context.m
+        let sketch = spec.method == .hutchPlusPlus ? max(1, spec.maxMatvecs / 3) : 0
+        let bytes = Self.baseBytes(context, directions: max(spec.blockSize, sketch)) + 8 * Double(m) * Double(3 * sketch + 3 * spec.blockSize)
+        guard bytes <= Double(context.budget) else {
+            throw InputError("not enough memory: \(spec.method.rawValue) with trace.max-matvecs = \(spec.maxMatvecs) keeps \(sketch) sketch vectors of M = \(m), ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank, but \(formatBytes(context.budget)) is available; a smaller --max-matvecs or --method hutchinson would fit")
+        }
+        let settings = TraceSettings(method: spec.method, power: spec.power, distribution: spec.distribution, tolerance: spec.tolerance,
+                                     maxMatvecs: spec.maxMatvecs, minimumSamples: spec.minimumSamples, blockSize: spec.blockSize, seed: configuration.seed)
+        let a = curvature(spec.curvature, context)
+        let what = spec.power == 1 ? "tr \(spec.curvature.symbol)" : "tr \(spec.curvature.symbol)²"
+        context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
+        let identity = "\(configuration.toml)point=\(context.pointName)"
+        let resumed: [Double] = resume ? try TraceCheckpoint.read(checkpoint, identity: identity, on: world) : []
+        let throttle = Throttle(), clock = Stopwatch()
+        let progress = context.progress
+        let result = try context.timings.measure("trace", on: world) {
+            try TraceEstimator(settings).run(a, resuming: resumed) { point in
+                if throttle.due() {
+                    progress.say(String(format: "trace: %d matvecs, estimate %.6g ± %.2g", point.matvecs, point.estimate, point.standardError ?? .nan))
+                }
+                return StopSignals.pending == 0
+            }
+        }
+        if result.stoppedBy == "signal" {
+            try TraceCheckpoint.write(result.rawSamples, identity: identity, to: checkpoint, on: world)
+            throw StoppedBySignal(message: "signal after \(result.matvecs) matvecs: the samples are in \(checkpoint.path); continue with the same command and --resume")
+        }
+        var comparison: TraceSummary.Comparison? = nil
+        if let exact = context.exact {
+            let t = exact.trace(power: spec.power)
+            comparison = .init(exact: t, relativeError: abs(result.estimate - t) / abs(t), standardErrors: result.standardError.map { abs(result.estimate - t) / $0 })
+        }
+        if world.isRoot {
+            try output.create()
+            var plot = SVGPlot(title: "\(what) by \(spec.method.rawValue)", xLabel: "operator applications (matvecs)", yLabel: "estimate")
+            plot.subtitle = "\(context.network.summary), M = \(m); ± 2 standard errors"
+            let points = result.history
+            plot.series = [.init(name: "estimate", points: points.map { (Double($0.matvecs), $0.estimate) }),
+                           .init(name: "+2 s.e.", points: points.compactMap { p in p.standardError.map { (Double(p.matvecs), p.estimate + 2 * $0) } }),
+                           .init(name: "−2 s.e.", points: points.compactMap { p in p.standardError.map { (Double(p.matvecs), p.estimate - 2 * $0) } })]
+            if let c = comparison { plot.series.append(.init(name: "exact", points: [(Double(points.first?.matvecs ?? 0), c.exact), (Double(result.matvecs), c.exact)])) }
+            try writeAtomically(Data(plot.render().utf8), to: output.file("trace.svg"))
+        }
+        let summary = TraceSummary(header: try header(context, kind: spec.curvature, estimate: bytes), method: spec.method.rawValue, power: spec.power,
+                                   distribution: spec.distribution.rawValue, tolerance: spec.tolerance, estimate: result.estimate,
+                                   standardError: result.standardError, samples: result.samples, matvecs: result.matvecs,
+                                   lowRankPart: result.lowRankPart, sketchRank: result.sketchRank, stoppedBy: result.stoppedBy,
+                                   seconds: clock.seconds, history: result.history, comparison: comparison)
+        var line = String(format: "%@ at %@ by %@: %.10g ± %.3g (%d samples, %d matvecs, stopped by %@)", what, context.pointName, spec.method.rawValue,
+                          result.estimate, result.standardError ?? .nan, result.samples, result.matvecs, result.stoppedBy)
+        if let c = comparison { line += String(format: "\n  exact %.10g: relative error %.2e (%.2f standard errors)", c.exact, c.relativeError, c.standardErrors ?? .nan) }
+        try finish(summary, context, report: line)
+    }
+}
+
+/// A stopped `density` run's finished probes (DIR/checkpoint/density.json), with the run's identity.
+enum DensityCheckpoint {
+    struct Contents: Codable { var identity: String; var probes: [ProbeQuadrature] }
+
+    static func write(_ probes: [ProbeQuadrature], identity: String, to directory: RunDirectory, on world: Communicator) throws {
+        try world.agree {
+            try directory.create()
+            try directory.writeJSON(Contents(identity: identity, probes: probes), to: "density.json")
+        }
+    }
+
+    static func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> [ProbeQuadrature] {
+        try world.agree { () throws -> [ProbeQuadrature] in
+            guard let data = FileManager.default.contents(atPath: directory.file("density.json")) else { return [] }
+            let contents = try JSONDecoder().decode(Contents.self, from: data)
+            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the probes of a different run; remove it or run without --resume") }
+            return contents.probes
+        }
+    }
+}
+
+/// A stopped `trace` run's samples (DIR/checkpoint/trace.json), with the run's identity.
+enum TraceCheckpoint {
+    struct Contents: Codable { var identity: String; var samples: [Double] }
+
+    static func write(_ samples: [Double], identity: String, to directory: RunDirectory, on world: Communicator) throws {
+        try world.agree {
+            try directory.create()
+            try directory.writeJSON(Contents(identity: identity, samples: samples), to: "trace.json")
+        }
+    }
+
+    static func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> [Double] {
+        try world.agree { () throws -> [Double] in
+            guard let data = FileManager.default.contents(atPath: directory.file("trace.json")) else { return [] }
+            let contents = try JSONDecoder().decode(Contents.self, from: data)
+            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the samples of a different run; remove it or run without --resume") }
+            return contents.samples
+        }
+    }
+}

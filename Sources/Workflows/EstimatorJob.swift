@@ -1,0 +1,208 @@
+import Cluster
+import Configuration
+import Datasets
+import Foundation
+import Krylov
+import Networks
+import NPY
+import Objectives
+import Optimization
+import Planning
+import Reporting
+import Support
+
+/// `landscape top`, `density` and `trace`: matrix-free estimates of H, G or R at a point, every
+/// product a data-parallel operator application. They share everything but the estimator: the
+/// run inputs (config, point or train first), the run directory and its lock, the memory check,
+/// `--compare` against an exact spectrum, summary.json / timings.json / config.toml, progress.
+public struct EstimatorJob {
+    public enum Estimator: String, Sendable { case top, density, trace }
+
+    public var estimator: Estimator
+    public var configuration: RunConfiguration
+    /// nil: train first (as `landscape train` would, into DIR/train) and estimate at the result.
+    public var point: SpectrumJob.Point?
+    public var output: RunDirectory
+    /// An exact spectrum (eigenvalues.npy of `landscape spectrum`) to measure the estimate against.
+    public var compare: String?
+    public var memoryPerRank: Int?
+    public var quiet = false
+    public var resume = false
+
+    public init(_ estimator: Estimator, configuration: RunConfiguration, point: SpectrumJob.Point?, output: RunDirectory) {
+        self.estimator = estimator
+        self.configuration = configuration
+        self.point = point
+        self.output = output
+    }
+
+    /// What every estimator shares once the inputs are checked.
+    struct Context {
+        let world: Communicator
+        /// The ranks that apply the operator together: the world, or one group (density).
+        let group: Communicator
+        let groupIndex: Int
+        let groups: Int
+        /// The group is a split of the world, released at the end.
+        let ownsGroup: Bool
+        let progress: Progress
+        var timings: PhaseTimings
+        let dataset: Dataset
+        let network: MultilayerPerceptron
+        let θ: [Double]
+        let pointName: String
+        let evaluation: Evaluation
+        /// Rank 0 only: the exact eigenvalues to compare with.
+        let exact: SpectralComparison?
+        let budget: Int
+        var m: Int { network.parameterCount }
+    }
+
+    var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
+
+    public func run(on world: Communicator) throws {
+        StopSignals.install()
+        var point = self.point
+        try configuration.validate()
+        try world.agree { try output.validate() }
+        if point == nil {
+            // Train first, as `landscape spectrum` does without a point.
+            let trainDirectory = RunDirectory(path: output.file("train"))
+            let trained = try world.agree { resume && FileManager.default.fileExists(atPath: trainDirectory.file("params.npy")) }
+            if !trained {
+                var train = TrainJob(configuration: configuration, output: trainDirectory)
+                train.quiet = quiet
+                train.resume = try world.agree { resume && !TrainRunFiles(directory: trainDirectory).checkpointSteps().isEmpty }
+                try train.run(on: world)
+            }
+            point = .checkpoint(trainDirectory.file("params.npy"))
+        }
+        var context = try prepare(point!, on: world)
+        defer { if context.ownsGroup { try? context.group.free() } }
+        let lock = try RunDirectoryLock.acquire(output, command: estimator.rawValue, on: world, progress: context.progress) {
+            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
+            }
+        }
+        defer { lock.release() }
+        switch estimator {
+        case .top: try runTop(&context)
+        case .density: try runDensity(&context)
+        case .trace: try runTrace(&context)
+        }
+    }
+
+    /// Inputs, the point, the groups and the comparison spectrum, every refusal before any work.
+    func prepare(_ point: SpectrumJob.Point, on world: Communicator) throws -> Context {
+        let progress = Progress(communicator: world, quiet: quiet)
+        var timings = PhaseTimings()
+        // Groups of ranks (density only): probes in parallel, data-parallel inside a group.
+        var groupSize = estimator == .density && configuration.density.groupSize > 0 ? configuration.density.groupSize : world.size
+        if groupSize > world.size || world.size % groupSize != 0 {
+            throw InputError(setting: "density.group-size", "= \(groupSize) must divide the number of ranks (\(world.size)); e.g. 1, or \(world.size) for one group")
+        }
+        groupSize = max(groupSize, 1)
+        let groupIndex = world.rank / groupSize
+        let group = groupSize == world.size ? world : try world.split(color: groupIndex)
+        do {
+            let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: group) }
+            let network = try TrainJob.network(configuration, for: dataset)
+            let m = network.parameterCount
+            let θ: [Double], pointName: String
+            switch point {
+            case .checkpoint(let path):
+                θ = try TrainJob.readVector(path, count: m, on: world)
+                pointName = path
+            case .initialization:
+                θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
+                pointName = "initialization (seed \(configuration.seed))"
+            }
+            let wanted = configuration.top.count * (configuration.top.which == .both ? 2 : 1)
+            if estimator == .top, wanted >= m {
+                throw InputError(setting: "top.k", "= \(configuration.top.count) asks for \(wanted) eigenpairs of a \(m) × \(m) operator; k must be < M\(configuration.top.which == .both ? "/2 with --which both" : "") (use `landscape spectrum` for the whole spectrum)")
+            }
+            let exact: SpectralComparison? = try compare.map { path in
+                _ = try world.agree { () throws -> Bool in
+                    guard FileManager.default.fileExists(atPath: path) else { throw InputError("--compare '\(path)': no such file (an eigenvalues.npy from `landscape spectrum`)") }
+                    let header: NPYHeader
+                    do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("--compare '\(path)': \(error.message)") }
+                    guard header.dataType.isFloatingPoint, header.elementCount == m else {
+                        throw InputError("--compare '\(path)' holds \(header.elementCount ?? 0) values (\(header.dataType)) but the operator is \(m) × \(m); give the full spectrum of this model (`landscape spectrum` without --eigenvectors top:K)")
+                    }
+                    return true
+                }
+                let values = world.isRoot ? try NPYArray(contentsOf: path).values : [0]
+                return SpectralComparison(exactEigenvalues: values)
+            } ?? nil
+            let budget = try memoryPerRank ?? MemoryPlan.defaultBudget(on: world)
+            let evaluation = try DataParallelObjective(model: network, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
+            return Context(world: world, group: group, groupIndex: groupIndex, groups: world.size / groupSize,
+                           ownsGroup: groupSize != world.size, progress: progress,
+                           timings: timings, dataset: dataset, network: network, θ: θ, pointName: pointName, evaluation: evaluation,
+                           exact: world.isRoot ? exact : nil, budget: budget)
+        } catch {
+            if groupSize != world.size { try? group.free() }
+            throw error
+        }
+    }
+
+    /// Bytes a rank needs besides the estimator's vectors: the process, the data shard, θ and the
+    /// model's per-sample work for `directions` directions (activations and their tangents).
+    static func baseBytes(_ context: Context, directions: Int) -> Double {
+        let widths = Double(context.network.layout.widths.reduce(0, +))
+        let samples = Double(context.dataset.samples.count)
+        return 40 * 1024 * 1024 + 8 * (samples * (Double(context.dataset.inputDimension) + widths * Double(4 + 3 * directions)) + 4 * Double(context.m))
+    }
+
+    /// The operator the estimators apply.
+    func curvature(_ kind: CurvatureKind, _ context: Context) -> CurvatureOperator {
+        DataParallelObjective(model: context.network, dataset: context.dataset, communicator: context.group).curvature(kind, at: context.θ)
+    }
+
+    /// A progress line at most every 2 s (rank 0).
+    final class Throttle {
+        let clock = Stopwatch()
+        var last = -10.0
+        func due() -> Bool {
+            let now = clock.seconds
+            guard now - last >= 2 else { return false }
+            last = now
+            return true
+        }
+    }
+
+    /// summary.json, timings.json, config.toml (rank 0).
+    func finish<S: Encodable>(_ summary: S, _ context: Context, report: String) throws {
+        if context.world.isRoot {
+            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try output.writeJSON(context.timings, to: "timings.json")
+            try output.writeJSON(summary, to: "summary.json")
+            if FileManager.default.fileExists(atPath: checkpoint.path) { try FileManager.default.removeItem(atPath: checkpoint.path) }
+            print(report + "\n  results in \(output.path)/")
+        }
+    }
+
+    /// What every summary starts with.
+    struct Header: Codable {
+        var estimator: String
+        var model: String
+        var data: String
+        var parameters: Int
+        var samples: Int
+        var point: String
+        var loss: Double
+        var ranks: Int
+        var operatorName: String
+        var memoryBudgetBytesPerRank: Int
+        var memoryEstimateBytesPerRank: Int
+        var peakResidentBytesPerRank: [Int]
+    }
+
+    /// The summary's common part (collective: it gathers every rank's peak memory).
+    func header(_ context: Context, kind: CurvatureKind, estimate: Double) throws -> Header {
+        Header(estimator: estimator.rawValue, model: context.network.summary, data: context.dataset.description,
+               parameters: context.m, samples: context.dataset.globalCount, point: context.pointName, loss: context.evaluation.loss,
+               ranks: context.world.size, operatorName: kind.rawValue, memoryBudgetBytesPerRank: context.budget,
+               memoryEstimateBytesPerRank: Int(min(estimate, 1e18)), peakResidentBytesPerRank: try context.world.gather([peakResidentBytes()]))
+    }
+}
