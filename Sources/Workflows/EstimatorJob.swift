@@ -146,12 +146,14 @@ public struct EstimatorJob {
         }
     }
 
-    /// Bytes a rank needs besides the estimator's vectors: the process, the data shard, θ and the
-    /// model's per-sample work for `directions` directions (activations and their tangents).
+    /// Bytes a rank needs besides the estimator's vectors: the process, the data shard, θ, the
+    /// operator's M × B input, result and reduction buffer for `directions` directions, and the
+    /// model's tile buffers (a tile holds ≤ tileBudget doubles per layer quantity, a few per layer).
     static func baseBytes(_ context: Context, directions: Int) -> Double {
-        let widths = Double(context.network.layout.widths.reduce(0, +))
-        let samples = Double(context.dataset.samples.count)
-        return 40 * 1024 * 1024 + 8 * (samples * (Double(context.dataset.inputDimension) + widths * Double(4 + 3 * directions)) + 4 * Double(context.m))
+        let samples = Double(context.dataset.samples.count), layers = Double(context.network.layout.widths.count - 1)
+        let tiles = Double(context.network.tileBudget) * 6 * layers
+        return 40 * 1024 * 1024 + 8 * (samples * Double(context.dataset.inputDimension + context.dataset.outputDimension)
+                                       + Double(context.m) * Double(2 + 3 * directions) + tiles)
     }
 
     /// The operator the estimators apply.

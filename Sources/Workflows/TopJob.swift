@@ -50,7 +50,7 @@ extension EstimatorJob {
         let spec = configuration.top, m = context.m, b = spec.blockSize
         let wanted = spec.count * (spec.which == .both ? 2 : 1)
         let minimum = min(m, LanczosSettings.minimumBasis(count: spec.count, which: spec.which, blockSize: b))
-        let base = Self.baseBytes(context, directions: max(b * 2, wanted))
+        let base = Self.baseBytes(context, directions: b)   // the final check's Ritz vectors are in workingBytes
         func bytes(_ basis: Int) -> Double { base + LanczosSettings.workingBytes(dimension: m, basis: basis, blockSize: b, wanted: wanted) }
         let budget = Double(context.budget)
         var fits = minimum
