@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-throughput bench-scaling docs clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-throughput bench-scaling bench-estimators docs clean
 
 deps:
 	@launch/install-deps
@@ -30,8 +30,9 @@ test: deps
 
 # Benchmarks (not tests), results in bench/results/: eigensolvers against single-process LAPACK
 # and NumPy; Hessian assembly, gradient and HVP throughput against OpenBLAS dgemm peak; strong and
-# weak scaling of `landscape spectrum` over rank counts (table and SVG plot).
-bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax
+# weak scaling of `landscape spectrum` over rank counts (table and SVG plot); the matrix-free
+# estimators against the exact spectrum and PyHessian (bench/estimators.sh).
+bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-estimators
 bench-eig: build
 	bench/eigensolvers.sh
 bench-assembly: build
@@ -42,6 +43,8 @@ bench-throughput: build
 	bench/throughput.sh
 bench-scaling: build
 	bench/scaling.sh
+bench-estimators: build
+	bench/estimators.sh
 
 # docs/cli.md, generated from the argument parser of the built binary.
 docs: build

@@ -145,6 +145,8 @@ func orthonormalize(_ w: [Double], length n: Int, count k: Int, against basis: B
         }
         let before = columnNorm(column, length: n, column: 0)
         sweep(&column, into: &coefficients)
+        // Against the basis once more: the division below would magnify what is left of it by
+        // before/norm when the column is nearly dependent on the block's earlier ones.
         var norm = columnNorm(column, length: n, column: 0)
         var diagonal = norm
         if !(norm > breakdown * max(before, scale)) || before == 0 {

@@ -242,12 +242,11 @@ public struct Lanczos {
                                            worstResidual: worst, basisCount: c))
             // One verdict for all ranks (the largest of their flags), so none leaves the loop alone.
             let done = (allWanted && convergedCount == wanted.count) || exhausted || next.isEmpty || !budgetLeft
-            let verdict = try world.allreduce(done ? 2 : (proceed ? 0 : 1), .max)
-            if verdict == 1 {
-                return .stopped(State(basis: basis.storage, basisCount: c, projected: t, next: next, matvecs: matvecs, restarts: restarts,
-                                      expansions: expansions, estimateFactor: factor, augmentedAt: augmentedAt,
-                                      firstConvergence: firstConvergence, holdUntil: holdUntil, seconds: seconds))
-            }
+            // Two flags, each the largest over the ranks: a stop wins over everything but the end.
+            var flags = [done ? 1 : 0, proceed ? 0 : 1]
+            try world.allreduce(&flags, .max)
+            let stopRequested = flags[1] == 1 && flags[0] == 0
+            let verdict = flags[0] == 1 ? 2 : 0
             // Converged — but a Krylov space holds only a b-dimensional part of each eigenspace,
             // so a multiple eigenvalue (G's null space, degenerate outliers) is found at most b
             // times. With `checkMultiplicity`, convergence is accepted only once an expansion with
@@ -311,6 +310,13 @@ public struct Lanczos {
                 for (j, i) in kept.enumerated() { t[j * capacity + j] = projected.values[i] }
                 restarts += 1
                 seconds.restart += restartClock.seconds
+            }
+            // Stopped between expansions, after any restart, so the saved basis has room for `next`.
+            // A signal during a multiplicity hold or a retry (converged once) stops there too.
+            if stopRequested || (flags[1] == 1 && verdict == 2) {
+                return .stopped(State(basis: basis.storage, basisCount: basis.count, projected: t, next: next, matvecs: matvecs,
+                                      restarts: restarts, expansions: expansions, estimateFactor: factor, augmentedAt: augmentedAt,
+                                      firstConvergence: firstConvergence, holdUntil: holdUntil, seconds: seconds))
             }
         }
     }

@@ -42,8 +42,9 @@ extension EstimatorJob {
         }
     }
 
-    func runDensity(_ context: inout Context) throws {
-        let spec = configuration.density, world = context.world, m = context.m
+    /// SLQ's steps, probes per block and bytes per rank; refuses a budget too small for one probe.
+    func densityPlan(_ context: Context) throws -> (steps: Int, block: Int, bytes: Double) {
+        let spec = configuration.density, m = context.m
         let steps = min(spec.steps, m)
         let perProbe = StochasticLanczosQuadrature.bytesPerProbe(dimension: m, steps: steps)
         var block = min(spec.blockSize, spec.probes)
@@ -55,6 +56,13 @@ extension EstimatorJob {
             throw InputError("not enough memory: SLQ with \(steps) Lanczos steps keeps \(steps) vectors of M = \(m) per probe, ≈ \(formatBytes(Int(min(bytes(1), 1e18)))) per rank, but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
         }
         while block > 1 && bytes(block) > budget { block -= 1 }
+        return (steps, block, bytes(block))
+    }
+
+    func runDensity(_ context: inout Context) throws {
+        let spec = configuration.density, world = context.world, m = context.m
+        let (steps, block, bytesPerRank) = try densityPlan(context)
+        func bytes(_: Int) -> Double { bytesPerRank }
         if block < min(spec.blockSize, spec.probes) { context.progress.note("density: \(block) probes at a time fit the memory budget (density.block-size = \(spec.blockSize))") }
         let a = curvature(spec.curvature, context)
         context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
@@ -165,13 +173,20 @@ extension EstimatorJob {
         }
     }
 
-    func runTrace(_ context: inout Context) throws {
-        let spec = configuration.trace, world = context.world, m = context.m
+    /// Bytes per rank of a trace estimate; refuses a Hutch++ sketch that does not fit.
+    func tracePlan(_ context: Context) throws -> Double {
+        let spec = configuration.trace, m = context.m
         let sketch = spec.method == .hutchPlusPlus ? max(1, spec.maxMatvecs / 3) : 0
         let bytes = Self.baseBytes(context, directions: max(spec.blockSize, sketch)) + 8 * Double(m) * Double(3 * sketch + 3 * spec.blockSize)
         guard bytes <= Double(context.budget) else {
-            throw InputError("not enough memory: \(spec.method.rawValue) with trace.max-matvecs = \(spec.maxMatvecs) keeps \(sketch) sketch vectors of M = \(m), ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank, but \(formatBytes(context.budget)) is available; a smaller --max-matvecs or --method hutchinson would fit")
+            throw InputError("not enough memory: \(spec.method.rawValue) with trace.max-matvecs = \(spec.maxMatvecs) keeps \(sketch) sketch vectors of M = \(m), ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank, but \(formatBytes(context.budget)) is available; a smaller --max-matvecs or --method hutchinson would fit (or set --memory-per-rank if the estimate of what is free is wrong)")
         }
+        return bytes
+    }
+
+    func runTrace(_ context: inout Context) throws {
+        let spec = configuration.trace, world = context.world, m = context.m
+        let bytes = try tracePlan(context)
         let settings = TraceSettings(method: spec.method, power: spec.power, distribution: spec.distribution, tolerance: spec.tolerance,
                                      maxMatvecs: spec.maxMatvecs, minimumSamples: spec.minimumSamples, blockSize: spec.blockSize, seed: configuration.seed)
         let a = curvature(spec.curvature, context)

@@ -66,6 +66,11 @@ public struct EstimatorJob {
         try configuration.validate()
         try world.agree { try output.validate() }
         if point == nil {
+            // Every refusal of the estimate comes before the training: check it at the initial
+            // point (the same M, data and budget as after training).
+            let probe = try prepare(.initialization, on: world)
+            defer { if probe.ownsGroup { try? probe.group.free() } }
+            try plan(probe)
             // Train first, as `landscape spectrum` does without a point.
             let trainDirectory = RunDirectory(path: output.file("train"))
             let trained = try world.agree { resume && FileManager.default.fileExists(atPath: trainDirectory.file("params.npy")) }
@@ -79,6 +84,7 @@ public struct EstimatorJob {
         }
         var context = try prepare(point!, on: world)
         defer { if context.ownsGroup { try? context.group.free() } }
+        try plan(context)
         let lock = try RunDirectoryLock.acquire(output, command: estimator.rawValue, on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
                 throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
@@ -89,6 +95,16 @@ public struct EstimatorJob {
         case .top: try runTop(&context)
         case .density: try runDensity(&context)
         case .trace: try runTrace(&context)
+        }
+    }
+
+    /// The estimator's memory plan and settings checks (collective verdicts: every rank computes
+    /// the same from replicated sizes and the agreed budget).
+    func plan(_ context: Context) throws {
+        switch estimator {
+        case .top: _ = try lanczosSettings(context)
+        case .density: _ = try densityPlan(context)
+        case .trace: _ = try tracePlan(context)
         }
     }
 
@@ -134,7 +150,8 @@ public struct EstimatorJob {
                 let values = world.isRoot ? try NPYArray(contentsOf: path).values : [0]
                 return SpectralComparison(exactEigenvalues: values)
             } ?? nil
-            let budget = try memoryPerRank ?? MemoryPlan.defaultBudget(on: world)
+            // The smallest over the ranks, so that every rank reaches the same memory verdict.
+            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let evaluation = try DataParallelObjective(model: network, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
             return Context(world: world, group: group, groupIndex: groupIndex, groups: world.size / groupSize,
                            ownsGroup: groupSize != world.size, progress: progress,
@@ -150,7 +167,8 @@ public struct EstimatorJob {
     /// operator's M × B input, result and reduction buffer for `directions` directions, and the
     /// model's tile buffers (a tile holds ≤ tileBudget doubles per layer quantity, a few per layer).
     static func baseBytes(_ context: Context, directions: Int) -> Double {
-        let samples = Double(context.dataset.samples.count), layers = Double(context.network.layout.widths.count - 1)
+        // The largest shard of the group (not this rank's own), so every rank plans the same.
+        let samples = (Double(context.dataset.globalCount) / Double(context.group.size)).rounded(.up), layers = Double(context.network.layout.widths.count - 1)
         let tiles = Double(context.network.tileBudget) * 6 * layers
         return 40 * 1024 * 1024 + 8 * (samples * Double(context.dataset.inputDimension + context.dataset.outputDimension)
                                        + Double(context.m) * Double(2 + 3 * directions) + tiles)
