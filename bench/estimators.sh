@@ -29,7 +29,7 @@ first=""
 for k in $CLASSES; do
   for activation in $ACTIVATIONS; do
     name="k$k-$activation"
-    base=(--data clusters --samples 1000 --dimension 100 --classes "$k" --layers 30,30 --activation "$activation" --seed 1 --quiet)
+    base=(--data clusters --samples 1000 --dimension 100 --classes "$k" --layers "30,30" --activation "$activation" --seed 1 --quiet)
     run train "${base[@]}" --learning-rate 0.1 --steps "$STEPS" --checkpoint-every 0 --out "$out/$name/train" >/dev/null
     [ -n "$first" ] || first="$name"
     for point in init trained; do
@@ -57,7 +57,7 @@ name="$first"; dir="$out/$name/trained"
 k=${name#k}; k=${k%%-*}; activation=${name#*-}
 run data export --data clusters --samples 1000 --dimension 100 --classes "$k" --seed 1 --out "$out/$name/data" >/dev/null
 OMP_NUM_THREADS=2 python3 bench/pyhessian_peer.py "$out/$name/data" "$out/$name/train/params.npy" "100,30,30,$k" --activation "$activation" \
-  --matvecs "$(echo $MATVECS | tr ' ' ,)" --eigenvalues "$dir/exact/eigenvalues.npy" --threads 2 --top-k 10 --density-steps 40 2>/dev/null > "$out/pyhessian.json"
+  --matvecs "$(echo "$MATVECS" | tr ' ' ,)" --eigenvalues "$dir/exact/eigenvalues.npy" --threads 2 --top-k 10 --density-steps 40 2>/dev/null > "$out/pyhessian.json"
 for b in 1 8; do
   run top --data clusters --samples 1000 --dimension 100 --classes "$k" --layers 30,30 --activation "$activation" --seed 1 --quiet \
     --checkpoint "$out/$name/train/params.npy" --k 10 --block-size "$b" --tolerance 1e-10 --out "$out/$name/hvp-block$b" >/dev/null
