@@ -240,9 +240,9 @@ public struct Lanczos {
             let budgetLeft = matvecs + b <= settings.maxMatvecs
             let proceed = try observe(Step(matvecs: matvecs, converged: allWanted ? convergedCount : 0, wanted: settings.wanted,
                                            worstResidual: worst, basisCount: c))
-            // One verdict for all ranks (the largest of their flags), so none leaves the loop alone.
             let done = (allWanted && convergedCount == wanted.count) || exhausted || next.isEmpty || !budgetLeft
-            // Two flags, each the largest over the ranks: a stop wins over everything but the end.
+            // One verdict for all ranks, so none leaves the loop alone: two flags, each the largest
+            // over the ranks; a stop wins over everything but the end.
             var flags = [done ? 1 : 0, proceed ? 0 : 1]
             try world.allreduce(&flags, .max)
             let stopRequested = flags[1] == 1 && flags[0] == 0
@@ -322,7 +322,8 @@ public struct Lanczos {
     }
 
     /// The indices (into ascending `values`) of the `count` pairs wanted, most wanted first: the
-    /// largest descending, the smallest ascending, or for both ends alternately from each end.
+    /// largest descending, the smallest ascending, or for both ends the upper half of `count`
+    /// from the top (descending) then the rest from the bottom (ascending).
     func selection(of values: [Double], count: Int) -> [Int] {
         let c = values.count, k = min(count, c)
         switch settings.which {

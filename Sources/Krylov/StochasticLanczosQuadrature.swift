@@ -142,7 +142,7 @@ public struct QuadratureEstimate: Sendable {
     }
 }
 
-/// The mean of samples and its standard error s/√n (s the sample standard deviation; 0 for one sample).
+/// The mean of samples and its standard error s/√n (s the sample standard deviation; ∞ for one sample).
 public func meanAndStandardError(_ samples: [Double]) -> (estimate: Double, standardError: Double) {
     let n = Double(samples.count)
     let mean = samples.reduce(0, +) / n
