@@ -69,7 +69,7 @@ extension EstimatorJob {
 
         // Probes are dealt to the groups round-robin; a stopped run's finished probes are kept.
         let identity = "\(configuration.toml)point=\(context.pointName)"
-        var finished: [ProbeQuadrature] = resume ? try DensityCheckpoint.read(checkpoint, identity: identity, on: world) : []
+        var finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
         let done = Set(finished.map(\.probe))
         let mine = (0..<spec.probes).filter { $0 % context.groups == context.groupIndex && !done.contains($0) }
@@ -83,7 +83,7 @@ extension EstimatorJob {
                 // A signal on any rank: every group stops between rounds, the finished probes are saved.
                 if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
                     let all = try gatherQuadratures(finished, computed, snapshot)
-                    try DensityCheckpoint.write(all, identity: identity, to: checkpoint, on: world)
+                    try Self.densityCheckpoint.write(all, identity: identity, to: checkpoint, on: world)
                     throw StoppedBySignal(message: "signal after \(all.count) of \(spec.probes) probes: they are in \(checkpoint.path); continue with the same command and --resume")
                 }
                 let batch = Array(mine.dropFirst(round * block).prefix(block))
@@ -193,7 +193,7 @@ extension EstimatorJob {
         let what = spec.power == 1 ? "tr \(spec.curvature.symbol)" : "tr \(spec.curvature.symbol)²"
         context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
         let identity = "\(configuration.toml)point=\(context.pointName)"
-        let resumed: [Double] = resume ? try TraceCheckpoint.read(checkpoint, identity: identity, on: world) : []
+        let resumed: [Double] = resume ? try Self.traceCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         let throttle = Throttle(), clock = Stopwatch()
         let progress = context.progress
         let result = try context.timings.measure("trace", on: world) {
@@ -205,7 +205,7 @@ extension EstimatorJob {
             }
         }
         if result.stoppedBy == "signal" {
-            try TraceCheckpoint.write(result.rawSamples, identity: identity, to: checkpoint, on: world)
+            try Self.traceCheckpoint.write(result.rawSamples, identity: identity, to: checkpoint, on: world)
             throw StoppedBySignal(message: "signal after \(result.matvecs) matvecs: the samples are in \(checkpoint.path); continue with the same command and --resume")
         }
         var comparison: TraceSummary.Comparison? = nil
@@ -236,44 +236,34 @@ extension EstimatorJob {
     }
 }
 
-/// A stopped `density` run's finished probes (DIR/checkpoint/density.json), with the run's identity.
-enum DensityCheckpoint {
-    struct Contents: Codable { var identity: String; var probes: [ProbeQuadrature] }
+/// A stopped `density` or `trace` run's progress — the finished probes, or the samples — in
+/// DIR/checkpoint/`file` with the run's identity (its configuration and point), so `--resume`
+/// never continues a different run. One type for both: only the payload differs.
+struct EstimatorCheckpoint<Payload: Codable> {
+    struct Contents: Codable { var identity: String; var payload: Payload }
+    let file: String
+    /// What the payload is, for the refusal ("probes", "samples").
+    let what: String
 
-    static func write(_ probes: [ProbeQuadrature], identity: String, to directory: RunDirectory, on world: Communicator) throws {
+    func write(_ payload: Payload, identity: String, to directory: RunDirectory, on world: Communicator) throws {
         try world.agree {
             try directory.create()
-            try directory.writeJSON(Contents(identity: identity, probes: probes), to: "density.json")
+            try directory.writeJSON(Contents(identity: identity, payload: payload), to: file)
         }
     }
 
-    static func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> [ProbeQuadrature] {
-        try world.agree { () throws -> [ProbeQuadrature] in
-            guard let data = FileManager.default.contents(atPath: directory.file("density.json")) else { return [] }
+    /// The saved payload, or nil when there is none.
+    func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> Payload? {
+        try world.agree { () throws -> Payload? in
+            guard let data = FileManager.default.contents(atPath: directory.file(file)) else { return nil }
             let contents = try JSONDecoder().decode(Contents.self, from: data)
-            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the probes of a different run; remove it or run without --resume") }
-            return contents.probes
+            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the \(what) of a different run; remove it or run without --resume") }
+            return contents.payload
         }
     }
 }
 
-/// A stopped `trace` run's samples (DIR/checkpoint/trace.json), with the run's identity.
-enum TraceCheckpoint {
-    struct Contents: Codable { var identity: String; var samples: [Double] }
-
-    static func write(_ samples: [Double], identity: String, to directory: RunDirectory, on world: Communicator) throws {
-        try world.agree {
-            try directory.create()
-            try directory.writeJSON(Contents(identity: identity, samples: samples), to: "trace.json")
-        }
-    }
-
-    static func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> [Double] {
-        try world.agree { () throws -> [Double] in
-            guard let data = FileManager.default.contents(atPath: directory.file("trace.json")) else { return [] }
-            let contents = try JSONDecoder().decode(Contents.self, from: data)
-            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the samples of a different run; remove it or run without --resume") }
-            return contents.samples
-        }
-    }
+extension EstimatorJob {
+    static let densityCheckpoint = EstimatorCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
+    static let traceCheckpoint = EstimatorCheckpoint<[Double]>(file: "trace.json", what: "samples")
 }
