@@ -60,11 +60,20 @@ public protocol Model: Sendable {
     func gaussNewtonVectorProduct(_ parameters: [Double], on batch: SampleBatch, directions: [Double], count: Int) -> [Double]
     /// Jᵢ vⱼ for every sample i and direction j: n × B × k, row (i, j) holds ∂f(θ, xᵢ)/∂θ · vⱼ.
     func jacobianVectorProduct(_ parameters: [Double], on batch: SampleBatch, directions: [Double], count: Int) -> [Double]
+    /// Σᵢ ℓᵢ and the correct predictions at every point θ₀ + Σⱼ cⱼ·dⱼ of an affine family (a line or
+    /// plane through parameter space): `coefficients[p]` holds point p's cⱼ, one per direction.
+    /// Models may share work between the points (the MLP shares its first layer's products).
+    func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]], on batch: SampleBatch) -> [LossStatistics]
     /// Σᵢ Jᵢᵀ uᵢⱼ for B cotangents per sample: `cotangents` is n × B × k as above; the result M × B.
     func transposedJacobianProduct(_ parameters: [Double], on batch: SampleBatch, cotangents: [Double], count: Int) -> [Double]
 }
 
 extension Model {
+    /// One evaluation per point, θ formed in full: what any model can do.
+    public func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]], on batch: SampleBatch) -> [LossStatistics] {
+        coefficients.map { c in evaluate(AffineFamily.point(origin, directions, c), on: batch) }
+    }
+
     /// The block called `name`, if any.
     public func block(named name: String) -> ParameterBlock? { parameterBlocks.first { $0.name == name } }
 
@@ -74,5 +83,18 @@ extension Model {
         let g = gaussNewtonVectorProduct(parameters, on: batch, directions: directions, count: count)
         for i in h.indices { h[i] -= g[i] }
         return h
+    }
+}
+
+/// Points of an affine family θ₀ + Σⱼ cⱼ·dⱼ.
+public enum AffineFamily {
+    public static func point(_ origin: [Double], _ directions: [[Double]], _ c: [Double]) -> [Double] {
+        precondition(c.count == directions.count)
+        var θ = origin
+        for (j, d) in directions.enumerated() {
+            let s = c[j]
+            for i in θ.indices { θ[i] += s * d[i] }
+        }
+        return θ
     }
 }

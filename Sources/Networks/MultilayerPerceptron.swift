@@ -44,6 +44,49 @@ public struct MultilayerPerceptron: Model {
         return total
     }
 
+    /// The loss at every point θ₀ + Σⱼ cⱼ·dⱼ of an affine family, sharing the first layer: z₁ =
+    /// X W₁ᵀ + 1 b₁ᵀ is linear in (W₁, b₁), so z₁(θ) = z₁(θ₀) + Σⱼ cⱼ·z₁(dⱼ) (with z₁(dⱼ) the same
+    /// product with dⱼ's first-layer block, bias included). Per tile that is r + 1 products of
+    /// n × d × n₁ for all the points, and per point an axpy of n × n₁ instead of a product —
+    /// the first layer is most of the work when d is large (784-100-100-10: 88 % of the flops).
+    /// The other layers run per point as in `evaluate`. Equal to it up to rounding.
+    public func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]], on batch: SampleBatch) -> [LossStatistics] {
+        check(origin, batch)
+        precondition(directions.allSatisfy { $0.count == layout.count } && coefficients.allSatisfy { $0.count == directions.count })
+        let points = coefficients.map { AffineFamily.point(origin, directions, $0) }
+        var totals = [LossStatistics](repeating: LossStatistics(), count: points.count)
+        guard !points.isEmpty else { return totals }
+        let n1 = layout.widths[1], d = layout.inputDimension
+        let family = [origin] + directions
+        forEachTile(origin, batch, directions: 1) { tile in
+            // z₁ of θ₀ and of every direction for this tile's samples.
+            let products: [[Double]] = family.map { vector in
+                vector.withUnsafeBufferPointer { v in
+                    var z = [Double](repeating: 0, count: tile.n * n1)
+                    let w = v.baseAddress! + layout.weightOffset(1), b = v.baseAddress! + layout.biasOffset(1)
+                    z.withUnsafeMutableBufferPointer { out in
+                        for i in 0..<tile.n { (out.baseAddress! + i * n1).update(from: b, count: n1) }
+                        gemm(transposeB: true, m: tile.n, n: n1, k: d, tile.x, lda: d, w, ldb: d, beta: 1, out.baseAddress!, ldc: n1)
+                    }
+                    return z
+                }
+            }
+            for (p, θ) in points.enumerated() {
+                var z1 = products[0]
+                for (j, c) in coefficients[p].enumerated() {
+                    let zj = products[j + 1]
+                    for t in z1.indices { z1[t] += c * zj[t] }
+                }
+                θ.withUnsafeBufferPointer { theta in
+                    let pass = TilePass(network: self, parameters: theta.baseAddress!, inputs: tile.x, targets: tile.y, count: tile.n)
+                    z1.withUnsafeBufferPointer { pass.forward(keepDerivatives: false, firstLayer: $0.baseAddress!) }
+                    totals[p] = totals[p] + pass.statistics
+                }
+            }
+        }
+        return totals
+    }
+
     /// The outputs f(w, xᵢ) = z_L (logits for cross-entropy), one row of k per sample.
     public func outputs(_ parameters: [Double], on batch: SampleBatch) -> [Double] {
         check(parameters, batch)

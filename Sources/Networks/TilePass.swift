@@ -46,16 +46,21 @@ final class TilePass {
     @inline(__always) func bias(_ l: Int) -> UnsafePointer<Double> { theta + network.layout.biasOffset(l) }
 
     /// z_l = a_{l−1} W_lᵀ + 1 b_lᵀ (one dgemm per layer), a_l = σ(z_l); then the loss head.
-    func forward(keepDerivatives: Bool) {
+    /// `firstLayer`, when given, is z₁ already computed (n × n₁): the pass starts from it.
+    func forward(keepDerivatives: Bool, firstLayer: UnsafePointer<Double>? = nil) {
         let activation = network.activation
         z = [Buffer(0)]; a = [Buffer(0)]; d1 = [Buffer(0)]; d2 = [Buffer(0)]
         for l in 1...depth {
             let nin = widths[l - 1], nout = widths[l]
             let zl = Buffer(n * nout)
-            let b = bias(l)
-            for i in 0..<n { (zl.pointer + i * nout).update(from: b, count: nout) }
-            gemm(transposeB: true, m: n, n: nout, k: nin, input(l - 1), lda: nin, weights(l), ldb: nin,
-                 beta: 1, zl.pointer, ldc: nout)
+            if l == 1, let firstLayer {
+                zl.pointer.update(from: firstLayer, count: n * nout)
+            } else {
+                let b = bias(l)
+                for i in 0..<n { (zl.pointer + i * nout).update(from: b, count: nout) }
+                gemm(transposeB: true, m: n, n: nout, k: nin, input(l - 1), lda: nin, weights(l), ldb: nin,
+                     beta: 1, zl.pointer, ldc: nout)
+            }
             z.append(zl)
             guard l < depth else { break }
             let al = Buffer(n * nout)

@@ -41,6 +41,19 @@ public struct DataParallelObjective: Sendable {
         return try reduce(parameters, on: dataset.samples.rows(local), gradient: true)
     }
 
+    /// L and accuracy at every point θ₀ + Σⱼ cⱼ·dⱼ of an affine family (no gradients), with one
+    /// allreduce of 3 numbers per point; the model may share work between the points.
+    public func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]]) throws -> [Evaluation] {
+        let statistics = model.evaluate(origin: origin, directions: directions, coefficients: coefficients, on: dataset.samples)
+        var buffer = statistics.flatMap { [$0.lossSum, Double($0.correct), Double($0.count)] }
+        try communicator.allreduce(&buffer, .sum)
+        return (0..<coefficients.count).map { p in
+            let n = max(buffer[3 * p + 2], 1)
+            return Evaluation(loss: buffer[3 * p] / n, accuracy: dataset.isClassification ? buffer[3 * p + 1] / n : nil,
+                              gradient: nil, gradientNorm: nil, samples: Int(n))
+        }
+    }
+
     private func reduce(_ parameters: [Double], on batch: SampleBatch, gradient wantGradient: Bool) throws -> Evaluation {
         let m = model.parameterCount
         var buffer = [Double](repeating: 0, count: (wantGradient ? m : 0) + 3)

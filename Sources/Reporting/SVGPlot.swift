@@ -24,6 +24,8 @@ public struct SVGPlot {
     public var series: [Series] = []
     /// A log axis (histogram counts, densities, residuals): y values must be > 0 to be drawn.
     public var logY = false
+    /// Vertical lines at these x values with a label at the top (the end points of a segment).
+    public var markers: [(x: Double, label: String)] = []
     public var width = 720.0, height = 440.0
 
     public init(title: String, xLabel: String, yLabel: String) {
@@ -74,8 +76,8 @@ public struct SVGPlot {
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
-        <text x="\(f(width / 2))" y="41" text-anchor="middle" font-size="12" fill="#555">\(escape(subtitle))</text>
+        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
+        <text x="\(f(width / 2))" y="41" text-anchor="middle" font-size="12" fill="#555">\(Self.escape(subtitle))</text>
 
         """
         // Axes and ticks.
@@ -90,8 +92,12 @@ public struct SVGPlot {
             s += "<line x1=\"\(f(margin.left))\" y1=\"\(f(py(t)))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"
             s += "<text x=\"\(f(margin.left - 8))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(logY ? Self.label(pow(10, t)) : Self.label(t))</text>\n"
         }
-        s += "<text x=\"\(f(margin.left + plotWidth / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        s += "<text transform=\"translate(18 \(f(margin.top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        s += "<text x=\"\(f(margin.left + plotWidth / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        s += "<text transform=\"translate(18 \(f(margin.top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
+        for marker in markers where marker.x >= x0 && marker.x <= x1 {
+            s += "<line x1=\"\(f(px(marker.x)))\" y1=\"\(f(margin.top))\" x2=\"\(f(px(marker.x)))\" y2=\"\(f(margin.top + plotHeight))\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
+            s += "<text x=\"\(f(px(marker.x) + 4))\" y=\"\(f(margin.top + 14))\" fill=\"#555\">\(Self.escape(marker.label))</text>\n"
+        }
         // Data.
         if let bars {
             for (b, c) in bars.counts.enumerated() where c > 0 {
@@ -123,7 +129,7 @@ public struct SVGPlot {
                 for (k, one) in series.prefix(shown).enumerated() {
                     let y = margin.top + 16 + 18 * Double(k), x = margin.left + plotWidth - 185
                     s += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 22))\" y2=\"\(f(y - 4))\" stroke=\"\(Self.colors[k % Self.colors.count])\" stroke-width=\"2\"/>"
-                    s += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">\(escape(one.name))</text>\n"
+                    s += "<text x=\"\(f(x + 28))\" y=\"\(f(y))\">\(Self.escape(one.name))</text>\n"
                 }
             }
         }
@@ -140,7 +146,7 @@ public struct SVGPlot {
         return result
     }
 
-    static func label(_ v: Double) -> String {
+    public static func label(_ v: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
         if a >= 1e5 || a < 1e-3 { return String(format: "%.0e", v) }
@@ -149,7 +155,7 @@ public struct SVGPlot {
     }
 
     private func f(_ v: Double) -> String { String(format: "%.1f", v) }
-    private func escape(_ text: String) -> String {
+    static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -256,7 +256,10 @@ struct EstimatorCheckpoint<Payload: Codable> {
     func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> Payload? {
         try world.agree { () throws -> Payload? in
             guard let data = FileManager.default.contents(atPath: directory.file(file)) else { return nil }
-            let contents = try JSONDecoder().decode(Contents.self, from: data)
+            // The strings RunDirectory.writeJSON writes for non-finite values (a far point's loss).
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let contents = try decoder.decode(Contents.self, from: data)
             guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the \(what) of a different run; remove it or run without --resume") }
             return contents.payload
         }

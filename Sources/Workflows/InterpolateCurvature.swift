@@ -1,0 +1,87 @@
+import Cluster
+import Curvature
+import DistributedLinearAlgebra
+import Foundation
+import Krylov
+import Networks
+import Objectives
+import Support
+
+/// The curvature of `landscape interpolate`: top eigenvalues and the exact index at points of a
+/// line, and the top-eigenvector directions of a section.
+extension InterpolateJob {
+    /// Exact: H (M × M, block-cyclic over the group) plus the eigensolver's copy and workspace, about
+    /// three matrices' worth per rank. Lanczos: a replicated basis of `lanczosSettings` vectors.
+    func checkCurvatureMemory(exact: Bool, m: Int, groupSize: Int, budget: Int) throws {
+        let bytes: Double
+        if exact {
+            bytes = 3 * 8 * Double(m) * Double(m) / Double(groupSize) + 64 * 1024 * 1024
+        } else {
+            let s = lanczosSettings(count: configuration.top.count, m: m)
+            bytes = LanczosSettings.workingBytes(dimension: m, basis: s.basis, blockSize: s.blockSize, wanted: s.wanted) + 64 * 1024 * 1024
+        }
+        guard bytes <= Double(budget) else {
+            let fix = exact ? "use --curvature lanczos (top eigenvalues only), larger groups (--group-size), or more ranks"
+                            : "ask for fewer eigenvalues (--k) or a smaller --block-size"
+            throw InputError("not enough memory for the curvature along the line: ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; \(fix) (or set --memory-per-rank)")
+        }
+    }
+
+    /// Lanczos for the k largest eigenvalues with the `[top]` settings, the basis a few times k.
+    func lanczosSettings(count: Int, m: Int) -> LanczosSettings {
+        let spec = configuration.top, b = spec.blockSize
+        let minimum = min(m, LanczosSettings.minimumBasis(count: count, which: .largest, blockSize: b))
+        let basis = max(minimum, min(m, 4 * count + 8 * b))
+        return LanczosSettings(count: count, which: .largest, tolerance: spec.tolerance, blockSize: b, basis: basis,
+                               maxMatvecs: spec.maxMatvecs, seed: configuration.seed)
+    }
+
+    /// The curvature at curvature site `site` (collective over the group).
+    func curvature(site: Int, _ context: Context) throws -> CurvatureRecord {
+        let alpha = context.curvatureAlphas[site], θ = context.section.point([alpha]), m = context.m
+        let k = min(configuration.top.count, m)
+        if context.curvatureExact {
+            let eigenvalues = try exactEigenvalues(at: θ, context)
+            let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
+            return CurvatureRecord(index: site, alpha: alpha, method: "exact", topEigenvalues: Array(eigenvalues.reversed().prefix(k)),
+                                   index_: Double(counts.negative) / Double(m), negative: counts.negative,
+                                   smallestEigenvalue: eigenvalues.first)
+        }
+        let hessian = context.training.curvature(.hessian, at: θ)
+        guard case .finished(let result) = try Lanczos(lanczosSettings(count: k, m: m)).run(hessian) else {
+            preconditionFailure("the observer never stops this Lanczos run")
+        }
+        return CurvatureRecord(index: site, alpha: alpha, method: "lanczos", topEigenvalues: result.eigenvalues,
+                               index_: nil, negative: nil, smallestEigenvalue: nil)
+    }
+
+    /// All eigenvalues of H at θ, ascending, on the group's squarest BLACS grid.
+    func exactEigenvalues(at θ: [Double], _ context: Context) throws -> [Double] {
+        let shape = ProcessGrid.squarestShape(for: context.group.size)
+        let grid = ProcessGrid(communicator: context.group, rows: shape.rows, columns: shape.columns)
+        defer { grid.release() }
+        let m = context.m, blockSize = max(1, min(configuration.hessianBlock, (m + max(shape.rows, shape.columns) - 1) / max(shape.rows, shape.columns)))
+        var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
+        _ = try CurvatureAssembly(model: context.network, requested: configuration.hessianAssembly)
+            .assemble(.hessian, at: θ, shard: context.training.dataset.samples, globalSampleCount: context.training.dataset.globalCount, into: &matrix)
+        _ = try matrix.symmetrize()
+        let solver = try Eigensolver.resolve(.auto, selection: .none, n: m, blockSize: blockSize, grid: (shape.rows, shape.columns)).solver
+        return try solver.decompose(&matrix, selection: .none).eigenvalues
+    }
+
+    /// The `count` top eigenvectors of H at θ by Lanczos (largest first). Each group computes them
+    /// on its own ranks; world rank 0's are broadcast, so every group uses the very same vectors.
+    func topEigenvectors(_ count: Int, at θ: [Double], network: MultilayerPerceptron, training: DataParallelObjective,
+                         on world: Communicator, progress: Progress) throws -> [[Double]] {
+        let m = network.parameterCount
+        guard count < m else { throw InputError("--direction top-eigenvector needs M > \(count) (M = \(m))") }
+        let settings = lanczosSettings(count: count, m: m)
+        progress.say("interpolate: the top \(count) eigenvector(s) of H at --from by Lanczos (basis \(settings.basis))")
+        guard case .finished(let result) = try Lanczos(settings).run(training.curvature(.hessian, at: θ)) else {
+            preconditionFailure("the observer never stops this Lanczos run")
+        }
+        var vectors = Array(result.eigenvectors[0..<(count * m)])
+        try world.broadcast(&vectors)
+        return (0..<count).map { Array(vectors[($0 * m)..<(($0 + 1) * m)]) }
+    }
+}

@@ -1,0 +1,343 @@
+import Cluster
+import Configuration
+import Datasets
+import Foundation
+import Geometry
+import Networks
+import NPY
+import Objectives
+import Optimization
+import Planning
+import Support
+
+/// `landscape interpolate`: the loss, accuracy and gradient norm along a line or over a plane
+/// through parameter space (GEOMETRY.md §1, docs/interpolate.md), and optionally the curvature
+/// (top eigenvalues, exact index) at chosen points of a line.
+///
+/// Points are independent: rank groups of `groupSize` ranks take them in rounds, data-parallel
+/// inside a group; after each round world rank 0 collects the finished points and checkpoints
+/// them, so a stopped or killed run resumes without recomputing a finished point. Every point's
+/// θ is a function of the inputs alone, so the results do not depend on the rank count or the
+/// grouping beyond the rounding of the data-parallel sums.
+public struct InterpolateJob {
+    /// Where the section's directions come from.
+    public enum DirectionSource: Sendable, Equatable {
+        /// d ~ N(0, I) from the run's seed (filter-normalised unless told otherwise).
+        case random
+        /// The top eigenvector(s) of H at --from, by Lanczos.
+        case topEigenvectors
+        /// An NPY file: a vector of M values (a line), or an M × K array whose first columns are
+        /// taken (eigenvectors.npy of `landscape top` or `spectrum --eigenvectors`).
+        case file(String)
+    }
+
+    public enum Shape: Sendable, Equatable {
+        /// θ(α) = (1 − α)·A + α·B.
+        case segment(from: String, to: String)
+        /// θ(α) = θ₀ + α·d.
+        case line(from: String, DirectionSource)
+        /// θ(α, β) = θ₀ + α·d₁ + β·d₂.
+        case plane(from: String, DirectionSource)
+        /// The plane through A, B and C: A = (0, 0), B = (1, 0).
+        case planeThrough(String, String, String)
+
+        var dimension: Int {
+            switch self {
+            case .segment, .line: 1
+            case .plane, .planeThrough: 2
+            }
+        }
+    }
+
+    /// Where along a line the curvature is computed.
+    public enum CurvatureSites: Sendable, Equatable {
+        case none
+        case alphas([Double])
+        /// Every K-th grid point (indices 0, K, 2K, …).
+        case every(Int)
+    }
+
+    public enum CurvatureMethod: String, Sendable, CaseIterable {
+        /// Exact when the Hessian is small enough to decompose quickly (M ≤ `exactLimit`), else Lanczos.
+        case auto, exact, lanczos
+    }
+
+    /// M up to which `auto` assembles and decomposes H exactly at each curvature point (an M = 5510
+    /// decomposition takes ≈ 8 s on 2 ranks here, docs/eigensolvers.md).
+    public static let exactLimit = 4000
+    /// Grids above this many points need `force`.
+    public static let pointLimit = 10_000_000
+
+    public var configuration: RunConfiguration
+    public var shape: Shape
+    /// nil: `filter` for random directions, `none` otherwise.
+    public var normalization: DirectionNormalization?
+    /// One axis for a line, one or two for a plane (one: the same for α and β).
+    public var axes: [GridAxis]
+    public var curvatureSites: CurvatureSites = .none
+    public var curvatureMethod: CurvatureMethod = .auto
+    /// Ranks per group; 0 = one group of all ranks.
+    public var groupSize = 0
+    public var output: RunDirectory
+    public var memoryPerRank: Int?
+    public var resume = false
+    public var force = false
+    public var quiet = false
+
+    public init(configuration: RunConfiguration, shape: Shape, axes: [GridAxis], output: RunDirectory) {
+        self.configuration = configuration
+        self.shape = shape
+        self.axes = axes
+        self.output = output
+    }
+
+    /// The measurements at one point (means over the samples, reduced over the group).
+    struct PointRecord: Codable, Equatable {
+        var index: Int
+        var coordinates: [Double]
+        var loss: Double
+        var accuracy: Double?
+        var gradientNorm: Double?
+        var heldOutLoss: Double?
+        var heldOutAccuracy: Double?
+    }
+
+    /// The curvature at one point of a line.
+    struct CurvatureRecord: Codable, Equatable {
+        var index: Int
+        var alpha: Double
+        var method: String
+        /// Largest first.
+        var topEigenvalues: [Double]
+        /// Fraction of eigenvalues below −tolerance (exact only).
+        var index_: Double?
+        var negative: Int?
+        var smallestEigenvalue: Double?
+        enum CodingKeys: String, CodingKey {
+            case index, alpha, method, topEigenvalues, index_ = "negativeFraction", negative, smallestEigenvalue
+        }
+    }
+
+    struct Progress_: Codable {
+        var points: [PointRecord] = []
+        var curvature: [CurvatureRecord] = []
+    }
+
+    static let checkpointFile = EstimatorCheckpoint<Progress_>(file: "points.json", what: "points")
+    var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
+
+    /// Everything a round of points needs, once the inputs are checked.
+    struct Context {
+        let world: Communicator
+        let group: Communicator
+        let groupIndex: Int
+        let groups: Int
+        let ownsGroup: Bool
+        let progress: Progress
+        var timings: PhaseTimings
+        let training: DataParallelObjective
+        let heldOut: DataParallelObjective?
+        let network: MultilayerPerceptron
+        let section: AffineSection
+        /// Plane coordinates of the named points (A, B, C; θ₀ for a direction plane).
+        let marks: [(label: String, coordinates: [Double])]
+        let grid: [[Double]]
+        let curvatureAlphas: [Double]
+        let curvatureExact: Bool
+        let budget: Int
+        let identity: String
+        let description: String
+        var m: Int { network.parameterCount }
+    }
+
+    public func run(on world: Communicator) throws {
+        StopSignals.install()
+        try configuration.validate()
+        try world.agree { try output.validate() }
+        var context = try prepare(on: world)
+        defer { if context.ownsGroup { try? context.group.free() } }
+        let lock = try RunDirectoryLock.acquire(output, command: "interpolate", on: world, progress: context.progress) {
+            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
+            }
+        }
+        defer { lock.release() }
+        try compute(&context)
+    }
+
+    /// Inputs, groups, data, the section and its grid; every refusal before any work.
+    func prepare(on world: Communicator) throws -> Context {
+        let progress = Progress(communicator: world, quiet: quiet)
+        var timings = PhaseTimings()
+        precondition(axes.count == 1 || (axes.count == 2 && shape.dimension == 2))
+        let axes2 = shape.dimension == 2 && axes.count == 1 ? [axes[0], axes[0]] : axes
+        let (total, overflow) = axes2.count == 2 ? axes2[0].count.multipliedReportingOverflow(by: axes2[1].count) : (axes2[0].count, false)
+        if (overflow || total > Self.pointLimit) && !force {
+            throw InputError("the grid has \(overflow ? "more than 2⁶³" : "\(total)") points (> \(Self.pointLimit)); use fewer points per axis, or --force if you mean it")
+        }
+        if case .every(let k) = curvatureSites, k < 1 {
+            throw InputError("--every \(k): give a step of at least 1 grid point")
+        }
+        if curvatureSites != .none && shape.dimension != 1 {
+            throw InputError("--spectrum-at and --every apply to lines; drop them with --plane (or interpolate the line you want)")
+        }
+        var size = groupSize > 0 ? groupSize : world.size
+        if size > world.size || world.size % size != 0 {
+            throw InputError("--group-size \(groupSize) must divide the number of ranks (\(world.size)); e.g. 1, or \(world.size) for one group")
+        }
+        size = max(size, 1)
+        let groupIndex = world.rank / size
+        let group = size == world.size ? world : try world.split(color: groupIndex)
+        do {
+            let split = try timings.measure("data", on: world) { try configuration.data.loadSplit(seed: configuration.seed, on: group) }
+            let network = try TrainJob.network(configuration, for: split.training)
+            let m = network.parameterCount
+            let training = DataParallelObjective(model: network, dataset: split.training, communicator: group)
+            let heldOut = split.heldOut.map { DataParallelObjective(model: network, dataset: $0, communicator: group) }
+            let (section, marks, what) = try makeSection(network: network, training: training, on: world, progress: progress)
+            let grid: [[Double]] = axes2.count == 1 ? axes2[0].values.map { [$0] }
+                : axes2[1].values.flatMap { β in axes2[0].values.map { α in [α, β] } }
+            var alphas: [Double] = []
+            switch curvatureSites {
+            case .none: break
+            case .alphas(let list):
+                if let bad = list.first(where: { !$0.isFinite }) { throw InputError("--spectrum-at: \(bad) is not a finite α") }
+                alphas = list
+            case .every(let k): alphas = stride(from: 0, to: grid.count, by: k).map { grid[$0][0] }
+            }
+            let exact: Bool
+            switch curvatureMethod {
+            case .exact: exact = true
+            case .lanczos: exact = false
+            case .auto: exact = m <= Self.exactLimit
+            }
+            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            if !alphas.isEmpty {
+                try checkCurvatureMemory(exact: exact, m: m, groupSize: size, budget: budget)
+                if !exact, configuration.top.count >= m {
+                    throw InputError(setting: "top.k", "= \(configuration.top.count) eigenvalues of a \(m) × \(m) Hessian: k must be < M")
+                }
+            }
+            // A run is the same run only with the same inputs: the configuration, the section and the
+            // bits of every vector that defines it (files may change under the same name).
+            let identity = "\(configuration.toml)|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
+            return Context(world: world, group: group, groupIndex: groupIndex, groups: world.size / size, ownsGroup: size != world.size, progress: progress,
+                           timings: timings, training: training, heldOut: heldOut, network: network, section: section, marks: marks,
+                           grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
+                           description: what)
+        } catch {
+            if size != world.size { try? group.free() }
+            throw error
+        }
+    }
+
+    var normalizationUsed: DirectionNormalization {
+        if let normalization { return normalization }
+        switch shape {
+        case .line(_, .random), .plane(_, .random): return .filter
+        default: return .none
+        }
+    }
+
+    /// The section through parameter space, the points to mark on its plot, and a description.
+    func makeSection(network: MultilayerPerceptron, training: DataParallelObjective, on world: Communicator,
+                     progress: Progress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
+        let m = network.parameterCount
+        func read(_ path: String, _ flag: String) throws -> [Double] {
+            do { return try TrainJob.readVector(path, count: m, on: world) } catch let error as InputError {
+                throw InputError("\(flag): \(error.detail)")
+            }
+        }
+        switch shape {
+        case .segment(let from, let to):
+            let a = try read(from, "--from"), b = try read(to, "--to")
+            return (.segment(a, b), [("A", [0]), ("B", [1])], "the line (1 − α)·A + α·B, A = \(from), B = \(to)")
+        case .line(let from, let source):
+            let θ = try read(from, "--from")
+            let d = try directions(source, count: 1, at: θ, network: network, training: training, on: world, progress: progress)
+            return (.directions(origin: θ, d), [("θ₀", [0])], "the line θ₀ + α·d, θ₀ = \(from), d: \(describe(source)), \(normalizationUsed.rawValue)-normalised")
+        case .plane(let from, let source):
+            let θ = try read(from, "--from")
+            let d = try directions(source, count: 2, at: θ, network: network, training: training, on: world, progress: progress)
+            return (.directions(origin: θ, d), [("θ₀", [0, 0])], "the plane θ₀ + α·d₁ + β·d₂, θ₀ = \(from), d₁, d₂: \(describe(source)), \(normalizationUsed.rawValue)-normalised")
+        case .planeThrough(let pa, let pb, let pc):
+            let a = try read(pa, "--from"), b = try read(pb, "--to"), c = try read(pc, "--through")
+            guard let plane = PlaneThroughPoints(a, b, c) else {
+                throw InputError("--from, --to and --through are collinear (or two of them coincide): they span no plane; give three points not on one line")
+            }
+            return (plane.section, [("A", [plane.a.0, plane.a.1]), ("B", [plane.b.0, plane.b.1]), ("C", [plane.c.0, plane.c.1])],
+                    "the plane through A = \(pa), B = \(pb), C = \(pc) (A = (0, 0), B = (1, 0), d₂ ⟂ d₁, ‖d₂‖ = ‖d₁‖)")
+        }
+    }
+
+    func describe(_ source: DirectionSource) -> String {
+        switch source {
+        case .random: "random N(0, I) (seed \(configuration.seed))"
+        case .topEigenvectors: "top eigenvector(s) of H at θ₀ (Lanczos)"
+        case .file(let path): path
+        }
+    }
+
+    /// `count` directions, normalised to θ.
+    func directions(_ source: DirectionSource, count: Int, at θ: [Double], network: MultilayerPerceptron,
+                    training: DataParallelObjective, on world: Communicator, progress: Progress) throws -> [[Double]] {
+        let m = network.parameterCount
+        var raw: [[Double]]
+        switch source {
+        case .random:
+            raw = (0..<count).map { RandomDirection.gaussian(count: m, seed: configuration.seed, index: $0) }
+        case .file(let path):
+            raw = try readDirections(path, count: count, m: m, on: world)
+        case .topEigenvectors:
+            raw = try topEigenvectors(count, at: θ, network: network, training: training, on: world, progress: progress)
+        }
+        let normalized = raw.map { normalizationUsed.apply($0, like: θ, blocks: network.parameterBlocks) }
+        if let j = normalized.firstIndex(where: { d in !d.contains { $0 != 0 } }) {
+            throw InputError("direction \(j + 1) is zero after \(normalizationUsed.rawValue) normalisation (is θ₀ zero there?); use --normalize none or another direction")
+        }
+        return normalized
+    }
+
+    /// Columns of an M-vector or M × K file (row-major: row i holds entry i of every column).
+    func readDirections(_ path: String, count: Int, m: Int, on world: Communicator) throws -> [[Double]] {
+        let shape = try world.agree { () throws -> [Int] in
+            guard FileManager.default.fileExists(atPath: path) else { throw InputError("--direction '\(path)': no such file") }
+            let header: NPYHeader
+            do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("--direction '\(path)': \(error.message)") }
+            guard header.dataType.isFloatingPoint else { throw InputError("--direction '\(path)' has dtype \(header.dataType); directions must be float64") }
+            let columns = header.shape.count == 2 ? header.shape[1] : 1
+            guard header.shape.count <= 2, header.shape.first == m, !header.fortranOrder else {
+                throw InputError("--direction '\(path)' has shape \(header.shape)\(header.fortranOrder ? " in Fortran order" : ""); it must be (\(m),) or (\(m), K) in C order for this model's M = \(m)")
+            }
+            guard columns >= count else {
+                throw InputError("--direction '\(path)' has \(columns) column(s) but a plane needs 2 (an M × K eigenvectors.npy with K ≥ 2)")
+            }
+            return header.shape
+        }
+        let values = try NPYArray(contentsOf: path).values
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw InputError("--direction '\(path)': entry \(i) is \(values[i]); a direction must be finite")
+        }
+        let k = shape.count == 2 ? shape[1] : 1
+        return (0..<count).map { j in (0..<m).map { values[$0 * k + j] } }
+    }
+
+    /// An "every" curvature point or an explicit α: the grid index it came from, or −1.
+    func gridIndex(of alpha: Double, _ grid: [[Double]]) -> Int {
+        if case .every(let k) = curvatureSites { return grid.firstIndex { $0[0] == alpha }.map { $0 - $0 % k } ?? -1 }
+        return grid.firstIndex { $0[0] == alpha } ?? -1
+    }
+}
+
+extension AffineSection {
+    /// A cheap digest of the defining vectors' bits (FNV-1a), for the checkpoint's identity.
+    var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ v: [Double]) { for x in v { hash = (hash ^ x.bitPattern) &* 0x100_0000_01b3 } }
+        switch form {
+        case .segment(let a, let b): mix(a); mix(b)
+        case .directions(let o, let d): mix(o); d.forEach(mix)
+        }
+        return String(hash, radix: 16)
+    }
+}
