@@ -21,6 +21,10 @@ public struct TrainJob {
     public var output: RunDirectory
     /// Continue the run in `output` from its last checkpoint.
     public var resume = false
+    /// Start from these parameters (a params.npy) instead of the seed's initialisation: a new run
+    /// — step 0, fresh momentum, its own train.csv — whose configuration (batch, learning rate) may
+    /// differ from the run that produced them; not a resume of that run.
+    public var start: String?
     public var quiet = false
     /// Print the resolved configuration and the final line on standard output (rank 0); a sweep,
     /// whose groups run concurrently, turns this off and reports per point itself.
@@ -76,6 +80,8 @@ public struct TrainJob {
                                                    missing: "momentum is on but the run has no \(files.velocityName(step))")
             }
             state = TrainingState(step: step, parameters: parameters, velocity: velocity)
+        } else if let start {
+            state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world))
         } else {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed))
         }
@@ -93,7 +99,7 @@ public struct TrainJob {
         }
         if world.isRoot && announce {
             print("landscape train: \(dataset.description)\(split.heldOut.map { " (+ \($0.globalCount) held out)" } ?? ""); MLP \(network.layout.widths.map(String.init).joined(separator: "-")) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
-                  + (resumeStep.map { "; resuming at step \($0)" } ?? ""))
+                  + (resumeStep.map { "; resuming at step \($0)" } ?? "") + (start.map { "; starting from \($0)" } ?? ""))
             print("# resolved configuration (\(output.file("config.toml")))")
             print(configuration.toml, terminator: "")
             fflush(nil)
@@ -139,7 +145,7 @@ public struct TrainJob {
             let summary = TrainSummary(
                 seed: configuration.seed, data: dataset.description, widths: network.layout.widths,
                 parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,
-                stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, loss: outcome.final.loss,
+                stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, startedFrom: start, loss: outcome.final.loss,
                 accuracy: outcome.final.accuracy, gradientNorm: outcome.final.gradientNorm ?? .nan,
                 heldOutSamples: split.heldOut?.globalCount ?? 0, heldOutLoss: heldOut?.loss, heldOutAccuracy: heldOut?.accuracy,
                 seconds: clock.seconds, trainingSeconds: timings.wallSeconds["train"] ?? 0,
@@ -202,6 +208,8 @@ struct TrainSummary: Codable {
     var step: Int
     var stopReason: String
     var resumedFrom: Int?
+    /// The params.npy the run started from, when not the seed's initialisation.
+    var startedFrom: String?
     var loss: Double
     var accuracy: Double?
     var gradientNorm: Double
@@ -214,11 +222,11 @@ struct TrainSummary: Codable {
     var peakResidentBytesPerRank: [Int]
 
     init(seed: UInt64, data: String, widths: [Int], parameters: Int, samples: Int, ranks: Int, step: Int,
-         stopReason: String, resumedFrom: Int?, loss: Double, accuracy: Double?, gradientNorm: Double,
+         stopReason: String, resumedFrom: Int?, startedFrom: String?, loss: Double, accuracy: Double?, gradientNorm: Double,
          heldOutSamples: Int, heldOutLoss: Double?, heldOutAccuracy: Double?, seconds: Double, trainingSeconds: Double, stepsPerSecond: Double, peakResidentBytesPerRank: [Int]) {
         self.seed = seed; self.data = data; self.widths = widths; self.parameters = parameters
         self.samples = samples; self.ranks = ranks; self.step = step; self.stopReason = stopReason
-        self.resumedFrom = resumedFrom; self.loss = loss; self.accuracy = accuracy; self.gradientNorm = gradientNorm
+        self.resumedFrom = resumedFrom; self.startedFrom = startedFrom; self.loss = loss; self.accuracy = accuracy; self.gradientNorm = gradientNorm
         self.heldOutSamples = heldOutSamples; self.heldOutLoss = heldOutLoss; self.heldOutAccuracy = heldOutAccuracy
         self.seconds = seconds; self.trainingSeconds = trainingSeconds; self.stepsPerSecond = stepsPerSecond
         self.peakResidentBytesPerRank = peakResidentBytesPerRank

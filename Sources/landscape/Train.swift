@@ -86,12 +86,17 @@ struct Train: MPICommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The run configuration (TOML).", valueName: "run.toml")) var config: String?
     @Option(help: "Output directory (created once the inputs are checked).") var out: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Continue the run in this directory from its last checkpoint.", valueName: "DIR")) var resume: String?
+    @Option(help: ArgumentHelp("Start from these parameters instead of the seed's initialisation: a new run (step 0, its own train.csv), e.g. with another batch size.",
+                               valueName: "params.npy")) var startFrom: String?
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
 
     func validate() throws {
+        if startFrom != nil && resume != nil {
+            throw ValidationError("--start-from begins a new run and --resume continues one; give one of them")
+        }
         guard out != nil || resume != nil else { throw ValidationError("give --out DIR (or --resume DIR to continue a run)") }
         if let out, let resume, URL(fileURLWithPath: out).standardizedFileURL != URL(fileURLWithPath: resume).standardizedFileURL {
             throw ValidationError("--resume continues the run in its own directory; drop --out or make it the same as --resume")
@@ -104,6 +109,7 @@ struct Train: MPICommand {
         var job = TrainJob(configuration: try RunConfiguration.load(path: path, overrides: settings.overrides, on: runtime.world),
                            output: RunDirectory(path: directory))
         job.resume = resume != nil
+        job.start = startFrom
         job.quiet = quiet
         try job.run(on: runtime.world)
     }

@@ -1,0 +1,70 @@
+import Cluster
+import TOMLKit
+
+/// Sagun et al.'s large-batch → small-batch study (GEOMETRY.md §2, docs/lb-sb.md): a run
+/// configuration (data, model, the constant learning rate, record-every) plus a `[study]` table:
+///
+/// ```toml
+/// [study]
+/// large-batch = 500      # Part I: B₁ for S₁ steps from the seed's initialisation
+/// large-steps = 1000
+/// small-batch = 10       # Part II: B₂ for S₂ steps from Part I's end point, the same η
+/// small-steps = 1000
+/// range = "-0.5:1.5:41"  # the line from the end of Part I (α = 0) to the end of Part II (α = 1)
+/// spectrum = "exact"     # at both end points: "exact" (landscape spectrum), "top" (landscape top) or "none"
+/// ```
+public struct LargeSmallBatchStudy: Sendable {
+    public enum SpectrumKind: String, Sendable, CaseIterable { case exact, top, none }
+
+    public var base: RunConfiguration
+    public var largeBatch = 500
+    public var largeSteps = 1000
+    public var smallBatch = 10
+    public var smallSteps = 1000
+    public var range = "-0.5:1.5:41"
+    public var spectrum = SpectrumKind.exact
+
+    static let keys = ["large-batch", "large-steps", "small-batch", "small-steps", "range", "spectrum"]
+
+    public init(toml text: String, source: String) throws {
+        let table = try RunConfiguration.parse(toml: text, source: source)
+        base = try RunConfiguration(table: table, source: source, excluding: ["study"])
+        guard let node = table["study"] else { return }
+        guard let study = node.table else { throw InputError("\(source): 'study' must be a table: [study]") }
+        for key in study.keys {
+            let value = study[key]!
+            func integer() throws -> Int {
+                guard let v = value.int, v >= 1 else { throw InputError("\(source): study.\(key) must be a whole number ≥ 1") }
+                return v
+            }
+            switch key {
+            case "large-batch": largeBatch = try integer()
+            case "large-steps": largeSteps = try integer()
+            case "small-batch": smallBatch = try integer()
+            case "small-steps": smallSteps = try integer()
+            case "range":
+                guard let v = value.string else { throw InputError("\(source): study.range must be a string \"start:end:count\"") }
+                range = v
+            case "spectrum":
+                guard let v = value.string, let kind = SpectrumKind(rawValue: v) else {
+                    throw InputError("\(source): study.spectrum must be \"exact\", \"top\" or \"none\"")
+                }
+                spectrum = kind
+            default:
+                throw InputError("\(source): unknown key study.\(key); the [study] keys are \(Self.keys.joined(separator: ", "))")
+            }
+        }
+    }
+
+    public init(base: RunConfiguration) { self.base = base }
+
+    /// Every refusal of the study's own settings, before anything runs.
+    public func validate(samples: Int?) throws {
+        if let samples, largeBatch > samples || smallBatch > samples {
+            throw InputError("study: the batches (\(largeBatch), \(smallBatch)) must not exceed the \(samples) training samples")
+        }
+        guard smallBatch < largeBatch else {
+            throw InputError("study.small-batch = \(smallBatch) must be smaller than study.large-batch = \(largeBatch)")
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Cluster
+import Configuration
+import Foundation
+import Workflows
+
+struct Study: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Presets that run several jobs as one study and write a report.",
+        subcommands: [LargeSmallBatch.self])
+}
+
+struct LargeSmallBatch: MPICommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lb-sb",
+        abstract: "Sagun et al.'s large-batch → small-batch study: two training parts, the line between their ends, both spectra, report.md.",
+        discussion: """
+            --config is a run configuration plus a [study] table (examples/lb-sb.toml): Part I trains with SGD and batch \
+            study.large-batch for study.large-steps steps, Part II continues from its end point with study.small-batch and \
+            the same learning rate; then the line between the two end points (study.range, training and held-out data), the \
+            Hessian at both ends (study.spectrum: exact, top or none) and DIR/report.md. Re-running the same command skips \
+            the parts already finished. See docs/lb-sb.md.
+            """)
+
+    @Option(help: ArgumentHelp("The study's TOML file: a run configuration plus a [study] table.", valueName: "study.toml")) var config: String
+    @Option(help: "Output directory: large/, small/, line/, spectrum-large/, spectrum-small/ and report.md.") var out: String
+    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
+    var memoryPerRank: String?
+    @Option(help: ArgumentHelp("Override study.large-batch (B₁).", valueName: "B")) var largeBatch: Int?
+    @Option(help: ArgumentHelp("Override study.large-steps (S₁).", valueName: "n")) var largeSteps: Int?
+    @Option(help: ArgumentHelp("Override study.small-batch (B₂).", valueName: "B")) var smallBatch: Int?
+    @Option(help: ArgumentHelp("Override study.small-steps (S₂).", valueName: "n")) var smallSteps: Int?
+    @Flag(help: "No progress lines on standard error.") var quiet = false
+    @OptionGroup(title: "Configuration keys (override the file's run configuration)") var settings: ConfigurationOptions
+
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
+
+    func validate() throws {
+        for (flag, value) in [("--large-batch", largeBatch), ("--large-steps", largeSteps), ("--small-batch", smallBatch), ("--small-steps", smallSteps)] {
+            if let value, value < 1 { throw ValidationError("\(flag) \(value): give a whole number ≥ 1") }
+        }
+        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
+    }
+
+    func run(on runtime: MPIRuntime) throws {
+        let world = runtime.world
+        let path = config
+        let text = try world.agree { () throws -> String in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw InputError("--config: cannot read '\(path)' (a run configuration plus a [study] table, e.g. examples/lb-sb.toml)")
+            }
+            return text
+        }
+        var study = try LargeSmallBatchStudy(toml: text, source: path)
+        for (key, value) in settings.overrides { try study.base.override(key, text: value) }
+        if let largeBatch { study.largeBatch = largeBatch }
+        if let largeSteps { study.largeSteps = largeSteps }
+        if let smallBatch { study.smallBatch = smallBatch }
+        if let smallSteps { study.smallSteps = smallSteps }
+        var job = LargeSmallBatchStudyJob(study: study, output: RunDirectory(path: out))
+        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.quiet = quiet
+        try job.run(on: world)
+    }
+}
