@@ -68,8 +68,11 @@ extension InterpolateJob {
             throw StoppedBySignal(message: "signal after \(what): the finished points are in \(checkpoint.path); continue with the same command and --resume")
         }
         let start = Stopwatch()
+        // About 20 checkpoints per run (each rewrites every finished point), and one on a signal.
+        let rounds = (todo.count + chunk * context.groups - 1) / max(chunk * context.groups, 1)
+        let checkpointEvery = max(1, rounds / 20)
         do {
-            var next = 0
+            var next = 0, round = 0
             while next < todo.count {
                 let mine = next + context.groupIndex * chunk
                 let indices = mine < todo.count ? Array(todo[mine..<min(mine + chunk, todo.count)]) : []
@@ -86,7 +89,10 @@ extension InterpolateJob {
                 }
                 computed += counts.reduce(0, +) / Self.recordWidth
                 next += chunk * context.groups
-                try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
+                round += 1
+                if round % checkpointEvery == 0, next < todo.count {
+                    try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
+                }
                 if throttle.due() {
                     let rate = Double(computed) / max(start.seconds, 1e-9)
                     context.progress.say(String(format: "interpolate: %d/%d points, %.3g points/s, ETA %.0f s", finished.count + computed,

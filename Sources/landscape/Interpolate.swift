@@ -27,9 +27,9 @@ struct Interpolate: MPICommand {
                                valueName: "d")) var direction: String?
     @Option(help: ArgumentHelp("filter, layer or none (default: filter for random directions, none otherwise).", valueName: "how")) var normalize: String?
     @Flag(help: "A plane (two directions, or the plane through --from, --to, --through) instead of a line.") var plane = false
-    @Option(help: ArgumentHelp("The line's α grid start:end:count (default -0.5:1.5:41 between two points, -1:1:41 along a direction).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("The line's α grid start:end:count (default -0.5:1.5:41 between two points, -1:1:41 along a direction).",
                                valueName: "a:b:n")) var range: String?
-    @Option(help: ArgumentHelp("Top eigenvalues and index of H at these α (comma-separated).", valueName: "α,…")) var spectrumAt: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Top eigenvalues and index of H at these α (comma-separated).", valueName: "α,…")) var spectrumAt: String?
     @Option(help: ArgumentHelp("Or at every K-th grid point of the line.", valueName: "K")) var every: Int?
     @Option(help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit)), exact, or lanczos (top eigenvalues only).", valueName: "how"))
     var curvature = "auto"
