@@ -45,6 +45,8 @@ bench-scaling: build
 	bench/scaling.sh
 bench-estimators: build
 	bench/estimators.sh
+bench-interpolate: build
+	bench/interpolate.sh
 
 # docs/cli.md, generated from the argument parser of the built binary.
 docs: build

@@ -15,8 +15,8 @@ struct Interpolate: MPICommand {
             and its exact index at points of a line. Rank groups (--group-size) take points in parallel. Writes line.csv or \
             plane.npy/plane.csv, SVG plots, summary.json (barrier height of the segment), timings.json. See docs/interpolate.md.
 
-            Here --grid is the plane's grid, a:b:n for both axes or a:b:n,c:d:m (default -1:1:51; -0.5:1.5:51 through three \
-            points), not the Hessian's process grid: the exact curvature uses the squarest grid of each group.
+            The exact curvature assembles H on the squarest process grid of each group (hessian.block and hessian.assembly \
+            from --config apply).
             """)
 
     @Option(help: ArgumentHelp("The run configuration (TOML): data and model; flags override it.", valueName: "run.toml")) var config: String?
@@ -41,7 +41,9 @@ struct Interpolate: MPICommand {
     @Flag(help: "Continue a stopped run in --out: finished points are not recomputed.") var resume = false
     @Flag(help: "Allow grids of more than 10⁷ points.") var force = false
     @Flag(help: "No progress lines on standard error.") var quiet = false
-    @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
+    @Option(parsing: .unconditional, help: ArgumentHelp("The plane's grid: start:end:count for both axes, or α-axis,β-axis (default -1:1:51; -0.5:1.5:51 through three points).",
+                               valueName: "a:b:n[,c:d:m]")) var grid: String?
+    @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 
     func displayName(ofSetting setting: String) -> String? {
         setting == "top.k" ? "--k" : settings.displayName(ofSetting: setting)
@@ -58,7 +60,6 @@ struct Interpolate: MPICommand {
 
     /// The job the flags describe; every combination and format error is a ValidationError here.
     func job(configuration: RunConfiguration) throws -> InterpolateJob {
-        let grid = settings.grid
         func axis(_ text: String, _ flag: String) throws -> GridAxis {
             do { return try GridAxis(parsing: text) } catch { throw ValidationError("\(flag) \(error.message)") }
         }
@@ -126,9 +127,7 @@ struct Interpolate: MPICommand {
     }
 
     func run(on runtime: MPIRuntime) throws {
-        // --grid is the plane's grid here (see the discussion), never hessian.grid.
-        let overrides = settings.overrides.filter { $0.key != "hessian.grid" } + ownOverrides
-        let configuration = try RunConfiguration.load(path: config, overrides: overrides, on: runtime.world)
+        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides + ownOverrides, on: runtime.world)
         try job(configuration: configuration).run(on: runtime.world)
     }
 }

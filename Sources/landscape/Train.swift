@@ -4,9 +4,9 @@ import Configuration
 import Workflows
 import Foundation
 
-/// Every configuration key as a flag (flags override the `--config` file). Values are kept as
-/// text and parsed by the configuration model, so a flag and a TOML key accept the same values.
-struct ConfigurationOptions: ParsableArguments {
+/// The run keys (seed, data, model, train) as flags (flags override the `--config` file). Values are
+/// kept as text and parsed by the configuration model, so a flag and a TOML key accept the same values.
+struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of every random quantity (data, initialisation, minibatches). [seed]", valueName: "n")) var seed: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Dataset kind: clusters, mnist, cifar10, npy or random. [data.kind]", valueName: "kind")) var data: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Number of samples N (files: default all). [data.samples]", valueName: "N")) var samples: String?
@@ -37,9 +37,6 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop once ‖∇L‖ is ≤ this. [train.target-gradient-norm]", valueName: "g")) var targetGradientNorm: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A train.csv row every this many steps. [train.record-every]", valueName: "R")) var recordEvery: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A params-<step>.npy checkpoint every this many steps; 0 = none. [train.checkpoint-every]", valueName: "C")) var checkpointEvery: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Hessian process grid, for the spectrum commands. [hessian.grid]", valueName: "auto|PrxPc")) var grid: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Hessian block size, for the spectrum commands. [hessian.block]", valueName: "nb")) var block: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Exact assembly: auto, sample-gemm (MLP fast path) or operator-columns (any model). [hessian.assembly]", valueName: "method")) var assembly: String?
 
     /// (configuration key, flag text) for every flag given.
     var overrides: [(key: String, text: String)] {
@@ -53,11 +50,20 @@ struct ConfigurationOptions: ParsableArguments {
             ("train.momentum", momentum), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
             ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),
             ("train.record-every", recordEvery), ("train.checkpoint-every", checkpointEvery),
-            ("hessian.grid", grid), ("hessian.block", block), ("hessian.assembly", assembly),
         ]
         return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
     }
 
+    func validate() throws { try validateOverrides() }
+}
+
+/// Flags that stand for configuration keys.
+protocol ConfigurationFlags: ParsableArguments {
+    /// (configuration key, flag text) for every flag given.
+    var overrides: [(key: String, text: String)] { get }
+}
+
+extension ConfigurationFlags {
     /// A configuration key as the user gave it: its flag when the flag was given, else the key
     /// (from the --config file).
     func displayName(ofSetting setting: String) -> String? {
@@ -65,12 +71,36 @@ struct ConfigurationOptions: ParsableArguments {
     }
 
     /// Type and choice errors in flags are reported before MPI starts.
-    func validate() throws {
+    func validateOverrides() throws {
         for (key, text) in overrides {
             var scratch = RunConfiguration()
             _ = try validated { try scratch.override(key, text: text) }
         }
     }
+}
+
+/// The `[hessian]` keys' flags: for the commands that assemble or decompose an exact Hessian (and
+/// train, whose resolved config.toml a spectrum run may reuse). Not on `interpolate`, whose --grid
+/// is its plane's grid.
+struct HessianKeyOptions: ConfigurationFlags {
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hessian process grid, for the spectrum commands. [hessian.grid]", valueName: "auto|PrxPc")) var grid: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hessian block size, for the spectrum commands. [hessian.block]", valueName: "nb")) var block: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Exact assembly: auto, sample-gemm (MLP fast path) or operator-columns (any model). [hessian.assembly]", valueName: "method")) var assembly: String?
+
+    var overrides: [(key: String, text: String)] {
+        let pairs: [(String, String?)] = [("hessian.grid", grid), ("hessian.block", block), ("hessian.assembly", assembly)]
+        return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
+    }
+
+    func validate() throws { try validateOverrides() }
+}
+
+/// Every configuration key's flag: the run keys and the Hessian keys (each group validates its own).
+struct ConfigurationOptions: ConfigurationFlags {
+    @OptionGroup var run: RunKeyOptions
+    @OptionGroup var hessian: HessianKeyOptions
+
+    var overrides: [(key: String, text: String)] { run.overrides + hessian.overrides }
 }
 
 struct Train: MPICommand {

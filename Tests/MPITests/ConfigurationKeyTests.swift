@@ -19,12 +19,16 @@ import Testing
         }
     }
 
-    @Test(arguments: ["train", "spectrum", "evaluate", "plan", "top", "density", "trace"])
+    @Test(arguments: ["train", "spectrum", "evaluate", "plan", "top", "density", "trace", "interpolate"])
     func everyKeyHasItsFlagInTheHelp(command: String) throws {
         let options = try Self.options(command)
         #expect(!options.isEmpty, "no options found for \(command)")
         // The run tables' keys are on every command; [top], [density], [trace] on their own only.
-        let keys = ConfigurationKey.all.filter { $0.command == nil || $0.command == command }
+        // interpolate: no [hessian] flags (its --grid is the plane's grid), and top.k for its curvature.
+        let keys = ConfigurationKey.all.filter {
+            command == "interpolate" ? ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k"
+                                     : $0.command == nil || $0.command == command
+        }
         for key in keys {
             let option = options.first { $0.flag == key.flag }
             #expect(option?.abstract.hasSuffix("[\(key.name)]") == true, "\(command): \(key.flag) should exist and say [\(key.name)]")
