@@ -19,10 +19,12 @@ package func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n:
 final class Buffer {
     let pointer: UnsafeMutablePointer<Double>
     let count: Int
-    init(_ count: Int) {
+    /// Zeroed storage; `zeroed: false` leaves it to the caller to write every entry before reading
+    /// (the forward pass's z_l and a_l, which are overwritten whole: a memset less per layer and pass).
+    init(_ count: Int, zeroed: Bool = true) {
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
     }
     deinit { pointer.deallocate() }
     func zero() { pointer.update(repeating: 0, count: count) }

@@ -1,3 +1,4 @@
+import CBLAS
 import Samples
 /// A fully connected network with biases: z_l = W_l a_{l−1} + b_l, a_l = σ(z_l) for the hidden
 /// layers l = 1…L−1, f = z_L (no activation on the output; the loss applies softmax if any).
@@ -72,14 +73,16 @@ public struct MultilayerPerceptron: Model {
                 }
             }
             for (p, θ) in points.enumerated() {
-                var z1 = products[0]
-                for (j, c) in coefficients[p].enumerated() {
-                    let zj = products[j + 1]
-                    for t in z1.indices { z1[t] += c * zj[t] }
-                }
                 θ.withUnsafeBufferPointer { theta in
                     let pass = TilePass(network: self, parameters: theta.baseAddress!, inputs: tile.x, targets: tile.y, count: tile.n)
-                    z1.withUnsafeBufferPointer { pass.forward(keepDerivatives: false, firstLayer: $0.baseAddress!) }
+                    // z₁ = z₁(θ₀) + Σⱼ cⱼ·z₁(dⱼ), combined straight into the pass's own buffer.
+                    pass.forward(keepDerivatives: false) { z in
+                        let count = tile.n * n1
+                        products[0].withUnsafeBufferPointer { z.update(from: $0.baseAddress!, count: count) }
+                        for (j, c) in coefficients[p].enumerated() {
+                            products[j + 1].withUnsafeBufferPointer { cblas_daxpy(Int32(count), c, $0.baseAddress!, 1, z, 1) }
+                        }
+                    }
                     totals[p] = totals[p] + pass.statistics
                 }
             }

@@ -46,15 +46,15 @@ final class TilePass {
     @inline(__always) func bias(_ l: Int) -> UnsafePointer<Double> { theta + network.layout.biasOffset(l) }
 
     /// z_l = a_{l−1} W_lᵀ + 1 b_lᵀ (one dgemm per layer), a_l = σ(z_l); then the loss head.
-    /// `firstLayer`, when given, is z₁ already computed (n × n₁): the pass starts from it.
-    func forward(keepDerivatives: Bool, firstLayer: UnsafePointer<Double>? = nil) {
+    /// `firstLayer`, when given, writes z₁ (n × n₁) into the buffer it is handed: the pass starts from it.
+    func forward(keepDerivatives: Bool, firstLayer: ((UnsafeMutablePointer<Double>) -> Void)? = nil) {
         let activation = network.activation
         z = [Buffer(0)]; a = [Buffer(0)]; d1 = [Buffer(0)]; d2 = [Buffer(0)]
         for l in 1...depth {
             let nin = widths[l - 1], nout = widths[l]
-            let zl = Buffer(n * nout)
+            let zl = Buffer(n * nout, zeroed: false)   // written whole below
             if l == 1, let firstLayer {
-                zl.pointer.update(from: firstLayer, count: n * nout)
+                firstLayer(zl.pointer)
             } else {
                 let b = bias(l)
                 for i in 0..<n { (zl.pointer + i * nout).update(from: b, count: nout) }
@@ -63,9 +63,9 @@ final class TilePass {
             }
             z.append(zl)
             guard l < depth else { break }
-            let al = Buffer(n * nout)
+            let al = Buffer(n * nout, zeroed: false)   // written whole below
             if keepDerivatives {
-                let first = Buffer(n * nout), second = Buffer(n * nout)
+                let first = Buffer(n * nout, zeroed: false), second = Buffer(n * nout, zeroed: false)
                 for t in 0..<(n * nout) {
                     let (v, s1, s2) = activation.derivatives(zl.pointer[t])
                     al.pointer[t] = v; first.pointer[t] = s1; second.pointer[t] = s2

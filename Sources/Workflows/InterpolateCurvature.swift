@@ -44,7 +44,7 @@ extension InterpolateJob {
             let eigenvalues = try exactEigenvalues(at: θ, context)
             let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
             return CurvatureRecord(index: site, alpha: alpha, method: "exact", topEigenvalues: Array(eigenvalues.reversed().prefix(k)),
-                                   index_: Double(counts.negative) / Double(m), negative: counts.negative,
+                                   negativeFraction: Double(counts.negative) / Double(m), negative: counts.negative,
                                    smallestEigenvalue: eigenvalues.first)
         }
         let hessian = context.training.curvature(.hessian, at: θ)
@@ -52,7 +52,7 @@ extension InterpolateJob {
             preconditionFailure("the observer never stops this Lanczos run")
         }
         return CurvatureRecord(index: site, alpha: alpha, method: "lanczos", topEigenvalues: result.eigenvalues,
-                               index_: nil, negative: nil, smallestEigenvalue: nil)
+                               negativeFraction: nil, negative: nil, smallestEigenvalue: nil)
     }
 
     /// All eigenvalues of H at θ, ascending, on the group's squarest BLACS grid.

@@ -109,21 +109,19 @@ public struct InterpolateJob {
         var method: String
         /// Largest first.
         var topEigenvalues: [Double]
-        /// Fraction of eigenvalues below −tolerance (exact only).
-        var index_: Double?
+        /// The index: the fraction of eigenvalues below −tolerance (exact only).
+        var negativeFraction: Double?
         var negative: Int?
         var smallestEigenvalue: Double?
-        enum CodingKeys: String, CodingKey {
-            case index, alpha, method, topEigenvalues, index_ = "negativeFraction", negative, smallestEigenvalue
-        }
     }
 
-    struct Progress_: Codable {
+    /// What a run has finished: its checkpoint's payload.
+    struct FinishedPoints: Codable {
         var points: [PointRecord] = []
         var curvature: [CurvatureRecord] = []
     }
 
-    static let checkpointFile = EstimatorCheckpoint<Progress_>(file: "points.json", what: "points")
+    static let checkpointFile = EstimatorCheckpoint<FinishedPoints>(file: "points.json", what: "points")
     var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
 
     /// Everything a round of points needs, once the inputs are checked.
@@ -320,12 +318,6 @@ public struct InterpolateJob {
         }
         let k = shape.count == 2 ? shape[1] : 1
         return (0..<count).map { j in (0..<m).map { values[$0 * k + j] } }
-    }
-
-    /// An "every" curvature point or an explicit α: the grid index it came from, or −1.
-    func gridIndex(of alpha: Double, _ grid: [[Double]]) -> Int {
-        if case .every(let k) = curvatureSites { return grid.firstIndex { $0[0] == alpha }.map { $0 - $0 % k } ?? -1 }
-        return grid.firstIndex { $0[0] == alpha } ?? -1
     }
 }
 

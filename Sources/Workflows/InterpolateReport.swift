@@ -37,7 +37,7 @@ extension InterpolateJob {
         var peakResidentBytesPerRank: [Int]
     }
 
-    func report(_ done: Progress_, restored: (points: Int, curvature: Int), computed: Int, pointSeconds: Double,
+    func report(_ done: FinishedPoints, restored: (points: Int, curvature: Int), computed: Int, pointSeconds: Double,
                 seconds: Double, _ context: inout Context) throws {
         let world = context.world
         let peaks = try world.gather([peakResidentBytes()])
@@ -91,7 +91,7 @@ extension InterpolateJob {
             lines.append(String(format: "  held out: L(A) = %.10g, L(B) = %.10g, barrier %.6g", p.lossAtStart, p.lossAtEnd, p.barrierHeight))
         }
         for c in s.curvature {
-            let index = c.index_.map { String(format: ", index %.6g (%d negative)", $0, c.negative ?? 0) } ?? ""
+            let index = c.negativeFraction.map { String(format: ", index %.6g (%d negative)", $0, c.negative ?? 0) } ?? ""
             lines.append(String(format: "  curvature at α = %g (%@): λ₁ = %.8g%@", c.alpha, c.method, c.topEigenvalues.first ?? .nan, index))
         }
         return lines.joined(separator: "\n")
@@ -172,7 +172,7 @@ extension InterpolateJob {
         var csv = (["alpha", "method"] + (0..<k).map { "lambda\($0 + 1)" } + ["negative_fraction", "negative", "lambda_min"]).joined(separator: ",") + "\n"
         for r in records {
             let tops = (0..<k).map { $0 < r.topEigenvalues.count ? csvField(r.topEigenvalues[$0]) : "" }
-            csv += ([csvField(r.alpha), r.method] + tops + [csvField(r.index_), r.negative.map(String.init) ?? "", csvField(r.smallestEigenvalue)])
+            csv += ([csvField(r.alpha), r.method] + tops + [csvField(r.negativeFraction), r.negative.map(String.init) ?? "", csvField(r.smallestEigenvalue)])
                 .joined(separator: ",") + "\n"
         }
         try writeAtomically(Data(csv.utf8), to: output.file("curvature.csv"))
@@ -181,12 +181,12 @@ extension InterpolateJob {
         chart.markers = context.marks.map { ($0.coordinates[0], $0.label) }
         let ordered = records.sorted { $0.alpha < $1.alpha }
         chart.series = [.init(name: "λ₁", points: ordered.map { ($0.alpha, $0.topEigenvalues.first ?? .nan) })]
-        if ordered.contains(where: { $0.index_ != nil }) {
+        if ordered.contains(where: { $0.negativeFraction != nil }) {
             // The index is a fraction and λ₁ a curvature: two charts, each on its own axis.
             var index = SVGPlot(title: "Index along the line: fraction of negative eigenvalues of H", xLabel: "α", yLabel: "negative fraction")
             index.subtitle = chart.subtitle
             index.markers = chart.markers
-            index.series = [.init(name: "index", points: ordered.compactMap { r in r.index_.map { (r.alpha, $0) } })]
+            index.series = [.init(name: "index", points: ordered.compactMap { r in r.negativeFraction.map { (r.alpha, $0) } })]
             try writeAtomically(Data(index.render().utf8), to: output.file("index.svg"))
         }
         try writeAtomically(Data(chart.render().utf8), to: output.file("curvature.svg"))

@@ -53,7 +53,7 @@ extension InterpolateJob {
     /// collects them and checkpoints. A signal ends the run after the round (exit 3).
     func compute(_ context: inout Context) throws {
         let world = context.world, group = context.group
-        var done = (resume ? try Self.checkpointFile.read(checkpoint, identity: context.identity, on: world) : nil) ?? Progress_()
+        var done = (resume ? try Self.checkpointFile.read(checkpoint, identity: context.identity, on: world) : nil) ?? FinishedPoints()
         let restored = (points: done.points.count, curvature: done.curvature.count)
         let finished = Set(done.points.map(\.index))
         let todo = context.grid.indices.filter { !finished.contains($0) }
