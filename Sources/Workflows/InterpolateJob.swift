@@ -74,6 +74,8 @@ public struct InterpolateJob {
     public var normalization: DirectionNormalization?
     /// One axis for a line, one or two for a plane (one: the same for α and β).
     public var axes: [GridAxis]
+    /// Which columns of an M × K direction file span the section (0-based); nil = the first ones.
+    public var directionColumns: [Int]?
     public var curvatureSites: CurvatureSites = .none
     public var curvatureMethod: CurvatureMethod = .auto
     /// Ranks per group; 0 = one group of all ranks.
@@ -296,19 +298,27 @@ public struct InterpolateJob {
         return normalized
     }
 
-    /// Columns of an M-vector or M × K file (row-major: row i holds entry i of every column).
+    /// Columns of an M-vector or M × K file, in C order (`landscape top`: row i holds entry i of
+    /// every column) or Fortran order (`landscape spectrum --eigenvectors`: column after column).
     func readDirections(_ path: String, count: Int, m: Int, on world: Communicator) throws -> [[Double]] {
+        let wanted = directionColumns ?? Array(0..<count)
+        guard wanted.count == count else {
+            throw InputError("--columns gives \(wanted.count) column(s) but \(count == 1 ? "a line" : "a plane") needs \(count)")
+        }
         let shape = try world.agree { () throws -> [Int] in
             guard FileManager.default.fileExists(atPath: path) else { throw InputError("--direction '\(path)': no such file") }
             let header: NPYHeader
             do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("--direction '\(path)': \(error.message)") }
             guard header.dataType.isFloatingPoint else { throw InputError("--direction '\(path)' has dtype \(header.dataType); directions must be float64") }
             let columns = header.shape.count == 2 ? header.shape[1] : 1
-            guard header.shape.count <= 2, header.shape.first == m, !header.fortranOrder else {
-                throw InputError("--direction '\(path)' has shape \(header.shape)\(header.fortranOrder ? " in Fortran order" : ""); it must be (\(m),) or (\(m), K) in C order for this model's M = \(m)")
+            guard header.shape.count <= 2, header.shape.first == m else {
+                throw InputError("--direction '\(path)' has shape \(header.shape); it must be (\(m),) or (\(m), K) for this model's M = \(m)")
             }
             guard columns >= count else {
                 throw InputError("--direction '\(path)' has \(columns) column(s) but a plane needs 2 (an M × K eigenvectors.npy with K ≥ 2)")
+            }
+            if let bad = wanted.first(where: { $0 < 0 || $0 >= columns }) {
+                throw InputError("--columns \(bad) is not a column of '\(path)' (it has \(columns), numbered from 0)")
             }
             return header.shape
         }
@@ -317,7 +327,8 @@ public struct InterpolateJob {
             throw InputError("--direction '\(path)': entry \(i) is \(values[i]); a direction must be finite")
         }
         let k = shape.count == 2 ? shape[1] : 1
-        return (0..<count).map { j in (0..<m).map { values[$0 * k + j] } }
+        // NPYArray hands Fortran-order files over in C order too.
+        return wanted.map { j in (0..<m).map { values[$0 * k + j] } }
     }
 }
 

@@ -25,6 +25,8 @@ struct Interpolate: MPICommand {
     @Option(help: ArgumentHelp("With --plane: the third point C of the plane through A, B, C.", valueName: "C.npy")) var through: String?
     @Option(help: ArgumentHelp("Instead of --to: random, top-eigenvector, or an NPY file of M values (M × K: its first columns; a plane takes two).",
                                valueName: "d")) var direction: String?
+    @Option(help: ArgumentHelp("With --direction FILE.npy: its columns to use, 0-based (default: the first; `landscape spectrum --eigenvectors top:K` stores them ascending, so its top two are K-1,K-2).",
+                               valueName: "c[,c]")) var columns: String?
     @Option(help: ArgumentHelp("filter, layer or none (default: filter for random directions, none otherwise).", valueName: "how")) var normalize: String?
     @Flag(help: "A plane (two directions, or the plane through --from, --to, --through) instead of a line.") var plane = false
     @Option(parsing: .unconditional, help: ArgumentHelp("The line's α grid start:end:count (default -0.5:1.5:41 between two points, -1:1:41 along a direction).",
@@ -96,6 +98,12 @@ struct Interpolate: MPICommand {
         if normalize != nil, case .segment = shape { throw ValidationError("--normalize applies to directions; a line between two points is not rescaled") }
         if normalize != nil, case .planeThrough = shape { throw ValidationError("--normalize applies to directions; the plane through three points is not rescaled") }
         var job = InterpolateJob(configuration: configuration, shape: shape, axes: axes, output: RunDirectory(path: out))
+        if let columns {
+            guard case .file = source else { throw ValidationError("--columns selects columns of a --direction FILE.npy") }
+            let list = columns.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else { throw ValidationError("--columns '\(columns)' is not a list of column numbers such as 0,1") }
+            job.directionColumns = list.map { $0! }
+        }
         if let normalize {
             guard let n = DirectionNormalization(rawValue: normalize) else { throw ValidationError("--normalize '\(normalize)': use filter, layer or none") }
             job.normalization = n

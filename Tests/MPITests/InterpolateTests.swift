@@ -161,6 +161,39 @@ extension MPIJobs {
         }
     }
 
+    /// The plane of the top two Hessian eigenvectors, three ways: Lanczos inside interpolate
+    /// (`--direction top-eigenvector`), `landscape top`'s eigenvectors.npy (C order, largest first)
+    /// and `landscape spectrum --eigenvectors top:2` (Fortran order, ascending: --columns 1,0) —
+    /// the same directions up to sign.
+    @Test func theTopEigenvectorPlaneFromLanczosTopAndSpectrumAgree() throws {
+        let f = try Self.fixture("interpolate-eigenvectors")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let plane = ["--plane", "--grid", "-1:1:3", "--quiet"]
+        let lanczos = try MPITestSupport.run(np: 2, ["interpolate"] + f.model + ["--from", f.a, "--direction", "top-eigenvector", "--out", f.path("p1")] + plane)
+        try #require(lanczos.status == 0, "\(lanczos.stderr)")
+        let top = try MPITestSupport.run(np: 2, ["top"] + f.model + ["--checkpoint", f.a, "--k", "2", "--out", f.path("top"), "--quiet"])
+        try #require(top.status == 0, "\(top.stderr)")
+        let fromTop = try MPITestSupport.run(np: 2, ["interpolate"] + f.model + ["--from", f.a, "--direction", f.path("top") + "/eigenvectors.npy", "--out", f.path("p2")] + plane)
+        try #require(fromTop.status == 0, "\(fromTop.stderr)")
+        let spectrum = try MPITestSupport.run(np: 2, ["spectrum"] + f.model + ["--checkpoint", f.a, "--eigenvectors", "top:2", "--block", "8", "--out", f.path("exact"), "--quiet"])
+        try #require(spectrum.status == 0, "\(spectrum.stderr)")
+        let fromSpectrum = try MPITestSupport.run(np: 2, ["interpolate"] + f.model + ["--from", f.a, "--direction", f.path("exact") + "/eigenvectors.npy",
+                                                                                     "--columns", "1,0", "--out", f.path("p3")] + plane)
+        try #require(fromSpectrum.status == 0, "\(fromSpectrum.stderr)")
+        let m = Self.parameterCount
+        func columns(_ name: String) throws -> [[Double]] {
+            let d = try NPYArray(contentsOf: f.path(name) + "/directions.npy").values
+            return (0..<2).map { j in (0..<m).map { d[$0 * 2 + j] } }
+        }
+        let reference = try columns("p1")
+        for other in [try columns("p2"), try columns("p3")] {
+            for j in 0..<2 {
+                let dot = zip(reference[j], other[j]).map { $0 * $1 }.reduce(0, +)
+                #expect(abs(abs(dot) - 1) <= 1e-8, "direction \(j): |dᵀd′| = \(abs(dot))")
+            }
+        }
+    }
+
     /// A linear model with MSE: L(θ₀ + αd) is an exact parabola, so its second difference is dᵀHd,
     /// with H assembled by `landscape spectrum --save-hessian`.
     @Test func aLinearModelGivesAnExactParabola() throws {
