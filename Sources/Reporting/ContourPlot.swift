@@ -56,14 +56,7 @@ public struct ContourPlot {
         func px(_ x: Double) -> Double { margin.left + (x - x0) / (x1 - x0) * plotWidth }
         func py(_ y: Double) -> Double { margin.top + (1 - (y - y0) / (y1 - y0)) * plotHeight }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
-        var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(SVGPlot.escape(title))</text>
-        <text x="\(f(width / 2))" y="41" text-anchor="middle" font-size="12" fill="#555">\(SVGPlot.escape(subtitle))</text>
-
-        """
+        var s = SVGPlot.header(width: width, height: height, title: title, subtitle: subtitle)
         // Cells: each grid value fills the rectangle halfway to its neighbours.
         func edges(_ v: [Double]) -> [Double] {
             guard v.count > 1 else { return [v[0] - 0.5, v[0] + 0.5] }

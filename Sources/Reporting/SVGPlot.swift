@@ -72,14 +72,7 @@ public struct SVGPlot {
         let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
         func px(_ x: Double) -> Double { margin.left + (x - x0) / (x1 - x0) * plotWidth }
         func py(_ y: Double) -> Double { margin.top + (1 - (y - y0) / (y1 - y0)) * plotHeight }
-        var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
-        <text x="\(f(width / 2))" y="41" text-anchor="middle" font-size="12" fill="#555">\(Self.escape(subtitle))</text>
-
-        """
+        var s = Self.header(width: width, height: height, title: title, subtitle: subtitle)
         // Axes and ticks.
         s += "<rect x=\"\(f(margin.left))\" y=\"\(f(margin.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         for t in Self.ticks(x0, x1) {
@@ -134,6 +127,19 @@ public struct SVGPlot {
             }
         }
         return s + "</svg>\n"
+    }
+
+    /// The document's opening: size, white background, title and subtitle.
+    static func header(width: Double, height: Double, title: String, subtitle: String) -> String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        return """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <text x="\(f(width / 2))" y="41" text-anchor="middle" font-size="12" fill="#555">\(escape(subtitle))</text>
+
+        """
     }
 
     /// About six ticks at 1, 2 or 5 × 10ᵏ spacing covering [low, high].

@@ -65,14 +65,14 @@ extension EstimatorJob {
         func bytes(_: Int) -> Double { bytesPerRank }
         if block < min(spec.blockSize, spec.probes) { context.progress.note("density: \(block) probes at a time fit the memory budget (density.block-size = \(spec.blockSize))") }
         let a = curvature(spec.curvature, context)
-        context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
+        context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups.count) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
 
         // Probes are dealt to the groups round-robin; a stopped run's finished probes are kept.
         let identity = "\(configuration.toml)point=\(context.pointName)"
         var finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
         let done = Set(finished.map(\.probe))
-        let mine = (0..<spec.probes).filter { $0 % context.groups == context.groupIndex && !done.contains($0) }
+        let mine = (0..<spec.probes).filter { $0 % context.groups.count == context.groups.index && !done.contains($0) }
         let rounds = try world.allreduce((mine.count + block - 1) / block, .max)
         let slq = StochasticLanczosQuadrature(steps: steps, distribution: spec.distribution, seed: configuration.seed)
         var computed: [ProbeQuadrature] = []
@@ -127,7 +127,7 @@ extension EstimatorJob {
         try writeAtomically(Data(plot.render().utf8), to: output.file("density.svg"))
         let summary = DensitySummary(
             header: head, probes: spec.probes, steps: steps,
-            distribution: spec.distribution.rawValue, groups: context.groups, blockSize: block, sigma: sigma,
+            distribution: spec.distribution.rawValue, groups: context.groups.count, blockSize: block, sigma: sigma,
             nodesPerProbe: probes.map { $0.nodes.count }, trace: trace, traceStandardError: traceError.isFinite ? traceError : nil,
             traceOfSquare: square, traceOfSquareStandardError: squareError.isFinite ? squareError : nil, negativeFraction: negative,
             matvecs: matvecs, seconds: clock.seconds, comparison: comparison)

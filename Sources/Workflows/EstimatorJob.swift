@@ -40,11 +40,7 @@ public struct EstimatorJob {
     struct Context {
         let world: Communicator
         /// The ranks that apply the operator together: the world, or one group (density).
-        let group: Communicator
-        let groupIndex: Int
-        let groups: Int
-        /// The group is a split of the world, released at the end.
-        let ownsGroup: Bool
+        let groups: RankGroups
         let progress: Progress
         var timings: PhaseTimings
         let dataset: Dataset
@@ -56,6 +52,7 @@ public struct EstimatorJob {
         let exact: SpectralComparison?
         let budget: Int
         var m: Int { network.parameterCount }
+        var group: Communicator { groups.group }
     }
 
     var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
@@ -69,7 +66,7 @@ public struct EstimatorJob {
             // Every refusal of the estimate comes before the training: check it at the initial
             // point (the same M, data and budget as after training).
             let probe = try prepare(.initialization, on: world)
-            defer { if probe.ownsGroup { try? probe.group.free() } }
+            defer { probe.groups.free() }
             try plan(probe)
             // Train first, as `landscape spectrum` does without a point.
             let trainDirectory = RunDirectory(path: output.file("train"))
@@ -83,7 +80,7 @@ public struct EstimatorJob {
             point = .checkpoint(trainDirectory.file("params.npy"))
         }
         var context = try prepare(point!, on: world)
-        defer { if context.ownsGroup { try? context.group.free() } }
+        defer { context.groups.free() }
         try plan(context)
         let lock = try RunDirectoryLock.acquire(output, command: estimator.rawValue, on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
@@ -113,13 +110,9 @@ public struct EstimatorJob {
         let progress = Progress(communicator: world, quiet: quiet)
         var timings = PhaseTimings()
         // Groups of ranks (density only): probes in parallel, data-parallel inside a group.
-        var groupSize = estimator == .density && configuration.density.groupSize > 0 ? configuration.density.groupSize : world.size
-        if groupSize > world.size || world.size % groupSize != 0 {
-            throw InputError(setting: "density.group-size", "= \(groupSize) must divide the number of ranks (\(world.size)); e.g. 1, or \(world.size) for one group")
-        }
-        groupSize = max(groupSize, 1)
-        let groupIndex = world.rank / groupSize
-        let group = groupSize == world.size ? world : try world.split(color: groupIndex)
+        let requested = estimator == .density ? configuration.density.groupSize : 0
+        let groups = try RankGroups.split(world, size: requested) { InputError(setting: "density.group-size", "= \(requested) \($0)") }
+        let group = groups.group
         do {
             let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: group) }
             let network = try TrainJob.network(configuration, for: dataset)
@@ -153,12 +146,11 @@ public struct EstimatorJob {
             // The smallest over the ranks, so that every rank reaches the same memory verdict.
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let evaluation = try DataParallelObjective(model: network, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
-            return Context(world: world, group: group, groupIndex: groupIndex, groups: world.size / groupSize,
-                           ownsGroup: groupSize != world.size, progress: progress,
+            return Context(world: world, groups: groups, progress: progress,
                            timings: timings, dataset: dataset, network: network, θ: θ, pointName: pointName, evaluation: evaluation,
                            exact: world.isRoot ? exact : nil, budget: budget)
         } catch {
-            if groupSize != world.size { try? group.free() }
+            groups.free()
             throw error
         }
     }

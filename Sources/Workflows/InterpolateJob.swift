@@ -129,10 +129,7 @@ public struct InterpolateJob {
     /// Everything a round of points needs, once the inputs are checked.
     struct Context {
         let world: Communicator
-        let group: Communicator
-        let groupIndex: Int
-        let groups: Int
-        let ownsGroup: Bool
+        let groups: RankGroups
         let progress: Progress
         var timings: PhaseTimings
         let training: DataParallelObjective
@@ -148,6 +145,7 @@ public struct InterpolateJob {
         let identity: String
         let description: String
         var m: Int { network.parameterCount }
+        var group: Communicator { groups.group }
     }
 
     public func run(on world: Communicator) throws {
@@ -155,7 +153,7 @@ public struct InterpolateJob {
         try configuration.validate()
         try world.agree { try output.validate() }
         var context = try prepare(on: world)
-        defer { if context.ownsGroup { try? context.group.free() } }
+        defer { context.groups.free() }
         let lock = try RunDirectoryLock.acquire(output, command: "interpolate", on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
                 throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
@@ -181,13 +179,8 @@ public struct InterpolateJob {
         if curvatureSites != .none && shape.dimension != 1 {
             throw InputError("--spectrum-at and --every apply to lines; drop them with --plane (or interpolate the line you want)")
         }
-        var size = groupSize > 0 ? groupSize : world.size
-        if size > world.size || world.size % size != 0 {
-            throw InputError("--group-size \(groupSize) must divide the number of ranks (\(world.size)); e.g. 1, or \(world.size) for one group")
-        }
-        size = max(size, 1)
-        let groupIndex = world.rank / size
-        let group = size == world.size ? world : try world.split(color: groupIndex)
+        let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
+        let group = groups.group
         do {
             let split = try timings.measure("data", on: world) { try configuration.data.loadSplit(seed: configuration.seed, on: group) }
             let network = try TrainJob.network(configuration, for: split.training)
@@ -213,7 +206,7 @@ public struct InterpolateJob {
             }
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             if !alphas.isEmpty {
-                try checkCurvatureMemory(exact: exact, m: m, groupSize: size, budget: budget)
+                try checkCurvatureMemory(exact: exact, m: m, groupSize: group.size, budget: budget)
                 if !exact, configuration.top.count >= m {
                     throw InputError(setting: "top.k", "= \(configuration.top.count) eigenvalues of a \(m) × \(m) Hessian: k must be < M")
                 }
@@ -221,12 +214,12 @@ public struct InterpolateJob {
             // A run is the same run only with the same inputs: the configuration, the section and the
             // bits of every vector that defines it (files may change under the same name).
             let identity = "\(configuration.toml)|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
-            return Context(world: world, group: group, groupIndex: groupIndex, groups: world.size / size, ownsGroup: size != world.size, progress: progress,
+            return Context(world: world, groups: groups, progress: progress,
                            timings: timings, training: training, heldOut: heldOut, network: network, section: section, marks: marks,
                            grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
                            description: what)
         } catch {
-            if size != world.size { try? group.free() }
+            groups.free()
             throw error
         }
     }

@@ -58,7 +58,7 @@ extension InterpolateJob {
             let summary = Summary(
                 section: context.description, model: context.network.summary, data: context.training.dataset.description,
                 heldOut: context.heldOut?.dataset.description, parameters: context.m, samples: context.training.dataset.globalCount,
-                ranks: world.size, groups: context.groups, groupSize: context.group.size, normalization: normalizationUsed.rawValue,
+                ranks: world.size, groups: context.groups.count, groupSize: context.group.size, normalization: normalizationUsed.rawValue,
                 axes: axesUsed.map(\.description), points: points.count, pointsComputed: computed, pointsFromCheckpoint: restored.points,
                 pointsPerSecond: Double(computed) / max(pointSeconds, 1e-12),
                 segment: isSegment ? SegmentProfile(alphas: alphas, losses: points.map(\.loss)) : nil,

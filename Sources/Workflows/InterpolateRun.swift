@@ -57,9 +57,9 @@ extension InterpolateJob {
         let restored = (points: done.points.count, curvature: done.curvature.count)
         let finished = Set(done.points.map(\.index))
         let todo = context.grid.indices.filter { !finished.contains($0) }
-        let chunk = min(32, max(1, (todo.count + 20 * context.groups - 1) / (20 * context.groups)))
+        let chunk = min(32, max(1, (todo.count + 20 * context.groups.count - 1) / (20 * context.groups.count)))
         let shape = context.grid.count == 1 ? "1 point" : "\(context.grid.count) points"
-        context.progress.say("interpolate: \(context.description); \(shape) (\(todo.count) to compute) on \(context.groups) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount)")
+        context.progress.say("interpolate: \(context.description); \(shape) (\(todo.count) to compute) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount)")
         let clock = Stopwatch(), throttle = EstimatorJob.Throttle()
         var computed = 0
         func stopIfSignalled(_ what: String) throws {
@@ -69,12 +69,12 @@ extension InterpolateJob {
         }
         let start = Stopwatch()
         // About 20 checkpoints per run (each rewrites every finished point), and one on a signal.
-        let rounds = (todo.count + chunk * context.groups - 1) / max(chunk * context.groups, 1)
+        let rounds = (todo.count + chunk * context.groups.count - 1) / max(chunk * context.groups.count, 1)
         let checkpointEvery = max(1, rounds / 20)
         do {
             var next = 0, round = 0
             while next < todo.count {
-                let mine = next + context.groupIndex * chunk
+                let mine = next + context.groups.index * chunk
                 let indices = mine < todo.count ? Array(todo[mine..<min(mine + chunk, todo.count)]) : []
                 var packed: [Double] = []
                 for record in try measure(indices, context) { packed += pack(record) }
@@ -88,7 +88,7 @@ extension InterpolateJob {
                     }
                 }
                 computed += counts.reduce(0, +) / Self.recordWidth
-                next += chunk * context.groups
+                next += chunk * context.groups.count
                 round += 1
                 if round % checkpointEvery == 0, next < todo.count {
                     try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
@@ -111,7 +111,7 @@ extension InterpolateJob {
             do {
                 var next = 0
                 while next < sites.count {
-                    let mine = next + context.groupIndex
+                    let mine = next + context.groups.index
                     var text = ""
                     if mine < sites.count {
                         let record = try curvature(site: sites[mine], context)
@@ -121,7 +121,7 @@ extension InterpolateJob {
                     if world.isRoot {
                         for t in texts where !t.isEmpty { done.curvature.append(try JSONDecoder().decode(CurvatureRecord.self, from: Data(t.utf8))) }
                     }
-                    next += context.groups
+                    next += context.groups.count
                     try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
                     context.progress.say("interpolate: curvature at \(min(next, sites.count))/\(sites.count) points")
                     try stopIfSignalled("the curvature at \(min(next, sites.count)) of \(sites.count) points")
