@@ -10,6 +10,8 @@ extension InterpolateJob {
     /// The fixed layout a point travels in from its group to world rank 0: absent values are NaN
     /// (whether a value can be absent is known to every rank: the data kind, line or plane).
     static let recordWidth = 8
+    /// Seconds between checkpoints of a running interpolation.
+    static let checkpointInterval = 30.0
 
     func pack(_ r: PointRecord) -> [Double] {
         [Double(r.index), r.coordinates[0], r.coordinates.count > 1 ? r.coordinates[1] : .nan, r.loss,
@@ -62,17 +64,23 @@ extension InterpolateJob {
         context.progress.say("interpolate: \(context.description); \(shape) (\(todo.count) to compute) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount)")
         let clock = Stopwatch(), throttle = EstimatorJob.Throttle()
         var computed = 0
-        func stopIfSignalled(_ what: String) throws {
-            guard try world.allreduce(Int(StopSignals.pending), .max) != 0 else { return }
+        // A checkpoint rewrites every finished point, so it is written by time, not by round: when
+        // rank 0 finds `checkpointInterval` seconds passed (a killed run loses at most that much),
+        // and on a signal. One allreduce per round carries both verdicts.
+        var lastCheckpoint = Stopwatch()
+        func checkpointOrStop(_ what: String, more: Bool) throws {
+            let due = world.isRoot && more && lastCheckpoint.seconds >= Self.checkpointInterval ? 1 : 0
+            var verdict = [Int(StopSignals.pending), due]
+            try world.allreduce(&verdict, .max)
+            guard verdict[0] != 0 || verdict[1] != 0 else { return }
             try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
+            lastCheckpoint = Stopwatch()
+            guard verdict[0] != 0 else { return }
             throw StoppedBySignal(message: "signal after \(what): the finished points are in \(checkpoint.path); continue with the same command and --resume")
         }
         let start = Stopwatch()
-        // About 20 checkpoints per run (each rewrites every finished point), and one on a signal.
-        let rounds = (todo.count + chunk * context.groups.count - 1) / max(chunk * context.groups.count, 1)
-        let checkpointEvery = max(1, rounds / 20)
         do {
-            var next = 0, round = 0
+            var next = 0
             while next < todo.count {
                 let mine = next + context.groups.index * chunk
                 let indices = mine < todo.count ? Array(todo[mine..<min(mine + chunk, todo.count)]) : []
@@ -89,16 +97,12 @@ extension InterpolateJob {
                 }
                 computed += counts.reduce(0, +) / Self.recordWidth
                 next += chunk * context.groups.count
-                round += 1
-                if round % checkpointEvery == 0, next < todo.count {
-                    try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
-                }
                 if throttle.due() {
                     let rate = Double(computed) / max(start.seconds, 1e-9)
                     context.progress.say(String(format: "interpolate: %d/%d points, %.3g points/s, ETA %.0f s", finished.count + computed,
                                                 context.grid.count, rate, Double(todo.count - computed) / max(rate, 1e-9)))
                 }
-                try stopIfSignalled("\(finished.count + computed) of \(context.grid.count) points")
+                try checkpointOrStop("\(finished.count + computed) of \(context.grid.count) points", more: next < todo.count)
             }
         }
         let pointSeconds = start.seconds
@@ -122,9 +126,8 @@ extension InterpolateJob {
                         for t in texts where !t.isEmpty { done.curvature.append(try JSONDecoder().decode(CurvatureRecord.self, from: Data(t.utf8))) }
                     }
                     next += context.groups.count
-                    try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
                     context.progress.say("interpolate: curvature at \(min(next, sites.count))/\(sites.count) points")
-                    try stopIfSignalled("the curvature at \(min(next, sites.count)) of \(sites.count) points")
+                    try checkpointOrStop("the curvature at \(min(next, sites.count)) of \(sites.count) points", more: next < sites.count)
                 }
             }
             try context.timings.record("curvature", seconds: started.seconds, on: world)
