@@ -89,7 +89,8 @@ public struct SVGPlot {
         s += "<text transform=\"translate(18 \(f(margin.top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
         for marker in markers where marker.x >= x0 && marker.x <= x1 {
             s += "<line x1=\"\(f(px(marker.x)))\" y1=\"\(f(margin.top))\" x2=\"\(f(px(marker.x)))\" y2=\"\(f(margin.top + plotHeight))\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
-            s += "<text x=\"\(f(px(marker.x) + 4))\" y=\"\(f(margin.top + 14))\" fill=\"#555\">\(Self.escape(marker.label))</text>\n"
+            // At the foot of the line: the legend sits at the top right.
+            s += "<text x=\"\(f(px(marker.x) + 4))\" y=\"\(f(margin.top + plotHeight - 6))\" fill=\"#555\">\(Self.escape(marker.label))</text>\n"
         }
         // Data.
         if let bars {

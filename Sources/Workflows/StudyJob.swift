@@ -134,9 +134,12 @@ public struct LargeSmallBatchStudyJob {
         let heldOut = (partI.columns["held_out_loss"] ?? []).contains { $0 != nil }
         let classification = (partI.columns["accuracy"] ?? []).contains { $0 != nil }
         let marker = [(x: offset, label: "batch \(study.largeBatch) → \(study.smallBatch)")]
-        var lossPlot = SVGPlot(title: "Training across both parts: loss", xLabel: "step (Part II continues at step \(study.largeSteps))", yLabel: "loss")
+        var lossPlot = SVGPlot(title: "Training across both parts: loss", xLabel: "step (Part II continues at step \(study.largeSteps))", yLabel: "loss (log scale)")
         lossPlot.markers = marker
         lossPlot.series = [series("loss", "training")] + (heldOut ? [series("held_out_loss", "held out")] : [])
+        // Losses span orders of magnitude over a run; a log axis shows the switch at any level.
+        lossPlot.logY = lossPlot.series.allSatisfy { $0.points.allSatisfy { $0.y > 0 } }
+        if !lossPlot.logY { lossPlot.yLabel = "loss" }
         try writeAtomically(Data(lossPlot.render().utf8), to: output.file("training-loss.svg"))
         if classification {
             var accuracyPlot = SVGPlot(title: "Training across both parts: accuracy", xLabel: lossPlot.xLabel, yLabel: "accuracy")
@@ -175,7 +178,7 @@ public struct LargeSmallBatchStudyJob {
         | end of Part II | \(last(partII, "loss")) | \(classification ? last(partII, "accuracy") + " | " : "")\(last(partII, "held_out_loss")) | \(classification ? last(partII, "held_out_accuracy") + " |" : "")
 
         Part II's first record is at its step \(study.base.train.recordEvery) (train.record-every): the jump at the switch shows \
-        there, against the end of Part I.
+        there, against the end of Part I. \(jump(partI, partII))
 
         ## The line between the two end points
 
@@ -222,6 +225,14 @@ public struct LargeSmallBatchStudyJob {
         return md
     }
 
+    /// The change of the training loss (and accuracy) from the end of Part I to Part II's first record.
+    func jump(_ partI: Curve, _ partII: Curve) -> String {
+        guard let before = partI.columns["loss"]?.last ?? nil, let i = partII.steps.firstIndex(where: { $0 > 0 }),
+              let after = partII.columns["loss"]?[i] ?? nil, before > 0 else { return "" }
+        let change = 100 * (after - before) / before
+        return String(format: "Here the training loss %@ by %.3g %% at the switch.", change > 0 ? "jumps up" : "goes down", abs(change))
+    }
+
     /// How fast the loss rises past each end of the line (Sagun et al.'s Figure 10): the rise
     /// from the end point to the farthest grid point beyond it, per unit of α.
     func steepness() throws -> String? {
@@ -234,8 +245,8 @@ public struct LargeSmallBatchStudyJob {
         guard let start = points.first(where: { $0.0 == 0 }), let end = points.first(where: { $0.0 == 1 }),
               let before = points.first, let after = points.last, before.0 < 0, after.0 > 1 else { return nil }
         let riseI = (before.1 - start.1) / (0 - before.0), riseII = (after.1 - end.1) / (after.0 - 1)
-        return String(format: "Past the ends: the loss rises by %.4g per unit α beyond the large-batch end (α < 0) and by %.4g beyond the small-batch end (α > 1)%@.",
-                      riseI, riseII, riseI > riseII ? " — steeper past the large-batch end" : "")
+        return String(format: "Past the ends: the training loss changes by %+.4g per unit α beyond the large-batch end (α < 0) and by %+.4g beyond the small-batch end (α > 1)%@.",
+                      riseI, riseII, riseI > riseII ? " — it rises faster past the large-batch end" : "")
     }
 
     /// The parts of interpolate's summary.json the report reads.
