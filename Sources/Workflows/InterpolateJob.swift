@@ -64,7 +64,7 @@ public struct InterpolateJob {
 
     /// M up to which `auto` assembles and decomposes H exactly at each curvature point (an M = 5510
     /// decomposition takes ≈ 8 s on 2 ranks here, docs/eigensolvers.md).
-    public static let exactLimit = 4000
+    public static let exactLimit = 6000
     /// Grids above this many points need `force`.
     public static let pointLimit = 10_000_000
 
