@@ -176,8 +176,12 @@ public struct Communicator: @unchecked Sendable {
                 verdict.isInput = false
             }
         }
-        let bytes = rank == root ? Array(try JSONEncoder().encode(verdict)) : []
-        let received = try JSONDecoder().decode(Verdict<T>.self, from: Data(try broadcast(bytes: bytes, root: root)))
+        // Non-finite doubles travel as strings: a verdict holding a NaN loss must reach every rank too.
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let bytes = rank == root ? Array(try encoder.encode(verdict)) : []
+        let received = try decoder.decode(Verdict<T>.self, from: Data(try broadcast(bytes: bytes, root: root)))
         if let message = received.error {
             throw received.isInput ? InputError(message) : CollectiveFailure(message: message)
         }

@@ -1,7 +1,7 @@
 /// What a loss profile along a line says about the segment between its end points
 /// (GEOMETRY.md §1): the barrier height max_{α∈[0,1]} L(θ(α)) − max(L(A), L(B)) and where it is.
-/// Only grid points with 0 ≤ α ≤ 1 count; the ends are L at α = 0 and α = 1 when those are on the
-/// grid (the loss at the grid points nearest to them otherwise).
+/// Only grid points with 0 ≤ α ≤ 1 count, and only when α = 0 and α = 1 are themselves grid points
+/// (the ends are then L(A) and L(B) exactly); non-finite losses on the segment are passed over.
 public struct SegmentProfile: Codable, Sendable, Equatable {
     public var lossAtStart: Double
     public var lossAtEnd: Double
@@ -14,19 +14,20 @@ public struct SegmentProfile: Codable, Sendable, Equatable {
     public var minimumOnLine: Double
     public var maximumOnLine: Double
 
-    /// nil when no grid point lies in [0, 1].
+    /// nil when α = 0 or α = 1 is not on the grid, or no loss on the segment is finite.
     public init?(alphas: [Double], losses: [Double]) {
         precondition(alphas.count == losses.count)
-        let inside = alphas.indices.filter { alphas[$0] >= 0 && alphas[$0] <= 1 }
-        guard let first = inside.min(by: { alphas[$0] < alphas[$1] }), let last = inside.max(by: { alphas[$0] < alphas[$1] }) else { return nil }
-        let top = inside.max { losses[$0] < losses[$1] }!
+        guard let first = alphas.firstIndex(of: 0), let last = alphas.firstIndex(of: 1) else { return nil }
+        let inside = alphas.indices.filter { alphas[$0] >= 0 && alphas[$0] <= 1 && losses[$0].isFinite }
+        guard let top = inside.max(by: { losses[$0] < losses[$1] }) else { return nil }
+        let finite = losses.filter(\.isFinite)
         lossAtStart = losses[first]
         lossAtEnd = losses[last]
         minimumOnSegment = inside.map { losses[$0] }.min()!
         maximumOnSegment = losses[top]
         alphaOfMaximum = alphas[top]
         barrierHeight = maximumOnSegment - max(lossAtStart, lossAtEnd)
-        minimumOnLine = losses.min()!
-        maximumOnLine = losses.max()!
+        minimumOnLine = finite.min()!
+        maximumOnLine = finite.max()!
     }
 }

@@ -149,6 +149,8 @@ public struct SVGPlot {
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
         var t = ceil(low / step) * step, result: [Double] = []
+        // A range far below the values' own precision cannot be ticked (t + step == t): one tick.
+        guard step > 0, t + step > t else { return [low] }
         while t <= high + step * 1e-9 { result.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
         return result
     }

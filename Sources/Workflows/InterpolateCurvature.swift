@@ -45,14 +45,18 @@ extension InterpolateJob {
             let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
             return CurvatureRecord(index: site, alpha: alpha, method: "exact", topEigenvalues: Array(eigenvalues.reversed().prefix(k)),
                                    negativeFraction: Double(counts.negative) / Double(m), negative: counts.negative,
-                                   smallestEigenvalue: eigenvalues.first)
+                                   smallestEigenvalue: eigenvalues.first, converged: nil)
         }
         let hessian = context.training.curvature(.hessian, at: θ)
         guard case .finished(let result) = try Lanczos(lanczosSettings(count: k, m: m)).run(hessian) else {
             preconditionFailure("the observer never stops this Lanczos run")
         }
+        let converged = result.converged.filter { $0 }.count
+        if converged < k {
+            context.progress.note("interpolate: at α = \(alpha) only \(converged) of \(k) top eigenvalues converged within top.max-matvecs = \(configuration.top.maxMatvecs); the others are Ritz values")
+        }
         return CurvatureRecord(index: site, alpha: alpha, method: "lanczos", topEigenvalues: result.eigenvalues,
-                               negativeFraction: nil, negative: nil, smallestEigenvalue: nil)
+                               negativeFraction: nil, negative: nil, smallestEigenvalue: nil, converged: converged)
     }
 
     /// All eigenvalues of H at θ, ascending, on the group's squarest BLACS grid.

@@ -115,6 +115,8 @@ public struct InterpolateJob {
         var negativeFraction: Double?
         var negative: Int?
         var smallestEigenvalue: Double?
+        /// Lanczos only: how many of the top eigenvalues met the tolerance within top.max-matvecs.
+        var converged: Int?
     }
 
     /// What a run has finished: its checkpoint's payload.
@@ -170,8 +172,15 @@ public struct InterpolateJob {
         precondition(axes.count == 1 || (axes.count == 2 && shape.dimension == 2))
         let axes2 = shape.dimension == 2 && axes.count == 1 ? [axes[0], axes[0]] : axes
         let (total, overflow) = axes2.count == 2 ? axes2[0].count.multipliedReportingOverflow(by: axes2[1].count) : (axes2[0].count, false)
-        if (overflow || total > Self.pointLimit) && !force {
-            throw InputError("the grid has \(overflow ? "more than 2⁶³" : "\(total)") points (> \(Self.pointLimit)); use fewer points per axis, or --force if you mean it")
+        if overflow { throw InputError("the grid has more than 2⁶³ points; use fewer points per axis") }
+        if total > Self.pointLimit && !force {
+            throw InputError("the grid has \(total) points (> \(Self.pointLimit)); use fewer points per axis, or --force if you mean it")
+        }
+        if shape.dimension == 2, let thin = axes2.firstIndex(where: { $0.count < 2 }) {
+            throw InputError("the plane's \(thin == 0 ? "α" : "β") axis has one point: that is a line; give each axis at least 2 points (or interpolate the line)")
+        }
+        if case .every(let k) = curvatureSites, k >= axes2[0].count {
+            throw InputError("--every \(k) reaches only α = \(axes2[0].start) on a grid of \(axes2[0].count) points; give a step below \(axes2[0].count) (or --spectrum-at)")
         }
         if case .every(let k) = curvatureSites, k < 1 {
             throw InputError("--every \(k): give a step of at least 1 grid point")
@@ -287,6 +296,14 @@ public struct InterpolateJob {
         let normalized = raw.map { normalizationUsed.apply($0, like: θ, blocks: network.parameterBlocks) }
         if let j = normalized.firstIndex(where: { d in !d.contains { $0 != 0 } }) {
             throw InputError("direction \(j + 1) is zero after \(normalizationUsed.rawValue) normalisation (is θ₀ zero there?); use --normalize none or another direction")
+        }
+        if normalized.count == 2 {
+            // Two parallel directions span a line, not a plane (the three-point case is refused likewise).
+            let (a, b) = (normalized[0], normalized[1])
+            let ab = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }, aa = a.reduce(0) { $0 + $1 * $1 }, bb = b.reduce(0) { $0 + $1 * $1 }
+            if abs(ab) >= (1 - 1e-10) * (aa * bb).squareRoot() {
+                throw InputError("the two directions are parallel: they span a line, not a plane; give two independent directions (other --columns)")
+            }
         }
         return normalized
     }

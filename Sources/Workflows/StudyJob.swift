@@ -34,6 +34,76 @@ public struct LargeSmallBatchStudyJob {
         try world.agree { FileManager.default.fileExists(atPath: directory.file("summary.json")) }
     }
 
+    /// A part's directory that already exists must hold the part of *this* study: the same
+    /// resolved configuration (config.toml, written before any work), else its results would be
+    /// reported under other settings.
+    func requireSameSettings(_ directory: RunDirectory, _ configuration: RunConfiguration, on world: Communicator) throws {
+        try world.agree {
+            guard let text = try? String(contentsOfFile: directory.file("config.toml"), encoding: .utf8) else { return }
+            guard text == configuration.toml else {
+                throw InputError("study: \(directory.path) was run with other settings (its config.toml differs from this study's); use another --out, or remove \(directory.path) to redo that part")
+            }
+        }
+    }
+
+    /// The configuration of a training part: SGD with `batch` for exactly `steps` steps at the
+    /// base's constant learning rate, checkpointed so a stopped part can be continued.
+    func part(_ batch: Int, _ steps: Int) -> RunConfiguration {
+        var c = study.base
+        c.train.algorithm = .sgd
+        c.train.batch = batch
+        c.train.steps = steps
+        c.train.epochs = nil
+        // The study compares the two parts at the same constant η and equal step counts.
+        c.train.decayEvery = 0
+        c.train.decayFactor = 1
+        c.train.targetLoss = nil
+        c.train.targetGradientNorm = nil
+        if c.train.checkpointEvery == 0 { c.train.checkpointEvery = max(1, steps / 10) }
+        return c
+    }
+
+    /// Runs a training part, continuing it from its last checkpoint when an earlier run of the
+    /// study was stopped inside it.
+    func train(_ configuration: RunConfiguration, into directory: RunDirectory, from start: String?, on world: Communicator) throws {
+        let resume = try world.agree { () throws -> Bool in
+            guard FileManager.default.fileExists(atPath: directory.file("train.csv")) else { return false }
+            guard !TrainRunFiles(directory: directory).checkpointSteps().isEmpty else {
+                throw InputError("study: \(directory.path) holds a training part stopped before its first checkpoint; remove \(directory.path) to run it again")
+            }
+            return true
+        }
+        var job = TrainJob(configuration: configuration, output: directory)
+        job.resume = resume
+        job.start = resume ? nil : start
+        job.quiet = quiet
+        job.announce = false
+        try job.run(on: world)
+    }
+
+    /// Every refusal of the later parts, made before Part I trains: the line's grid and the
+    /// spectrum's memory plan, checked at the seed's initialisation (the same M and data).
+    func checkLaterParts(range: GridAxis, on world: Communicator) throws {
+        guard range.count <= InterpolateJob.pointLimit else {
+            throw InputError("study.range has \(range.count) points (> \(InterpolateJob.pointLimit)); use fewer")
+        }
+        switch study.spectrum {
+        case .exact:
+            var job = SpectrumJob(configuration: study.base, point: .initialization, output: spectrum("large"))
+            job.memoryPerRank = memoryPerRank
+            job.quiet = true
+            try job.prepare(on: world).grid.release()
+        case .top:
+            var job = EstimatorJob(.top, configuration: study.base, point: .initialization, output: spectrum("large"))
+            job.memoryPerRank = memoryPerRank
+            job.quiet = true
+            let probe = try job.prepare(.initialization, on: world)
+            defer { probe.groups.free() }
+            try job.plan(probe)
+        case .none: break
+        }
+    }
+
     public func run(on world: Communicator) throws {
         let base = study.base
         try base.validate()
@@ -42,33 +112,26 @@ public struct LargeSmallBatchStudyJob {
         do { range = try GridAxis(parsing: study.range) } catch { throw InputError("study.range \(error.message)") }
         try world.agree { try output.validate() }
         let progress = Progress(communicator: world, quiet: quiet)
-        func part(_ batch: Int, _ steps: Int) -> RunConfiguration {
-            var c = base
-            c.train.algorithm = .sgd
-            c.train.batch = batch
-            c.train.steps = steps
-            c.train.epochs = nil
-            return c
+        // Finished parts are reused: each must be a part of this very study.
+        try requireSameSettings(large, part(study.largeBatch, study.largeSteps), on: world)
+        try requireSameSettings(small, part(study.smallBatch, study.smallSteps), on: world)
+        for directory in [line, spectrum("large"), spectrum("small")] where study.spectrum != .none || directory.path == line.path {
+            try requireSameSettings(directory, base, on: world)
         }
         if try !finished(large, on: world) {
+            try checkLaterParts(range: range, on: world)
             progress.say("study: Part I — SGD, batch \(study.largeBatch), \(study.largeSteps) steps, η = \(base.train.learningRate)")
-            var job = TrainJob(configuration: part(study.largeBatch, study.largeSteps), output: large)
-            job.quiet = quiet
-            job.announce = false
-            try job.run(on: world)
+            try train(part(study.largeBatch, study.largeSteps), into: large, from: nil, on: world)
         }
         if try !finished(small, on: world) {
             progress.say("study: Part II — SGD, batch \(study.smallBatch), \(study.smallSteps) steps from Part I's end point, the same η")
-            var job = TrainJob(configuration: part(study.smallBatch, study.smallSteps), output: small)
-            job.start = large.file("params.npy")
-            job.quiet = quiet
-            job.announce = false
-            try job.run(on: world)
+            try train(part(study.smallBatch, study.smallSteps), into: small, from: large.file("params.npy"), on: world)
         }
         let a = large.file("params.npy"), b = small.file("params.npy")
         if try !finished(line, on: world) {
             progress.say("study: the line from the end of Part I (α = 0) to the end of Part II (α = 1)")
             var job = InterpolateJob(configuration: base, shape: .segment(from: a, to: b), axes: [range], output: line)
+            job.resume = true   // finished points of a stopped run of the study are kept
             job.quiet = quiet
             job.memoryPerRank = memoryPerRank
             try job.run(on: world)
@@ -80,12 +143,14 @@ public struct LargeSmallBatchStudyJob {
             switch study.spectrum {
             case .exact:
                 var job = SpectrumJob(configuration: base, point: .checkpoint(point), output: directory)
+                job.resume = true
                 job.quiet = quiet
                 job.announce = false
                 job.memoryPerRank = memoryPerRank
                 try job.run(on: world)
             case .top:
                 var job = EstimatorJob(.top, configuration: base, point: .checkpoint(point), output: directory)
+                job.resume = true
                 job.quiet = quiet
                 job.memoryPerRank = memoryPerRank
                 try job.run(on: world)
@@ -123,7 +188,8 @@ public struct LargeSmallBatchStudyJob {
     /// report.md and its plots (rank 0).
     func writeReport() throws -> String {
         let partI = try readCurve(large), partII = try readCurve(small)
-        let offset = Double(study.largeSteps)
+        // Part II continues at the step Part I ended at (study.large-steps unless it was cut short).
+        let offset = partI.steps.last ?? Double(study.largeSteps)
         func series(_ column: String, _ name: String) -> SVGPlot.Series {
             var points: [(x: Double, y: Double)] = []
             for (curve, shift) in [(partI, 0.0), (partII, offset)] {

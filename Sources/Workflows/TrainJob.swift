@@ -81,7 +81,9 @@ public struct TrainJob {
             }
             state = TrainingState(step: step, parameters: parameters, velocity: velocity)
         } else if let start {
-            state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world))
+            do { state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world)) } catch let error as InputError {
+                throw InputError("--start-from: \(error.detail)")
+            }
         } else {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed))
         }

@@ -282,6 +282,8 @@ extension MPIJobs {
         values[3] = .nan
         try NPYArray(shape: [Self.parameterCount], values: values).write(to: nan)
         try NPYArray(shape: [Self.parameterCount, 1], values: Array(repeating: 1, count: Self.parameterCount)).write(to: wide)
+        let wide2 = f.path("wide2.npy")
+        try NPYArray(shape: [Self.parameterCount, 2], values: (0..<(2 * Self.parameterCount)).map { sin(Double($0)) }).write(to: wide2)
         // C = A + 2·(B − A): on the line through A and B.
         let a = try NPYArray(contentsOf: f.a).values, b = try NPYArray(contentsOf: f.b).values
         try NPYArray(shape: [Self.parameterCount], values: zip(a, b).map { $0 + 2 * ($1 - $0) }).write(to: collinear)
@@ -296,6 +298,9 @@ extension MPIJobs {
             (["--from", f.a, "--direction", short], "it must be (66,) or (66, K)"),
             (["--from", f.a, "--to", f.b, "--direction", "random"], "exactly one of --to"),
             (["--from", f.a, "--to", f.b, "--group-size", "3"], "must divide the number of ranks"),
+            (["--from", f.a, "--direction", wide2, "--columns", "0,0", "--plane"], "the two directions are parallel"),
+            (["--from", f.a, "--direction", "random", "--plane", "--grid", "-1:1:5,0:0:1"], "axis has one point"),
+            (["--from", f.a, "--to", f.b, "--range", "0:1:5", "--every", "5"], "--every 5 reaches only"),
         ]
         for (arguments, message) in cases {
             let out = f.path("out")
@@ -332,6 +337,19 @@ extension MPIJobs {
         let finalLoss = try Self.number(out + "/large", "loss")
         #expect(partII.first?["step"] == 0 && partII.first?["loss"] == finalLoss, "\(partII.first ?? [:]) vs \(partI)")
         #expect(try Self.summary(out + "/small")["startedFrom"] as? String == out + "/large/params.npy")
+        // A study stopped inside Part II (its checkpoints there, no summary): re-running continues it
+        // and keeps the finished parts; other settings over the same directory are refused.
+        for name in ["small/summary.json", "small/params.npy", "report.md"] { try FileManager.default.removeItem(atPath: out + "/" + name) }
+        let again = try MPITestSupport.run(np: 2, ["study", "lb-sb", "--config", preset, "--out", out, "--samples", "120", "--held-out", "60",
+                                                  "--dimension", "6", "--layers", "8", "--large-batch", "60", "--small-batch", "4",
+                                                  "--large-steps", "60", "--small-steps", "60", "--record-every", "10", "--quiet"], timeout: 300)
+        try #require(again.status == 0, "\(again.stderr)")
+        let resumedFrom = try Self.summary(out + "/small")["resumedFrom"] as? Int
+        #expect(FileManager.default.fileExists(atPath: out + "/report.md") && resumedFrom == 60)
+        let other = try MPITestSupport.run(np: 2, ["study", "lb-sb", "--config", preset, "--out", out, "--samples", "120", "--held-out", "60",
+                                                  "--dimension", "6", "--layers", "8", "--large-batch", "50", "--small-batch", "4",
+                                                  "--large-steps", "60", "--small-steps", "60", "--record-every", "10", "--quiet"], timeout: 300)
+        #expect(other.status == 2 && other.stderr.contains("was run with other settings"), "\(other.stderr)")
     }
 }
 }
