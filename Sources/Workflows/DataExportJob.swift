@@ -21,6 +21,12 @@ public struct DataExportJob {
         try configuration.data.validate()
         _ = try world.agree { () throws -> Bool in try output.validate(); return true }
         let split = try configuration.data.loadSplit(seed: configuration.seed, on: world)
+        let lock = try RunDirectoryLock.acquire(output, command: "data", on: world, progress: Progress(communicator: world, quiet: true)) {
+            if FileManager.default.fileExists(atPath: output.file("X.npy")) {
+                throw InputError("--out '\(output.path)' already holds exported data (X.npy); choose another --out")
+            }
+        }
+        defer { lock.release() }
         let training = try gathered(split.training, on: world)
         let heldOut = try split.heldOut.map { try gathered($0, on: world) }
         guard world.isRoot else { return }

@@ -29,6 +29,12 @@ public struct EvaluateJob {
         let network = try TrainJob.network(configuration, for: dataset)
         let theta = try TrainJob.readVector(parameters, count: network.parameterCount, on: world)
         let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
+        let lock = try RunDirectoryLock.acquire(output, command: "evaluate", on: world, progress: Progress(communicator: world, quiet: true)) {
+            if FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                throw InputError("--out '\(output.path)' already holds an evaluation (summary.json); choose another --out")
+            }
+        }
+        defer { lock.release() }
         let evaluation = try objective.evaluate(theta)
         let peaks = try world.allgather([peakResidentBytes()])
         guard world.isRoot else { return }

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Support
 
 /// Exclusive ownership of a run directory while a job writes it: `DIR/.landscape.lock`, created
 /// with `O_EXCL` by the job's rank 0 and holding the command, host, PID and start time.
@@ -8,8 +9,14 @@ import Foundation
 /// process that is gone — on this host, where that can be checked — is replaced, with a note. The
 /// lock is released on every clean exit, a signal stop included (so `--resume` finds none); a job
 /// ended by `MPI_Abort` leaves it behind, and the next job on the same host replaces it.
+///
+/// A run directory also records which command's run it holds (`DIR/.landscape.kind`, written once
+/// the first job into it is under way): a job of another kind is refused (exit 2) rather than mixing
+/// its config.toml, summary.json and plots with that run's. Directories written before the marker
+/// existed carry none and are checked by each job's own "results already here" rule only.
 public struct RunDirectoryLock: Sendable {
     public static let fileName = ".landscape.lock"
+    public static let kindFileName = ".landscape.kind"
     let path: String
     let holds: Bool
 
@@ -33,7 +40,11 @@ public struct RunDirectoryLock: Sendable {
                         unlink(path)
                         throw InputError("--out '\(directory.path)': cannot write its lock file (\(String(cString: strerror(errno))))")
                     }
-                    do { try verify() } catch {
+                    do {
+                        // Another command's run first: that says more than "results already here".
+                        try requireKind(command, in: directory)
+                        try verify()
+                    } catch {
                         unlink(path)
                         throw error
                     }
@@ -58,12 +69,29 @@ public struct RunDirectoryLock: Sendable {
         return RunDirectoryLock(path: path, holds: world.isRoot)
     }
 
+    /// Refuses a directory that holds another command's run; marks an unmarked one as this command's.
+    static func requireKind(_ command: String, in directory: RunDirectory) throws {
+        let marker = directory.file(kindFileName)
+        if let text = try? String(contentsOfFile: marker, encoding: .utf8) {
+            let kind = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard kind == command else {
+                throw InputError("--out '\(directory.path)' holds a `landscape \(kind)` run; `landscape \(command)` would mix its files with it — choose another --out")
+            }
+            return
+        }
+        try writeAtomically(Data((command + "\n").utf8), to: marker)
+    }
+
     /// Gives the lock back (rank 0; a no-op elsewhere), and removes the directory if the job left
-    /// nothing in it (a job refused after taking the lock leaves no trace).
+    /// nothing in it but its kind marker (a job refused after taking the lock leaves no trace).
     public func release() {
         guard holds else { return }
         unlink(path)
-        rmdir((path as NSString).deletingLastPathComponent)
+        let directory = (path as NSString).deletingLastPathComponent
+        if (try? FileManager.default.contentsOfDirectory(atPath: directory)) == [Self.kindFileName] {
+            unlink((directory as NSString).appendingPathComponent(Self.kindFileName))
+        }
+        rmdir(directory)
     }
 
     static var hostName: String {

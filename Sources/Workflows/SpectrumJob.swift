@@ -119,7 +119,11 @@ public struct SpectrumJob {
         var context = try prepare(on: world)
         defer { context.grid.release() }
         // Every input is checked: from here on this job owns the run directory.
-        let lock = try RunDirectoryLock.acquire(output, command: "spectrum", on: world, progress: context.progress)
+        let lock = try RunDirectoryLock.acquire(output, command: "spectrum", on: world, progress: context.progress) {
+            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
+            }
+        }
         defer { lock.release() }
 
         // Loss and gradient at the point.

@@ -159,6 +159,14 @@ extension MPIJobs {
         try Self.npy([0, 1, 0, 1], shape: [4], descr: "<i8", to: path("y4.npy"))
         try Self.npy((0..<8).map(Double.init), shape: [4, 2], to: path("Xshort.npy"), truncate: 9)
         try Self.npy([0, 1, 0.5], shape: [3], to: path("params.npy"))
+        // A string-dtype label file (NumPy's '<U1'), as np.save(['a', 'b', …]) writes it.
+        var header = "{'descr': '<U1', 'fortran_order': False, 'shape': (4,), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var strings = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+        strings.append(Data(header.utf8))
+        for c in "abab".unicodeScalars { withUnsafeBytes(of: c.value.littleEndian) { strings.append(contentsOf: $0) } }
+        try strings.write(to: URL(fileURLWithPath: path("ystrings.npy")))
         try "[data]\nkind = \"clusters\"\nsampels = 10\n".write(toFile: path("typo.toml"), atomically: true, encoding: .utf8)
         try "[model]\nactivation = \"gelu\"\n".write(toFile: path("gelu.toml"), atomically: true, encoding: .utf8)
 
@@ -183,6 +191,7 @@ extension MPIJobs {
             ("CIFAR truncated", ["train", "--data", "cifar10", "--cifar", path("short.bin")], "not a whole number of 3073-byte records"),
             ("CIFAR label", ["train", "--data", "cifar10", "--cifar", path("label.bin")], "label 12 of record 1"),
             ("NPY lengths", ["train", "--data", "npy", "--x", path("X4.npy"), "--y", path("y3.npy")], "data.x holds 4 samples but data.y holds 3"),
+            ("NPY string labels", ["train", "--data", "npy", "--x", path("X4.npy"), "--y", path("ystrings.npy")], "has dtype <U1; integer labels or float targets are required"),
             ("NPY truncated", ["train", "--data", "npy", "--x", path("Xshort.npy"), "--y", path("y4.npy")], "truncated"),
             ("params length", ["evaluate"] + small + ["--params", path("params.npy")], "but the model has M = 26 parameters"),
             ("random data with cross-entropy", ["train", "--data", "random", "--samples", "10", "--dimension", "3", "--classes", "2"], "needs class labels"),

@@ -59,6 +59,36 @@ extension MPIJobs {
         #expect(elsewhere.status == 2 && elsewhere.stderr.contains("PID 4242 on node17"), "\(elsewhere.stderr)")
     }
 
+    /// A run directory holds one command's run: another command into it is refused and leaves it
+    /// as it was; evaluate and data export do not overwrite their own earlier results either.
+    @Test func aRunDirectoryOfAnotherKindIsRefused() throws {
+        let directory = try MPITestSupport.temporaryDirectory("lock-kind")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = ["--samples", "20", "--classes", "2", "--dimension", "3", "--layers", "", "--quiet"]
+        let run = directory.appendingPathComponent("run").path
+        let train = try MPITestSupport.run(np: 2, ["train"] + data + ["--steps", "5", "--out", run])
+        try #require(train.status == 0, "\(train.stderr)")
+        let before = try Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))
+        let quiet = data.filter { $0 != "--quiet" }
+        for other in [["spectrum", "--at", "init", "--block", "2"], ["evaluate", "--params", run + "/params.npy"],
+                      ["interpolate", "--from", run + "/params.npy", "--direction", "random", "--range", "-1:1:3"]] {
+            let refused = try MPITestSupport.run(np: 2, other + quiet + ["--out", run])
+            #expect(refused.status == 2 && refused.stderr.contains("holds a `landscape train` run"), "\(other[0]): \(refused.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/summary.json")) == before)
+        let evaluation = directory.appendingPathComponent("evaluation").path
+        let first = try MPITestSupport.run(np: 2, ["evaluate", "--params", run + "/params.npy", "--out", evaluation] + quiet)
+        try #require(first.status == 0, "\(first.stderr)")
+        let second = try MPITestSupport.run(np: 2, ["evaluate", "--params", run + "/params.npy", "--out", evaluation] + quiet)
+        #expect(second.status == 2 && second.stderr.contains("already holds an evaluation"), "\(second.stderr)")
+        let exported = directory.appendingPathComponent("data").path
+        let export = try MPITestSupport.run(np: 2, ["data", "export", "--out", exported] + quiet)
+        try #require(export.status == 0, "\(export.stderr)")
+        let again = try MPITestSupport.run(np: 2, ["data", "export", "--out", exported] + quiet)
+        #expect(again.status == 2 && again.stderr.contains("already holds exported data"), "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: exported + "/" + ".landscape.lock"))
+    }
+
     @Test func eigDoesNotOverwriteAnotherRunsResults() throws {
         let directory = try MPITestSupport.temporaryDirectory("lock-overwrite")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -68,7 +98,7 @@ extension MPIJobs {
         try #require(spectrum.status == 0, "\(spectrum.stderr)")
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/eigenvalues.npy"))
         let eig = try MPITestSupport.run(np: 2, ["eig", "--test-matrix", "householder:20", "--out", out])
-        #expect(eig.status == 2 && eig.stderr.contains("already holds results"), "\(eig.stderr)")
+        #expect(eig.status == 2 && eig.stderr.contains("holds a `landscape spectrum` run"), "\(eig.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/eigenvalues.npy")) == before)
     }
 }
