@@ -60,11 +60,11 @@ public struct LargeSmallBatchStudy: Sendable {
 
     /// Every refusal of the study's own settings, before anything runs.
     public func validate(samples: Int?) throws {
-        if let samples, largeBatch > samples || smallBatch > samples {
-            throw InputError("study: the batches (\(largeBatch), \(smallBatch)) must not exceed the \(samples) training samples")
+        if let samples, largeBatch > samples {
+            throw InputError("study.large-batch = \(largeBatch) (--large-batch) exceeds the \(samples) training samples; give a batch ≤ \(samples), or more data.samples")
         }
         guard smallBatch < largeBatch else {
-            throw InputError("study.small-batch = \(smallBatch) must be smaller than study.large-batch = \(largeBatch)")
+            throw InputError("study.small-batch = \(smallBatch) (--small-batch) must be smaller than study.large-batch = \(largeBatch) (--large-batch)")
         }
     }
 }

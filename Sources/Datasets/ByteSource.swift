@@ -14,7 +14,7 @@ struct ByteSource {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw InputError("no such file '\(path)'")
+            throw InputError("no such file '\(path)'; check the path (relative paths are from the directory the job started in)")
         }
         guard !isDirectory.boolValue else { throw InputError("'\(path)' is a directory, not a data file") }
         let mapped: Data

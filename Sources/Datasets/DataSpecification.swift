@@ -105,7 +105,8 @@ func selectSamples(_ wanted: Int?, heldOut: Int = 0, of available: Int, subset: 
                    random: SplitMix64, source: String) throws -> [Int] {
     let n = (wanted ?? (available - heldOut)) + heldOut
     guard n <= available, n > heldOut else {
-        throw InputError("data.samples = \(wanted ?? available) with data.held-out = \(heldOut) but \(source) holds only \(available) samples")
+        let room = max(available - heldOut, 0)
+        throw InputError("\(wanted.map { "data.samples = \($0)" } ?? "every sample") with data.held-out = \(heldOut) needs \(n) samples but \(source) holds only \(available); lower data.samples (at most \(room) with this data.held-out) or data.held-out")
     }
     switch subset {
     case .first: return Array(0..<n)

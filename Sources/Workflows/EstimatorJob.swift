@@ -73,6 +73,7 @@ public struct EstimatorJob {
             let trained = try world.agree { resume && FileManager.default.fileExists(atPath: trainDirectory.file("params.npy")) }
             if !trained {
                 var train = TrainJob(configuration: configuration, output: trainDirectory)
+                train.continuation = "repeat the command with --resume"
                 train.quiet = quiet
                 train.resume = try world.agree { resume && !TrainRunFiles(directory: trainDirectory).checkpointSteps().isEmpty }
                 try train.run(on: world)
@@ -120,7 +121,7 @@ public struct EstimatorJob {
             let θ: [Double], pointName: String
             switch point {
             case .checkpoint(let path):
-                θ = try TrainJob.readVector(path, count: m, on: world)
+                θ = try TrainJob.readVector(path, count: m, on: world, flag: "--checkpoint")
                 pointName = path
             case .initialization:
                 θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)

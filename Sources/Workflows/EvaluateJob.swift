@@ -27,7 +27,7 @@ public struct EvaluateJob {
         _ = try world.agree { () throws -> Bool in try output.validate(); return true }
         let dataset = try configuration.data.load(seed: configuration.seed, on: world)
         let network = try TrainJob.network(configuration, for: dataset)
-        let theta = try TrainJob.readVector(parameters, count: network.parameterCount, on: world)
+        let theta = try TrainJob.readVector(parameters, count: network.parameterCount, on: world, flag: "--params")
         let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
         let lock = try RunDirectoryLock.acquire(output, command: "evaluate", on: world, progress: Progress(communicator: world, quiet: true)) {
             if FileManager.default.fileExists(atPath: output.file("summary.json")) {

@@ -22,7 +22,7 @@ extension InterpolateJob {
         }
         guard bytes <= Double(budget) else {
             let fix = exact ? "use --curvature lanczos (top eigenvalues only), larger groups (--group-size), or more ranks"
-                            : "ask for fewer eigenvalues (--k) or a smaller --block-size"
+                            : "ask for fewer eigenvalues (--k) or a smaller top.block-size (in --config)"
             throw InputError("not enough memory for the curvature along the line: ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; \(fix) (or set --memory-per-rank)")
         }
     }

@@ -246,9 +246,7 @@ public struct InterpolateJob {
                      progress: Progress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
         let m = network.parameterCount
         func read(_ path: String, _ flag: String) throws -> [Double] {
-            do { return try TrainJob.readVector(path, count: m, on: world) } catch let error as InputError {
-                throw InputError("\(flag): \(error.detail)")
-            }
+            try TrainJob.readVector(path, count: m, on: world, flag: flag)
         }
         switch shape {
         case .segment(let from, let to):
@@ -316,7 +314,9 @@ public struct InterpolateJob {
             throw InputError("--columns gives \(wanted.count) column(s) but \(count == 1 ? "a line" : "a plane") needs \(count)")
         }
         let shape = try world.agree { () throws -> [Int] in
-            guard FileManager.default.fileExists(atPath: path) else { throw InputError("--direction '\(path)': no such file") }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw InputError("--direction '\(path)': no such file; give random, top-eigenvector, or an NPY file of M values (or M × K)")
+            }
             let header: NPYHeader
             do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("--direction '\(path)': \(error.message)") }
             guard header.dataType.isFloatingPoint else { throw InputError("--direction '\(path)' has dtype \(header.dataType); directions must be float64") }

@@ -72,7 +72,7 @@ extension InterpolateJob {
         let clock = Stopwatch(), throttle = EstimatorJob.Throttle()
         var computed = 0
         // A checkpoint rewrites every finished point, so it is written by time, not by round: when
-        // rank 0 finds `checkpointInterval` seconds passed (a killed run loses at most that much),
+        // rank 0 finds `checkpointInterval` seconds passed (a killed run loses at most that and a round),
         // and on a signal. One allreduce per round carries both verdicts.
         var lastCheckpoint = Stopwatch()
         func checkpointOrStop(_ what: String, more: Bool) throws {

@@ -71,15 +71,18 @@ public struct RunDirectoryLock: Sendable {
 
     /// Refuses a directory that holds another command's run; marks an unmarked one as this command's.
     static func requireKind(_ command: String, in directory: RunDirectory) throws {
+        try refuseOtherKind(command, in: directory)
         let marker = directory.file(kindFileName)
-        if let text = try? String(contentsOfFile: marker, encoding: .utf8) {
-            let kind = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard kind == command else {
-                throw InputError("--out '\(directory.path)' holds a `landscape \(kind)` run; `landscape \(command)` would mix its files with it — choose another --out")
-            }
-            return
+        if !FileManager.default.fileExists(atPath: marker) { try writeAtomically(Data((command + "\n").utf8), to: marker) }
+    }
+
+    /// The refusal alone, for checks made before the lock is taken (nothing is written).
+    static func refuseOtherKind(_ command: String, in directory: RunDirectory) throws {
+        guard let text = try? String(contentsOfFile: directory.file(kindFileName), encoding: .utf8) else { return }
+        let kind = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard kind == command else {
+            throw InputError("--out '\(directory.path)' holds a `landscape \(kind)` run; `landscape \(command)` would mix its files with it — choose another --out")
         }
-        try writeAtomically(Data((command + "\n").utf8), to: marker)
     }
 
     /// Gives the lock back (rank 0; a no-op elsewhere), and removes the directory if the job left

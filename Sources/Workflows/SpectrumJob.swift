@@ -184,7 +184,7 @@ public struct SpectrumJob {
         let pointName: String
         switch point {
         case .checkpoint(let path):
-            θ = try TrainJob.readVector(path, count: m, on: world)
+            θ = try TrainJob.readVector(path, count: m, on: world, flag: "--checkpoint")
             pointName = path
         case .initialization:
             θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)

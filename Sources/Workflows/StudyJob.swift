@@ -74,6 +74,7 @@ public struct LargeSmallBatchStudyJob {
             return true
         }
         var job = TrainJob(configuration: configuration, output: directory)
+        job.continuation = "repeat the same study command to continue"
         job.resume = resume
         job.start = resume ? nil : start
         job.quiet = quiet
@@ -84,6 +85,8 @@ public struct LargeSmallBatchStudyJob {
     /// Every refusal of the later parts, made before Part I trains: the line's grid and the
     /// spectrum's memory plan, checked at the seed's initialisation (the same M and data).
     func checkLaterParts(range: GridAxis, on world: Communicator) throws {
+        // The batches against the real N (a file's sample count is known once it is read).
+        try study.validate(samples: try study.base.data.load(seed: study.base.seed, on: world).globalCount)
         guard range.count <= InterpolateJob.pointLimit else {
             throw InputError("study.range has \(range.count) points (> \(InterpolateJob.pointLimit)); use fewer")
         }
@@ -106,7 +109,9 @@ public struct LargeSmallBatchStudyJob {
 
     public func run(on world: Communicator) throws {
         let base = study.base
-        try base.validate()
+        // The parts' configurations (the study sets algorithm, batch and steps), not the file's own.
+        try part(study.largeBatch, study.largeSteps).validate()
+        try part(study.smallBatch, study.smallSteps).validate()
         try study.validate(samples: base.data.samples)
         let range: GridAxis
         do { range = try GridAxis(parsing: study.range) } catch { throw InputError("study.range \(error.message)") }

@@ -25,6 +25,9 @@ public struct TrainJob {
     /// — step 0, fresh momentum, its own train.csv — whose configuration (batch, learning rate) may
     /// differ from the run that produced them; not a resume of that run.
     public var start: String?
+    /// How the user continues this run: `--resume DIR` for `landscape train`; a job that trains
+    /// into a directory of its own (spectrum, top, a study's part) says how it is repeated.
+    public var continuation: String?
     public var quiet = false
     /// Print the resolved configuration and the final line on standard output (rank 0); a sweep,
     /// whose groups run concurrently, turns this off and reports per point itself.
@@ -43,9 +46,12 @@ public struct TrainJob {
         let clock = Stopwatch()
         try configuration.validate()
         let files = TrainRunFiles(directory: output)
+        let continuation = self.continuation ?? "continue it with --resume \(output.path)"
         func requireNoFinishedRun() throws {
+            // Another command's run first: its summary.json is no training run to continue.
+            try RunDirectoryLock.refuseOtherKind("train", in: output)
             for name in ["train.csv", "params.npy", "summary.json"] where FileManager.default.fileExists(atPath: output.file(name)) {
-                throw InputError("--out '\(output.path)' already holds a training run (\(name)); continue it with --resume \(output.path) or choose another --out")
+                throw InputError("--out '\(output.path)' already holds a training run (\(name)); \(continuation) or choose another --out")
             }
         }
         let resumeStep: Int? = try world.agree { () throws -> Int? in
@@ -81,9 +87,7 @@ public struct TrainJob {
             }
             state = TrainingState(step: step, parameters: parameters, velocity: velocity)
         } else if let start {
-            do { state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world)) } catch let error as InputError {
-                throw InputError("--start-from: \(error.detail)")
-            }
+            state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world, flag: "--start-from"))
         } else {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed))
         }
@@ -161,7 +165,7 @@ public struct TrainJob {
                          outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds)) }
         }
         if outcome.reason == .signal {
-            throw StoppedBySignal(message: "\(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); continue with --resume \(output.path)")
+            throw StoppedBySignal(message: "\(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); \(continuation)")
         }
     }
 
@@ -178,21 +182,24 @@ public struct TrainJob {
     }
 
     /// A float vector of exactly `count` entries, checked on rank 0, then read by every rank.
-    static func readVector(_ path: String, count: Int, on world: Communicator, missing: String? = nil) throws -> [Double] {
+    /// `flag` is how the user gave the file (`--checkpoint`, `--params`, …), named in every refusal.
+    static func readVector(_ path: String, count: Int, on world: Communicator, flag: String? = nil, missing: String? = nil) throws -> [Double] {
+        let named = flag.map { "\($0) '\(path)'" } ?? "'\(path)'"
+        let fix = "give a params.npy written by landscape train (M float64 values, docs/formats.md)"
         _ = try world.agree { () throws -> Bool in
-            guard FileManager.default.fileExists(atPath: path) else { throw InputError(missing ?? "no such file '\(path)'") }
+            guard FileManager.default.fileExists(atPath: path) else { throw InputError(missing ?? "\(named): no such file; \(fix)") }
             let header: NPYHeader
-            do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError(error.message) }
-            guard header.dataType.isFloatingPoint else { throw InputError("'\(path)' has dtype \(header.dataType); a float64 parameter vector is required") }
+            do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("\(named): \(error.message); \(fix)") }
+            guard header.dataType.isFloatingPoint else { throw InputError("\(named) has dtype \(header.dataType); a float64 parameter vector is required") }
             guard header.elementCount == count, header.shape.count == 1 || header.shape.allSatisfy({ $0 == 1 || $0 == count }) else {
-                throw InputError("'\(path)' holds \(header.elementCount ?? 0) values (shape \(header.shape)) but the model has M = \(count) parameters")
+                throw InputError("\(named) holds \(header.elementCount ?? 0) values (shape \(header.shape)) but the model has M = \(count) parameters; use the data and model.layers of the run that wrote it")
             }
             return true
         }
         let values = try NPYArray(contentsOf: path).values
         // Every rank read the same file: the same verdict everywhere, no collective needed.
         if let i = values.firstIndex(where: { !$0.isFinite }) {
-            throw InputError("'\(path)': entry \(i) is \(values[i]); a parameter vector must be finite (was it written by a diverged run?)")
+            throw InputError("\(named): entry \(i) is \(values[i]); a parameter vector must be finite (was it written by a diverged run?)")
         }
         return values
     }

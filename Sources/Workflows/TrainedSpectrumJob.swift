@@ -31,6 +31,7 @@ public struct TrainedSpectrumJob {
         }
         if try !finished(trainDirectory.file("params.npy")) {
             var train = TrainJob(configuration: spectrum.configuration, output: trainDirectory)
+            train.continuation = "repeat the command with --resume"
             train.quiet = spectrum.quiet
             train.announce = spectrum.announce
             train.resume = try world.agree { resume && !TrainRunFiles(directory: trainDirectory).checkpointSteps().isEmpty }

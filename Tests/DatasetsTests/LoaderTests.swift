@@ -34,7 +34,7 @@ import Testing
         #expect(split.count == 9 && Set(split).count == 9)
         #expect(try selectSamples(nil, heldOut: 3, of: 10, subset: .first, random: random, source: "f") == Array(0..<10))
         expectInputError("with data.held-out = 5") { _ = try selectSamples(6, heldOut: 5, of: 10, subset: .first, random: random, source: "f") }
-        expectInputError("holds only 10 samples") { _ = try selectSamples(11, of: 10, subset: .first, random: random, source: "f") }
+        expectInputError("holds only 10; lower data.samples") { _ = try selectSamples(11, of: 10, subset: .first, random: random, source: "f") }
     }
 
     @Test func idxPlainAndGzippedAreRead() throws {

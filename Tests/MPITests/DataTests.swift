@@ -193,7 +193,8 @@ extension MPIJobs {
             ("NPY lengths", ["train", "--data", "npy", "--x", path("X4.npy"), "--y", path("y3.npy")], "data.x holds 4 samples but data.y holds 3"),
             ("NPY string labels", ["train", "--data", "npy", "--x", path("X4.npy"), "--y", path("ystrings.npy")], "has dtype <U1; integer labels or float targets are required"),
             ("NPY truncated", ["train", "--data", "npy", "--x", path("Xshort.npy"), "--y", path("y4.npy")], "truncated"),
-            ("params length", ["evaluate"] + small + ["--params", path("params.npy")], "but the model has M = 26 parameters"),
+            ("params length", ["evaluate"] + small + ["--params", path("params.npy")], "but the model has M = 26 parameters; use the data and model.layers"),
+            ("missing params", ["evaluate"] + small + ["--params", path("nope.npy")], "--params '\(path("nope.npy"))': no such file; give a params.npy"),
             ("random data with cross-entropy", ["train", "--data", "random", "--samples", "10", "--dimension", "3", "--classes", "2"], "needs class labels"),
         ]
         for (name, args, message) in cases {

@@ -296,6 +296,7 @@ extension MPIJobs {
             (["--from", f.a, "--to", f.b, "--through", collinear, "--plane"], "collinear"),
             (["--from", f.a, "--direction", wide, "--plane"], "a plane needs 2"),
             (["--from", f.a, "--direction", short], "it must be (66,) or (66, K)"),
+            (["--from", f.a, "--direction", "Random"], "no such file; give random, top-eigenvector"),
             (["--from", f.a, "--to", f.b, "--direction", "random"], "exactly one of --to"),
             (["--from", f.a, "--to", f.b, "--group-size", "3"], "must divide the number of ranks"),
             (["--from", f.a, "--direction", wide2, "--columns", "0,0", "--plane"], "the two directions are parallel"),

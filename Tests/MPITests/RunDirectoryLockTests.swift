@@ -81,6 +81,8 @@ extension MPIJobs {
         try #require(first.status == 0, "\(first.stderr)")
         let second = try MPITestSupport.run(np: 2, ["evaluate", "--params", run + "/params.npy", "--out", evaluation] + quiet)
         #expect(second.status == 2 && second.stderr.contains("already holds an evaluation"), "\(second.stderr)")
+        let trainOver = try MPITestSupport.run(np: 2, ["train"] + data + ["--steps", "5", "--out", evaluation])
+        #expect(trainOver.status == 2 && trainOver.stderr.contains("holds a `landscape evaluate` run"), "\(trainOver.stderr)")
         let exported = directory.appendingPathComponent("data").path
         let export = try MPITestSupport.run(np: 2, ["data", "export", "--out", exported] + quiet)
         try #require(export.status == 0, "\(export.stderr)")
