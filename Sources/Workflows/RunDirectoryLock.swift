@@ -42,8 +42,11 @@ public struct RunDirectoryLock: Sendable {
                     }
                     do {
                         // Another command's run first: that says more than "results already here".
-                        try requireKind(command, in: directory)
+                        // The marker is written only once the job's own checks pass too, so a
+                        // refused job never marks a directory it does not own.
+                        try refuseOtherKind(command, in: directory)
                         try verify()
+                        try markKind(command, in: directory)
                     } catch {
                         unlink(path)
                         throw error
@@ -69,14 +72,14 @@ public struct RunDirectoryLock: Sendable {
         return RunDirectoryLock(path: path, holds: world.isRoot)
     }
 
-    /// Refuses a directory that holds another command's run; marks an unmarked one as this command's.
-    static func requireKind(_ command: String, in directory: RunDirectory) throws {
-        try refuseOtherKind(command, in: directory)
+    /// Marks an unmarked directory as holding this command's run.
+    static func markKind(_ command: String, in directory: RunDirectory) throws {
         let marker = directory.file(kindFileName)
         if !FileManager.default.fileExists(atPath: marker) { try writeAtomically(Data((command + "\n").utf8), to: marker) }
     }
 
-    /// The refusal alone, for checks made before the lock is taken (nothing is written).
+    /// Refuses a directory that holds another command's run (nothing is written; also used for
+    /// checks made before the lock is taken).
     static func refuseOtherKind(_ command: String, in directory: RunDirectory) throws {
         guard let text = try? String(contentsOfFile: directory.file(kindFileName), encoding: .utf8) else { return }
         let kind = text.trimmingCharacters(in: .whitespacesAndNewlines)
