@@ -73,7 +73,7 @@ public enum Eigensolver: Equatable, Sendable, CustomStringConvertible {
             }
         case .scalapack(let routine):
             guard routine.supports(selection) else {
-                throw InputError("--solver \(routine.rawValue) cannot produce --vectors \(selection); use pdsyevr for top:K/bottom:K, pdsyevd or pdsyevr for all, pdsyev or pdsyevr for none")
+                throw InputError(setting: "vectors", "\(selection) cannot be produced by --solver \(routine.rawValue); use pdsyevr for top:K/bottom:K, pdsyevd or pdsyevr for all, pdsyev or pdsyevr for none")
             }
             if routine == .pdsyevd && !ScaLAPACKEigensolver.pdsyevdIsReliable(n: n, blockSize: blockSize, grid: grid) {
                 throw InputError("--solver pdsyevd is unreliable when M < 4·NB·max(Pr, Pc) (M = \(n), NB = \(blockSize), grid \(grid.rows)x\(grid.columns)): ScaLAPACK 2.2.1 returns wrong eigenvectors or hangs there; use a smaller --block or --solver pdsyevr")

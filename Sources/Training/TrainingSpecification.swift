@@ -34,26 +34,26 @@ public struct TrainingSpecification: Sendable, Codable, Equatable {
 
     /// The checks of the numbers alone (no data needed).
     public func validate() throws {
-        guard learningRate > 0, learningRate.isFinite else { throw InputError("train.learning-rate must be > 0 (got \(learningRate))") }
-        if let steps, steps < 1 { throw InputError("train.steps must be ≥ 1 (got \(steps))") }
-        if let epochs, epochs < 1 { throw InputError("train.epochs must be ≥ 1 (got \(epochs))") }
+        guard learningRate > 0, learningRate.isFinite else { throw InputError(setting: "train.learning-rate", "must be > 0 (got \(learningRate))") }
+        if let steps, steps < 1 { throw InputError(setting: "train.steps", "must be ≥ 1 (got \(steps))") }
+        if let epochs, epochs < 1 { throw InputError(setting: "train.epochs", "must be ≥ 1 (got \(epochs))") }
         if steps != nil && epochs != nil { throw InputError("give train.steps or train.epochs, not both") }
-        if let batch, batch < 1 { throw InputError("train.batch must be ≥ 1 (got \(batch))") }
+        if let batch, batch < 1 { throw InputError(setting: "train.batch", "must be ≥ 1 (got \(batch))") }
         if algorithm == .sgd && batch == nil { throw InputError("train.algorithm = \"sgd\" needs train.batch (the minibatch size)") }
-        guard momentum >= 0, momentum < 1 else { throw InputError("train.momentum must be in [0, 1) (got \(momentum))") }
-        guard decayEvery >= 0 else { throw InputError("train.decay-every must be ≥ 0 (got \(decayEvery))") }
-        guard decayFactor > 0, decayFactor.isFinite else { throw InputError("train.decay-factor must be > 0 (got \(decayFactor))") }
-        guard recordEvery >= 1 else { throw InputError("train.record-every must be ≥ 1 (got \(recordEvery))") }
-        guard checkpointEvery >= 0 else { throw InputError("train.checkpoint-every must be ≥ 0 (got \(checkpointEvery))") }
-        if let targetLoss, !targetLoss.isFinite { throw InputError("train.target-loss must be finite") }
-        if let targetGradientNorm, !(targetGradientNorm >= 0) { throw InputError("train.target-gradient-norm must be ≥ 0") }
+        guard momentum >= 0, momentum < 1 else { throw InputError(setting: "train.momentum", "must be in [0, 1) (got \(momentum))") }
+        guard decayEvery >= 0 else { throw InputError(setting: "train.decay-every", "must be ≥ 0 (got \(decayEvery))") }
+        guard decayFactor > 0, decayFactor.isFinite else { throw InputError(setting: "train.decay-factor", "must be > 0 (got \(decayFactor))") }
+        guard recordEvery >= 1 else { throw InputError(setting: "train.record-every", "must be ≥ 1 (got \(recordEvery))") }
+        guard checkpointEvery >= 0 else { throw InputError(setting: "train.checkpoint-every", "must be ≥ 0 (got \(checkpointEvery))") }
+        if let targetLoss, !targetLoss.isFinite { throw InputError(setting: "train.target-loss", "must be finite") }
+        if let targetGradientNorm, !(targetGradientNorm >= 0) { throw InputError(setting: "train.target-gradient-norm", "must be ≥ 0") }
     }
 
     /// The checks that need N.
     public func validate(samples n: Int) throws {
         try validate()
         if let batch, batch > n {
-            throw InputError("train.batch = \(batch) is larger than the \(n) samples; use a batch of at most \(n)")
+            throw InputError(setting: "train.batch", "= \(batch) is larger than the \(n) samples; use a batch of at most \(n)")
         }
         if algorithm == .gd, let batch, batch != n {
             throw InputError("train.batch = \(batch) with algorithm gd, which always uses all \(n) samples; set train.algorithm = \"sgd\" for minibatches")
