@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import Support
 
 /// An MPI communicator: a group of ranks that take part in collectives together.
 ///
@@ -177,11 +178,8 @@ public struct Communicator: @unchecked Sendable {
             }
         }
         // Non-finite doubles travel as strings: a verdict holding a NaN loss must reach every rank too.
-        let encoder = JSONEncoder(), decoder = JSONDecoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let bytes = rank == root ? Array(try encoder.encode(verdict)) : []
-        let received = try decoder.decode(Verdict<T>.self, from: Data(try broadcast(bytes: bytes, root: root)))
+        let bytes = rank == root ? Array(try NonFiniteJSON.encoder().encode(verdict)) : []
+        let received = try NonFiniteJSON.decoder().decode(Verdict<T>.self, from: Data(try broadcast(bytes: bytes, root: root)))
         if let message = received.error {
             throw received.isInput ? InputError(message) : CollectiveFailure(message: message)
         }

@@ -257,7 +257,7 @@ struct EstimatorCheckpoint<Payload: Codable> {
         try world.agree { () throws -> Payload? in
             guard let data = FileManager.default.contents(atPath: directory.file(file)) else { return nil }
             // The strings RunDirectory.writeJSON writes for non-finite values (a far point's loss).
-            let contents = try InterpolateJob.coder.decoder.decode(Contents.self, from: data)
+            let contents = try NonFiniteJSON.decoder().decode(Contents.self, from: data)
             guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the \(what) of a different run; remove it or run without --resume") }
             return contents.payload
         }

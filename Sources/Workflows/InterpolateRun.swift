@@ -10,13 +10,6 @@ extension InterpolateJob {
     /// The fixed layout a point travels in from its group to world rank 0: absent values are NaN
     /// (whether a value can be absent is known to every rank: the data kind, line or plane).
     static let recordWidth = 8
-    /// JSON for records that may hold non-finite values (a far point's loss, a diverged eigenvalue).
-    static var coder: (encoder: JSONEncoder, decoder: JSONDecoder) {
-        let encoder = JSONEncoder(), decoder = JSONDecoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return (encoder, decoder)
-    }
     /// Seconds between checkpoints of a running interpolation.
     static let checkpointInterval = 30.0
 
@@ -126,11 +119,11 @@ extension InterpolateJob {
                     var text = ""
                     if mine < sites.count {
                         let record = try curvature(site: sites[mine], context)
-                        if group.rank == 0 { text = String(decoding: try Self.coder.encoder.encode(record), as: UTF8.self) }
+                        if group.rank == 0 { text = String(decoding: try NonFiniteJSON.encoder().encode(record), as: UTF8.self) }
                     }
                     let texts = try world.gather(string: text)
                     if world.isRoot {
-                        for t in texts where !t.isEmpty { done.curvature.append(try Self.coder.decoder.decode(CurvatureRecord.self, from: Data(t.utf8))) }
+                        for t in texts where !t.isEmpty { done.curvature.append(try NonFiniteJSON.decoder().decode(CurvatureRecord.self, from: Data(t.utf8))) }
                     }
                     next += context.groups.count
                     context.progress.say("interpolate: curvature at \(min(next, sites.count))/\(sites.count) points")

@@ -40,9 +40,8 @@ public struct RunDirectory: Sendable {
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     public func writeJSON<T: Encodable>(_ value: T, to name: String) throws {
-        let encoder = JSONEncoder()
+        let encoder = NonFiniteJSON.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var data = try encoder.encode(value)
         data.append(0x0a)
         try writeAtomically(data, to: file(name))

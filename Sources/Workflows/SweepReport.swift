@@ -102,8 +102,7 @@ struct SweepReport {
         row.seconds = record.seconds
         guard record.status == .done else { return (row, nil) }
         let final = RunDirectory(path: directory.file("final")), train = RunDirectory(path: directory.file("train"))
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = NonFiniteJSON.decoder()
         if let s = try? decoder.decode(SpectrumJob.Summary.self, from: Data(contentsOf: URL(fileURLWithPath: final.file("summary.json")))) {
             row.parameters = s.parameters
             row.samples = s.samples
