@@ -65,6 +65,7 @@ let package = Package(
                                          "Objectives", "Optimization", "SeededRandom", "Training"],
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
+        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Optimization"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
         .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK", "Configuration", "Curvature", "Networks", "Samples"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Samples"]),

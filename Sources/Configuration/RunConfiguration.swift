@@ -256,6 +256,10 @@ public struct ConfigurationKey: Sendable {
             c.seed = UInt64(x)
         }, render: { "\($0.seed)" }),
         choice("data.kind", "--data", \.data.kind),
+        ConfigurationKey(name: "data.seed", flag: "--data-seed", kind: .integer, set: { c, v in
+            guard let x = v.integer, x >= 0 else { throw InputError("expected an integer ≥ 0") }
+            c.data.seed = UInt64(x)
+        }, render: { $0.data.seed.map { "\($0)" } }),
         optionalInteger("data.samples", "--samples", \.data.samples),
         integer("data.classes", "--classes", \.data.classes),
         integer("data.dimension", "--dimension", \.data.dimension),

@@ -15,6 +15,9 @@ public struct DataSpecification: Sendable, Codable, Equatable {
     }
 
     public var kind: Kind = .clusters
+    /// The seed of generated data and of a random subset (nil: the run's seed), so runs with
+    /// different initialisations can share one dataset.
+    public var seed: UInt64?
     /// N. Required for generated data (default 1000); for files, nil means every sample.
     public var samples: Int?
     /// k for clusters (classes) and for random data (outputs).
@@ -75,7 +78,7 @@ public struct DataSpecification: Sendable, Codable, Equatable {
     /// This rank's shards of the training data and of the held-out data (if `heldOut` > 0).
     public func loadSplit(seed: UInt64, on communicator: Communicator) throws -> DataSplit {
         try validate()
-        let random = SplitMix64(seed: seed).fork(Self.stream)
+        let random = SplitMix64(seed: self.seed ?? seed).fork(Self.stream)
         switch kind {
         case .clusters:
             return try GaussianClusters(samples: samples ?? 1000, heldOut: heldOut, classes: classes, dimension: dimension,

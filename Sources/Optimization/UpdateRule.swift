@@ -34,3 +34,57 @@ public struct Momentum: UpdateRule {
         auxiliary = v
     }
 }
+
+/// FIRE, the fast inertial relaxation engine (Bitzek, Koskinen, Gähler, Moseler & Gumbsch 2006),
+/// the usual minimiser of elastic bands: damped dynamics along the force F = −g whose velocity is
+/// steered towards F and whose time step grows while the motion goes downhill, and that stops
+/// dead (v = 0, smaller step) as soon as it goes uphill (F·v ≤ 0).
+///
+/// The time step is Δt = η · `timeScale`, bounded by η · `maximumScale`, so the learning rate keeps
+/// its meaning (the first step moves θ by η²‖F‖, as momentum's does by η‖g‖ from rest).
+/// `auxiliary` holds the velocity and then [time scale, mixing α, downhill steps], so a band resumed
+/// from a checkpoint continues exactly.
+public struct FIRE: UpdateRule {
+    public var maximumScale = 10.0
+    public var increase = 1.1, decrease = 0.5
+    public var initialMixing = 0.1, mixingDecay = 0.99
+    /// Downhill steps before the time step may grow.
+    public var delay = 5
+
+    public init() {}
+
+    public func initialAuxiliary(count: Int) -> [Double]? {
+        [Double](repeating: 0, count: count) + [1, initialMixing, 0]
+    }
+
+    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) {
+        guard var v = auxiliary, v.count == g.count + 3 else { preconditionFailure("FIRE needs its velocity and scalars") }
+        auxiliary = nil
+        let n = g.count
+        var (scale, mixing, downhill) = (v[n], v[n + 1], v[n + 2])
+        var power = 0.0, vv = 0.0, ff = 0.0
+        for i in 0..<n { power -= g[i] * v[i]; vv += v[i] * v[i]; ff += g[i] * g[i] }
+        if power > 0 {
+            // Steer the velocity towards the force, keeping its length.
+            let steer = ff > 0 ? mixing * vv.squareRoot() / ff.squareRoot() : 0
+            for i in 0..<n { v[i] = (1 - mixing) * v[i] - steer * g[i] }
+            downhill += 1
+            if downhill > Double(delay) {
+                scale = min(scale * increase, maximumScale)
+                mixing *= mixingDecay
+            }
+        } else {
+            for i in 0..<n { v[i] = 0 }
+            scale *= decrease
+            mixing = initialMixing
+            downhill = 0
+        }
+        let dt = η * scale
+        for i in 0..<n {
+            v[i] -= dt * g[i]
+            parameters[i] += dt * v[i]
+        }
+        v[n] = scale; v[n + 1] = mixing; v[n + 2] = downhill
+        auxiliary = v
+    }
+}

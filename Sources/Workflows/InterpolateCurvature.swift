@@ -61,16 +61,7 @@ extension InterpolateJob {
 
     /// All eigenvalues of H at θ, ascending, on the group's squarest BLACS grid.
     func exactEigenvalues(at θ: [Double], _ context: Context) throws -> [Double] {
-        let shape = ProcessGrid.squarestShape(for: context.group.size)
-        let grid = ProcessGrid(communicator: context.group, rows: shape.rows, columns: shape.columns)
-        defer { grid.release() }
-        let m = context.m, blockSize = max(1, min(configuration.hessianBlock, (m + max(shape.rows, shape.columns) - 1) / max(shape.rows, shape.columns)))
-        var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
-        _ = try CurvatureAssembly(model: context.network, requested: configuration.hessianAssembly)
-            .assemble(.hessian, at: θ, shard: context.training.dataset.samples, globalSampleCount: context.training.dataset.globalCount, into: &matrix)
-        _ = try matrix.symmetrize()
-        let solver = try Eigensolver.resolve(.auto, selection: .none, n: m, blockSize: blockSize, grid: (shape.rows, shape.columns)).solver
-        return try solver.decompose(&matrix, selection: .none).eigenvalues
+        try exactHessianEigenvalues(at: θ, network: context.network, objective: context.training, configuration: configuration)
     }
 
     /// The `count` top eigenvectors of H at θ by Lanczos (largest first). Each group computes them

@@ -28,3 +28,22 @@ struct RankGroups {
         if ownsGroup { try? group.free() }
     }
 }
+
+extension RankGroups {
+    /// Items 0 ..< `count` computed side by side: item i by group i mod `self.count`, each a vector
+    /// of `width` values, which every rank of the world then holds. The group's rank 0 places its
+    /// items' values in one zeroed world-wide buffer and a sum over the world fills it — exact, as
+    /// every slot has one non-zero contributor (x + 0 = x) — so all ranks continue with the very same
+    /// numbers. With one group every rank computed every item already, and nothing is exchanged.
+    /// Collective over the world (`compute` over the group).
+    func share(_ count: Int, width: Int, _ compute: (Int) throws -> [Double]) throws -> [[Double]] {
+        var flat = [Double](repeating: 0, count: count * width)
+        for item in stride(from: index, to: count, by: self.count) {
+            let values = try compute(item)
+            precondition(values.count == width, "every shared item has the same width")
+            if group.rank == 0 || self.count == 1 { flat.replaceSubrange((item * width)..<((item + 1) * width), with: values) }
+        }
+        if self.count > 1 { try world.allreduce(&flat, .sum) }
+        return (0..<count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
+    }
+}

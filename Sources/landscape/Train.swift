@@ -9,6 +9,7 @@ import Foundation
 struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of every random quantity (data, initialisation, minibatches). [seed]", valueName: "n")) var seed: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Dataset kind: clusters, mnist, cifar10, npy or random. [data.kind]", valueName: "kind")) var data: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of generated data and random subsets only (default: --seed), so different initialisations share one dataset. [data.seed]", valueName: "n")) var dataSeed: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Number of samples N (files: default all). [data.samples]", valueName: "N")) var samples: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Classes k of the clusters, or outputs k of random data. [data.classes]", valueName: "k")) var classes: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Input dimension d of generated data. [data.dimension]", valueName: "d")) var dimension: String?
@@ -41,7 +42,7 @@ struct RunKeyOptions: ConfigurationFlags {
     /// (configuration key, flag text) for every flag given.
     var overrides: [(key: String, text: String)] {
         let pairs: [(String, String?)] = [
-            ("seed", seed), ("data.kind", data), ("data.samples", samples), ("data.classes", classes),
+            ("seed", seed), ("data.kind", data), ("data.seed", dataSeed), ("data.samples", samples), ("data.classes", classes),
             ("data.dimension", dimension), ("data.covariance", covariance), ("data.x", x), ("data.y", y),
             ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset), ("data.held-out", heldOut),
             ("data.standardize", standardize), ("model.layers", layers), ("model.activation", activation),

@@ -1,0 +1,180 @@
+/// The nudged elastic band's geometry (GEOMETRY.md §3; Jónsson, Mills & Jacobsen 1998; Henkelman
+/// & Jónsson 2000; Henkelman, Uberuaga & Jónsson 2000 for the climbing image): the pivots of a
+/// path between two fixed end points, and the NEB force on each interior pivot from the pivots'
+/// energies and gradients. Pure arithmetic on vectors — the energies and gradients come from
+/// whoever evaluates the loss, so the same code moves a band on a closed-form surface (the unit
+/// tests) and on a network's training loss (`landscape path`).
+///
+/// Layout: the pivots p₀ = A, p₁ … p_P, p_{P+1} = B are rows of one flat array, pivot i at
+/// `i·M ..< (i + 1)·M`, so an update rule moves all interior pivots as one vector.
+public struct ElasticBand: Sendable, Equatable {
+    /// Parameters per pivot.
+    public let dimension: Int
+    /// Every pivot, end points included, row after row.
+    public var pivots: [Double]
+
+    public init(pivots: [Double], dimension: Int) {
+        precondition(dimension > 0 && pivots.count % dimension == 0 && pivots.count / dimension >= 2)
+        self.pivots = pivots
+        self.dimension = dimension
+    }
+
+    /// The straight band from `a` to `b` with `interior` equally spaced pivots between them:
+    /// pᵢ = (1 − tᵢ)·A + tᵢ·B, tᵢ = i / (P + 1) (so the ends are A and B bit for bit).
+    public init(from a: [Double], to b: [Double], interior: Int) {
+        precondition(a.count == b.count && interior >= 0)
+        var flat: [Double] = []
+        flat.reserveCapacity((interior + 2) * a.count)
+        for i in 0...(interior + 1) {
+            let t = Double(i) / Double(interior + 1)
+            flat += Self.interpolate(a[...], b[...], t)
+        }
+        self.init(pivots: flat, dimension: a.count)
+    }
+
+    /// Pivots, end points included.
+    public var count: Int { pivots.count / dimension }
+    public var interiorCount: Int { count - 2 }
+
+    public func pivot(_ i: Int) -> ArraySlice<Double> { pivots[(i * dimension)..<((i + 1) * dimension)] }
+
+    /// The interior pivots as one vector (what an update rule moves).
+    public var interior: ArraySlice<Double> { pivots[dimension..<((count - 1) * dimension)] }
+
+    public mutating func setInterior(_ values: [Double]) {
+        precondition(values.count == interiorCount * dimension)
+        pivots.replaceSubrange(dimension..<((count - 1) * dimension), with: values)
+    }
+
+    /// (1 − t)·a + t·b: t = 0 and t = 1 give a and b exactly.
+    public static func interpolate(_ a: ArraySlice<Double>, _ b: ArraySlice<Double>, _ t: Double) -> [Double] {
+        if t == 0 { return Array(a) }
+        if t == 1 { return Array(b) }
+        return zip(a, b).map { (1 - t) * $0 + t * $1 }
+    }
+
+    /// |p_{i+1} − pᵢ| for every segment i = 0 … count − 2.
+    public var segmentLengths: [Double] {
+        (0..<(count - 1)).map { i in Self.distance(pivot(i), pivot(i + 1)) }
+    }
+
+    /// Arc length at every pivot, from 0 at A to the path length at B.
+    public var arcLengths: [Double] {
+        var s = [0.0]
+        for l in segmentLengths { s.append(s.last! + l) }
+        return s
+    }
+
+    public static func distance(_ a: ArraySlice<Double>, _ b: ArraySlice<Double>) -> Double {
+        zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+    }
+
+    /// Henkelman & Jónsson's improved tangent at interior pivot i, normalised: towards the
+    /// higher-energy neighbour when the energy rises monotonically through i; at a local extremum
+    /// of the band, both neighbour directions weighted by the larger and smaller energy difference
+    /// (so the tangent turns smoothly as the extremum passes, and kinks do not form).
+    public func tangent(at i: Int, energies E: [Double]) -> [Double] {
+        precondition(i > 0 && i < count - 1 && E.count == count)
+        let p = pivot(i), next = pivot(i + 1), previous = pivot(i - 1)
+        let forward = zip(next, p).map { $0 - $1 }, backward = zip(p, previous).map { $0 - $1 }
+        var τ: [Double]
+        if E[i + 1] > E[i] && E[i] > E[i - 1] {
+            τ = forward
+        } else if E[i + 1] < E[i] && E[i] < E[i - 1] {
+            τ = backward
+        } else {
+            let up = abs(E[i + 1] - E[i]), down = abs(E[i - 1] - E[i])
+            let (large, small) = (max(up, down), min(up, down))
+            let (wf, wb) = E[i + 1] > E[i - 1] ? (large, small) : (small, large)
+            τ = zip(forward, backward).map { wf * $0 + wb * $1 }
+            // Equal neighbours and a flat band: the plain bisector.
+            if wf == 0 && wb == 0 { τ = zip(forward, backward).map { $0 + $1 } }
+        }
+        let norm = τ.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? τ.map { $0 / norm } : τ
+    }
+
+    /// The force on every interior pivot and what convergence is judged by.
+    public struct Forces: Sendable {
+        /// The NEB force of every interior pivot, as one vector (the interior's layout).
+        public var force: [Double]
+        /// |F⊥| of every interior pivot: the loss force perpendicular to the path. For the
+        /// climbing pivot, the norm of its whole force (|∇L| with the parallel part inverted), which
+        /// vanishes only where ∇L does.
+        public var residual: [Double]
+        /// The interior pivot that climbs (its index among all pivots), if any.
+        public var climbing: Int?
+
+        /// The convergence measure: the largest residual.
+        public var largestResidual: Double { residual.max() ?? 0 }
+    }
+
+    /// The NEB force on every interior pivot i (GEOMETRY.md §3):
+    /// Fᵢ = −∇L(pᵢ) + (∇L(pᵢ)·τᵢ)τᵢ + k(|p_{i+1} − pᵢ| − |pᵢ − p_{i−1}|)τᵢ, and, with `climb`, for
+    /// the highest interior pivot F = −∇L + 2(∇L·τ)τ (no spring: it climbs along the path to the
+    /// saddle while the others keep it nudged). `gradients` holds ∇L of the interior pivots in the
+    /// interior's layout; `energies` every pivot's loss, end points included.
+    public func forces(energies E: [Double], gradients: [Double], spring k: Double, climb: Bool) -> Forces {
+        precondition(E.count == count && gradients.count == interiorCount * dimension)
+        let climbing: Int? = climb && interiorCount > 0 ? (1..<(count - 1)).max { E[$0] < E[$1] } : nil
+        let lengths = segmentLengths
+        var force = [Double](repeating: 0, count: gradients.count), residual: [Double] = []
+        for i in 1..<(count - 1) {
+            let τ = tangent(at: i, energies: E)
+            let base = (i - 1) * dimension
+            var along = 0.0
+            for j in 0..<dimension { along += gradients[base + j] * τ[j] }
+            if i == climbing {
+                var norm = 0.0
+                for j in 0..<dimension {
+                    let f = -gradients[base + j] + 2 * along * τ[j]
+                    force[base + j] = f
+                    norm += f * f
+                }
+                residual.append(norm.squareRoot())
+            } else {
+                let spring = k * (lengths[i] - lengths[i - 1])
+                var norm = 0.0
+                for j in 0..<dimension {
+                    let perpendicular = -gradients[base + j] + along * τ[j]
+                    norm += perpendicular * perpendicular
+                    force[base + j] = perpendicular + spring * τ[j]
+                }
+                residual.append(norm.squareRoot())
+            }
+        }
+        return Forces(force: force, residual: residual, climbing: climbing)
+    }
+
+    /// AutoNEB's refinement test between neighbouring pivots (GEOMETRY.md §4): `segmentMaxima[i]`
+    /// is the largest loss sampled on the straight segment pᵢ → p_{i+1} (at parameter `at[i]`).
+    /// A segment needs a new pivot where that maximum exceeds the higher of its two pivots by more
+    /// than `threshold` × the band's energy range (max − min over the pivots); at most `budget`
+    /// new pivots, the largest excesses first. Returns (segment, t) pairs in segment order.
+    public static func insertions(energies E: [Double], segmentMaxima: [Double], at t: [Double],
+                                  threshold: Double, budget: Int) -> [(segment: Int, t: Double)] {
+        precondition(segmentMaxima.count == E.count - 1 && t.count == segmentMaxima.count)
+        guard budget > 0, let high = E.max(), let low = E.min() else { return [] }
+        // A flat band (range 0) is refined only by segments that rise above it at all.
+        let margin = threshold * (high - low)
+        let excess = segmentMaxima.indices.map { segmentMaxima[$0] - max(E[$0], E[$0 + 1]) - margin }
+        let wanted = excess.indices.filter { excess[$0] > 0 && t[$0] > 0 && t[$0] < 1 }
+            .sorted { excess[$0] > excess[$1] }.prefix(budget).sorted()
+        return wanted.map { ($0, t[$0]) }
+    }
+
+    /// The band with a pivot inserted at (1 − t)·p_s + t·p_{s+1} for each (s, t), s in increasing order.
+    public func inserting(_ points: [(segment: Int, t: Double)]) -> ElasticBand {
+        var flat: [Double] = []
+        flat.reserveCapacity(pivots.count + points.count * dimension)
+        var next = points.makeIterator(), pending = next.next()
+        for i in 0..<count {
+            flat += pivot(i)
+            while let p = pending, p.segment == i {
+                flat += Self.interpolate(pivot(i), pivot(i + 1), p.t)
+                pending = next.next()
+            }
+        }
+        return ElasticBand(pivots: flat, dimension: dimension)
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import NPY
+import Testing
+
+/// `landscape path` from the command line, on a teacher–student problem whose minima are known
+/// exactly: the data are labelled by a tanh network 2-2-1 (the teacher), so the teacher is a
+/// minimum with L = 0 and ∇L = 0, and so are its copies with the two hidden units swapped or a
+/// unit's signs flipped (the same function). NEB lowers the straight line's barrier between them,
+/// the climbing image converges to an index-1 saddle that `landscape evaluate` and `landscape
+/// spectrum` confirm, the reported losses equal `landscape evaluate` at every pivot, the band is the
+/// same on 1–4 ranks and any group size, SIGUSR1 + --resume gives the uninterrupted band, and bad
+/// input is refused.
+extension MPIJobs {
+@Suite struct Paths {
+    struct Fixture {
+        let directory: URL
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        var a: String { path("A.npy") }
+        var b: String { path("B.npy") }
+        var c: String { path("C.npy") }
+        var model: [String] {
+            ["--data", "npy", "--x", path("X.npy"), "--y", path("y.npy"), "--layers", "2", "--activation", "tanh", "--loss", "mse"]
+        }
+    }
+
+    static let parameterCount = 2 * 2 + 2 + 2 + 1
+
+    /// Data X (N × 2, seeded standard normal) labelled by the teacher; A = the teacher, B = its hidden units
+    /// swapped, C = its first unit's signs flipped (tanh is odd).
+    static func fixture(_ tag: String, samples: Int = 40) throws -> Fixture {
+        let f = Fixture(directory: try MPITestSupport.temporaryDirectory(tag))
+        var state: UInt64 = 0x51ed_2701
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (Double(state >> 11) + 0.5) * 0x1p-53
+        }
+        // Standard normal inputs (Box–Muller).
+        func next() -> Double {
+            let r = (-2 * Foundation.log(uniform())).squareRoot()
+            return r * Foundation.cos(2 * Double.pi * uniform())
+        }
+        let w1 = [[1.0, 0.5], [-0.7, 1.2]], b1 = [0.1, -0.2], w2 = [1.0, -0.8], b2 = 0.05
+        var x: [Double] = [], y: [Double] = []
+        for _ in 0..<samples {
+            let p = [next(), next()]
+            x += p
+            y.append((0..<2).map { u in w2[u] * Foundation.tanh(w1[u][0] * p[0] + w1[u][1] * p[1] + b1[u]) }.reduce(b2, +))
+        }
+        try NPYArray(shape: [samples, 2], values: x).write(to: f.path("X.npy"))
+        try NPYArray(shape: [samples, 1], values: y).write(to: f.path("y.npy"))
+        func θ(_ units: [Int], sign: [Double]) -> [Double] {
+            var θ: [Double] = []
+            for k in units.indices { θ += w1[units[k]].map { sign[k] * $0 } }
+            for k in units.indices { θ.append(sign[k] * b1[units[k]]) }
+            for k in units.indices { θ.append(sign[k] * w2[units[k]]) }
+            return θ + [b2]
+        }
+        try NPYArray(shape: [parameterCount], values: θ([0, 1], sign: [1, 1])).write(to: f.a)
+        try NPYArray(shape: [parameterCount], values: θ([1, 0], sign: [1, 1])).write(to: f.b)
+        try NPYArray(shape: [parameterCount], values: θ([0, 1], sign: [-1, 1])).write(to: f.c)
+        return f
+    }
+
+    static func summary(_ directory: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json"))
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    /// A number of summary.json exactly as written (JSONSerialization may round the last digit).
+    static func number(_ directory: String, _ key: String, indent: Int = 2) throws -> Double? {
+        let text = try String(contentsOfFile: directory + "/summary.json", encoding: .utf8)
+        guard let range = text.range(of: "\n" + String(repeating: " ", count: indent) + "\"\(key)\" : ") else { return nil }
+        return Double(text[range.upperBound...].prefix { !",\n".contains($0) })
+    }
+
+    static func rows(_ path: String) throws -> [[String: String]] {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return lines.dropFirst().map { line in
+            Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+        }
+    }
+
+    /// The permuted minima have equal loss (0) and a clear barrier on the straight line between
+    /// them; NEB converges (every |F⊥| below tolerance) to a path far below it, and the loss it
+    /// reports at every pivot is `landscape evaluate`'s at that pivot, to the last bit.
+    @Test func nebLowersTheBarrierBetweenPermutedMinimaAndEveryPivotEqualsEvaluate() throws {
+        let f = try Self.fixture("path-neb")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let out = f.path("neb")
+        let run = try MPITestSupport.run(np: 2, ["path"] + f.model + ["--from", f.a, "--to", f.b, "--method", "neb", "--pivots", "5",
+                                                                       "--tolerance", "1e-3", "--iterations", "20000", "--out", out, "--quiet"], timeout: 300)
+        try #require(run.status == 0, "\(run.stderr)")
+        let s = try Self.summary(out)
+        #expect(s["reason"] as? String == "target-gradient-norm")
+        #expect(s["converged"] as? Bool == true)
+        let barrier = try #require(s["barrier"] as? Double), straight = try #require(s["straightLineBarrier"] as? Double)
+        #expect(straight > 0.3, "the straight line between permuted minima has a barrier: \(straight)")
+        #expect(barrier < 0.5 * straight, "NEB barrier \(barrier) vs straight line \(straight)")
+        let pivots = try NPYArray(contentsOf: out + "/pivots.npy")
+        #expect(pivots.shape == [7, Self.parameterCount])
+        // Both ends are A and B bit for bit, and every pivot's loss is evaluate's.
+        #expect(Array(pivots.values[0..<Self.parameterCount]) == (try NPYArray(contentsOf: f.a).values))
+        let profile = try Self.rows(out + "/profile.csv").filter { $0["kind"] == "pivot" }
+        #expect(profile.count == 7)
+        for p in 0..<7 {
+            let file = f.path("pivot-\(p).npy")
+            try NPYArray(shape: [Self.parameterCount], values: Array(pivots.values[(p * Self.parameterCount)..<((p + 1) * Self.parameterCount)])).write(to: file)
+            let e = try MPITestSupport.run(np: 2, ["evaluate"] + f.model + ["--params", file, "--out", f.path("evaluate-\(p)")])
+            try #require(e.status == 0, "\(e.stderr)")
+            let loss = try #require(try Self.number(f.path("evaluate-\(p)"), "loss"))
+            #expect(Double(profile[p]["train_loss"]!) == loss, "pivot \(p): \(profile[p]["train_loss"]!) vs evaluate \(loss)")
+        }
+        for file in ["profile.csv", "convergence.csv", "convergence.svg", "path.svg", "curvature.csv", "highest.npy", "config.toml"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"))
+    }
+
+    /// With the climbing image the highest pivot converges to a critical point: its ‖∇L‖ (reported,
+    /// and recomputed by `landscape evaluate`) is below the tolerance, and its exact index is what
+    /// `landscape spectrum` counts at the written point.
+    @Test func theClimbingImageConvergesToASaddleWhoseIndexSpectrumConfirms() throws {
+        let f = try Self.fixture("path-climb")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let out = f.path("climb")
+        let run = try MPITestSupport.run(np: 2, ["path"] + f.model + ["--from", f.a, "--to", f.b, "--method", "autoneb", "--climb",
+                                                                       "--tolerance", "1e-5", "--iterations", "20000", "--out", out, "--quiet"], timeout: 300)
+        try #require(run.status == 0, "\(run.stderr)")
+        let s = try Self.summary(out)
+        // Converged: the climbing pivot's |F| = |∇L| (the reflection keeps the norm) is within tolerance too.
+        #expect(s["reason"] as? String == "target-gradient-norm")
+        let curvature = try #require((s["curvature"] as? [[String: Any]])?.first)
+        let gradient = try #require(curvature["gradientNorm"] as? Double)
+        #expect(gradient <= 1e-5, "the climbing pivot's ‖∇L‖ = \(gradient)")
+        let index = try #require(curvature["negative"] as? Int)
+        #expect(index >= 1, "the top of a path between two minima has a direction down to them")
+        #expect((s["verdict"] as? String)?.contains("a saddle") == true, "\(s["verdict"] ?? "")")
+        let e = try MPITestSupport.run(np: 1, ["evaluate"] + f.model + ["--params", out + "/highest.npy", "--out", f.path("evaluate")])
+        try #require(e.status == 0, "\(e.stderr)")
+        #expect(try #require(try Self.number(f.path("evaluate"), "gradientNorm")) <= 1e-5)
+        let spectrum = try MPITestSupport.run(np: 2, ["spectrum"] + f.model + ["--block", "4", "--checkpoint", out + "/highest.npy", "--out", f.path("spectrum"), "--quiet"])
+        try #require(spectrum.status == 0, "\(spectrum.stderr)")
+        let counts = try #require(((try Self.summary(f.path("spectrum")))["hessian"] as? [String: Any])?["counts"] as? [String: Any])
+        #expect(counts["negative"] as? Int == index)
+    }
+
+    /// AutoNEB's band is the same on 1–4 ranks and every group size (groups of ranks take pivots,
+    /// data-parallel inside): only the data-parallel sums' rounding may differ.
+    @Test func theBandIsTheSameOnOneToFourRanksAndAnyGroupSize() throws {
+        let f = try Self.fixture("path-ranks", samples: 48)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let args = ["path"] + f.model + ["--from", f.a, "--to", f.b, "--method", "autoneb", "--pivots", "3", "--cycles", "2",
+                                         "--cycle-iterations", "150", "--iterations", "100", "--insert-threshold", "0", "--index-every", "3", "--quiet"]
+        let reference = f.path("r1")
+        let one = try MPITestSupport.run(np: 1, args + ["--out", reference])
+        try #require(one.status == 0, "\(one.stderr)")
+        let expected = try NPYArray(contentsOf: reference + "/pivots.npy")
+        #expect(expected.shape[0] > 5, "AutoNEB inserted pivots: \(expected.shape)")
+        for (np, group) in [(2, 1), (2, 2), (3, 1), (3, 3), (4, 2)] {
+            let out = f.path("r\(np)-\(group)")
+            let run = try MPITestSupport.run(np: np, args + ["--group-size", "\(group)", "--out", out], timeout: 180)
+            try #require(run.status == 0, "np \(np) group \(group): \(run.stderr)")
+            let pivots = try NPYArray(contentsOf: out + "/pivots.npy")
+            try #require(pivots.shape == expected.shape, "np \(np) group \(group): \(pivots.shape)")
+            let difference = MPITestSupport.maxRelativeDifference(pivots.values, expected.values)
+            #expect(difference < 1e-10, "np \(np) group \(group): \(difference)")
+            if group == 1 { #expect(pivots.values == expected.values, "groups of one rank hold all the data: bit for bit") }
+            let s = try Self.summary(out)
+            #expect(s["groups"] as? Int == np / group)
+        }
+    }
+
+    /// SIGUSR1 during the band: a checkpoint and exit 3; --resume ends at the very band of an
+    /// uninterrupted run.
+    @Test func aSignalCheckpointsTheBandAndResumeContinuesToTheSamePath() throws {
+        let f = try Self.fixture("path-signal", samples: 4000)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let args = ["path"] + f.model + ["--from", f.a, "--to", f.b, "--method", "autoneb", "--pivots", "4", "--cycles", "2",
+                                         "--cycle-iterations", "150", "--iterations", "300", "--tolerance", "1e-12"]
+        let out = f.path("out"), reference = f.path("reference"), log = f.directory.appendingPathComponent("log")
+        let process = try MPITestSupport.start(np: 2, args + ["--out", out], log: log)
+        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(MPITestSupport.wait(timeout: 120) { text().contains("iteration") || !process.isRunning }, "never started: \(text())")
+        MPITestSupport.signalRanks(of: process, SIGUSR1)
+        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(text())")
+        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/band.npy"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume", "--quiet"], timeout: 300)
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"], timeout: 300)
+        try #require(whole.status == 0, "\(whole.stderr)")
+        #expect(try NPYArray(contentsOf: out + "/pivots.npy").values == NPYArray(contentsOf: reference + "/pivots.npy").values)
+        #expect(try Self.number(out, "barrier") == Self.number(reference, "barrier"))
+        let history = try Self.rows(out + "/convergence.csv"), full = try Self.rows(reference + "/convergence.csv")
+        #expect(history.count == full.count)
+    }
+
+    /// Dynamic string sampling: above the straight line's maximum the string is the line itself
+    /// (converged, normalised length 1); at a level between the minima and that maximum, trained
+    /// points make a string whose every point and segment sample is below the level.
+    @Test func dynamicStringSamplingConnectsBelowTheLevel() throws {
+        let f = try Self.fixture("path-string")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let high = f.path("high"), low = f.path("low")
+        let base = ["path"] + f.model + ["--from", f.a, "--to", f.b, "--method", "string", "--quiet"]
+        let first = try MPITestSupport.run(np: 2, base + ["--level", "5", "--out", high])
+        try #require(first.status == 0, "\(first.stderr)")
+        let h = try #require(try Self.summary(high)["string"] as? [String: Any])
+        #expect(h["converged"] as? Bool == true)
+        #expect(h["normalizedGeodesicLength"] as? Double == 1)
+        let straight = try #require(try Self.summary(high)["straightLineMaximum"] as? [String: Any])["loss"] as? Double
+        let level = 0.25 * (straight ?? 0)
+        let second = try MPITestSupport.run(np: 2, base + ["--level", "\(level)", "--group-size", "1", "--learning-rate", "0.2",
+                                                           "--string-steps", "4000", "--out", low], timeout: 300)
+        try #require(second.status == 0, "\(second.stderr)")
+        let s = try Self.summary(low), string = try #require(s["string"] as? [String: Any])
+        #expect(string["converged"] as? Bool == true, "\(string)")
+        #expect(try #require(string["normalizedGeodesicLength"] as? Double) > 1)
+        #expect(try #require(s["pivots"] as? Int) >= 1)
+        for row in try Self.rows(low + "/profile.csv") {
+            #expect(Double(row["train_loss"]!)! <= level, "\(row)")
+        }
+        #expect((string["note"] as? String)?.contains("proves nothing") == true)
+    }
+
+    /// Three equivalent minima: every pair connected, the minimum spanning tree keeps two paths, and
+    /// no pair is connected higher through the tree than by its own path.
+    @Test func manyMinimaGiveTheMinimumSpanningTreeOfSaddles() throws {
+        let f = try Self.fixture("path-minima")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let out = f.path("tree")
+        let run = try MPITestSupport.run(np: 2, ["path"] + f.model + ["--minima", f.a, f.b, f.c, "--method", "neb", "--pivots", "4",
+                                                                       "--iterations", "800", "--group-size", "1", "--out", out, "--quiet"], timeout: 300)
+        try #require(run.status == 0, "\(run.stderr)")
+        let pairs = try Self.rows(out + "/pairs.csv"), tree = try Self.rows(out + "/tree.csv")
+        #expect(pairs.count == 3)
+        #expect(tree.count == 2)
+        for p in pairs {
+            #expect(Double(p["tree_saddle"]!)! <= Double(p["direct_saddle"]!)!, "\(p)")
+            #expect(FileManager.default.fileExists(atPath: out + "/pairs/\(p["a"]!)-\(p["b"]!)/pivots.npy"))
+        }
+        // The tree's largest saddle is the lowest saddle at which all three are connected.
+        let saddles = pairs.map { Double($0["direct_saddle"]!)! }.sorted()
+        #expect(tree.map { Double($0["saddle"]!)! }.sorted() == Array(saddles.prefix(2)))
+        #expect(FileManager.default.fileExists(atPath: out + "/disconnectivity.svg"))
+    }
+
+    @Test func badInputIsRefused() throws {
+        let f = try Self.fixture("path-bad")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let short = f.path("short.npy"), nan = f.path("nan.npy")
+        try NPYArray(shape: [5], values: Array(repeating: 1, count: 5)).write(to: short)
+        var values = try NPYArray(contentsOf: f.b).values
+        values[2] = .nan
+        try NPYArray(shape: [Self.parameterCount], values: values).write(to: nan)
+        let cases: [([String], String)] = [
+            (["--from", short, "--to", f.b], "holds 5 values"),
+            (["--from", f.a, "--to", nan], "must be finite"),
+            (["--from", f.a, "--to", f.a], "are the same point"),
+            (["--from", f.a, "--to", f.b, "--pivots", "0"], "at least 1 interior pivot"),
+            (["--from", f.a, "--to", f.b, "--method", "neb", "--pivots", "2000000", "--memory-per-rank", "100M"], "use at most"),
+            (["--from", f.a, "--to", f.b, "--method", "string", "--level", "-1"], "is not above the end points' losses"),
+            (["--from", f.a, "--to", f.b, "--method", "string"], "needs --level"),
+            (["--from", f.a, "--to", f.b, "--method", "elastic"], "use neb, autoneb or string"),
+            (["--from", f.a, "--to", f.b, "--optimizer", "adam"], "use fire or momentum"),
+            (["--from", f.a, "--to", f.b, "--tolerance", "0"], "--tolerance 0.0: give a finite number > 0"),
+            (["--from", f.a], "give --from A.npy --to B.npy"),
+            (["--minima", f.a, f.b], "three or more minima"),
+            (["--from", f.a, "--to", f.b, "--group-size", "3"], "must divide the number of ranks"),
+        ]
+        for (extra, message) in cases {
+            let out = f.path("out")
+            let run = try MPITestSupport.run(np: 2, ["path"] + f.model + extra + ["--out", out])
+            #expect(run.status == 2, "\(extra): status \(run.status), \(run.stderr)")
+            #expect(run.stderr.contains(message), "\(extra): \(run.stderr)")
+            let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("Error") || $0.hasPrefix("error") }
+            #expect(lines.count == 1, "\(extra): one message, not one per rank: \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(extra): nothing written")
+        }
+    }
+}
+}
