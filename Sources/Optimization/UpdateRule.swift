@@ -41,7 +41,7 @@ public struct Momentum: UpdateRule {
 /// dead (v = 0, smaller step) as soon as it goes uphill (F·v ≤ 0).
 ///
 /// The time step is Δt = η · `timeScale`, bounded by η · `maximumScale`, so the learning rate keeps
-/// its meaning (the first step moves θ by η²‖F‖, as momentum's does by η‖g‖ from rest).
+/// its meaning (the first step from rest moves θ by η²‖F‖).
 /// `auxiliary` holds the velocity and then [time scale, mixing α, downhill steps], so a band resumed
 /// from a checkpoint continues exactly.
 public struct FIRE: UpdateRule {
@@ -64,7 +64,9 @@ public struct FIRE: UpdateRule {
         var (scale, mixing, downhill) = (v[n], v[n + 1], v[n + 2])
         var power = 0.0, vv = 0.0, ff = 0.0
         for i in 0..<n { power -= g[i] * v[i]; vv += v[i] * v[i]; ff += g[i] * g[i] }
-        if power > 0 {
+        // At rest (a fresh start) nothing has gone uphill yet: Bitzek et al. take the MD step before
+        // they test the power, so the first step is not a restart with a halved time step.
+        if power > 0 || vv == 0 {
             // Steer the velocity towards the force, keeping its length.
             let steer = ff > 0 ? mixing * vv.squareRoot() / ff.squareRoot() : 0
             for i in 0..<n { v[i] = (1 - mixing) * v[i] - steer * g[i] }

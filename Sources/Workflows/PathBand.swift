@@ -53,15 +53,19 @@ extension PathJob {
         let rule: any UpdateRule
         /// The longest move of a pivot in one iteration.
         let maximumStep: Double
-        /// Loss-and-gradient evaluations so far (one per interior pivot per iteration).
+        /// Loss-and-gradient evaluations so far (one per interior pivot per iteration), and the
+        /// seconds this rank spent in them (the rest of an iteration is the band's own overhead).
         var evaluations = 0
+        var gradientSeconds = 0.0
 
         var measuresEveryStep: Bool { true }
 
         mutating func measure(_ state: BandState, gradient: Bool) throws -> BandMeasurement {
             let band = state.band, m = band.dimension
             let shared = try context.groups.share(band.interiorCount, width: m + 2) { i in
+                let clock = Stopwatch()
                 let e = try context.training.evaluate(Array(band.pivot(i + 1)), gradient: true)
+                gradientSeconds += clock.seconds
                 return [e.loss, e.gradientNorm!] + e.gradient!
             }
             evaluations += band.interiorCount
@@ -113,6 +117,9 @@ extension PathJob {
         var history: [ConvergenceRow]
         /// Interior pivots after each AutoNEB cycle's insertion.
         var insertions: [Int]
+        /// This run's seconds in band iterations, and in the pivots' loss-and-gradient evaluations within them.
+        var bandSeconds = 0.0
+        var gradientSeconds = 0.0
     }
 
     /// The band's outcome: its final state and measurement, and how it got there.
@@ -211,7 +218,10 @@ extension PathJob {
                 saved.evaluations = evaluationsBefore + (state.step - snapshot.step) * state.band.interiorCount
                 try saveBand(state, saved, to: checkpoint, on: world)
             }
+            let clock = Stopwatch()
             let outcome = try driver.run(&problem, from: state)
+            progress.bandSeconds += clock.seconds
+            progress.gradientSeconds += problem.gradientSeconds
             progress.history = history
             progress.evaluations += problem.evaluations
             progress.step = outcome.state.step

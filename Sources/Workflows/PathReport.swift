@@ -85,6 +85,11 @@ extension PathJob {
         var curvature: [PivotCurvature]
         var verdict: String
         var seconds: Double
+        /// NEB/AutoNEB: seconds in band iterations, and in the pivots' gradients within them (rank
+        /// 0); their ratio is what an iteration costs per pivot against one gradient evaluation.
+        var bandSeconds: Double?
+        var gradientSeconds: Double?
+        var iterationCostPerGradient: Double?
     }
 
     /// One pair: run the method into `directory` (its checkpoint inside), analyse, write. A pair
@@ -207,7 +212,9 @@ extension PathJob {
             iterations: bandOutcome?.progress.step ?? 0, reason: bandOutcome?.reason.rawValue ?? (string!.converged ? "converged" : "unresolved"),
             converged: final.map { $0.forces.largestResidual <= settings.tolerance } ?? string!.converged,
             largestResidual: final?.forces.largestResidual, lossEvaluations: lossEvaluations, gradientEvaluations: gradientEvaluations,
-            string: stringReport, curvature: curvature, verdict: verdict, seconds: clock.seconds)
+            string: stringReport, curvature: curvature, verdict: verdict, seconds: clock.seconds,
+            bandSeconds: bandOutcome?.progress.bandSeconds, gradientSeconds: bandOutcome?.progress.gradientSeconds,
+            iterationCostPerGradient: bandOutcome.map { $0.progress.gradientSeconds > 0 ? $0.progress.bandSeconds / $0.progress.gradientSeconds : .nan })
         try world.agree {
             guard world.isRoot else { return }
             try directory.create()

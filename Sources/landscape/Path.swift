@@ -15,6 +15,9 @@ struct Path: MPICommand {
             exact inertia of H and a verdict (a saddle, one basin, or not a critical point). Rank groups (--group-size) take \
             pivots side by side. Writes pivots.npy, highest.npy, profile.csv, convergence.csv, curvature.csv, path.svg, \
             convergence.svg, summary.json. SIGTERM/SIGUSR1 checkpoint the band (exit 3); --resume continues. See docs/path.md.
+
+            The exact index assembles H on the squarest process grid of each group (hessian.block and hessian.assembly from \
+            --config apply); Lanczos takes top.tolerance, top.block-size and top.max-matvecs from --config.
             """)
 
     @Option(help: ArgumentHelp("The run configuration (TOML): data and model (and [train] for string points); flags override it.", valueName: "run.toml"))

@@ -19,15 +19,19 @@ import Testing
         }
     }
 
-    @Test(arguments: ["train", "spectrum", "evaluate", "plan", "top", "density", "trace", "interpolate"])
+    @Test(arguments: ["train", "spectrum", "evaluate", "plan", "top", "density", "trace", "interpolate", "path"])
     func everyKeyHasItsFlagInTheHelp(command: String) throws {
         let options = try Self.options(command)
         #expect(!options.isEmpty, "no options found for \(command)")
         // The run tables' keys are on every command; [top], [density], [trace] on their own only.
-        // interpolate: no [hessian] flags (its --grid is the plane's grid), and top.k for its curvature.
+        // interpolate: no [hessian] flags (its --grid is the plane's grid), and top.k for its curvature;
+        // path: the run keys only (its curvature takes [hessian] from --config).
         let keys = ConfigurationKey.all.filter {
-            command == "interpolate" ? ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k"
-                                     : $0.command == nil || $0.command == command
+            switch command {
+            case "interpolate": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k"
+            case "path": $0.command == nil && !$0.name.hasPrefix("hessian.")
+            default: $0.command == nil || $0.command == command
+            }
         }
         for key in keys {
             let option = options.first { $0.flag == key.flag }
