@@ -10,6 +10,7 @@
 # pivots' gradients; goal ≤ 1.1).
 #   bench/path.sh
 #   STEPS=200 CYCLE=20 FINAL=20 bench/path.sh                (smoke run)
+#   MAXPIVOTS=10 bench/path.sh                               (an even pivot budget: 2 groups balance)
 #   LANDSCAPE=/work/.build-bench/release/landscape bench/path.sh
 # Writes bench/results/path/… and bench/results/path-<date>.md.
 set -euo pipefail
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 : "${STEPS:=3000}"
 : "${CYCLE:=100}"
 : "${FINAL:=200}"
+: "${MAXPIVOTS:=16}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 out=bench/results/path
 rm -rf "$out"
@@ -51,7 +53,7 @@ start=$(date +%s)
 run 2 train --config "$out/run.toml" --seed 1 --quiet --out "$out/minimum-1" >/dev/null
 run 2 train --config "$out/run.toml" --seed 2 --quiet --out "$out/minimum-2" >/dev/null
 path=(path --config "$out/run.toml" --from "$out/minimum-1/params.npy" --to "$out/minimum-2/params.npy" --method autoneb
-      --pivots 4 --max-pivots 16 --cycles 3 --cycle-iterations "$CYCLE" --iterations "$FINAL" --tolerance 1e-12 --quiet)
+      --pivots 4 --max-pivots "$MAXPIVOTS" --cycles 3 --cycle-iterations "$CYCLE" --iterations "$FINAL" --tolerance 1e-12 --quiet)
 run 1 "${path[@]}" --out "$out/np1"
 run 2 "${path[@]}" --out "$out/np2-g2"
 run 2 "${path[@]}" --group-size 1 --out "$out/np2-g1"
@@ -97,6 +99,6 @@ lines += [
     f"- {one['verdict']}",
 ]
 text = "\n".join(lines) + "\n"
-(out.parent / f"path-{stamp:%Y-%m-%d}.md").write_text(text)
+(out.parent / f"path-{stamp:%Y-%m-%d}-{one['settings']['maxPivots']}.md").write_text(text)
 print(text)
 PY

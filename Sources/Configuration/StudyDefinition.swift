@@ -68,3 +68,67 @@ public struct LargeSmallBatchStudy: Sendable {
         }
     }
 }
+
+/// Mode connectivity of the reference MLP (docs/connectivity.md): minima from several
+/// initialisations of one dataset, for several widths, connected pairwise by `landscape path`. A
+/// run configuration (data, model, training to the minima) plus a `[study]` table:
+///
+/// ```toml
+/// [study]
+/// seeds = [1, 2, 3]            # initialisations (the data stay those of data.seed, or of seed)
+/// widths = [[30, 30], [60, 60]]  # hidden widths: each width's minima are connected
+/// method = "autoneb"           # neb, autoneb or string (then level = λ)
+/// pivots = 4                   # and max-pivots, cycles, cycle-iterations, iterations, climb,
+///                              # tolerance, step-size, spring, group-size: as `landscape path`'s flags
+/// ```
+public struct ConnectivityStudy: Sendable {
+    public var base: RunConfiguration
+    public var seeds: [UInt64] = [1, 2, 3]
+    public var widths: [[Int]] = [[30, 30]]
+    /// `[study]` keys of `landscape path`'s settings, as (key, value text), applied by the job.
+    public var pathSettings: [(key: String, value: String)] = []
+
+    public static let pathKeys = ["method", "pivots", "max-pivots", "cycles", "cycle-iterations", "iterations", "climb",
+                                  "tolerance", "step-size", "spring", "level", "group-size"]
+    static var keys: [String] { ["seeds", "widths"] + pathKeys }
+
+    public init(toml text: String, source: String) throws {
+        let table = try RunConfiguration.parse(toml: text, source: source)
+        base = try RunConfiguration(table: table, source: source, excluding: ["study"])
+        guard let node = table["study"] else { return }
+        guard let study = node.table else { throw InputError("\(source): 'study' must be a table: [study]") }
+        for key in study.keys.sorted() {
+            let value = study[key]!
+            switch key {
+            case "seeds":
+                guard let list = value.array, !list.isEmpty else { throw InputError("\(source): study.seeds must be a list of integers ≥ 0, e.g. [1, 2, 3]") }
+                seeds = try list.map {
+                    guard let v = $0.int, v >= 0 else { throw InputError("\(source): study.seeds must be a list of integers ≥ 0, e.g. [1, 2, 3]") }
+                    return UInt64(v)
+                }
+            case "widths":
+                guard let list = value.array, !list.isEmpty else { throw InputError("\(source): study.widths must be a list of width lists, e.g. [[30, 30], [60, 60]]") }
+                widths = try list.map { entry in
+                    guard let inner = entry.array, !inner.isEmpty, inner.allSatisfy({ ($0.int ?? 0) >= 1 }) else {
+                        throw InputError("\(source): study.widths must be a list of width lists of integers ≥ 1, e.g. [[30, 30], [60, 60]]")
+                    }
+                    return inner.map { $0.int! }
+                }
+            case _ where Self.pathKeys.contains(key):
+                let text: String
+                if let v = value.int { text = "\(v)" } else if let v = value.double { text = "\(v)" } else if let v = value.bool { text = "\(v)" }
+                else if let v = value.string { text = v } else { throw InputError("\(source): study.\(key) must be a number, a boolean or a string") }
+                pathSettings.append((key, text))
+            default:
+                throw InputError("\(source): unknown key study.\(key); the [study] keys are \(Self.keys.joined(separator: ", "))")
+            }
+        }
+    }
+
+    /// Every refusal of the study's own settings, before anything runs.
+    public func validate() throws {
+        guard seeds.count >= 2 else { throw InputError("study.seeds needs at least two initialisations to connect (e.g. [1, 2, 3])") }
+        guard Set(seeds).count == seeds.count else { throw InputError("study.seeds \(seeds) repeats a seed: two runs from one initialisation end in one minimum") }
+        guard Set(widths).count == widths.count else { throw InputError("study.widths \(widths) repeats a width") }
+    }
+}

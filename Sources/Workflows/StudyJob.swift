@@ -30,21 +30,8 @@ public struct LargeSmallBatchStudyJob {
     var line: RunDirectory { RunDirectory(path: output.file("line")) }
     func spectrum(_ part: String) -> RunDirectory { RunDirectory(path: output.file("spectrum-\(part)")) }
 
-    func finished(_ directory: RunDirectory, on world: Communicator) throws -> Bool {
-        try world.agree { FileManager.default.fileExists(atPath: directory.file("summary.json")) }
-    }
-
-    /// A part's directory that already exists must hold the part of *this* study: the same
-    /// resolved configuration (config.toml, written before any work), else its results would be
-    /// reported under other settings.
-    func requireSameSettings(_ directory: RunDirectory, _ configuration: RunConfiguration, on world: Communicator) throws {
-        try world.agree {
-            guard let text = try? String(contentsOfFile: directory.file("config.toml"), encoding: .utf8) else { return }
-            guard text == configuration.toml else {
-                throw InputError("study: \(directory.path) was run with other settings (its config.toml differs from this study's); use another --out, or remove \(directory.path) to redo that part")
-            }
-        }
-    }
+    var parts: StudyParts { StudyParts(quiet: quiet) }
+    func finished(_ directory: RunDirectory, on world: Communicator) throws -> Bool { try parts.finished(directory, on: world) }
 
     /// The configuration of a training part: SGD with `batch` for exactly `steps` steps at the
     /// base's constant learning rate, checkpointed so a stopped part can be continued.
@@ -61,25 +48,6 @@ public struct LargeSmallBatchStudyJob {
         c.train.targetGradientNorm = nil
         if c.train.checkpointEvery == 0 { c.train.checkpointEvery = max(1, steps / 10) }
         return c
-    }
-
-    /// Runs a training part, continuing it from its last checkpoint when an earlier run of the
-    /// study was stopped inside it.
-    func train(_ configuration: RunConfiguration, into directory: RunDirectory, from start: String?, on world: Communicator) throws {
-        let resume = try world.agree { () throws -> Bool in
-            guard FileManager.default.fileExists(atPath: directory.file("train.csv")) else { return false }
-            guard !TrainRunFiles(directory: directory).checkpointSteps().isEmpty else {
-                throw InputError("study: \(directory.path) holds a training part stopped before its first checkpoint; remove \(directory.path) to run it again")
-            }
-            return true
-        }
-        var job = TrainJob(configuration: configuration, output: directory)
-        job.continuation = "repeat the same study command to continue"
-        job.resume = resume
-        job.start = resume ? nil : start
-        job.quiet = quiet
-        job.announce = false
-        try job.run(on: world)
     }
 
     /// Every refusal of the later parts, made before Part I trains: the line's grid and the
@@ -118,19 +86,19 @@ public struct LargeSmallBatchStudyJob {
         try world.agree { try output.validate() }
         let progress = Progress(communicator: world, quiet: quiet)
         // Finished parts are reused: each must be a part of this very study.
-        try requireSameSettings(large, part(study.largeBatch, study.largeSteps), on: world)
-        try requireSameSettings(small, part(study.smallBatch, study.smallSteps), on: world)
+        try parts.requireSameSettings(large, part(study.largeBatch, study.largeSteps), on: world)
+        try parts.requireSameSettings(small, part(study.smallBatch, study.smallSteps), on: world)
         for directory in [line, spectrum("large"), spectrum("small")] where study.spectrum != .none || directory.path == line.path {
-            try requireSameSettings(directory, base, on: world)
+            try parts.requireSameSettings(directory, base, on: world)
         }
         if try !finished(large, on: world) {
             try checkLaterParts(range: range, on: world)
             progress.say("study: Part I — SGD, batch \(study.largeBatch), \(study.largeSteps) steps, η = \(base.train.learningRate)")
-            try train(part(study.largeBatch, study.largeSteps), into: large, from: nil, on: world)
+            try parts.train(part(study.largeBatch, study.largeSteps), into: large, from: nil, on: world)
         }
         if try !finished(small, on: world) {
             progress.say("study: Part II — SGD, batch \(study.smallBatch), \(study.smallSteps) steps from Part I's end point, the same η")
-            try train(part(study.smallBatch, study.smallSteps), into: small, from: large.file("params.npy"), on: world)
+            try parts.train(part(study.smallBatch, study.smallSteps), into: small, from: large.file("params.npy"), on: world)
         }
         let a = large.file("params.npy"), b = small.file("params.npy")
         if try !finished(line, on: world) {

@@ -7,7 +7,7 @@ import Workflows
 struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Presets that run several jobs as one study and write a report.",
-        subcommands: [LargeSmallBatch.self])
+        subcommands: [LargeSmallBatch.self, Connectivity.self])
 }
 
 struct LargeSmallBatch: MPICommand {
@@ -58,6 +58,50 @@ struct LargeSmallBatch: MPICommand {
         if let smallBatch { study.smallBatch = smallBatch }
         if let smallSteps { study.smallSteps = smallSteps }
         var job = LargeSmallBatchStudyJob(study: study, output: RunDirectory(path: out))
+        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.quiet = quiet
+        try job.run(on: world)
+    }
+}
+
+struct Connectivity: MPICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mode connectivity: minima from several seeds and widths, connected by landscape path; barriers and the index at each top in report.md.",
+        discussion: """
+            --config is a run configuration plus a [study] table (examples/connectivity.toml): for every width in study.widths, \
+            a minimum is trained with [train] from every seed in study.seeds on one dataset (data.seed, or seed), and the minima \
+            are connected pairwise by `landscape path` (study.method, pivots, max-pivots, cycles, cycle-iterations, iterations, \
+            climb, tolerance, step-size, spring, level, group-size: as its flags), with the minimum spanning tree of the saddles \
+            for three or more seeds. DIR/report.md tabulates each path's barrier against the straight line's and the exact \
+            index at its highest pivot, per width. Re-running the same command skips the parts already finished. See \
+            docs/connectivity.md.
+            """)
+
+    @Option(help: ArgumentHelp("The study's TOML file: a run configuration plus a [study] table.", valueName: "study.toml")) var config: String
+    @Option(help: "Output directory: <width>/minimum-<seed>/, <width>/paths/ and report.md.") var out: String
+    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
+    var memoryPerRank: String?
+    @Flag(help: "No progress lines on standard error.") var quiet = false
+    @OptionGroup(title: "Configuration keys (override the file's run configuration)") var settings: ConfigurationOptions
+
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
+
+    func validate() throws {
+        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
+    }
+
+    func run(on runtime: MPIRuntime) throws {
+        let world = runtime.world
+        let path = config
+        let text = try world.agree { () throws -> String in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw InputError("--config: cannot read '\(path)' (a run configuration plus a [study] table, e.g. examples/connectivity.toml)")
+            }
+            return text
+        }
+        var study = try ConnectivityStudy(toml: text, source: path)
+        for (key, value) in settings.overrides { try study.base.override(key, text: value) }
+        var job = ConnectivityStudyJob(study: study, output: RunDirectory(path: out))
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
         job.quiet = quiet
         try job.run(on: world)

@@ -1,0 +1,161 @@
+import Cluster
+import Configuration
+import Foundation
+import Support
+
+/// `landscape study connectivity` (docs/connectivity.md): for every width, train a minimum from
+/// every seed on one dataset (`<width>/minimum-<seed>/`), connect the minima with `landscape path`
+/// (`<width>/paths/`: one pair, or every pair with the minimum spanning tree), and write report.md:
+/// the barrier of each path against the straight line's, the index at each path's top, and the
+/// barriers against width. Re-running the same command skips finished parts.
+public struct ConnectivityStudyJob {
+    public var study: ConnectivityStudy
+    public var output: RunDirectory
+    public var memoryPerRank: Int?
+    public var quiet = false
+
+    public init(study: ConnectivityStudy, output: RunDirectory) {
+        self.study = study
+        self.output = output
+    }
+
+    /// A width as a directory name: "30-30".
+    static func name(_ width: [Int]) -> String { width.map(String.init).joined(separator: "-") }
+
+    func directory(_ width: [Int]) -> RunDirectory { RunDirectory(path: output.file(Self.name(width))) }
+    func minimum(_ width: [Int], _ seed: UInt64) -> RunDirectory { RunDirectory(path: directory(width).file("minimum-\(seed)")) }
+    func paths(_ width: [Int]) -> RunDirectory { RunDirectory(path: directory(width).file("paths")) }
+
+    /// The run configuration of a width (all minima share the data: data.seed is fixed).
+    func configuration(_ width: [Int], seed: UInt64? = nil) -> RunConfiguration {
+        var c = study.base
+        c.model.layers = width
+        c.data.seed = study.base.data.seed ?? study.base.seed
+        if let seed { c.seed = seed }
+        return c
+    }
+
+    /// `landscape path`'s settings from the [study] keys.
+    func pathJob(_ width: [Int]) throws -> PathJob {
+        var s = PathJob.Settings()
+        s.method = .autoneb
+        var groupSize = 0
+        for (key, text) in study.pathSettings {
+            func number() throws -> Double {
+                guard let v = Double(text), v.isFinite else { throw InputError("study.\(key) = \(text): give a number") }
+                return v
+            }
+            func count() throws -> Int {
+                guard let v = Int(text) else { throw InputError("study.\(key) = \(text): give a whole number") }
+                return v
+            }
+            switch key {
+            case "method":
+                guard let m = PathJob.Method(rawValue: text) else { throw InputError("study.method = \"\(text)\": use neb, autoneb or string") }
+                s.method = m
+            case "pivots": s.pivots = try count()
+            case "max-pivots": s.maxPivots = try count()
+            case "cycles": s.cycles = try count()
+            case "cycle-iterations": s.cycleIterations = try count()
+            case "iterations": s.iterations = try count()
+            case "climb":
+                guard let b = Bool(text) else { throw InputError("study.climb = \(text): give true or false") }
+                s.climb = b
+            case "tolerance": s.tolerance = try number()
+            case "step-size": s.stepSize = try number()
+            case "spring": s.spring = try number()
+            case "level": s.level = try number()
+            case "group-size": groupSize = try count()
+            default: preconditionFailure("ConnectivityStudy.pathKeys and this switch list the same keys")
+            }
+        }
+        if s.method != .autoneb { s.maxPivots = max(s.maxPivots, s.pivots) }
+        let seeds = study.seeds
+        var job = PathJob(configuration: configuration(width), endpoints: seeds.map { minimum(width, $0).file("params.npy") },
+                          settings: s, output: paths(width))
+        job.groupSize = groupSize
+        job.memoryPerRank = memoryPerRank
+        job.resume = true   // finished pairs of a stopped study are kept
+        job.quiet = quiet
+        return job
+    }
+
+    public func run(on world: Communicator) throws {
+        try study.validate()
+        for width in study.widths {
+            try configuration(width).validate()
+            do { try pathJob(width).settings.validate() } catch let error as InputError { throw InputError("study: \(error.message)") }
+        }
+        try world.agree { try output.validate() }
+        let progress = Progress(communicator: world, quiet: quiet)
+        let parts = StudyParts(quiet: quiet)
+        for width in study.widths {
+            for seed in study.seeds {
+                let c = configuration(width, seed: seed), directory = minimum(width, seed)
+                try parts.requireSameSettings(directory, c, on: world)
+                guard try !parts.finished(directory, on: world) else { continue }
+                progress.say("study: width \(width), the minimum from seed \(seed)")
+                try parts.train(c, into: directory, from: nil, on: world)
+            }
+            try parts.requireSameSettings(paths(width), configuration(width), on: world)
+            progress.say("study: width \(width), paths between \(study.seeds.count) minima")
+            try pathJob(width).run(on: world)
+        }
+        let report = try world.agree { () throws -> String in
+            guard world.isRoot else { return "" }
+            return try writeReport()
+        }
+        progress.say("study: report in \(output.file("report.md"))\n\(report)")
+    }
+
+    /// The pairs' summaries of a width, with their minima (1-based, in seed order).
+    func pairs(_ width: [Int]) throws -> [(a: Int, b: Int, summary: PathJob.Summary)] {
+        let n = study.seeds.count
+        let decoder = NonFiniteJSON.decoder()
+        func read(_ path: String) throws -> PathJob.Summary {
+            try decoder.decode(PathJob.Summary.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        if n == 2 { return [(1, 2, try read(paths(width).file("summary.json")))] }
+        var result: [(Int, Int, PathJob.Summary)] = []
+        for i in 1...n {
+            for j in (i + 1)..<(n + 1) { result.append((i, j, try read(paths(width).file("pairs/\(i)-\(j)/summary.json")))) }
+        }
+        return result
+    }
+
+    func writeReport() throws -> String {
+        func f(_ v: Double) -> String { String(format: "%.4g", v) }
+        var overview = "| width | M | minima: training loss | pairs | path barrier: mean / max | straight line: mean / max | paths converged | index at the top |\n|---|---|---|---|---|---|---|---|\n"
+        var details = ""
+        for width in study.widths {
+            let rows = try pairs(width)
+            let barriers = rows.map(\.summary.barrier), straight = rows.map(\.summary.straightLineBarrier)
+            let losses = Set(rows.flatMap { [$0.summary.endpointLosses[0], $0.summary.endpointLosses[1]] }).sorted()
+            let indices = rows.map { r in r.summary.curvature.first { $0.pivot == r.summary.highestPivot?.pivot }.map { "\($0.negative)" } ?? "—" }
+            let m = rows.first?.summary.parameters ?? 0
+            overview += "| \(width) | \(m) | \(losses.map(f).joined(separator: ", ")) | \(rows.count) | \(f(barriers.reduce(0, +) / Double(rows.count))) / \(f(barriers.max()!)) | "
+                + "\(f(straight.reduce(0, +) / Double(rows.count))) / \(f(straight.max()!)) | \(rows.filter { $0.summary.converged }.count)/\(rows.count) | \(indices.joined(separator: ", ")) |\n"
+            details += "\n### Width \(width) (M = \(m))\n\n| pair | seeds | barrier | straight line | path length / straight | iterations | top pivot: index, ‖∇L‖ | verdict |\n|---|---|---|---|---|---|---|---|\n"
+            for r in rows {
+                let s = r.summary
+                let top = s.curvature.first { $0.pivot == s.highestPivot?.pivot }
+                details += "| \(r.a)–\(r.b) | \(study.seeds[r.a - 1]), \(study.seeds[r.b - 1]) | \(f(s.barrier)) | \(f(s.straightLineBarrier)) | \(f(s.pathLength / s.straightLength)) | \(s.iterations) | "
+                    + "\(top.map { "\($0.negative), \(String(format: "%.2g", $0.gradientNorm))" } ?? "—") | \(s.verdict) |\n"
+            }
+        }
+        let method = try pathJob(study.widths[0]).settings
+        let text = """
+            # Mode connectivity: \(method.method.rawValue) paths between minima of \(study.widths.count) width(s)
+
+            Minima: \(study.base.data.kind.rawValue) data (data.seed \(study.base.data.seed ?? study.base.seed)), seeds \(study.seeds.map(String.init).joined(separator: ", ")) \
+            for the initialisation, trained with [train] (\(study.base.train.algorithm.rawValue), η = \(study.base.train.learningRate)). \
+            Paths: `landscape path --method \(method.method.rawValue)` (pivots \(method.pivots)\(method.method == .autoneb ? " → at most \(method.maxPivots)" : ""), \
+            tolerance \(method.tolerance)); the barrier is the path's highest loss − the higher minimum's, the straight line's likewise; \
+            the index is the exact count of negative eigenvalues of H at the path's highest pivot.
+
+            \(overview)\(details)
+            """
+        try writeAtomically(Data(text.utf8), to: output.file("report.md"))
+        return text
+    }
+}
