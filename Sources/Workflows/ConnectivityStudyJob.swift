@@ -135,12 +135,13 @@ public struct ConnectivityStudyJob {
             let m = rows.first?.summary.parameters ?? 0
             overview += "| \(width) | \(m) | \(losses.map(f).joined(separator: ", ")) | \(rows.count) | \(f(barriers.reduce(0, +) / Double(rows.count))) / \(f(barriers.max()!)) | "
                 + "\(f(straight.reduce(0, +) / Double(rows.count))) / \(f(straight.max()!)) | \(rows.filter { $0.summary.converged }.count)/\(rows.count) | \(indices.joined(separator: ", ")) |\n"
-            details += "\n### Width \(width) (M = \(m))\n\n| pair | seeds | barrier | straight line | path length / straight | iterations | top pivot: index, ‖∇L‖ | verdict |\n|---|---|---|---|---|---|---|---|\n"
+            details += "\n### Width \(width) (M = \(m))\n\n| pair | seeds | barrier | straight line | path length / straight | iterations | index at A / top / B | ‖∇L‖ at the top | verdict |\n|---|---|---|---|---|---|---|---|---|\n"
             for r in rows {
                 let s = r.summary
                 let top = s.curvature.first { $0.pivot == s.highestPivot?.pivot }
+                func index(_ pivot: Int?) -> String { s.curvature.first { $0.pivot == pivot }.map { "\($0.negative)" } ?? "—" }
                 details += "| \(r.a)–\(r.b) | \(study.seeds[r.a - 1]), \(study.seeds[r.b - 1]) | \(f(s.barrier)) | \(f(s.straightLineBarrier)) | \(f(s.pathLength / s.straightLength)) | \(s.iterations) | "
-                    + "\(top.map { "\($0.negative), \(String(format: "%.2g", $0.gradientNorm))" } ?? "—") | \(s.verdict) |\n"
+                    + "\(index(0)) / \(index(s.highestPivot?.pivot)) / \(index(s.pivots + 1)) | \(top.map { String(format: "%.2g", $0.gradientNorm) } ?? "—") | \(s.verdict) |\n"
             }
         }
         let method = try pathJob(study.widths[0]).settings

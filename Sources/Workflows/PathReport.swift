@@ -177,8 +177,9 @@ extension PathJob {
         let peakRow = rows.indices.max { rows[$0].loss < rows[$1].loss }!
         let linePeak = line.indices.max { line[$0] < line[$1] }!
         let interior = band.interiorCount > 0 ? (1..<(band.count - 1)).max { energies[$0] < energies[$1] } : nil
-        // Curvature: the highest interior pivot, and every K-th pivot.
-        var sites = Set(interior.map { [$0] } ?? [])
+        // Curvature: the highest interior pivot, both end points (what the top's index is compared
+        // with: near-zero bulk eigenvalues of either sign are counted at the minima too), every K-th pivot.
+        var sites = Set((interior.map { [$0] } ?? []) + [0, band.count - 1])
         if let k = indexEvery { sites.formUnion(stride(from: 0, to: band.count, by: k)) }
         let ordered = sites.sorted()
         let curvature = try curvatureAt(ordered, band: band, alphas: ordered.map { total > 0 ? arcs[$0] / total : 0 }, context)
@@ -189,7 +190,9 @@ extension PathJob {
                 return r
             }
         let highestCurvature = interior.flatMap { p in curvature.first { $0.pivot == p } }
-        let verdict = Self.verdict(highestCurvature, tolerance: settings.tolerance, barrier: rows[peakRow].loss - higherEnd)
+        let endIndices = [0, band.count - 1].compactMap { p in curvature.first { $0.pivot == p }?.negative }
+        let verdict = Self.verdict(highestCurvature, tolerance: settings.tolerance)
+            + (highestCurvature != nil && endIndices.count == 2 ? " (index at the end points: \(endIndices[0]), \(endIndices[1]))" : "")
         let heldOutEnds = context.heldOut == nil ? nil : [pivotValues[0][2], pivotValues[band.count - 1][2]]
         let heldOutBarrier = context.heldOut == nil ? nil : rows.compactMap(\.heldOut).max()! - max(heldOutEnds![0], heldOutEnds![1])
         let stringReport = string.map { s in
@@ -296,7 +299,7 @@ extension PathJob {
     }
 
     /// What the highest pivot is, in one line.
-    static func verdict(_ c: PivotCurvature?, tolerance: Double, barrier: Double) -> String {
+    static func verdict(_ c: PivotCurvature?, tolerance: Double) -> String {
         guard let c else { return "the path has no interior pivot" }
         let g = String(format: "%.2g", c.gradientNorm)
         let critical = c.gradientNorm <= tolerance

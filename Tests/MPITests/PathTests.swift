@@ -130,7 +130,12 @@ extension MPIJobs {
         let s = try Self.summary(out)
         // Converged: the climbing pivot's |F| = |∇L| (the reflection keeps the norm) is within tolerance too.
         #expect(s["reason"] as? String == "target-gradient-norm")
-        let curvature = try #require((s["curvature"] as? [[String: Any]])?.first)
+        let top = try #require((s["highestPivot"] as? [String: Any])?["pivot"] as? Int)
+        let sites = try #require(s["curvature"] as? [[String: Any]])
+        // The top and both end points (minima: no negative curvature at the exact teacher).
+        #expect(Set(sites.compactMap { $0["pivot"] as? Int }).isSuperset(of: [0, top]))
+        #expect(sites.first { $0["pivot"] as? Int == 0 }?["negative"] as? Int == 0)
+        let curvature = try #require(sites.first { $0["pivot"] as? Int == top })
         let gradient = try #require(curvature["gradientNorm"] as? Double)
         #expect(gradient <= 1e-5, "the climbing pivot's ‖∇L‖ = \(gradient)")
         let index = try #require(curvature["negative"] as? Int)
@@ -244,6 +249,51 @@ extension MPIJobs {
         let saddles = pairs.map { Double($0["direct_saddle"]!)! }.sorted()
         #expect(tree.map { Double($0["saddle"]!)! }.sorted() == Array(saddles.prefix(2)))
         #expect(FileManager.default.fileExists(atPath: out + "/disconnectivity.svg"))
+    }
+
+    /// `study connectivity` end to end on the fixture's data: minima of three seeds for two widths,
+    /// every pair connected, report.md; the same command again reuses every part; changed training
+    /// settings are refused for the finished parts.
+    @Test func theConnectivityStudyConnectsTheMinimaOfEveryWidth() throws {
+        let f = try Self.fixture("path-study")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let config = f.path("study.toml"), out = f.path("study")
+        try """
+            [data]
+            kind = "npy"
+            x = "\(f.path("X.npy"))"
+            y = "\(f.path("y.npy"))"
+            [model]
+            layers = [2]
+            activation = "tanh"
+            loss = "mse"
+            init = "glorot-normal"
+            [train]
+            learning-rate = 0.1
+            momentum = 0.9
+            steps = 1000
+            [study]
+            seeds = [1, 2, 3]
+            widths = [[2], [3]]
+            cycles = 2
+            cycle-iterations = 100
+            iterations = 200
+            group-size = 1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"], timeout: 300)
+        try #require(first.status == 0, "\(first.stderr)")
+        let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        #expect(report.contains("| [2] | 9 |") && report.contains("| [3] | 13 |"), "\(report)")
+        for width in ["2", "3"] {
+            for seed in 1...3 { #expect(FileManager.default.fileExists(atPath: out + "/\(width)/minimum-\(seed)/params.npy")) }
+            #expect(try Self.rows(out + "/\(width)/paths/pairs.csv").count == 3)
+        }
+        let stamp = try FileManager.default.attributesOfItem(atPath: out + "/3/paths/pairs/1-2/summary.json")[.modificationDate] as? Date
+        let again = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"], timeout: 300)
+        try #require(again.status == 0, "\(again.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: out + "/3/paths/pairs/1-2/summary.json")[.modificationDate] as? Date == stamp)
+        let changed = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--learning-rate", "0.05", "--out", out])
+        #expect(changed.status == 2 && changed.stderr.contains("was run with other settings"), "\(changed.stderr)")
     }
 
     @Test func badInputIsRefused() throws {
