@@ -178,8 +178,7 @@ extension PathJob {
             (state, progress) = restored
             context.progress.say("path: resuming at iteration \(state.step) (phase \(progress.phase + 1), \(state.band.interiorCount) pivots)")
         } else {
-            let first = settings.method == .autoneb ? settings.pivots : settings.pivots
-            state = BandState(step: 0, band: ElasticBand(from: a, to: b, interior: first), auxiliary: nil)
+            state = BandState(step: 0, band: ElasticBand(from: a, to: b, interior: settings.pivots), auxiliary: nil)
             progress = BandProgress(identity: identity, phase: settings.method == .autoneb ? 0 : settings.cycles, phaseStart: 0,
                                     step: 0, evaluations: 0, history: [], insertions: [])
         }

@@ -191,7 +191,7 @@ extension PathJob {
             }
         let highestCurvature = interior.flatMap { p in curvature.first { $0.pivot == p } }
         let endIndices = [0, band.count - 1].compactMap { p in curvature.first { $0.pivot == p }?.negative }
-        let verdict = Self.verdict(highestCurvature, tolerance: settings.tolerance)
+        let verdict = Self.verdict(highestCurvature, tolerance: settings.tolerance, suggestClimbing: settings.method != .string && !settings.climb)
             + (highestCurvature != nil && endIndices.count == 2 ? " (index at the end points: \(endIndices[0]), \(endIndices[1]))" : "")
         let heldOutEnds = context.heldOut == nil ? nil : [pivotValues[0][2], pivotValues[band.count - 1][2]]
         let heldOutBarrier = context.heldOut == nil ? nil : rows.compactMap(\.heldOut).max()! - max(heldOutEnds![0], heldOutEnds![1])
@@ -299,7 +299,7 @@ extension PathJob {
     }
 
     /// What the highest pivot is, in one line.
-    static func verdict(_ c: PivotCurvature?, tolerance: Double) -> String {
+    static func verdict(_ c: PivotCurvature?, tolerance: Double, suggestClimbing: Bool) -> String {
         guard let c else { return "the path has no interior pivot" }
         let g = String(format: "%.2g", c.gradientNorm)
         let critical = c.gradientNorm <= tolerance
@@ -309,7 +309,7 @@ extension PathJob {
             return "\(head) → no direction of negative curvature at the top: the path stays in one basin" + (critical ? " (a flat pass)" : "")
         }
         if !critical {
-            return "\(head) > tolerance \(tolerance) → not a critical point: its loss is an upper bound for the saddle's (--climb converges the top pivot to it)"
+            return "\(head) > tolerance \(tolerance) → not a critical point: its loss is an upper bound for the saddle's" + (suggestClimbing ? " (--climb converges the top pivot to it)" : "")
         }
         if c.negative == 1 { return "\(head) → a saddle (index 1): the pass between the two minima" }
         return "\(head) → a saddle of index \(c.negative): higher order, a lower pass may exist"
