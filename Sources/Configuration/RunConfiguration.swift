@@ -92,7 +92,7 @@ public struct RunConfiguration: Sendable, Equatable {
     /// Every check that needs no data (replicated on every rank: the same verdict everywhere).
     public func validate() throws {
         try data.validate()
-        if let problem = model.problem() { throw InputError(problem) }
+        if let problem = model.problem() { throw InputError(setting: problem.setting, problem.detail) }
         try train.validate()
         guard hessianBlock >= 1 else { throw InputError(setting: "hessian.block", "must be ≥ 1 (got \(hessianBlock))") }
         try top.validate()

@@ -50,16 +50,16 @@ public struct DataSpecification: Sendable, Codable, Equatable {
 
     /// Checks of the numbers alone, the same on every rank (no files are touched).
     public func validate() throws {
-        if let samples, samples < 1 { throw InputError("data.samples must be ≥ 1 (got \(samples))") }
-        guard heldOut >= 0 else { throw InputError("data.held-out must be ≥ 0 (got \(heldOut))") }
+        if let samples, samples < 1 { throw InputError(setting: "data.samples", "must be ≥ 1 (got \(samples))") }
+        guard heldOut >= 0 else { throw InputError(setting: "data.held-out", "must be ≥ 0 (got \(heldOut))") }
         switch kind {
         case .clusters, .random:
             guard classes >= (kind == .clusters ? 2 : 1) else {
-                throw InputError("data.classes must be ≥ \(kind == .clusters ? 2 : 1) for \(kind.rawValue) data (got \(classes))")
+                throw InputError(setting: "data.classes", "must be ≥ \(kind == .clusters ? 2 : 1) for \(kind.rawValue) data (got \(classes))")
             }
-            guard dimension >= 1 else { throw InputError("data.dimension must be ≥ 1 (got \(dimension))") }
+            guard dimension >= 1 else { throw InputError(setting: "data.dimension", "must be ≥ 1 (got \(dimension))") }
             if kind == .clusters {
-                guard covariance > 0, covariance.isFinite else { throw InputError("data.covariance must be > 0 (got \(covariance))") }
+                guard covariance > 0, covariance.isFinite else { throw InputError(setting: "data.covariance", "must be > 0 (got \(covariance))") }
             }
         case .npy:
             guard x != nil, y != nil else { throw InputError("data kind 'npy' needs data.x (N × d) and data.y (N labels or N × k targets)") }

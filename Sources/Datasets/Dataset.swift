@@ -45,11 +45,14 @@ func oneHot(_ labels: [Int], classes k: Int) -> [Double] {
 }
 
 /// Refuses shards that would not fit in memory long before allocating them.
-func checkShardSize(samples: Int, ranks: Int, width: Int, what: String) throws {
+/// `setting` names the key the count came from, so the message shows the flag the user typed.
+func checkShardSize(samples: Int, ranks: Int, width: Int, what: String, setting: String? = nil) throws {
     let perRank = (samples + ranks - 1) / ranks
     let (elements, overflow) = perRank.multipliedReportingOverflow(by: width)
     if overflow || elements > (1 << 34) {   // 128 GiB of float64 per rank
-        throw InputError("\(what): \(samples) samples of width \(width) on \(ranks) ranks is absurdly large (\(perRank) × \(width) values per rank)")
+        let detail = "\(samples) samples of width \(width) on \(ranks) ranks is absurdly large (\(perRank) × \(width) values per rank); use fewer samples or more ranks"
+        if let setting { throw InputError(setting: setting, "= \(detail)") }
+        throw InputError("\(what): \(detail)")
     }
 }
 
@@ -67,7 +70,7 @@ func assemble(training n: Int, heldOut t: Int, dimension d: Int, targets k: Int,
               rows: (Range<Int>) throws -> (inputs: [Double], targets: [Double])) throws -> DataSplit {
     // Sizes before any allocation: the training shard and the held-out shard, on every path.
     try checkShardSize(samples: n, ranks: communicator.size, width: d + k, what: "data")
-    try checkShardSize(samples: t, ranks: communicator.size, width: d + k, what: "data.held-out")
+    try checkShardSize(samples: t, ranks: communicator.size, width: d + k, what: "data.held-out", setting: "data.held-out")
     let shard = try Shard(globalCount: n, communicator: communicator)
     var (x, y) = try rows(shard.range)
     try requireFinite(x, y, dimension: d, targets: k, firstSample: shard.start, description: description, on: communicator)

@@ -9,9 +9,9 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// nil when valid, else the message saying what is wrong.
-    public func problem() -> String? {
-        if let bad = layers.first(where: { $0 < 1 }) { return "model.layers must all be ≥ 1 (got \(bad) in \(layers))" }
+    /// nil when valid, else the key at fault and what is wrong with it.
+    public func problem() -> (setting: String, detail: String)? {
+        if let bad = layers.first(where: { $0 < 1 }) { return ("model.layers", "must all be ≥ 1 (got \(bad) in \(layers))") }
         return nil
     }
 

@@ -34,7 +34,9 @@ struct Plan: ParsableCommand {
         do {
             try plan()
         } catch let error as InputError {
-            standardError("error: \(error.message)")
+            // A setting the user gave as a flag is named as that flag, as the MPI commands do.
+            let named = error.setting.flatMap { settings.displayName(ofSetting: $0) }.map { error.naming($0) } ?? error
+            standardError("error: \(named.message)")
             throw ExitCode(2)
         }
     }

@@ -176,7 +176,7 @@ extension MPIJobs {
             ("unknown loss", ["train"] + small + ["--loss", "hinge"], "'hinge' is not one of cross-entropy, mse"),
             ("unknown dataset", ["train", "--data", "imagenet"], "'imagenet' is not one of clusters"),
             ("unknown key", ["train", "--config", path("typo.toml")], "unknown configuration key 'data.sampels'"),
-            ("zero width", ["train"] + small + ["--layers", "4,0"], "model.layers must all be ≥ 1"),
+            ("zero width", ["train"] + small + ["--layers", "4,0"], "--layers must all be ≥ 1"),
             ("negative steps", ["train"] + small + ["--steps=-3"], "--steps must be ≥ 1 (got -3)"),
             ("zero learning rate", ["train"] + small + ["--learning-rate", "0"], "--learning-rate must be > 0"),
             ("zero batch", ["train"] + small + ["--algorithm", "sgd", "--batch", "0"], "--batch must be ≥ 1"),

@@ -73,16 +73,30 @@ extension MPIJobs {
         refused(run, "a NUL byte at byte", out: out)
     }
 
-    /// `plan` needs no MPI; these used to trap (exit 132/134) instead of refusing.
-    @Test(arguments: [(["--layers", "0"], "model.layers must all be ≥ 1"),
+    /// `plan` needs no MPI; these used to trap (exit 132/134) instead of refusing. Each message
+    /// names the flag the user typed (the key, when it came from --config: below).
+    @Test(arguments: [(["--layers", "0"], "--layers must all be ≥ 1"),
                       (["--layers", "1000000000,1000000000"], "more than 2³¹ − 1 parameters"),
-                      (["--samples", "0"], "data.samples must be ≥ 1"),
-                      (["--dimension", "0"], "data.dimension must be ≥ 1"),
-                      (["--classes", "0"], "data.classes must be ≥ 2")])
+                      (["--samples", "0"], "--samples must be ≥ 1"),
+                      (["--dimension", "0"], "--dimension must be ≥ 1"),
+                      (["--classes", "0"], "--classes must be ≥ 2")])
     func planRefusesAbsurdModels(flags: [String], message: String) throws {
         let run = try MPITestSupport.execute([MPITestSupport.landscape, "plan", "--ranks", "2"] + flags, timeout: 30)
         #expect(run.status == 2, "\(flags): exit \(run.status), \(run.stderr)")
         #expect(run.stderr.contains(message), "\(flags): \(run.stderr)")
+    }
+
+    /// The same refusals from a --config file name the TOML key, for plan and for an MPI command.
+    @Test func aBadKeyFromTheConfigFileIsNamedAsTheKey() throws {
+        let directory = try MPITestSupport.temporaryDirectory("bad-key")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("run.toml").path
+        try "[data]\ncovariance = -1.0\n[model]\nlayers = [0]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let plan = try MPITestSupport.execute([MPITestSupport.landscape, "plan", "--ranks", "2", "--config", config], timeout: 30)
+        #expect(plan.status == 2 && plan.stderr.contains("error: data.covariance must be > 0"), "\(plan.stderr)")
+        let out = directory.appendingPathComponent("out").path
+        let train = try MPITestSupport.run(np: 2, ["train", "--config", config, "--layers", "4", "--out", out])
+        refused(train, "data.covariance must be > 0", out: out)
     }
 
     /// A generated test matrix is planned before it is generated: M = 10⁸ is refused by the memory
@@ -104,7 +118,7 @@ extension MPIJobs {
         let out = directory.appendingPathComponent("out").path
         let run = try MPITestSupport.run(np: 2, ["train", "--samples", "20", "--held-out", "1000000000000000", "--steps", "1",
                                                  "--out", out, "--quiet"], timeout: 60)
-        refused(run, "data.held-out", out: out)
+        refused(run, "--held-out = 1000000000000000 samples", out: out)
     }
 }
 }
