@@ -40,8 +40,8 @@ public struct Momentum: UpdateRule {
 /// steered towards F and whose time step grows while the motion goes downhill, and that stops
 /// dead (v = 0, smaller step) as soon as it goes uphill (F·v ≤ 0).
 ///
-/// The time step is Δt = η · `timeScale`, bounded by η · `maximumScale`, so the learning rate keeps
-/// its meaning (the first step from rest moves θ by η²‖F‖).
+/// The time step is Δt = η·s, the scale s starting at 1 and bounded by `maximumScale`, so the
+/// learning rate keeps its meaning (the first step from rest moves θ by η²‖F‖).
 /// `auxiliary` holds the velocity and then [time scale, mixing α, downhill steps], so a band resumed
 /// from a checkpoint continues exactly.
 public struct FIRE: UpdateRule {
