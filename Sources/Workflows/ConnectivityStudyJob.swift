@@ -101,10 +101,7 @@ public struct ConnectivityStudyJob {
             progress.say("study: width \(width), paths between \(study.seeds.count) minima")
             try pathJob(width).run(on: world)
         }
-        let report = try world.agree { () throws -> String in
-            guard world.isRoot else { return "" }
-            return try writeReport()
-        }
+        let report = try world.agree { try writeReport() }
         progress.say("study: report in \(output.file("report.md"))\n\(report)")
     }
 

@@ -15,7 +15,7 @@ extension InterpolateJob {
     func checkCurvatureMemory(exact: Bool, m: Int, groupSize: Int, budget: Int) throws {
         let bytes: Double
         if exact {
-            bytes = 3 * 8 * Double(m) * Double(m) / Double(groupSize) + 64 * 1024 * 1024
+            bytes = exactCurvatureBytes(dimension: m, groupSize: groupSize)
         } else {
             let s = lanczosSettings(count: configuration.top.count, m: m)
             bytes = LanczosSettings.workingBytes(dimension: m, basis: s.basis, blockSize: s.blockSize, wanted: s.wanted) + 64 * 1024 * 1024
@@ -27,13 +27,9 @@ extension InterpolateJob {
         }
     }
 
-    /// Lanczos for the k largest eigenvalues with the `[top]` settings, the basis a few times k.
+    /// Lanczos for the k largest eigenvalues with the `[top]` settings.
     func lanczosSettings(count: Int, m: Int) -> LanczosSettings {
-        let spec = configuration.top, b = spec.blockSize
-        let minimum = min(m, LanczosSettings.minimumBasis(count: count, which: .largest, blockSize: b))
-        let basis = max(minimum, min(m, 4 * count + 8 * b))
-        return LanczosSettings(count: count, which: .largest, tolerance: spec.tolerance, blockSize: b, basis: basis,
-                               maxMatvecs: spec.maxMatvecs, seed: configuration.seed)
+        configuration.curvatureLanczos(count: count, which: .largest, dimension: m)
     }
 
     /// The curvature at curvature site `site` (collective over the group).

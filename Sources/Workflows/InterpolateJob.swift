@@ -207,12 +207,7 @@ public struct InterpolateJob {
                 alphas = list
             case .every(let k): alphas = stride(from: 0, to: grid.count, by: k).map { grid[$0][0] }
             }
-            let exact: Bool
-            switch curvatureMethod {
-            case .exact: exact = true
-            case .lanczos: exact = false
-            case .auto: exact = m <= Self.exactLimit
-            }
+            let exact = curvatureMethod.isExact(dimension: m)
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             if !alphas.isEmpty {
                 try checkCurvatureMemory(exact: exact, m: m, groupSize: group.size, budget: budget)
@@ -343,14 +338,11 @@ public struct InterpolateJob {
 }
 
 extension AffineSection {
-    /// A cheap digest of the defining vectors' bits (FNV-1a), for the checkpoint's identity.
+    /// A digest of the defining vectors' bits, for the checkpoint's identity.
     var fingerprint: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ v: [Double]) { for x in v { hash = (hash ^ x.bitPattern) &* 0x100_0000_01b3 } }
         switch form {
-        case .segment(let a, let b): mix(a); mix(b)
-        case .directions(let o, let d): mix(o); d.forEach(mix)
+        case .segment(let a, let b): bitDigest(a, b)
+        case .directions(let o, let d): bitDigest(([o] + d).flatMap { $0 })
         }
-        return String(hash, radix: 16)
     }
 }

@@ -107,7 +107,6 @@ extension PathJob {
 
     /// What a band run keeps between phases and in its checkpoint (the pivots and velocity go to NPY files beside it).
     struct BandProgress: Codable {
-        var identity: String
         /// AutoNEB: cycles 0 ..< settings.cycles, then the final run; NEB: the final run only.
         var phase: Int
         /// The iteration at which the current phase began.
@@ -130,11 +129,13 @@ extension PathJob {
         var progress: BandProgress
     }
 
-    static let bandFiles = (state: "band.json", pivots: "band.npy", velocity: "velocity.npy")
+    /// The band's checkpoint: its progress with the run's identity (band.json, written last), and
+    /// the pivots and the optimiser's state in NPY files beside it (bit-exact doubles).
+    static let bandCheckpoint = EstimatorCheckpoint<BandProgress>(file: "band.json", what: "band")
+    static let bandFiles = (pivots: "band.npy", velocity: "velocity.npy")
 
-    func saveBand(_ state: BandState, _ progress: BandProgress, to directory: RunDirectory, on world: Communicator) throws {
+    func saveBand(_ state: BandState, _ progress: BandProgress, identity: String, to directory: RunDirectory, on world: Communicator) throws {
         try world.agree {
-            guard world.isRoot else { return }
             try directory.create()
             try NPYArray(shape: [state.band.count, state.band.dimension], values: state.band.pivots).write(to: directory.file(Self.bandFiles.pivots))
             if let v = state.auxiliary {
@@ -142,20 +143,12 @@ extension PathJob {
             } else {
                 unlink(directory.file(Self.bandFiles.velocity))
             }
-            try directory.writeJSON(progress, to: Self.bandFiles.state)
         }
+        try Self.bandCheckpoint.write(progress, identity: identity, to: directory, on: world)
     }
 
     func loadBand(from directory: RunDirectory, identity: String, dimension m: Int, on world: Communicator) throws -> (BandState, BandProgress)? {
-        let progress = try world.agree { () throws -> BandProgress? in
-            guard let data = FileManager.default.contents(atPath: directory.file(Self.bandFiles.state)) else { return nil }
-            let progress = try NonFiniteJSON.decoder().decode(BandProgress.self, from: data)
-            guard progress.identity == identity else {
-                throw InputError("--resume: \(directory.path) holds the band of a different run; remove it or run without --resume")
-            }
-            return progress
-        }
-        guard let progress else { return nil }
+        guard let progress = try Self.bandCheckpoint.read(directory, identity: identity, on: world) else { return nil }
         let pivots = try NPYArray(contentsOf: directory.file(Self.bandFiles.pivots)).values
         let velocityFile = directory.file(Self.bandFiles.velocity)
         let velocity = FileManager.default.fileExists(atPath: velocityFile) ? try NPYArray(contentsOf: velocityFile).values : nil
@@ -179,7 +172,7 @@ extension PathJob {
             context.progress.say("path: resuming at iteration \(state.step) (phase \(progress.phase + 1), \(state.band.interiorCount) pivots)")
         } else {
             state = BandState(step: 0, band: ElasticBand(from: a, to: b, interior: settings.pivots), auxiliary: nil)
-            progress = BandProgress(identity: identity, phase: settings.method == .autoneb ? 0 : settings.cycles, phaseStart: 0,
+            progress = BandProgress(phase: settings.method == .autoneb ? 0 : settings.cycles, phaseStart: 0,
                                     step: 0, evaluations: 0, history: [], insertions: [])
         }
         let finalPhase = settings.cycles
@@ -215,7 +208,7 @@ extension PathJob {
                 saved.step = state.step
                 saved.history = history
                 saved.evaluations = evaluationsBefore + (state.step - snapshot.step) * state.band.interiorCount
-                try saveBand(state, saved, to: checkpoint, on: world)
+                try saveBand(state, saved, identity: identity, to: checkpoint, on: world)
             }
             let clock = Stopwatch()
             let outcome = try driver.run(&problem, from: state)

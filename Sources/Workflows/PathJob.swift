@@ -193,14 +193,9 @@ public struct PathJob {
                 let which = losses.count == 2 ? (losses[0] >= losses[1] ? "--from" : "--to") : "the highest minimum"
                 throw InputError("--level \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
             }
-            let exact: Bool
-            switch curvatureMethod {
-            case .exact: exact = true
-            case .lanczos: exact = false
-            case .auto: exact = m <= InterpolateJob.exactLimit
-            }
+            let exact = curvatureMethod.isExact(dimension: m)
             if exact {
-                let need = 3 * 8 * Double(m) * Double(m) / Double(groups.group.size) + 64 * 1024 * 1024
+                let need = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
                 if need > Double(budget) {
                     throw InputError("the exact index at the highest pivot needs ≈ \(formatBytes(Int(min(need, 1e18)))) per rank, \(formatBytes(budget)) available; use --curvature lanczos (the smallest eigenvalues only), larger groups (--group-size) or more ranks")
                 }
@@ -220,8 +215,6 @@ public struct PathJob {
 
     /// The identity of a pair's run in its checkpoint: the configuration, the settings, the end points' bits.
     func identity(_ a: [Double], _ b: [Double]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in a + b { hash = (hash ^ x.bitPattern) &* 0x100_0000_01b3 }
-        return "\(configuration.toml)|\(settings)|\(String(hash, radix: 16))"
+        "\(configuration.toml)|\(settings)|\(bitDigest(a, b))"
     }
 }

@@ -52,7 +52,6 @@ extension PathJob {
         let treeRows = tree.edges.map { e in rows.first { $0.a == e.a + 1 && $0.b == e.b + 1 }! }
         let summary = TreeSummary(method: settings.method.rawValue, minima: endpoints, losses: context.losses, pairs: rows, tree: treeRows, seconds: clock.seconds)
         try context.world.agree {
-            guard context.world.isRoot else { return }
             try writeConfiguration(into: output)
             var csv = "a,b,direct_saddle,tree_saddle,straight_line_saddle,lower_through_others,in_tree\n"
             for r in rows {

@@ -219,7 +219,6 @@ extension PathJob {
             bandSeconds: bandOutcome?.progress.bandSeconds, gradientSeconds: bandOutcome?.progress.gradientSeconds,
             iterationCostPerGradient: bandOutcome.map { $0.progress.gradientSeconds > 0 ? $0.progress.bandSeconds / $0.progress.gradientSeconds : .nan })
         try world.agree {
-            guard world.isRoot else { return }
             try directory.create()
             try NPYArray(shape: [band.count, band.dimension], values: band.pivots).write(to: directory.file("pivots.npy"))
             if let p = interior { try NPYArray(shape: [band.dimension], values: Array(band.pivot(p))).write(to: directory.file("highest.npy")) }
@@ -277,10 +276,7 @@ extension PathJob {
                 return [Double(counts.negative), Double(counts.nearZero), Double(counts.positive), counts.zeroTolerance, eigenvalues.last!, Double(k)]
                     + eigenvalues.prefix(k)
             }
-            let spec = configuration.top, blocks = spec.blockSize
-            let minimum = min(m, LanczosSettings.minimumBasis(count: k, which: .smallest, blockSize: blocks))
-            let settings = LanczosSettings(count: k, which: .smallest, tolerance: spec.tolerance, blockSize: blocks,
-                                           basis: max(minimum, min(m, 4 * k + 8 * blocks)), maxMatvecs: spec.maxMatvecs, seed: configuration.seed)
+            let settings = configuration.curvatureLanczos(count: k, which: .smallest, dimension: m)
             guard case .finished(let result) = try Lanczos(settings).run(context.training.curvature(.hessian, at: θ)) else {
                 preconditionFailure("the observer never stops this Lanczos run")
             }

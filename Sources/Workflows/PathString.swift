@@ -19,7 +19,6 @@ import Training
 /// level λ; not converging proves nothing.
 extension PathJob {
     struct StringProgress: Codable {
-        var identity: String
         var rounds: Int
         /// Per segment (string order): confirmed below λ, or given up (its point could not be trained below λ, or no budget).
         var confirmed: [Bool]
@@ -34,22 +33,20 @@ extension PathJob {
         var converged: Bool { progress.confirmed.allSatisfy { $0 } }
     }
 
-    static let stringFiles = (state: "string.json", points: "string.npy")
+    /// The string's checkpoint: its progress with the run's identity (string.json, written last) and
+    /// its points (string.npy).
+    static let stringCheckpoint = EstimatorCheckpoint<StringProgress>(file: "string.json", what: "string")
+    static let stringPoints = "string.npy"
 
     func runString(from a: [Double], to b: [Double], energies ends: (Double, Double), checkpoint: RunDirectory,
                    identity: String, _ context: Context) throws -> StringOutcome {
         let world = context.world, m = context.m, level = settings.level!
         let margin = 0.05 * (level - max(ends.0, ends.1))
         var band = ElasticBand(from: a, to: b, interior: 0)
-        var progress = StringProgress(identity: identity, rounds: 0, confirmed: [false], unresolved: [false], evaluations: 0, trainingSteps: 0)
-        if resume, let saved = try world.agree({ () throws -> StringProgress? in
-            guard let data = FileManager.default.contents(atPath: checkpoint.file(Self.stringFiles.state)) else { return nil }
-            let p = try NonFiniteJSON.decoder().decode(StringProgress.self, from: data)
-            guard p.identity == identity else { throw InputError("--resume: \(checkpoint.path) holds the string of a different run; remove it or run without --resume") }
-            return p
-        }) {
+        var progress = StringProgress(rounds: 0, confirmed: [false], unresolved: [false], evaluations: 0, trainingSteps: 0)
+        if resume, let saved = try Self.stringCheckpoint.read(checkpoint, identity: identity, on: world) {
             progress = saved
-            band = ElasticBand(pivots: try NPYArray(contentsOf: checkpoint.file(Self.stringFiles.points)).values, dimension: m)
+            band = ElasticBand(pivots: try NPYArray(contentsOf: checkpoint.file(Self.stringPoints)).values, dimension: m)
             context.progress.say("path: resuming the string after round \(saved.rounds) (\(band.count) points)")
         }
         let t = segmentParameters(settings.segmentPoints)
@@ -58,11 +55,10 @@ extension PathJob {
             try world.allreduce(&verdict, .max)
             if verdict[0] != 0 {
                 try world.agree {
-                    guard world.isRoot else { return }
                     try checkpoint.create()
-                    try NPYArray(shape: [band.count, m], values: band.pivots).write(to: checkpoint.file(Self.stringFiles.points))
-                    try checkpoint.writeJSON(progress, to: Self.stringFiles.state)
+                    try NPYArray(shape: [band.count, m], values: band.pivots).write(to: checkpoint.file(Self.stringPoints))
                 }
+                try Self.stringCheckpoint.write(progress, identity: identity, to: checkpoint, on: world)
                 throw StoppedBySignal(message: "\(StopSignals.name(verdict[0])) after round \(progress.rounds): the string is in \(checkpoint.path); continue with the same command and --resume")
             }
             let open = progress.confirmed.indices.filter { !progress.confirmed[$0] && !progress.unresolved[$0] }

@@ -1,6 +1,7 @@
 import Configuration
 import Curvature
 import DistributedLinearAlgebra
+import Krylov
 import Networks
 import Objectives
 
@@ -21,4 +22,33 @@ func exactHessianEigenvalues(at θ: [Double], network: MultilayerPerceptron, obj
     _ = try matrix.symmetrize()
     let solver = try Eigensolver.resolve(.auto, selection: .none, n: m, blockSize: blockSize, grid: (shape.rows, shape.columns)).solver
     return try solver.decompose(&matrix, selection: .none).eigenvalues
+}
+
+/// Per-rank bytes of the exact curvature at a point: H block-cyclic over the group's ranks, plus the
+/// eigensolver's copy and workspace — about three matrices' worth — and a margin.
+func exactCurvatureBytes(dimension m: Int, groupSize: Int) -> Double {
+    3 * 8 * Double(m) * Double(m) / Double(groupSize) + 64 * 1024 * 1024
+}
+
+extension InterpolateJob.CurvatureMethod {
+    /// Whether H is assembled and decomposed exactly at M parameters (`auto`: up to `InterpolateJob.exactLimit`).
+    func isExact(dimension m: Int) -> Bool {
+        switch self {
+        case .exact: true
+        case .lanczos: false
+        case .auto: m <= InterpolateJob.exactLimit
+        }
+    }
+}
+
+extension RunConfiguration {
+    /// Lanczos for the `count` eigenvalues of H at one end, with the `[top]` settings' tolerance,
+    /// block size and matvec budget: the basis a few times `count` (at least the minimum for it).
+    func curvatureLanczos(count: Int, which: SpectrumEnd, dimension m: Int) -> LanczosSettings {
+        let b = top.blockSize
+        let minimum = min(m, LanczosSettings.minimumBasis(count: count, which: which, blockSize: b))
+        let basis = max(minimum, min(m, 4 * count + 8 * b))
+        return LanczosSettings(count: count, which: which, tolerance: top.tolerance, blockSize: b, basis: basis,
+                               maxMatvecs: top.maxMatvecs, seed: seed)
+    }
 }

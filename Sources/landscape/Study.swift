@@ -8,6 +8,16 @@ struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Presets that run several jobs as one study and write a report.",
         subcommands: [LargeSmallBatch.self, Connectivity.self])
+
+    /// A study's TOML text, read on rank 0 and shared (one refusal on every rank if it cannot be read).
+    static func readFile(_ path: String, example: String, on world: Communicator) throws -> String {
+        try world.agree { () throws -> String in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw InputError("--config: cannot read '\(path)' (a run configuration plus a [study] table, e.g. \(example))")
+            }
+            return text
+        }
+    }
 }
 
 struct LargeSmallBatch: MPICommand {
@@ -44,14 +54,8 @@ struct LargeSmallBatch: MPICommand {
 
     func run(on runtime: MPIRuntime) throws {
         let world = runtime.world
-        let path = config
-        let text = try world.agree { () throws -> String in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw InputError("--config: cannot read '\(path)' (a run configuration plus a [study] table, e.g. examples/lb-sb.toml)")
-            }
-            return text
-        }
-        var study = try LargeSmallBatchStudy(toml: text, source: path)
+        let text = try Study.readFile(config, example: "examples/lb-sb.toml", on: world)
+        var study = try LargeSmallBatchStudy(toml: text, source: config)
         for (key, value) in settings.overrides { try study.base.override(key, text: value) }
         if let largeBatch { study.largeBatch = largeBatch }
         if let largeSteps { study.largeSteps = largeSteps }
@@ -92,14 +96,8 @@ struct Connectivity: MPICommand {
 
     func run(on runtime: MPIRuntime) throws {
         let world = runtime.world
-        let path = config
-        let text = try world.agree { () throws -> String in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw InputError("--config: cannot read '\(path)' (a run configuration plus a [study] table, e.g. examples/connectivity.toml)")
-            }
-            return text
-        }
-        var study = try ConnectivityStudy(toml: text, source: path)
+        let text = try Study.readFile(config, example: "examples/connectivity.toml", on: world)
+        var study = try ConnectivityStudy(toml: text, source: config)
         for (key, value) in settings.overrides { try study.base.override(key, text: value) }
         var job = ConnectivityStudyJob(study: study, output: RunDirectory(path: out))
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
