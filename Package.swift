@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "Objectives", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Samples"]),
         .target(name: "Optimization", dependencies: ["Cluster", "Support"]),
         .target(name: "Krylov", dependencies: ["Cluster", "CScaLAPACK", "Objectives", "SeededRandom", "Support"]),
+        .target(name: "CriticalPoints", dependencies: ["Krylov", "Objectives", "Optimization"]),
         .target(name: "Training", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom", "Networks", "Datasets", "Objectives",
                                                  "Optimization"]),
         .target(name: "Curvature", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Objectives", "Samples", "Support"]),
@@ -54,7 +55,7 @@ let package = Package(
         .target(name: "Reporting", dependencies: []),
         .target(name: "Geometry", dependencies: ["Networks", "SeededRandom"]),
         .target(name: "Workflows",
-                dependencies: ["CBLAS", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Krylov", "NPY", "Networks",
+                dependencies: ["CBLAS", "Cluster", "Configuration", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Krylov", "NPY", "Networks",
                                "Objectives", "Optimization", "Planning", "Reporting", "Samples", "SeededRandom", "Support", "Training"]),
         .executableTarget(name: "landscape",
                           dependencies: ["Workflows", "Configuration", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
@@ -71,6 +72,7 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Samples"]),
         .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks", "Samples"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY", "Samples"]),
+        .testTarget(name: "CriticalPointsTests", dependencies: ["CriticalPoints"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Networks", "Datasets", "Configuration"]),
     ]
 )

@@ -35,6 +35,14 @@ public protocol IterativeProblem {
 
     /// The error to throw when a measured value is not finite (NaN or ±∞) at `step`.
     func diverged(at step: Int, value: Double, lastCheckpoint: Int?) -> Error
+
+    /// A reason of the problem's own to stop at the state just measured (a line search that found
+    /// no lower point); nil to go on. Every rank must give the same answer.
+    var requestedStop: StopReason? { get }
+}
+
+extension IterativeProblem {
+    public var requestedStop: StopReason? { nil }
 }
 
 /// Why an iteration stopped.
@@ -46,6 +54,8 @@ public enum StopReason: String, Sendable, Codable {
     case wallTime = "wall-time"
     /// SIGTERM or SIGUSR1 on some rank: a checkpoint of the current step was written.
     case signal
+    /// The problem could not make progress (`IterativeProblem.requestedStop`).
+    case stalled
 }
 
 /// When to stop: a step budget, a target value, a target gradient norm, a wall-time budget.
@@ -147,6 +157,7 @@ public struct IterativeDriver<Problem: IterativeProblem> {
                 }
                 var reason: StopReason? = nil
                 if t >= total { reason = .steps }
+                if let stop = problem.requestedStop { reason = stop }
                 if let target = criteria.targetValue, full.value <= target { reason = .targetLoss }
                 if let target = criteria.targetGradientNorm, let norm = full.gradientNorm, norm <= target { reason = .targetGradientNorm }
                 if outOfTime { reason = .wallTime }

@@ -5,23 +5,63 @@ import Krylov
 import Networks
 import Objectives
 
-/// Every eigenvalue of the exact Hessian at θ, ascending: H assembled from the objective's shard
-/// on the squarest BLACS grid of its communicator (hessian.block and hessian.assembly from the
-/// configuration), then decomposed by the solver `auto` picks. Collective over the objective's
-/// ranks. The curvature at a point of a line (interpolate) and at the pivots of a path (path).
+/// The exact Hessian of an objective, assembled at any θ into one block-cyclic matrix on the
+/// squarest BLACS grid of the objective's communicator (hessian.block and hessian.assembly from
+/// the configuration); the grid and the matrix's storage are made once and reused point after
+/// point. Collective over the objective's ranks; `release()` frees the grid.
+final class HessianAssembler {
+    let objective: DataParallelObjective
+    let grid: ProcessGrid
+    let blockSize: Int
+    private let assembly: CurvatureAssembly
+    private var matrix: BlockCyclicMatrix
+
+    init(network: MultilayerPerceptron, objective: DataParallelObjective, configuration: RunConfiguration) throws {
+        let shape = ProcessGrid.squarestShape(for: objective.communicator.size)
+        let grid = ProcessGrid(communicator: objective.communicator, rows: shape.rows, columns: shape.columns)
+        let m = network.parameterCount
+        blockSize = max(1, min(configuration.hessianBlock, (m + max(shape.rows, shape.columns) - 1) / max(shape.rows, shape.columns)))
+        do {
+            matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
+            assembly = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
+        } catch {
+            grid.release()
+            throw error
+        }
+        self.grid = grid
+        self.objective = objective
+    }
+
+    func release() { grid.release() }
+
+    /// H at θ, symmetrised. The returned value shares the assembler's storage: drop it before
+    /// the next call, or that call copies M² values.
+    func assemble(at θ: [Double]) throws -> BlockCyclicMatrix {
+        try fill(at: θ)
+        return matrix
+    }
+
+    /// Every eigenvalue of H at θ, ascending, by the solver `auto` picks (in place: the storage is
+    /// overwritten by the next assembly anyway).
+    func eigenvalues(at θ: [Double]) throws -> [Double] {
+        try fill(at: θ)
+        let solver = try Eigensolver.resolve(.auto, selection: .none, n: matrix.rows, blockSize: blockSize, grid: (grid.rows, grid.columns)).solver
+        return try solver.decompose(&matrix, selection: .none).eigenvalues
+    }
+
+    private func fill(at θ: [Double]) throws {
+        _ = try assembly.assemble(.hessian, at: θ, shard: objective.dataset.samples, globalSampleCount: objective.dataset.globalCount, into: &matrix)
+        _ = try matrix.symmetrize()
+    }
+}
+
+/// Every eigenvalue of the exact Hessian at θ, ascending (`HessianAssembler` for one point).
+/// The curvature at a point of a line (interpolate) and at the pivots of a path (path).
 func exactHessianEigenvalues(at θ: [Double], network: MultilayerPerceptron, objective: DataParallelObjective,
                              configuration: RunConfiguration) throws -> [Double] {
-    let shape = ProcessGrid.squarestShape(for: objective.communicator.size)
-    let grid = ProcessGrid(communicator: objective.communicator, rows: shape.rows, columns: shape.columns)
-    defer { grid.release() }
-    let m = network.parameterCount
-    let blockSize = max(1, min(configuration.hessianBlock, (m + max(shape.rows, shape.columns) - 1) / max(shape.rows, shape.columns)))
-    var matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
-    _ = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
-        .assemble(.hessian, at: θ, shard: objective.dataset.samples, globalSampleCount: objective.dataset.globalCount, into: &matrix)
-    _ = try matrix.symmetrize()
-    let solver = try Eigensolver.resolve(.auto, selection: .none, n: m, blockSize: blockSize, grid: (shape.rows, shape.columns)).solver
-    return try solver.decompose(&matrix, selection: .none).eigenvalues
+    let assembler = try HessianAssembler(network: network, objective: objective, configuration: configuration)
+    defer { assembler.release() }
+    return try assembler.eigenvalues(at: θ)
 }
 
 /// Per-rank bytes of the exact curvature at a point: H block-cyclic over the group's ranks, plus the
