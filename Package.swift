@@ -58,7 +58,7 @@ let package = Package(
                 dependencies: ["CBLAS", "Cluster", "Configuration", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Krylov", "NPY", "Networks",
                                "Objectives", "Optimization", "Planning", "Reporting", "Samples", "SeededRandom", "Support", "Training"]),
         .executableTarget(name: "landscape",
-                          dependencies: ["Workflows", "Configuration", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
+                          dependencies: ["Workflows", "Configuration", "CriticalPoints", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",

@@ -112,6 +112,26 @@ extension BlockCyclicMatrix {
 }
 
 extension BlockCyclicMatrix {
+    /// W = Aᵀ V for a replicated V (rows × B, column-major) → replicated W (columns × B), collective:
+    /// `multiply(replicated:count:)` with the roles of rows and columns exchanged (the local dgemm
+    /// transposes the local piece). An eigenvector matrix's Zᵀv, the coordinates in its basis.
+    public func multiplyTransposed(replicated v: [Double], count B: Int) throws -> [Double] {
+        precondition(B >= 1 && v.count == rows * B, "V must be rows × B")
+        var w = [Double](repeating: 0, count: columns * B)
+        if localRows > 0 && localColumns > 0 {
+            var gathered = [Double](repeating: 0, count: localRows * B)   // localRows × B, column-major
+            for j in 0..<B { for r in 0..<localRows { gathered[j * localRows + r] = v[j * rows + globalRow(r)] } }
+            var product = [Double](repeating: 0, count: localColumns * B)
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, Int32(localColumns), Int32(B), Int32(localRows), 1,
+                        local, Int32(leadingDimension), gathered, Int32(localRows), 0, &product, Int32(localColumns))
+            for j in 0..<B { for c in 0..<localColumns { w[j * columns + globalColumn(c)] = product[j * localColumns + c] } }
+        }
+        try grid.communicator.allreduce(&w, .sum)
+        return w
+    }
+}
+
+extension BlockCyclicMatrix {
     /// The first (column-major) global position (row, column) holding NaN or ±∞, or nil
     /// (collective: each rank scans its piece, one allreduce picks the first of all).
     public func firstNonFinite() throws -> (row: Int, column: Int)? {

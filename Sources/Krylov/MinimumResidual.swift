@@ -9,7 +9,11 @@ import Objectives
 ///
 /// The residual norm ‖r_k‖ = φ̄_k falls monotonically, and ‖A r_k‖ is available for free: when
 /// b has a component in A's null space (a singular H away from a critical point) the residual
-/// cannot vanish, and the run stops at the least-squares solution instead (‖A r‖ ≤ tol·‖A‖·‖r‖).
+/// cannot vanish, and the run stops at a least-squares solution instead, when ‖A r‖ ≤ tol·‖A b‖ —
+/// Newton-MR's inexactness condition (Roosta et al. 2018), relative to the normal equations'
+/// right-hand side. (Paige & Saunders' ‖A r‖ ≤ tol·‖A‖·‖r‖ holds after a few iterations for a
+/// loose tol such as a Newton forcing term, and would stop a solvable system long before its
+/// residual falls.)
 /// Started from x₀ = 0, every iterate lies in the range of A (for a consistent system: the
 /// minimum-norm solution, the pseudo-inverse's A⁺b).
 ///
@@ -20,7 +24,8 @@ public struct MinimumResidual {
     public enum Stop: String, Sendable, Codable {
         /// ‖r‖ ≤ tolerance · ‖b‖.
         case residual
-        /// ‖A r‖ ≤ tolerance · ‖A‖ · ‖r‖: b is not in A's range; x is a least-squares solution.
+        /// ‖A r‖ ≤ tolerance · ‖A b‖: x solves the normal equations A²x = Ab to the tolerance (b need
+        /// not be in A's range).
         case leastSquares = "least-squares"
         /// The iteration budget ran out.
         case iterations
@@ -65,7 +70,7 @@ public struct MinimumResidual {
         // The previous rotation (cs, sn), the pieces it carries to the next column of T̄.
         var cs = -1.0, sn = 0.0, dbar = 0.0, epsilon = 0.0
         var phibar = beta1, frobenius2 = 0.0
-        var residual = beta1, operatorResidual = 0.0
+        var residual = beta1, operatorResidual = 0.0, initialOperatorResidual = 0.0
         for k in 1...maxIterations {
             let s = 1 / beta
             let v = y.map { $0 * s }
@@ -91,6 +96,7 @@ public struct MinimumResidual {
             dbar = -cs * beta
             // ‖A r_{k−1}‖ = φ̄_{k−1} · ‖(γ̄, δ̄)‖, before the new rotation shrinks φ̄.
             operatorResidual = phibar * (gbar * gbar + dbar * dbar).squareRoot()
+            if k == 1 { initialOperatorResidual = operatorResidual }   // ‖A r₀‖ = ‖A b‖
             // The new rotation annihilates β in the last row.
             let gamma = max((gbar * gbar + beta * beta).squareRoot(), Double.leastNormalMagnitude)
             cs = gbar / gamma
@@ -112,7 +118,8 @@ public struct MinimumResidual {
                 return Result(solution: x, iterations: k, residualNorm: residual, operatorResidualNorm: operatorResidual,
                               operatorNormEstimate: operatorNorm, stop: .residual)
             }
-            if operatorResidual <= tolerance * operatorNorm * residual {
+            // ‖A r_{k−1}‖ (one step behind: x_k is at least as good).
+            if k >= 2, operatorResidual <= tolerance * initialOperatorResidual {
                 return Result(solution: x, iterations: k, residualNorm: residual, operatorResidualNorm: operatorResidual,
                               operatorNormEstimate: operatorNorm, stop: .leastSquares)
             }

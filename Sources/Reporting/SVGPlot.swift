@@ -35,7 +35,7 @@ public struct SVGPlot {
     }
 
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-    static let legendLimit = 12
+    public static let legendLimit = 12
     let margin = (left: 78.0, right: 24.0, top: 60.0, bottom: 58.0)
 
     /// A histogram of `values` in `bins` equal bins, drawn as bars with a log₁₀ count axis.

@@ -1,4 +1,6 @@
+import Cluster
 import Configuration
+import CriticalPoints
 import Curvature
 import DistributedLinearAlgebra
 import Krylov
@@ -49,10 +51,39 @@ final class HessianAssembler {
         return try solver.decompose(&matrix, selection: .none).eigenvalues
     }
 
+    /// H at θ as its eigendecomposition Z Λ Zᵀ (every eigenpair), the operator of exact Newton steps.
+    func decomposition(at θ: [Double]) throws -> SpectralHessian {
+        try fill(at: θ)
+        let solver = try Eigensolver.resolve(.auto, selection: .all, n: matrix.rows, blockSize: blockSize, grid: (grid.rows, grid.columns)).solver
+        let d = try solver.decompose(&matrix, selection: .all)
+        precondition(d.eigenvalues.count == matrix.rows && d.eigenvectors?.columns == matrix.rows, "every eigenpair of H")
+        return SpectralHessian(eigenvalues: d.eigenvalues, vectors: d.eigenvectors!)
+    }
+
     private func fill(at θ: [Double]) throws {
         _ = try assembly.assemble(.hessian, at: θ, shard: objective.dataset.samples, globalSampleCount: objective.dataset.globalCount, into: &matrix)
         _ = try matrix.symmetrize()
     }
+}
+
+/// H = Z Λ Zᵀ with Z block-cyclic (every eigenpair): products Z(Λ(Zᵀv)), and the coordinates
+/// the exact Newton steps of `CriticalPointSearch` are computed in.
+struct SpectralHessian: EigendecomposedOperator {
+    let eigenvalues: [Double]
+    let vectors: BlockCyclicMatrix
+
+    var dimension: Int { vectors.rows }
+    var communicator: Communicator { vectors.grid.communicator }
+
+    func apply(_ directions: [Double], count: Int) throws -> [Double] {
+        var c = try vectors.multiplyTransposed(replicated: directions, count: count)
+        let n = eigenvalues.count
+        for j in 0..<count { for i in 0..<n { c[j * n + i] *= eigenvalues[i] } }
+        return try vectors.multiply(replicated: c, count: count)
+    }
+
+    func coordinates(of v: [Double]) throws -> [Double] { try vectors.multiplyTransposed(replicated: v, count: 1) }
+    func vector(from c: [Double]) throws -> [Double] { try vectors.multiply(replicated: c, count: 1) }
 }
 
 /// Every eigenvalue of the exact Hessian at θ, ascending (`HessianAssembler` for one point).

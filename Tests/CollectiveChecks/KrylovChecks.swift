@@ -145,7 +145,35 @@ func registerKrylovChecks(_ suite: inout CheckSuite) throws {
         let s = try TraceEstimator(settings).run(serial.curvature(.residual, at: θ))
         return abs(p.estimate - s.estimate) / abs(s.estimate)
     }
+
+    // MINRES on the indefinite, ill-conditioned H: a consistent system b = H x* is solved to its
+    // residual, checked with the dense matrix (an independent product); on the singular G with b
+    // outside its range it stops at a least-squares solution: G(Gx − b) ≈ 0 relative to Gb.
+    let xStar = randomParameters(M, seed: 21)
+    try suite.check("krylov.minres.hessian.consistent=dense", tolerance: 1e-8) {
+        let b = multiply(dense[.hessian]!, M, xStar)
+        let r = try MinimumResidual(tolerance: 1e-12, maxIterations: 20 * M).solve(distributed.curvature(.hessian, at: θ), b)
+        let residual = zip(multiply(dense[.hessian]!, M, r.solution), b).map { $0 - $1 }
+        return norm2(residual) / norm2(b)
+    }
+    try suite.check("krylov.minres.gauss-newton.least-squares=dense", tolerance: 1e-5) {
+        let b = randomParameters(M, seed: 22)
+        let gMatrix = dense[.gaussNewton]!
+        let r = try MinimumResidual(tolerance: 1e-6, maxIterations: 20 * M).solve(distributed.curvature(.gaussNewton, at: θ), b)
+        let residual = zip(multiply(gMatrix, M, r.solution), b).map { $0 - $1 }
+        // ‖G r‖ / ‖G b‖: the normal equations' relative residual.
+        return norm2(multiply(gMatrix, M, residual)) / norm2(multiply(gMatrix, M, b))
+    }
+    try suite.check("krylov.minres.distributed=serial", tolerance: 1e-10) {
+        let b = randomParameters(M, seed: 23)
+        // A dozen iterations: beyond them, rounding in an ill-conditioned Krylov space grows (as for Lanczos).
+        let solver = MinimumResidual(tolerance: 1e-14, maxIterations: 12)
+        let p = try solver.solve(distributed.curvature(.hessian, at: θ), b), s = try solver.solve(serial.curvature(.hessian, at: θ), b)
+        return p.iterations == s.iterations ? norm2(zip(p.solution, s.solution).map { $0 - $1 }) / norm2(s.solution) : .infinity
+    }
 }
+
+func norm2(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
 /// y = A x for row-major A (n × n).
 func multiply(_ a: [Double], _ n: Int, _ x: [Double]) -> [Double] {

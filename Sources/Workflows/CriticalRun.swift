@@ -1,0 +1,165 @@
+import Cluster
+import CriticalPoints
+import DistributedLinearAlgebra
+import Foundation
+import Krylov
+import NPY
+import Objectives
+import Optimization
+import Support
+
+extension CriticalJob {
+    /// One start's outcome, as critical.csv and the checkpoint hold it.
+    struct PointRecord: Codable, Sendable {
+        var start: Int
+        var origin: String
+        var startLoss: Double
+        var startGradientNorm: Double
+        /// The energy ε (the loss) and ‖∇L‖ where the search stopped.
+        var loss: Double
+        var gradientNorm: Double
+        /// The gradient norm the search had to reach: tolerance · startGradientNorm.
+        var target: Double
+        var stop: String
+        var converged: Bool
+        var iterations: Int
+        /// "exact", or "lanczos" (the smallest eigenvalues only).
+        var curvature: String
+        /// Exact: the inertia at the spectrum command's zero tolerance. Lanczos: `negative` counts the
+        /// converged negative Ritz values, exact only when one of them is ≥ 0 (`indexExact`).
+        var negative: Int
+        var nearZero: Int?
+        var positive: Int?
+        var zeroTolerance: Double?
+        var indexExact: Bool
+        var smallestEigenvalue: Double
+        var largestEigenvalue: Double?
+        /// Lanczos: the smallest Ritz values (exact runs keep the whole spectrum in spectra/<k>.npy).
+        var smallestEigenvalues: [Double]
+        var gradientEvaluations: Int
+        var operatorProducts: Int
+        var hessianAssemblies: Int
+        var seconds: Double
+        var trace: [CriticalPointSearch.StepRecord]
+        /// Filled by the report: the first earlier start that found the same point.
+        var duplicateOf: Int?
+    }
+
+    static let checkpointFile = EstimatorCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
+    var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
+
+    /// The search from start `k` and the curvature where it ended (collective over the group):
+    /// the record, the point, and its eigenvalues (all of them when exact).
+    func search(_ k: Int, _ context: Context) throws -> (PointRecord, [Double], [Double]) {
+        let clock = Stopwatch()
+        let training = context.training, m = context.m
+        let θ0 = context.starts[k]
+        let first = try training.evaluate(θ0, gradient: true)
+        let target = settings.tolerance * first.gradientNorm!
+        let hessian: CriticalPointSearch.HessianAt
+        if settings.method.assemblesHessian, let assembler = context.assembler {
+            hessian = { θ, body in try body(try assembler.decomposition(at: θ)) }
+        } else {
+            hessian = { θ, body in try body(training.curvature(.hessian, at: θ)) }
+        }
+        var searchSettings = CriticalPointSearch.Settings(method: settings.method, innerIterations: settings.innerIterations ?? m)
+        searchSettings.maximumStep = settings.maximumStep
+        var problem = CriticalPointSearch(objective: training, settings: searchSettings, hessian: hessian)
+        let driver = IterativeDriver<CriticalPointSearch>(criteria: StopCriteria(steps: settings.iterations, targetGradientNorm: target),
+                                                          recordEvery: 1, checkpointEvery: 0, communicator: context.group)
+        let outcome = try driver.run(&problem, from: .init(step: 0, parameters: θ0))
+        let θ = outcome.state.parameters
+        var trace = problem.records
+        trace.append(.init(iteration: outcome.state.step, loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!,
+                           direction: "stop", innerIterations: 0, innerStop: outcome.reason.rawValue, stepSize: 0, stepLength: 0, trials: 0))
+        var record = PointRecord(start: k, origin: context.origins[k], startLoss: first.loss, startGradientNorm: first.gradientNorm!,
+                                 loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!, target: target,
+                                 stop: outcome.reason.rawValue, converged: outcome.reason == .targetGradientNorm,
+                                 iterations: outcome.updates, curvature: context.curvatureExact ? "exact" : "lanczos",
+                                 negative: 0, nearZero: nil, positive: nil, zeroTolerance: nil, indexExact: true,
+                                 smallestEigenvalue: .nan, largestEigenvalue: nil, smallestEigenvalues: [],
+                                 gradientEvaluations: problem.gradientEvaluations + 1, operatorProducts: problem.operatorProducts,
+                                 hessianAssemblies: problem.hessianAssemblies, seconds: 0, trace: trace, duplicateOf: nil)
+        var eigenvalues: [Double]
+        if context.curvatureExact, let assembler = context.assembler {
+            eigenvalues = try assembler.eigenvalues(at: θ)
+            let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
+            (record.negative, record.nearZero, record.positive, record.zeroTolerance) = (counts.negative, counts.nearZero, counts.positive, counts.zeroTolerance)
+            (record.smallestEigenvalue, record.largestEigenvalue) = (eigenvalues.first!, eigenvalues.last!)
+        } else {
+            // The index from the smallest eigenvalues: every negative one is found when the
+            // converged Ritz values reach past zero.
+            let count = min(configuration.top.count, m)
+            let lanczos = configuration.curvatureLanczos(count: count, which: .smallest, dimension: m)
+            guard case .finished(let result) = try Lanczos(lanczos).run(training.curvature(.hessian, at: θ)) else {
+                preconditionFailure("the observer never stops this Lanczos run")
+            }
+            let converged = zip(result.eigenvalues, result.converged).filter { $0.1 }.map(\.0).sorted()
+            let scale = converged.map(abs).max() ?? 0
+            eigenvalues = result.eigenvalues.sorted()
+            record.negative = converged.filter { $0 < -1e-8 * scale }.count
+            record.indexExact = converged.contains { $0 >= -1e-8 * scale }
+            record.smallestEigenvalue = eigenvalues.first ?? .nan
+            record.smallestEigenvalues = eigenvalues
+        }
+        record.seconds = clock.seconds
+        return (record, θ, eigenvalues)
+    }
+
+    /// Rounds of starts — one per group per round — gathered on world rank 0, which writes each
+    /// point's files and the checkpoint. A signal ends the run after the round (exit 3).
+    func compute(_ context: Context) throws -> [PointRecord] {
+        let world = context.world, group = context.group, m = context.m
+        let identity = self.identity(context)
+        var done = (resume ? try Self.checkpointFile.read(checkpoint, identity: identity, on: world) : nil) ?? []
+        let finished = Set(done.map(\.start))
+        let todo = context.starts.indices.filter { !finished.contains($0) }
+        context.progress.say("critical: \(context.starts.count) starts (\(todo.count) to search) by \(settings.method.rawValue) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(m), N = \(context.training.dataset.globalCount)")
+        var next = 0
+        while next < todo.count {
+            let mine = next + context.groups.index
+            var text = "", values: [Double] = []
+            if mine < todo.count {
+                let (record, θ, eigenvalues) = try search(todo[mine], context)
+                if group.rank == 0 {
+                    text = String(decoding: try NonFiniteJSON.encoder().encode(record), as: UTF8.self)
+                    values = θ + eigenvalues
+                }
+            }
+            // The point and its spectrum travel as doubles (bit-exact), the record as JSON.
+            let texts = try world.gather(string: text)
+            let counts = try world.allgather([values.count])
+            let all = try world.gatherv(values, counts: counts)
+            try world.agree {
+                var offset = 0
+                for (rank, t) in texts.enumerated() where !t.isEmpty {
+                    let record = try NonFiniteJSON.decoder().decode(PointRecord.self, from: Data(t.utf8))
+                    let v = Array(all[offset..<(offset + counts[rank])])
+                    offset += counts[rank]
+                    try FileManager.default.createDirectory(atPath: output.file("points"), withIntermediateDirectories: true)
+                    try NPYArray(shape: [m], values: Array(v[0..<m])).write(to: output.file("points/\(record.start).npy"))
+                    if record.curvature == "exact" {
+                        try FileManager.default.createDirectory(atPath: output.file("spectra"), withIntermediateDirectories: true)
+                        try NPYArray(shape: [m], values: Array(v[m...])).write(to: output.file("spectra/\(record.start).npy"))
+                    }
+                    done.append(record)
+                    let index = record.curvature == "exact" || record.indexExact ? "index \(record.negative)" : "index ≥ \(record.negative)"
+                    context.progress.say(String(format: "critical: start %d (%@): %@ after %d iterations, ε = %.10g, ‖∇L‖ = %.3g, %@ (%.1f s)",
+                                                record.start, record.origin, record.converged ? "converged" : "stopped (\(record.stop))",
+                                                record.iterations, record.loss, record.gradientNorm, index, record.seconds))
+                }
+            }
+            next += context.groups.count
+            // The checkpoint after every round: a round is a start per group, minutes at most.
+            var signalled = [Int(StopSignals.pending)]
+            try world.allreduce(&signalled, .max)
+            if next < todo.count || signalled[0] != 0 {
+                try Self.checkpointFile.write(done, identity: identity, to: checkpoint, on: world)
+            }
+            if signalled[0] != 0, next < todo.count {
+                throw StoppedBySignal(message: "signal after \(done.count) of \(context.starts.count) starts: the finished ones are in \(checkpoint.path); continue with the same command and --resume")
+            }
+        }
+        return done.sorted { $0.start < $1.start }
+    }
+}
