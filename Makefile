@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-throughput bench-scaling bench-estimators bench-interpolate bench-path docs clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-throughput bench-scaling bench-estimators bench-interpolate bench-path bench-critical docs clean
 
 deps:
 	@launch/install-deps
@@ -32,7 +32,7 @@ test: deps
 # and NumPy; Hessian assembly, gradient and HVP throughput against OpenBLAS dgemm peak; strong and
 # weak scaling of `landscape spectrum` over rank counts (table and SVG plot); the matrix-free
 # estimators against the exact spectrum and PyHessian (bench/estimators.sh).
-bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-estimators bench-interpolate bench-path
+bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-estimators bench-interpolate bench-path bench-critical
 bench-eig: build
 	bench/eigensolvers.sh
 bench-assembly: build
@@ -49,6 +49,8 @@ bench-interpolate: build
 	bench/interpolate.sh
 bench-path: build
 	bench/path.sh
+bench-critical: build
+	bench/critical.sh
 
 # docs/cli.md, generated from the argument parser of the built binary.
 docs: build

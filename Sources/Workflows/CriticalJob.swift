@@ -50,6 +50,9 @@ public struct CriticalJob {
         /// Two converged points are the same critical point (up to the network's symmetries) when
         /// their energies and every eigenvalue agree within this fraction of the larger |ε|, max|λ|.
         public var duplicateTolerance = 1e-6
+        /// Searches that stopped (budget, stall) within this fraction of their start's ‖∇L‖ are
+        /// near-critical points: reported and fitted separately, never counted as critical.
+        public var nearCriticalTolerance = 1e-3
 
         public init() {}
 
@@ -64,6 +67,9 @@ public struct CriticalJob {
             for s in scales where !(s > 0 && s.isFinite) { throw InputError("--scales: \(s) is not a finite scale factor > 0") }
             guard trajectoryEvery >= 1 else { throw InputError("--trajectory-every \(trajectoryEvery): give a number of training steps ≥ 1") }
             guard duplicateTolerance >= 0, duplicateTolerance.isFinite else { throw InputError("--duplicate-tolerance \(duplicateTolerance): give a finite fraction ≥ 0") }
+            guard nearCriticalTolerance >= tolerance, nearCriticalTolerance.isFinite else {
+                throw InputError("--near-critical \(nearCriticalTolerance): give a finite fraction ≥ --tolerance \(tolerance)")
+            }
         }
     }
 

@@ -29,6 +29,10 @@ extension CriticalJob {
         var tolerance: Double
         /// α = α₀|(ε − ε_c)/ε_c|^p over the distinct saddles with an exact index (nil with fewer than 4).
         var fit: IndexEnergyFit?
+        /// Unconverged searches that ended within `nearCriticalTolerance` of their start's ‖∇L‖,
+        /// and the same fit over them (with an exact index) — labelled apart: not critical points.
+        var nearCritical: Int
+        var nearCriticalFit: IndexEnergyFit?
         /// The median over converged starts of log(g_last/g_prev)/log(g_prev/g_prevprev): 2 for quadratic convergence.
         var convergenceOrder: Double?
         var secondsPerCriticalPoint: Double?
@@ -50,6 +54,8 @@ extension CriticalJob {
         let distinct = results.filter { $0.converged && $0.duplicateOf == nil }
         let exactIndex = distinct.filter { $0.curvature == "exact" || $0.indexExact }
         let fit = IndexEnergyFit(energies: exactIndex.map(\.loss), indices: exactIndex.map { Double($0.negative) / Double(m) })
+        let near = results.filter { !$0.converged && $0.gradientNorm <= settings.nearCriticalTolerance * $0.startGradientNorm && ($0.curvature == "exact" || $0.indexExact) }
+        let nearFit = IndexEnergyFit(energies: near.map(\.loss), indices: near.map { Double($0.negative) / Double(m) })
         let phi = Double(m) / Double(n * k)
         let minima = exactIndex.filter { $0.negative == 0 }
         let converged = results.filter(\.converged)
@@ -58,18 +64,19 @@ extension CriticalJob {
         func mean(_ x: (PointRecord) -> Int) -> Double { results.isEmpty ? 0 : Double(results.map(x).reduce(0, +)) / Double(results.count) }
         var line = "\(results.count) starts, \(converged.count) converged to ‖∇L‖ ≤ \(settings.tolerance) × the start's: \(distinct.count) distinct (\(minima.count) minima, \(exactIndex.count - minima.count) saddles)"
         if let fit { line += String(format: "; α = %.3g |(ε − %.4g)/%.4g|^(%.3f ± %.3f)", fit.amplitude, fit.criticalEnergy, fit.criticalEnergy, fit.exponent, fit.exponentError) }
+        if !near.isEmpty { line += "; \(near.count) more stopped near-critical (‖∇L‖ ≤ \(settings.nearCriticalTolerance) × the start's)" }
         let summary = Summary(method: settings.method.rawValue, start: settings.start.rawValue, curvature: context.curvatureExact ? "exact" : "lanczos",
                               starts: results.count, converged: converged.count, distinct: distinct.count, minima: minima.count,
                               saddles: exactIndex.count - minima.count, parameters: m, samples: n, outputs: k, phi: phi,
                               memorizationEnergy: phi < 1 ? 0.5 * (1 - phi) * (1 - phi) : 0, lowestMinimumEnergy: minima.map(\.loss).min(),
-                              tolerance: settings.tolerance, fit: fit, convergenceOrder: orders.isEmpty ? nil : orders[orders.count / 2],
+                              tolerance: settings.tolerance, fit: fit, nearCritical: near.count, nearCriticalFit: nearFit, convergenceOrder: orders.isEmpty ? nil : orders[orders.count / 2],
                               secondsPerCriticalPoint: converged.isEmpty ? nil : seconds / Double(converged.count),
                               hessianAssembliesPerStart: mean(\.hessianAssemblies), operatorProductsPerStart: mean(\.operatorProducts),
                               gradientEvaluationsPerStart: mean(\.gradientEvaluations), seconds: seconds, line: line)
         let caption = "\(context.network.summary), M = \(m), N = \(n), φ = \(SVGPlot.label(phi)); \(settings.method.rawValue) from \(settings.start.rawValue)"
         try writeAtomically(Data(Self.table(results).utf8), to: output.file("critical.csv"))
         try writeAtomically(Data(Self.traceTable(results).utf8), to: output.file("trace.csv"))
-        var plots = [("index-energy.svg", indexEnergyPlot(exactIndex, fit: fit, m: m)),
+        var plots = [("index-energy.svg", indexEnergyPlot(exactIndex, fit: fit, near: near, nearFit: nearFit, m: m)),
                      ("convergence.svg", convergencePlot(results))]
         if let overlay = spectraPlot(distinct, spectra: spectra) { plots.append(("spectra.svg", overlay)) }
         for (name, var plot) in plots {
@@ -116,10 +123,10 @@ extension CriticalJob {
 
     static func table(_ results: [PointRecord]) -> String {
         func opt<T>(_ x: T?) -> String { x.map { "\($0)" } ?? "" }
-        var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds\n"
+        var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,gradient_flatness,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds\n"
         for r in results {
             let α = Double(r.negative) / Double(r.negative + (r.nearZero ?? 0) + (r.positive ?? 0))
-            text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.curvature == "exact" || r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)\n"
+            text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.curvature == "exact" || r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(r.gradientFlatness),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)\n"
         }
         return text
     }
@@ -134,18 +141,23 @@ extension CriticalJob {
         return text
     }
 
-    func indexEnergyPlot(_ points: [PointRecord], fit: IndexEnergyFit?, m: Int) -> SVGPlot {
+    func indexEnergyPlot(_ points: [PointRecord], fit: IndexEnergyFit?, near: [PointRecord], nearFit: IndexEnergyFit?, m: Int) -> SVGPlot {
         var plot = SVGPlot(title: "Index α against energy ε at the critical points found", xLabel: "energy ε (loss)", yLabel: "index α (fraction of negative eigenvalues)")
         plot.series = [.init(name: "critical points", points: points.map { ($0.loss, Double($0.negative) / Double(m)) }, style: .points)]
-        if let fit, let low = points.map(\.loss).min(), let high = points.map(\.loss).max() {
-            let from = fit.criticalEnergy, to = max(high, low)
-            let curve = (0...100).map { i -> (x: Double, y: Double) in
-                let ε = from + (to - from) * Double(i) / 100
-                return (ε, fit.index(at: ε))
-            }
-            plot.series.append(.init(name: String(format: "α₀|(ε − ε_c)/ε_c|^p, p = %.3f ± %.3f", fit.exponent, fit.exponentError), points: curve))
-            plot.markers = [(fit.criticalEnergy, "ε_c")]
+        if !near.isEmpty {
+            plot.series.append(.init(name: "near-critical (not converged)", points: near.map { ($0.loss, Double($0.negative) / Double(m)) }, style: .points))
         }
+        func curve(_ fit: IndexEnergyFit, over set: [PointRecord], _ name: String) {
+            guard let high = set.map(\.loss).max() else { return }
+            let from = fit.criticalEnergy
+            plot.series.append(.init(name: String(format: "%@: p = %.3f ± %.3f", name, fit.exponent, fit.exponentError), points: (0...100).map { i in
+                let ε = from + (high - from) * Double(i) / 100
+                return (ε, fit.index(at: ε))
+            }))
+            plot.markers.append((fit.criticalEnergy, "ε_c"))
+        }
+        if let fit { curve(fit, over: points, "α₀|(ε − ε_c)/ε_c|^p") }
+        if let nearFit { curve(nearFit, over: near, "the same over near-critical points") }
         return plot
     }
 
@@ -187,17 +199,18 @@ extension CriticalJob {
             | fitted ε_c | \(g(s.fit?.criticalEnergy)) ± \(g(s.fit?.criticalEnergyError)) |
             | fitted α₀ | \(g(s.fit?.amplitude)) ± \(g(s.fit?.amplitudeError)) |
             | fitted exponent p (3/2 in the paper) | \(g(s.fit?.exponent)) ± \(g(s.fit?.exponentError)) over \(s.fit?.points ?? 0) saddles |
+            | near-critical points (not converged, ‖∇L‖ ≤ \(settings.nearCriticalTolerance) × the start's) | \(s.nearCritical); their fit: p = \(g(s.nearCriticalFit?.exponent)) ± \(g(s.nearCriticalFit?.exponentError)), ε_c = \(g(s.nearCriticalFit?.criticalEnergy)) |
             | convergence order of the last steps (median) | \(g(s.convergenceOrder)) |
             | seconds per critical point | \(g(s.secondsPerCriticalPoint)) |
             | per start: assemblies / products / gradients | \(g(s.hessianAssembliesPerStart)) / \(g(s.operatorProductsPerStart)) / \(g(s.gradientEvaluationsPerStart)) |
 
-            | start | origin | stop | iterations | ε | ‖∇L‖ | index | α | duplicate of |
-            |---|---|---|---|---|---|---|---|---|
+            | start | origin | stop | iterations | ε | ‖∇L‖ | ‖H∇L‖/(‖H‖‖∇L‖) | index | α | duplicate of |
+            |---|---|---|---|---|---|---|---|---|---|
 
             """
         for r in results {
             let index = r.curvature == "exact" || r.indexExact ? "\(r.negative)" : "≥ \(r.negative)"
-            text += "| \(r.start) | \(r.origin) | \(r.stop) | \(r.iterations) | \(g(r.loss)) | \(g(r.gradientNorm)) | \(index) | \(g(Double(r.negative) / Double(s.parameters))) | \(r.duplicateOf.map(String.init) ?? "") |\n"
+            text += "| \(r.start) | \(r.origin) | \(r.stop) | \(r.iterations) | \(g(r.loss)) | \(g(r.gradientNorm)) | \(String(format: "%.2g", r.gradientFlatness)) | \(index) | \(g(Double(r.negative) / Double(s.parameters))) | \(r.duplicateOf.map(String.init) ?? "") |\n"
         }
         text += "\n" + plots.map { "![\($0)](\($0))" }.joined(separator: "\n") + "\n\nPer-step traces: trace.csv; points: points/<start>.npy; spectra: spectra/<start>.npy. See docs/critical.md.\n"
         return text

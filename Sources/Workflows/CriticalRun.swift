@@ -36,6 +36,10 @@ extension CriticalJob {
         var largestEigenvalue: Double?
         /// Lanczos: the smallest Ritz values (exact runs keep the whole spectrum in spectra/<k>.npy).
         var smallestEigenvalues: [Double]
+        /// ‖H∇L‖ / (max|λ| · ‖∇L‖) where the search stopped: near 0 when ∇L lies in H's near-null
+        /// space, a point where ½‖∇L‖² is flat but ∇L ≠ 0 — a gradient-flat point (Frye et al.
+        /// 2019) rather than a critical point. (Lanczos: max|λ| over the smallest Ritz values found.)
+        var gradientFlatness: Double
         var gradientEvaluations: Int
         var operatorProducts: Int
         var hessianAssemblies: Int
@@ -77,7 +81,7 @@ extension CriticalJob {
                                  stop: outcome.reason.rawValue, converged: outcome.reason == .targetGradientNorm,
                                  iterations: outcome.updates, curvature: context.curvatureExact ? "exact" : "lanczos",
                                  negative: 0, nearZero: nil, positive: nil, zeroTolerance: nil, indexExact: true,
-                                 smallestEigenvalue: .nan, largestEigenvalue: nil, smallestEigenvalues: [],
+                                 smallestEigenvalue: .nan, largestEigenvalue: nil, smallestEigenvalues: [], gradientFlatness: .nan,
                                  gradientEvaluations: problem.gradientEvaluations + 1, operatorProducts: problem.operatorProducts,
                                  hessianAssemblies: problem.hessianAssemblies, seconds: 0, trace: trace, duplicateOf: nil)
         var eigenvalues: [Double]
@@ -102,6 +106,10 @@ extension CriticalJob {
             record.smallestEigenvalue = eigenvalues.first ?? .nan
             record.smallestEigenvalues = eigenvalues
         }
+        let gradient = outcome.final.gradient, hg = try training.curvature(.hessian, at: θ).apply(gradient)
+        let normH = eigenvalues.map(abs).max() ?? 0, normG = outcome.final.gradientNorm!
+        record.gradientFlatness = normH > 0 && normG > 0 ? (hg.reduce(0) { $0 + $1 * $1 }).squareRoot() / (normH * normG) : .nan
+        record.operatorProducts += 1
         record.seconds = clock.seconds
         return (record, θ, eigenvalues)
     }

@@ -18,6 +18,20 @@ enum SweepPlots {
         return result
     }
 
+    /// Pennington & Bahri's memorisation question: the trained loss against φ = M/(N·k), beside
+    /// their ½(1 − φ)² (mse runs with φ < 1 only; nil when no point has both).
+    static func memorization(_ rows: [SweepReport.Row]) -> SVGPlot? {
+        let points = rows.compactMap { r -> (phi: Double, loss: Double, law: Double)? in
+            guard r.status == "done", let phi = r.phi, phi < 1, let loss = r.loss, let law = r.memorizationEnergy else { return nil }
+            return (phi, loss, law)
+        }.sorted { $0.phi < $1.phi }
+        guard !points.isEmpty else { return nil }
+        var plot = SVGPlot(title: "Trained loss against φ = M/(N·k), and ½(1 − φ)²", xLabel: "φ = parameters / (samples × outputs)", yLabel: "loss ε")
+        plot.series = [.init(name: "trained loss (a minimum where the spectrum has no negative eigenvalue)", points: points.map { ($0.phi, $0.loss) }, style: .points),
+                       .init(name: "½(1 − φ)² (Pennington & Bahri)", points: points.map { ($0.phi, $0.law) })]
+        return plot
+    }
+
     /// (a) Sagun et al.'s parameter scaling: the top eigenvalues λ₁ ≥ λ₂ ≥ … against their rank,
     /// one curve per point — with data fixed, the curves should overlay as the width grows.
     static func topEdge(_ spectra: [Spectrum]) -> SVGPlot {

@@ -43,6 +43,10 @@ struct SweepReport {
         var seconds: Double?
         var peakResidentBytes: Int?
         var error: String?
+        /// φ = M / (N·k), Pennington & Bahri's ratio of parameters to data (k outputs), and with
+        /// model.loss = "mse" and φ < 1 their conjectured minimiser energy ½(1 − φ)² beside `loss`.
+        var phi: Double?
+        var memorizationEnergy: Double?
     }
 
     struct Summary: Codable {
@@ -70,7 +74,12 @@ struct SweepReport {
                               axes: axes, rows: rows)
         try writeAtomically(Data(csv(rows, axes: axes).utf8), to: directory.file("summary.csv"))
         try directory.writeJSON(summary, to: "summary.json")
-        let plots = SweepPlots.plots(spectra, caption: caption)
+        var plots = SweepPlots.plots(spectra, caption: caption)
+        if let memorization = SweepPlots.memorization(rows) {
+            var plot = memorization
+            plot.subtitle = caption
+            plots.append(("loss-vs-phi.svg", plot))
+        }
         for (name, plot) in plots { try writeAtomically(Data(plot.render().utf8), to: directory.file(name)) }
         try writeAtomically(Data(markdown(summary, plots: plots.map(\.0)).utf8), to: directory.file("report.md"))
         return "sweep: \(summary.done) of \(summary.points) points done, \(summary.failed) failed, \(summary.pending) pending; report in \(directory.file("report.md"))"
@@ -128,6 +137,11 @@ struct SweepReport {
             row.trainSeconds = t.trainingSeconds
             row.peakResidentBytes = max(row.peakResidentBytes ?? 0, t.peakResidentBytesPerRank.max() ?? 0)
         }
+        if let m = row.parameters, let n = row.samples {
+            let phi = Double(m) / Double(n * max(1, row.classes))
+            row.phi = phi
+            if point.configuration.model.loss == .meanSquaredError { row.memorizationEnergy = phi < 1 ? 0.5 * (1 - phi) * (1 - phi) : 0 }
+        }
         let eigenvalues = try? NPYArray(contentsOf: final.file("eigenvalues.npy")).values
         return (row, eigenvalues)
     }
@@ -136,7 +150,7 @@ struct SweepReport {
         let columns = ["id", "status"] + axes + ["M", "N", "steps", "loss", "accuracy", "gradient_norm", "lambda_min", "lambda_max",
                                                  "negative", "near_zero", "positive", "zero_tolerance", "outliers_gap", "outliers_ratio",
                                                  "outliers_elbow", "trace", "train_seconds", "assembly_seconds", "eigensolve_seconds",
-                                                 "seconds", "peak_memory_bytes", "error"]
+                                                 "seconds", "peak_memory_bytes", "phi", "half_one_minus_phi_squared", "error"]
         func number(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.17g", $0) : "\($0)" } ?? "" }
         func integer(_ x: Int?) -> String { x.map(String.init) ?? "" }
         func quoted(_ text: String) -> String {
@@ -149,7 +163,7 @@ struct SweepReport {
                 number(r.eigenvalueMinimum), number(r.eigenvalueMaximum), integer(r.negative), integer(r.nearZero), integer(r.positive),
                 number(r.zeroTolerance), integer(r.outliersGap), integer(r.outliersRatio), integer(r.outliersElbow), number(r.trace),
                 number(r.trainSeconds), number(r.assemblySeconds), number(r.eigensolveSeconds), number(r.seconds),
-                integer(r.peakResidentBytes), r.error ?? ""]
+                integer(r.peakResidentBytes), number(r.phi), number(r.memorizationEnergy), r.error ?? ""]
             lines.append(fields.map(quoted).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -35,6 +35,8 @@ struct Critical: MPICommand {
     @Option(help: ArgumentHelp("MINRES iterations per Newton step (default M).", valueName: "n")) var innerIterations: Int?
     @Option(help: ArgumentHelp("The longest step ‖θₖ₊₁ − θₖ‖.", valueName: "r")) var maxStep = 1.0
     @Option(help: ArgumentHelp("Same point when ε and every eigenvalue agree within this fraction.", valueName: "f")) var duplicateTolerance = 1e-6
+    @Option(help: ArgumentHelp("Unconverged searches that ended with ‖∇L‖ ≤ f × the start's are near-critical points, fitted apart.", valueName: "f"))
+    var nearCritical = 1e-3
     @Option(help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit)), exact, or lanczos (the smallest eigenvalues only).", valueName: "how"))
     var curvature = "auto"
     @Option(help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
@@ -61,6 +63,7 @@ struct Critical: MPICommand {
         guard !factors.contains(nil) else { throw ValidationError("--scales '\(scales)': give comma-separated numbers, e.g. 0.5,1,2") }
         (s.method, s.start, s.scales, s.trajectoryEvery) = (m, where_, factors.map { $0! }, trajectoryEvery)
         (s.tolerance, s.iterations, s.innerIterations, s.maximumStep, s.duplicateTolerance) = (tolerance, iterations, innerIterations, maxStep, duplicateTolerance)
+        s.nearCriticalTolerance = nearCritical
         s.starts = where_ == .files ? max(points.count, 1) : starts
         var job = CriticalJob(configuration: configuration, settings: s, output: RunDirectory(path: out))
         job.points = points

@@ -1,0 +1,211 @@
+import Foundation
+import NPY
+import Testing
+
+/// `landscape critical` from the command line, on a linear network with MSE, whose critical points
+/// are known in closed form (Baldi & Hornik 1989): with biases, the data centred, and
+/// Σ = Y_cᵀX_c(X_cᵀX_c)⁻¹X_cᵀY_c with eigenvalues μ₁ ≥ … ≥ μ_k, the critical points of a network
+/// with h hidden units project onto subsets I of at most h eigenvectors, at energy
+/// ε_I = (‖Y_c‖² − Σ_{i∈I} μᵢ) / (2Nk); the one with I = {1, …, h} is the global minimum (index
+/// 0) and every other one is a saddle. The tests find such points to ‖∇L‖ ≤ 1e-10 × the start's,
+/// check their energies against the closed form and their index, recompute ‖∇L‖ with `landscape
+/// evaluate` and the index with `landscape spectrum` at the written points, compare 1–4 ranks and
+/// group sizes, and refuse bad input.
+extension MPIJobs {
+@Suite struct CriticalPoints {
+    struct Fixture {
+        let directory: URL
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        var model: [String] {
+            ["--data", "npy", "--x", path("X.npy"), "--y", path("Y.npy"), "--layers", "2", "--activation", "linear", "--loss", "mse"]
+        }
+    }
+
+    static let (samples, inputs, outputs, hidden) = (30, 3, 3, 2)
+    static var parameterCount: Int { inputs * hidden + hidden + hidden * outputs + outputs }
+
+    static func fixture(_ tag: String) throws -> Fixture {
+        let f = Fixture(directory: try MPITestSupport.temporaryDirectory(tag))
+        var state: UInt64 = 0xC0FF_EE00_1234
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (Double(state >> 11) + 0.5) * 0x1p-53
+        }
+        func normal() -> Double { (-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * Double.pi * uniform()) }
+        // Y depends on X (so Σ has distinct, well-separated eigenvalues) plus noise.
+        var x: [Double] = [], y: [Double] = []
+        for _ in 0..<samples {
+            let p = (0..<inputs).map { _ in normal() }
+            x += p
+            y += [2 * p[0] + 0.3 * normal(), p[1] - 0.5 * p[0] + 0.3 * normal(), 0.4 * p[2] + 0.3 * normal()]
+        }
+        try NPYArray(shape: [samples, inputs], values: x).write(to: f.path("X.npy"))
+        try NPYArray(shape: [samples, outputs], values: y).write(to: f.path("Y.npy"))
+        return f
+    }
+
+    /// Every subset energy ε_I (|I| ≤ h), by NumPy from the data files.
+    static func closedFormEnergies(_ f: Fixture) throws -> [Double] {
+        let script = """
+            import itertools, json, sys
+            import numpy as np
+            x, y = np.load(sys.argv[1]), np.load(sys.argv[2])
+            xc, yc = x - x.mean(0), y - y.mean(0)
+            s = yc.T @ xc @ np.linalg.solve(xc.T @ xc, xc.T @ yc)
+            mu = np.linalg.eigvalsh(s)
+            n, k, h = y.shape[0], y.shape[1], int(sys.argv[3])
+            total = (yc ** 2).sum()
+            energies = [(total - sum(mu[list(I)])) / (2 * n * k) for r in range(h + 1) for I in itertools.combinations(range(k), r)]
+            print(json.dumps({"energies": energies, "minimum": (total - np.sort(mu)[-h:].sum()) / (2 * n * k)}))
+            """
+        let run = try MPITestSupport.execute(["python3", "-c", script, f.path("X.npy"), f.path("Y.npy"), "\(hidden)"], timeout: 60)
+        try #require(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        return (object["energies"] as! [Double]) + [object["minimum"] as! Double]
+    }
+
+    static func rows(_ path: String) throws -> [[String: String]] {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return lines.dropFirst().map { line in
+            // The origin column is quoted and holds no commas.
+            Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+        }
+    }
+
+    /// The trajectory's starts: early ones near the initialisation, later ones near the global
+    /// minimum. Every search converges, quadratically at the end; every energy is a Baldi–Hornik
+    /// ε_I; the points at the minimum's energy have index 0 and the others are saddles; and
+    /// `evaluate` and `spectrum` confirm ‖∇L‖ and the index at the written points.
+    @Test func aLinearNetworkHasBaldiHornikCriticalPointsThatEvaluateAndSpectrumConfirm() throws {
+        let f = try Self.fixture("critical-linear")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let energies = try Self.closedFormEnergies(f)
+        let minimum = energies.last!
+        let out = f.path("out")
+        let run = try MPITestSupport.run(np: 2, ["critical"] + f.model + ["--start", "trajectory", "--starts", "5", "--trajectory-every", "40",
+                                                                           "--learning-rate", "0.05", "--out", out, "--quiet"], timeout: 300)
+        try #require(run.status == 0, "\(run.stderr)")
+        let rows = try Self.rows(out + "/critical.csv")
+        try #require(rows.count == 5)
+        var sawMinimum = false, sawSaddle = false
+        for r in rows {
+            let start = r["start"]!
+            #expect(r["converged"] == "true", "start \(start): \(r)")
+            guard r["converged"] == "true" else { continue }
+            let ε = Double(r["loss"]!)!, negative = Int(r["negative"]!)!
+            let nearest = energies.map { abs($0 - ε) }.min()!
+            #expect(nearest <= 1e-9 * ε, "start \(start): ε = \(ε) is no Baldi–Hornik energy (nearest \(nearest) away)")
+            // The index without the zero tolerance's fine print: eigenvalues clearly below zero.
+            let λ = try NPYArray(contentsOf: out + "/spectra/\(start).npy").values
+            let scale = λ.map(abs).max()!
+            #expect(λ.filter { $0 < -1e-6 * scale }.count == negative, "start \(start): index \(negative) vs spectrum \(λ.sorted().prefix(4))")
+            if abs(ε - minimum) <= 1e-9 * minimum {
+                sawMinimum = true
+                #expect(negative == 0, "start \(start) at the global minimum's energy has index \(negative)")
+            } else {
+                sawSaddle = true
+                #expect(negative >= 1, "start \(start) at ε = \(ε) above the minimum \(minimum) is a saddle")
+            }
+        }
+        #expect(sawMinimum, "a start late in the trajectory converges to the global minimum")
+        #expect(sawSaddle, "the start at the initialisation converges to a saddle: \(rows.map { $0["loss"]! })")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        let order = try #require(summary["convergenceOrder"] as? Double)
+        #expect(order > 1.6, "quadratic convergence in the last steps: order \(order)")
+        for file in ["trace.csv", "index-energy.svg", "convergence.svg", "spectra.svg", "report.md", "config.toml"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"))
+        // Two points rechecked by the other commands.
+        for r in rows.prefix(2) where r["converged"] == "true" {
+            let start = r["start"]!, point = out + "/points/\(start).npy"
+            let e = try MPITestSupport.run(np: 1, ["evaluate"] + f.model + ["--params", point, "--out", f.path("evaluate-\(start)")])
+            try #require(e.status == 0, "\(e.stderr)")
+            let gradient = try #require(try Paths.number(f.path("evaluate-\(start)"), "gradientNorm"))
+            #expect(gradient <= Double(r["target"]!)!, "start \(start): evaluate's ‖∇L‖ \(gradient) vs the tolerance \(r["target"]!)")
+            let spectrum = try MPITestSupport.run(np: 2, ["spectrum"] + f.model + ["--block", "4", "--checkpoint", point, "--out", f.path("spectrum-\(start)"), "--quiet"])
+            try #require(spectrum.status == 0, "\(spectrum.stderr)")
+            let counts = try #require(((try Paths.summary(f.path("spectrum-\(start)")))["hessian"] as? [String: Any])?["counts"] as? [String: Any])
+            #expect(counts["negative"] as? Int == Int(r["negative"]!), "start \(start): spectrum's index vs critical's")
+        }
+    }
+
+    /// The same critical points on 1–4 ranks and every group size: energies to 1e-10, the same
+    /// indices, the points to 1e-8 (Newton's last step amplifies the sums' rounding by H's conditioning).
+    @Test func theCriticalPointsAreTheSameOnOneToFourRanksAndAnyGroupSize() throws {
+        let f = try Self.fixture("critical-ranks")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let args = ["critical"] + f.model + ["--starts", "4", "--scales", "0.5,1", "--quiet"]
+        let reference = f.path("r1")
+        let one = try MPITestSupport.run(np: 1, args + ["--out", reference], timeout: 120)
+        try #require(one.status == 0, "\(one.stderr)")
+        let expected = try Self.rows(reference + "/critical.csv")
+        for (np, group) in [(2, 1), (2, 2), (3, 1), (4, 2)] {
+            let out = f.path("r\(np)-\(group)")
+            let run = try MPITestSupport.run(np: np, args + ["--group-size", "\(group)", "--out", out], timeout: 180)
+            try #require(run.status == 0, "np \(np) group \(group): \(run.stderr)")
+            let rows = try Self.rows(out + "/critical.csv")
+            try #require(rows.count == expected.count)
+            for (r, e) in zip(rows, expected) {
+                #expect(r["converged"] == e["converged"] && r["negative"] == e["negative"], "np \(np) group \(group) start \(e["start"]!): \(r) vs \(e)")
+                let a = Double(r["loss"]!)!, b = Double(e["loss"]!)!
+                #expect(abs(a - b) <= 1e-10 * abs(b), "np \(np) group \(group) start \(e["start"]!): ε \(a) vs \(b)")
+                let p = try NPYArray(contentsOf: out + "/points/\(e["start"]!).npy").values
+                let q = try NPYArray(contentsOf: reference + "/points/\(e["start"]!).npy").values
+                #expect(MPITestSupport.maxRelativeDifference(p, q) < 1e-8, "np \(np) group \(group) start \(e["start"]!)")
+            }
+        }
+    }
+
+    /// SIGUSR1 between rounds: the finished starts are checkpointed, exit 3; --resume finishes the
+    /// others and gives the uninterrupted run's critical.csv (the seconds aside) and points.
+    @Test func aSignalCheckpointsTheFinishedStartsAndResumeGivesTheUninterruptedRun() throws {
+        let f = try Self.fixture("critical-signal")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        // tanh: the searches take their whole budget, so the run lasts long enough to be signalled.
+        let args = ["critical", "--data", "npy", "--x", f.path("X.npy"), "--y", f.path("Y.npy"), "--layers", "6", "--activation", "tanh",
+                    "--loss", "mse", "--starts", "12", "--scales", "1,2", "--iterations", "60", "--group-size", "1"]
+        let out = f.path("out"), reference = f.path("reference"), log = f.directory.appendingPathComponent("log")
+        let process = try MPITestSupport.start(np: 2, args + ["--out", out], log: log)
+        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(MPITestSupport.wait(timeout: 120) { text().contains("critical: start") || !process.isRunning }, "never started: \(text())")
+        MPITestSupport.signalRanks(of: process, SIGUSR1)
+        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(text())")
+        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/critical.json"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume", "--quiet"], timeout: 300)
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"], timeout: 300)
+        try #require(whole.status == 0, "\(whole.stderr)")
+        func withoutSeconds(_ rows: [[String: String]]) -> [[String: String]] { rows.map { $0.filter { $0.key != "seconds" } } }
+        #expect(withoutSeconds(try Self.rows(out + "/critical.csv")) == withoutSeconds(try Self.rows(reference + "/critical.csv")))
+        for k in 0..<12 {
+            #expect(try NPYArray(contentsOf: out + "/points/\(k).npy").values == NPYArray(contentsOf: reference + "/points/\(k).npy").values, "start \(k)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"))
+    }
+
+    /// One line, exit 2, nothing written.
+    @Test func badInputIsRefusedWithOneLineAndNothingWritten() throws {
+        let f = try Self.fixture("critical-bad")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let cases: [([String], String)] = [
+            (["--tolerance", "0"], "--tolerance"),
+            (["--starts", "0"], "--starts"),
+            (["--method", "newton", "--memory-per-rank", "1M"], "--method gauss-newton-mr"),
+            (["--loss", "cross-entropy", "--data", "clusters", "--classes", "3"], "model.loss = \"mse\""),
+            (["--start", "files"], "--points"),
+            (["--scales", "1,-2"], "--scales"),
+        ]
+        for (extra, phrase) in cases {
+            let out = f.path("out")
+            let run = try MPITestSupport.run(np: 2, ["critical"] + f.model + extra + ["--out", out])
+            #expect(run.status == 2, "\(extra): status \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains(phrase), "\(extra): \(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").filter { $0.hasPrefix("error") || $0.hasPrefix("Error") }.count == 1, "\(extra): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(extra) wrote \(out)")
+        }
+    }
+}
+}
