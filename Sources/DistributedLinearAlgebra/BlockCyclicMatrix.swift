@@ -96,35 +96,30 @@ extension BlockCyclicMatrix {
     /// global rows it owns, and one allreduce of rows × B adds the pieces. Communication is that
     /// allreduce alone; memory is O(rows·B) beyond the matrix.
     public func multiply(replicated v: [Double], count B: Int) throws -> [Double] {
-        precondition(B >= 1 && v.count == columns * B, "V must be columns × B")
-        var w = [Double](repeating: 0, count: rows * B)
-        if localRows > 0 && localColumns > 0 {
-            var gathered = [Double](repeating: 0, count: localColumns * B)   // localColumns × B, column-major
-            for j in 0..<B { for c in 0..<localColumns { gathered[j * localColumns + c] = v[j * columns + globalColumn(c)] } }
-            var product = [Double](repeating: 0, count: localRows * B)
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(localRows), Int32(B), Int32(localColumns), 1,
-                        local, Int32(leadingDimension), gathered, Int32(localColumns), 0, &product, Int32(localRows))
-            for j in 0..<B { for r in 0..<localRows { w[j * rows + globalRow(r)] = product[j * localRows + r] } }
-        }
-        try grid.communicator.allreduce(&w, .sum)
-        return w
+        try product(replicated: v, count: B, transposed: false)
     }
-}
 
-extension BlockCyclicMatrix {
-    /// W = Aᵀ V for a replicated V (rows × B, column-major) → replicated W (columns × B), collective:
-    /// `multiply(replicated:count:)` with the roles of rows and columns exchanged (the local dgemm
-    /// transposes the local piece). An eigenvector matrix's Zᵀv, the coordinates in its basis.
+    /// W = Aᵀ V for a replicated V (rows × B) → replicated W (columns × B), collective: the same
+    /// with the roles of rows and columns exchanged (the local dgemm transposes the local piece).
+    /// An eigenvector matrix's Zᵀv, the coordinates in its basis.
     public func multiplyTransposed(replicated v: [Double], count B: Int) throws -> [Double] {
-        precondition(B >= 1 && v.count == rows * B, "V must be rows × B")
-        var w = [Double](repeating: 0, count: columns * B)
+        try product(replicated: v, count: B, transposed: true)
+    }
+
+    private func product(replicated v: [Double], count B: Int, transposed: Bool) throws -> [Double] {
+        // The local piece maps its columns to its rows (A), or its rows to its columns (Aᵀ).
+        let (inner, outer) = transposed ? (localRows, localColumns) : (localColumns, localRows)
+        let (inputLength, outputLength) = transposed ? (rows, columns) : (columns, rows)
+        let input = transposed ? globalRow : globalColumn, output = transposed ? globalColumn : globalRow
+        precondition(B >= 1 && v.count == inputLength * B, "V must have \(inputLength) × B values")
+        var w = [Double](repeating: 0, count: outputLength * B)
         if localRows > 0 && localColumns > 0 {
-            var gathered = [Double](repeating: 0, count: localRows * B)   // localRows × B, column-major
-            for j in 0..<B { for r in 0..<localRows { gathered[j * localRows + r] = v[j * rows + globalRow(r)] } }
-            var product = [Double](repeating: 0, count: localColumns * B)
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, Int32(localColumns), Int32(B), Int32(localRows), 1,
-                        local, Int32(leadingDimension), gathered, Int32(localRows), 0, &product, Int32(localColumns))
-            for j in 0..<B { for c in 0..<localColumns { w[j * columns + globalColumn(c)] = product[j * localColumns + c] } }
+            var gathered = [Double](repeating: 0, count: inner * B)   // inner × B, column-major
+            for j in 0..<B { for c in 0..<inner { gathered[j * inner + c] = v[j * inputLength + input(c)] } }
+            var product = [Double](repeating: 0, count: outer * B)
+            cblas_dgemm(CblasColMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(outer), Int32(B), Int32(inner), 1,
+                        local, Int32(leadingDimension), gathered, Int32(inner), 0, &product, Int32(outer))
+            for j in 0..<B { for r in 0..<outer { w[j * outputLength + output(r)] = product[j * outer + r] } }
         }
         try grid.communicator.allreduce(&w, .sum)
         return w

@@ -14,8 +14,11 @@ import Objectives
 /// right-hand side. (Paige & Saunders' ‖A r‖ ≤ tol·‖A‖·‖r‖ holds after a few iterations for a
 /// loose tol such as a Newton forcing term, and would stop a solvable system long before its
 /// residual falls.)
-/// Started from x₀ = 0, every iterate lies in the range of A (for a consistent system: the
-/// minimum-norm solution, the pseudo-inverse's A⁺b).
+///
+/// Started from x₀ = 0 with b in A's range, every iterate lies in the range too, and the solution
+/// is the minimum-norm one, A⁺b. With b outside it the iterates are least-squares solutions that
+/// need not be minimal in norm, and in rounding their norm can grow with the iterations (what
+/// MINRES-QLP, Choi, Paige & Saunders 2011, repairs); callers bound the step they take from it.
 ///
 /// Every rank runs the same recurrence on the same replicated vectors; the operator's own
 /// allreduce is the only communication, so the result does not depend on the number of ranks
@@ -54,7 +57,8 @@ public struct MinimumResidual {
         self.maxIterations = maxIterations
     }
 
-    /// x ≈ A⁺ b (collective over the operator's ranks).
+    /// x with ‖b − Ax‖ ≤ tolerance·‖b‖, or a least-squares x with ‖A(b − Ax)‖ ≤ tolerance·‖Ab‖
+    /// (collective over the operator's ranks).
     public func solve(_ a: some SymmetricOperator, _ b: [Double]) throws -> Result {
         let n = a.dimension
         precondition(b.count == n, "the right-hand side has the operator's dimension")

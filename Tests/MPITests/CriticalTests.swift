@@ -64,15 +64,6 @@ extension MPIJobs {
         return (object["energies"] as! [Double]) + [object["minimum"] as! Double]
     }
 
-    static func rows(_ path: String) throws -> [[String: String]] {
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        return lines.dropFirst().map { line in
-            // The origin column is quoted and holds no commas.
-            Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
-        }
-    }
-
     /// The trajectory's starts: early ones near the initialisation, later ones near the global
     /// minimum. Every search converges, quadratically at the end; every energy is a Baldi–Hornik
     /// ε_I; the points at the minimum's energy have index 0 and the others are saddles; and
@@ -86,7 +77,7 @@ extension MPIJobs {
         let run = try MPITestSupport.run(np: 2, ["critical"] + f.model + ["--start", "trajectory", "--starts", "5", "--trajectory-every", "40",
                                                                            "--learning-rate", "0.05", "--out", out, "--quiet"], timeout: 300)
         try #require(run.status == 0, "\(run.stderr)")
-        let rows = try Self.rows(out + "/critical.csv")
+        let rows = try Paths.rows(out + "/critical.csv")
         try #require(rows.count == 5)
         var sawMinimum = false, sawSaddle = false
         for r in rows {
@@ -140,12 +131,12 @@ extension MPIJobs {
         let reference = f.path("r1")
         let one = try MPITestSupport.run(np: 1, args + ["--out", reference], timeout: 120)
         try #require(one.status == 0, "\(one.stderr)")
-        let expected = try Self.rows(reference + "/critical.csv")
+        let expected = try Paths.rows(reference + "/critical.csv")
         for (np, group) in [(2, 1), (2, 2), (3, 1), (4, 2)] {
             let out = f.path("r\(np)-\(group)")
             let run = try MPITestSupport.run(np: np, args + ["--group-size", "\(group)", "--out", out], timeout: 180)
             try #require(run.status == 0, "np \(np) group \(group): \(run.stderr)")
-            let rows = try Self.rows(out + "/critical.csv")
+            let rows = try Paths.rows(out + "/critical.csv")
             try #require(rows.count == expected.count)
             for (r, e) in zip(rows, expected) {
                 #expect(r["converged"] == e["converged"] && r["negative"] == e["negative"], "np \(np) group \(group) start \(e["start"]!): \(r) vs \(e)")
@@ -179,7 +170,7 @@ extension MPIJobs {
         let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"], timeout: 300)
         try #require(whole.status == 0, "\(whole.stderr)")
         func withoutSeconds(_ rows: [[String: String]]) -> [[String: String]] { rows.map { $0.filter { $0.key != "seconds" } } }
-        #expect(withoutSeconds(try Self.rows(out + "/critical.csv")) == withoutSeconds(try Self.rows(reference + "/critical.csv")))
+        #expect(withoutSeconds(try Paths.rows(out + "/critical.csv")) == withoutSeconds(try Paths.rows(reference + "/critical.csv")))
         for k in 0..<12 {
             #expect(try NPYArray(contentsOf: out + "/points/\(k).npy").values == NPYArray(contentsOf: reference + "/points/\(k).npy").values, "start \(k)")
         }
