@@ -28,6 +28,9 @@ public struct EstimatorJob {
     public var memoryPerRank: Int?
     public var quiet = false
     public var resume = false
+    /// How the command running this job shows a setting: its flag, or nil when it has none (then
+    /// the key is named, as it is written in --config — the case inside `landscape study`).
+    public var settingName: (String) -> String? = { _ in nil }
 
     public init(_ estimator: Estimator, configuration: RunConfiguration, point: SpectrumJob.Point?, output: RunDirectory) {
         self.estimator = estimator

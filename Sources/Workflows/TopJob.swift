@@ -69,7 +69,13 @@ extension EstimatorJob {
         }
         guard bytes(basis) <= budget else {
             let what = spec.basis > 0 ? "a Lanczos basis of \(basis) vectors" : "the smallest Lanczos basis (\(minimum) vectors, with thick restart)"
-            let fix = fits >= minimum ? "--basis \(fits) (thick restart) would fit" : "fewer eigenpairs (--k) or a smaller --block-size would fit; more ranks do not help (the basis is replicated)"
+            // The user's words: a flag of `landscape top`, or the key in --config (inside a study).
+            func named(_ key: String, _ value: String? = nil) -> String {
+                if let flag = settingName(key) { return value.map { "\(flag) \($0)" } ?? flag }
+                return value.map { "\(key) = \($0) in --config" } ?? "\(key) in --config"
+            }
+            let fix = fits >= minimum ? "\(named("top.basis", "\(fits)")) (thick restart) would fit"
+                : "fewer eigenpairs (\(named("top.k"))) or a smaller \(named("top.block-size")) would fit; more ranks do not help (the basis is replicated)"
             throw InputError("not enough memory: \(what) of M = \(m) needs ≈ \(formatBytes(Int(min(bytes(basis), 1e18)))) per rank but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
         }
         let settings = LanczosSettings(count: spec.count, which: spec.which, tolerance: spec.tolerance, blockSize: b, basis: basis,

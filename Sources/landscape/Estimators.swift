@@ -55,6 +55,11 @@ extension EstimatorCommand {
         job.memoryPerRank = try inputs.memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
         job.quiet = inputs.quiet
         job.resume = inputs.resume
+        // `landscape top` has a flag for every [top] key, typed or not; other settings as typed.
+        let topFlags = Self.estimator == .top
+        job.settingName = { key in
+            topFlags && key.hasPrefix("top.") ? ConfigurationKey.all.first { $0.name == key }?.flag : displayName(ofSetting: key)
+        }
         try job.run(on: runtime.world)
     }
 }

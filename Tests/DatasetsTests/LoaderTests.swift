@@ -77,6 +77,15 @@ import Testing
         var huge = [UInt8](DataFiles.idxImages(count: 4, rows: 2, columns: 2))
         for i in 4..<16 { huge[i] = 0xFF }
         try check(Data(huge), DataFiles.idxLabels([0, 1, 2, 3]), "the header is corrupt or the file truncated")
+        // Headers written little-endian by a converter: the magic reversed, or only the counts swapped.
+        var reversed = [UInt8](good)
+        reversed[0..<4] = [3, 8, 0, 0]
+        try check(Data(reversed), DataFiles.idxLabels([0, 1, 2, 3]), "the header was written little-endian, but IDX is big-endian")
+        try check(good, Data([1, 8, 0, 0] + DataFiles.bigEndian(4) + [0, 1, 2, 3]), "the header was written little-endian")
+        var swapped = [UInt8](DataFiles.idxImages(count: 4, rows: 2, columns: 3))
+        for field in 1...3 { swapped[(4 * field)..<(4 * field + 4)].reverse() }
+        try check(Data(swapped), DataFiles.idxLabels([0, 1, 2, 3]), "its counts read little-endian (4 × 2 × 3) fit the file exactly")
+        try check(good, Data([0, 0, 8, 1] + DataFiles.bigEndian(4).reversed() + [0, 1, 2, 3]), "its count read little-endian is 4")
         try good.write(to: images)
         try FileManager.default.removeItem(at: labels)
         expectInputError("no such file") { _ = try IDXData(images: images.path, labels: labels.path, samples: nil, subset: .first, standardize: false).validate() }

@@ -119,6 +119,16 @@ extension MPIJobs {
             try #require(spectrum.status == 0, "\(spectrum.stderr)")
             let counts = try #require(((try Paths.summary(f.path("spectrum-\(start)")))["hessian"] as? [String: Any])?["counts"] as? [String: Any])
             #expect(counts["negative"] as? Int == Int(r["negative"]!), "start \(start): spectrum's index vs critical's")
+            // The matrix-free path at the same point: one Newton-MR iteration, the index by Lanczos
+            // from the 12 smallest eigenvalues ([top] k in --config), equal to the exact one.
+            let top = f.path("top-\(start).toml")
+            try "[top]\nk = 12\ntolerance = 1e-10\n".write(toFile: top, atomically: true, encoding: .utf8)
+            let lanczos = f.path("lanczos-\(start)")
+            let again = try MPITestSupport.run(np: 2, ["critical", "--config", top] + f.model + ["--start", "files", "--points", point, "--method", "gauss-newton-mr",
+                                                                                                  "--curvature", "lanczos", "--iterations", "1", "--out", lanczos, "--quiet"])
+            try #require(again.status == 0, "\(again.stderr)")
+            let row = try #require(try Paths.rows(lanczos + "/critical.csv").first)
+            #expect(row["curvature"] == "lanczos" && row["index_exact"] == "true" && row["negative"] == r["negative"], "start \(start): \(row) vs \(r)")
         }
     }
 

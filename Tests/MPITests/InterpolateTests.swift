@@ -313,6 +313,24 @@ extension MPIJobs {
         }
     }
 
+    /// Inside the study, the top eigenvalues' memory refusal names the [top] keys of --config (the
+    /// study has no --k or --basis flag); `landscape top` names its flags.
+    @Test func theStudysTopMemoryRefusalNamesTheKeysOfItsConfig() throws {
+        let directory = try MPITestSupport.temporaryDirectory("lb-sb-top-memory")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let preset = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/lb-sb.toml").path
+        let config = directory.appendingPathComponent("top.toml").path
+        let text = try String(contentsOfFile: preset, encoding: .utf8).replacingOccurrences(of: "spectrum = \"exact\"", with: "spectrum = \"top\"")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("study").path
+        let study = try MPITestSupport.run(np: 2, ["study", "lb-sb", "--config", config, "--memory-per-rank", "20M", "--out", out])
+        #expect(study.status == 2 && study.stderr.contains("top.k in --config") && study.stderr.contains("top.block-size in --config"), "\(study.stderr)")
+        #expect(!study.stderr.contains("--k") && !FileManager.default.fileExists(atPath: out), "\(study.stderr)")
+        let top = try MPITestSupport.run(np: 2, ["top", "--data", "clusters", "--layers", "30,30", "--at", "init", "--memory-per-rank", "20M", "--out", out])
+        #expect(top.status == 2 && top.stderr.contains("fewer eigenpairs (--k) or a smaller --block-size"), "\(top.stderr)")
+    }
+
     /// The LB → SB preset end to end at a tiny size: both parts (Part II starts from Part I's end
     /// point at step 0), the line, both spectra, and a report with every section.
     @Test func theLargeToSmallBatchStudyRunsEndToEnd() throws {
