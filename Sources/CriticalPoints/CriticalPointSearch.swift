@@ -17,16 +17,16 @@ import Optimization
 ///   from a solution μ regularises the many near-zero eigenvalues of a network's Hessian that make
 ///   the pure step −H⁺∇L useless; near one μ → 0 like ‖∇L‖ and the convergence is quadratic — even at
 ///   a degenerate critical point, under a local error bound (Yamashita & Fukushima 2001).
-/// * `gauss-newton-mr`: the same step matrix-free, MINRES on Hessian–vector products. This is
-///   Gauss–Newton on the residual r(θ) = ∇L (whose Jacobian is H): its normal equations
-///   H² p = −H∇L have the least-squares solution MINRES computes — Newton-MR (Roosta, Liu, Xu &
-///   Mahoney 2018).
+///   A trial step is accepted when f falls by at least 10⁻⁴ of the model's prediction.
+/// * `gauss-newton-mr`: Gauss–Newton on the residual matrix-free, without the damping: MINRES on
+///   Hessian–vector products, whose iterates are least-squares solutions of the normal equations
+///   H² p = −H∇L — Newton-MR (Roosta, Liu, Xu & Mahoney 2018) — accepted by an Armijo
+///   backtracking search on f.
 /// * `gradient-norm`: steepest descent on f, direction −H∇L, the step minimising f's quadratic
-///   model — the baseline the paper's method resembles.
+///   model, Armijo backtracking — the baseline the paper's method resembles.
 ///
-/// Every step is accepted by an Armijo backtracking search on f; a Newton direction that fails
-/// it (far from a solution, where H is a poor model of ∇L) falls back to the steepest-descent
-/// direction of f. When neither lowers f — a minimum of f that is not a critical point, or the
+/// A Newton direction that fails its test (far from a solution, where H is a poor model of ∇L)
+/// falls back to the steepest-descent direction of f. When neither lowers f — a minimum of f that is not a critical point, or the
 /// rounding floor of the computed gradient — the problem asks the driver to stop (`.stalled`).
 /// MINRES's forcing term ηₖ = min(0.1, ‖∇Lₖ‖/‖∇L₀‖) falls with the gradient, which keeps the
 /// convergence quadratic near a non-degenerate critical point (Eisenstat & Walker 1996).

@@ -22,9 +22,9 @@ public struct ConnectivityStudyJob {
     /// A width as a directory name: "30-30".
     static func name(_ width: [Int]) -> String { width.map(String.init).joined(separator: "-") }
 
-    func directory(_ width: [Int]) -> RunDirectory { RunDirectory(path: output.file(Self.name(width))) }
-    func minimum(_ width: [Int], _ seed: UInt64) -> RunDirectory { RunDirectory(path: directory(width).file("minimum-\(seed)")) }
-    func paths(_ width: [Int]) -> RunDirectory { RunDirectory(path: directory(width).file("paths")) }
+    func directory(_ width: [Int]) -> RunDirectory { output.subdirectory(Self.name(width)) }
+    func minimum(_ width: [Int], _ seed: UInt64) -> RunDirectory { directory(width).subdirectory("minimum-\(seed)") }
+    func paths(_ width: [Int]) -> RunDirectory { directory(width).subdirectory("paths") }
 
     /// The run configuration of a width (all minima share the data: data.seed is fixed).
     func configuration(_ width: [Int], seed: UInt64? = nil) -> RunConfiguration {

@@ -50,7 +50,7 @@ extension CriticalJob {
     }
 
     static let checkpointFile = EstimatorCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
-    var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
+    var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// The search from start `k` and the curvature where it ended (collective over the group):
     /// the record, the point, and its eigenvalues (all of them when exact).

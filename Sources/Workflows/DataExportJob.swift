@@ -23,7 +23,7 @@ public struct DataExportJob {
         let split = try configuration.data.loadSplit(seed: configuration.seed, on: world)
         let lock = try RunDirectoryLock.acquire(output, command: "data", on: world, progress: Progress(communicator: world, quiet: true)) {
             if FileManager.default.fileExists(atPath: output.file("X.npy")) {
-                throw InputError("--out '\(output.path)' already holds exported data (X.npy); choose another --out")
+                throw InputError("\(output.named) already holds exported data (X.npy); choose another --out")
             }
         }
         defer { lock.release() }

@@ -81,7 +81,7 @@ public struct EigenJob: Sendable {
         // another run's results (they would be overwritten silently).
         let lock = try RunDirectoryLock.acquire(output, command: "eig", on: world, progress: progress) {
             if FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out or remove them first")
+                throw InputError("\(output.named) already holds results (summary.json); choose another --out or remove them first")
             }
         }
         defer { lock.release() }

@@ -58,7 +58,7 @@ public struct EstimatorJob {
         var group: Communicator { groups.group }
     }
 
-    var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
+    var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     public func run(on world: Communicator) throws {
         StopSignals.install()
@@ -72,7 +72,7 @@ public struct EstimatorJob {
             defer { probe.groups.free() }
             try plan(probe)
             // Train first, as `landscape spectrum` does without a point.
-            let trainDirectory = RunDirectory(path: output.file("train"))
+            let trainDirectory = output.subdirectory("train")
             let trained = try world.agree { resume && FileManager.default.fileExists(atPath: trainDirectory.file("params.npy")) }
             if !trained {
                 var train = TrainJob(configuration: configuration, output: trainDirectory)
@@ -88,7 +88,7 @@ public struct EstimatorJob {
         try plan(context)
         let lock = try RunDirectoryLock.acquire(output, command: estimator.rawValue, on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
+                throw InputError("\(output.named) already holds results (summary.json); choose another --out")
             }
         }
         defer { lock.release() }

@@ -31,7 +31,7 @@ public struct EvaluateJob {
         let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
         let lock = try RunDirectoryLock.acquire(output, command: "evaluate", on: world, progress: Progress(communicator: world, quiet: true)) {
             if FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("--out '\(output.path)' already holds an evaluation (summary.json); choose another --out")
+                throw InputError("\(output.named) already holds an evaluation (summary.json); choose another --out")
             }
         }
         defer { lock.release() }

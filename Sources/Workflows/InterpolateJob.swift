@@ -126,7 +126,7 @@ public struct InterpolateJob {
     }
 
     static let checkpointFile = EstimatorCheckpoint<FinishedPoints>(file: "points.json", what: "points")
-    var checkpoint: RunDirectory { RunDirectory(path: output.file("checkpoint")) }
+    var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// Everything a round of points needs, once the inputs are checked.
     struct Context {
@@ -158,7 +158,7 @@ public struct InterpolateJob {
         defer { context.groups.free() }
         let lock = try RunDirectoryLock.acquire(output, command: "interpolate", on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
+                throw InputError("\(output.named) already holds results (summary.json); choose another --out")
             }
         }
         defer { lock.release() }

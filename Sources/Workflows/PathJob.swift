@@ -148,7 +148,7 @@ public struct PathJob {
         defer { context.groups.free() }
         let lock = try RunDirectoryLock.acquire(output, command: "path", on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out (or --resume a stopped run)")
+                throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
             }
         }
         defer { lock.release() }

@@ -38,7 +38,7 @@ extension PathJob {
         var results: [(Int, Int, Summary)] = []
         for i in 0..<n {
             for j in (i + 1)..<n {
-                let directory = RunDirectory(path: output.file("pairs/\(i + 1)-\(j + 1)"))
+                let directory = output.subdirectory("pairs/\(i + 1)-\(j + 1)")
                 context.progress.say("path: pair \(i + 1)–\(j + 1) of \(n) minima")
                 results.append((i, j, try connect(i, j, into: directory, context)))
             }

@@ -105,7 +105,7 @@ extension PathJob {
         }
         let clock = Stopwatch()
         let (a, b) = (context.points[i], context.points[j]), ends = (context.losses[i], context.losses[j])
-        let checkpoint = RunDirectory(path: directory.file("checkpoint"))
+        let checkpoint = directory.subdirectory("checkpoint")
         let identity = self.identity(a, b)
         context.progress.say("path: \(settings.method.rawValue) from \(endpoints[i]) (loss \(ends.0)) to \(endpoints[j]) (loss \(ends.1)); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount), \(context.groups.count) group(s) of \(context.group.size) rank(s)")
         var band: ElasticBand

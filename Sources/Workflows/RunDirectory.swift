@@ -9,8 +9,29 @@ import NPY
 /// writers (MPI-IO) use the same temporary-then-rename rule themselves.
 public struct RunDirectory: Sendable {
     public let path: String
+    /// The `--out` the user gave, when this is a directory a job made inside it (a sweep's point,
+    /// a study's part): messages then name both, since the user never typed the inner path.
+    public let enclosing: String?
 
-    public init(path: String) { self.path = path }
+    public init(path: String) {
+        self.path = path
+        enclosing = nil
+    }
+
+    private init(path: String, enclosing: String) {
+        self.path = path
+        self.enclosing = enclosing
+    }
+
+    /// The directory `name` inside this one, named in messages as inside the same `--out`.
+    public func subdirectory(_ name: String) -> RunDirectory {
+        RunDirectory(path: file(name), enclosing: enclosing ?? path)
+    }
+
+    /// How messages name the directory: `--out 'DIR'`, or `'DIR/points/3' (inside --out 'DIR')`.
+    public var named: String {
+        enclosing.map { "'\(path)' (inside --out '\($0)')" } ?? "--out '\(path)'"
+    }
 
     /// Refuses early (before any heavy work) an output path that cannot become a directory.
     ///
@@ -24,11 +45,11 @@ public struct RunDirectory: Sendable {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: existing.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw InputError("--out '\(path)': '\(existing.path)' is not a directory; choose another path")
+            throw InputError("\(named): '\(existing.path)' is not a directory; choose another path")
         }
         let probe = existing.appendingPathComponent(".landscape-probe-\(getpid())").path
         guard mkdir(probe, 0o700) == 0 else {
-            throw InputError("--out '\(path)': no directory can be created in '\(existing.path)' (\(String(cString: strerror(errno)))); choose a writable location")
+            throw InputError("\(named): no directory can be created in '\(existing.path)' (\(String(cString: strerror(errno)))); choose a writable location")
         }
         rmdir(probe)
     }

@@ -38,7 +38,7 @@ public struct RunDirectoryLock: Sendable {
                     close(descriptor)
                     guard written == text.utf8.count else {
                         unlink(path)
-                        throw InputError("--out '\(directory.path)': cannot write its lock file (\(String(cString: strerror(errno))))")
+                        throw InputError("\(directory.named): cannot write its lock file (\(String(cString: strerror(errno))))")
                     }
                     do {
                         // Another command's run first: that says more than "results already here".
@@ -54,7 +54,7 @@ public struct RunDirectoryLock: Sendable {
                     return replaced
                 }
                 guard errno == EEXIST else {
-                    throw InputError("--out '\(directory.path)': cannot create its lock file (\(String(cString: strerror(errno))))")
+                    throw InputError("\(directory.named): cannot create its lock file (\(String(cString: strerror(errno))))")
                 }
                 let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: " ").map(String.init) ?? []
                 let (heldBy, host, pid, since) = holder.count >= 4 ? (holder[0], holder[1], Int32(holder[2]) ?? 0, holder[3].trimmingCharacters(in: .whitespacesAndNewlines))
@@ -64,9 +64,9 @@ public struct RunDirectoryLock: Sendable {
                     replaced = "replaced a stale lock in \(directory.path) (landscape \(heldBy), PID \(pid) on \(host), which is no longer running)"
                     continue
                 }
-                throw InputError("--out '\(directory.path)' is in use by landscape \(heldBy) (PID \(pid) on \(host), since \(since)); wait for it, choose another --out, or remove \(path) if that job is gone")
+                throw InputError("\(directory.named) is in use by landscape \(heldBy) (PID \(pid) on \(host), since \(since)); wait for it, choose another --out, or remove \(path) if that job is gone")
             }
-            throw InputError("--out '\(directory.path)': its lock file keeps reappearing; is another job starting there?")
+            throw InputError("\(directory.named): its lock file keeps reappearing; is another job starting there?")
         }
         if let note { progress.note(note) }
         return RunDirectoryLock(path: path, holds: world.isRoot)
@@ -84,7 +84,7 @@ public struct RunDirectoryLock: Sendable {
         guard let text = try? String(contentsOfFile: directory.file(kindFileName), encoding: .utf8) else { return }
         let kind = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard kind == command else {
-            throw InputError("--out '\(directory.path)' holds a `landscape \(kind)` run; `landscape \(command)` would mix its files with it — choose another --out")
+            throw InputError("\(directory.named) holds a `landscape \(kind)` run; `landscape \(command)` would mix its files with it — choose another --out")
         }
     }
 

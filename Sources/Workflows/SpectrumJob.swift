@@ -121,7 +121,7 @@ public struct SpectrumJob {
         // Every input is checked: from here on this job owns the run directory.
         let lock = try RunDirectoryLock.acquire(output, command: "spectrum", on: world, progress: context.progress) {
             if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("--out '\(output.path)' already holds results (summary.json); choose another --out")
+                throw InputError("\(output.named) already holds results (summary.json); choose another --out")
             }
         }
         defer { lock.release() }
@@ -131,7 +131,7 @@ public struct SpectrumJob {
             .evaluate(context.θ)
 
         let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
-        let checkpoint = SpectrumCheckpoint(directory: RunDirectory(path: output.file("checkpoint")))
+        let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
         let identity = "\(configuration.toml)point=\(context.pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)

@@ -25,10 +25,10 @@ public struct LargeSmallBatchStudyJob {
         self.output = output
     }
 
-    var large: RunDirectory { RunDirectory(path: output.file("large")) }
-    var small: RunDirectory { RunDirectory(path: output.file("small")) }
-    var line: RunDirectory { RunDirectory(path: output.file("line")) }
-    func spectrum(_ part: String) -> RunDirectory { RunDirectory(path: output.file("spectrum-\(part)")) }
+    var large: RunDirectory { output.subdirectory("large") }
+    var small: RunDirectory { output.subdirectory("small") }
+    var line: RunDirectory { output.subdirectory("line") }
+    func spectrum(_ part: String) -> RunDirectory { output.subdirectory("spectrum-\(part)") }
 
     var parts: StudyParts { StudyParts(quiet: quiet) }
     func finished(_ directory: RunDirectory, on world: Communicator) throws -> Bool { try parts.finished(directory, on: world) }

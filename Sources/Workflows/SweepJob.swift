@@ -42,9 +42,9 @@ public struct SweepJob {
         self.output = output
     }
 
-    var pointsDirectory: RunDirectory { RunDirectory(path: output.file("points")) }
-    var sweepDirectory: RunDirectory { RunDirectory(path: output.file("sweep")) }
-    func directory(of point: SweepPoint) -> RunDirectory { RunDirectory(path: pointsDirectory.file(point.id)) }
+    var pointsDirectory: RunDirectory { output.subdirectory("points") }
+    var sweepDirectory: RunDirectory { output.subdirectory("sweep") }
+    func directory(of point: SweepPoint) -> RunDirectory { pointsDirectory.subdirectory(point.id) }
 
     public func run(on world: Communicator) throws {
         StopSignals.install()

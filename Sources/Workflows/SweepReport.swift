@@ -60,7 +60,7 @@ struct SweepReport {
 
     /// Writes every sweep-level file; returns a one-paragraph summary for the terminal.
     func write() throws -> String {
-        let directory = RunDirectory(path: output.file("sweep"))
+        let directory = output.subdirectory("sweep")
         try directory.create()
         var rows: [Row] = [], spectra: [(label: String, values: [Double], row: Row)] = []
         for point in definition.points {
@@ -102,7 +102,7 @@ struct SweepReport {
     }
 
     func load(_ point: SweepPoint) -> (Row, [Double]?) {
-        let directory = RunDirectory(path: output.file("points/\(point.id)"))
+        let directory = output.subdirectory("points/\(point.id)")
         var row = Row(id: point.id, status: "pending", settings: Dictionary(point.settings.map { ($0.key, $0.value.rendered) }) { $1 },
                       classes: point.configuration.data.classes)
         guard let record = try? PointRecord.read(from: directory) else { return (row, nil) }
@@ -110,7 +110,7 @@ struct SweepReport {
         row.error = record.error
         row.seconds = record.seconds
         guard record.status == .done else { return (row, nil) }
-        let final = RunDirectory(path: directory.file("final")), train = RunDirectory(path: directory.file("train"))
+        let final = directory.subdirectory("final"), train = directory.subdirectory("train")
         let decoder = NonFiniteJSON.decoder()
         if let s = try? decoder.decode(SpectrumJob.Summary.self, from: Data(contentsOf: URL(fileURLWithPath: final.file("summary.json")))) {
             row.parameters = s.parameters

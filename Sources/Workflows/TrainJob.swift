@@ -51,7 +51,7 @@ public struct TrainJob {
             // Another command's run first: its summary.json is no training run to continue.
             try RunDirectoryLock.refuseOtherKind("train", in: output)
             for name in ["train.csv", "params.npy", "summary.json"] where FileManager.default.fileExists(atPath: output.file(name)) {
-                throw InputError("--out '\(output.path)' already holds a training run (\(name)); \(continuation) or choose another --out")
+                throw InputError("\(output.named) already holds a training run (\(name)); \(continuation) or choose another --out")
             }
         }
         let resumeStep: Int? = try world.agree { () throws -> Int? in

@@ -16,9 +16,9 @@ public struct TrainedSpectrumJob {
         self.output = output
     }
 
-    public var trainDirectory: RunDirectory { RunDirectory(path: output.file("train")) }
-    public var initialDirectory: RunDirectory { RunDirectory(path: output.file("init")) }
-    public var finalDirectory: RunDirectory { RunDirectory(path: output.file("final")) }
+    public var trainDirectory: RunDirectory { output.subdirectory("train") }
+    public var initialDirectory: RunDirectory { output.subdirectory("init") }
+    public var finalDirectory: RunDirectory { output.subdirectory("final") }
 
     /// With `spectrum.resume`, every phase that finished is skipped (training with params.npy, a
     /// spectrum with summary.json), training continues from its last checkpoint, and a spectrum

@@ -89,6 +89,12 @@ extension MPIJobs {
         let again = try MPITestSupport.run(np: 2, ["data", "export", "--out", exported] + quiet)
         #expect(again.status == 2 && again.stderr.contains("already holds exported data"), "\(again.stderr)")
         #expect(!FileManager.default.fileExists(atPath: exported + "/" + ".landscape.lock"))
+        // A directory a job makes inside --out is named as such: `spectrum --out S` trains into S/train.
+        let spectrum = directory.appendingPathComponent("spectrum").path
+        let inner = try MPITestSupport.run(np: 2, ["data", "export", "--out", spectrum + "/train"] + quiet)
+        try #require(inner.status == 0, "\(inner.stderr)")
+        let nested = try MPITestSupport.run(np: 2, ["spectrum", "--steps", "5", "--block", "2", "--out", spectrum] + quiet)
+        #expect(nested.status == 2 && nested.stderr.contains("'\(spectrum)/train' (inside --out '\(spectrum)') holds a `landscape data` run"), "\(nested.stderr)")
     }
 
     @Test func eigDoesNotOverwriteAnotherRunsResults() throws {
