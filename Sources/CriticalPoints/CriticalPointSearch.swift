@@ -14,7 +14,7 @@ import Optimization
 ///   `hessian` closure hands over is an `EigendecomposedOperator`), and a Levenberg–Marquardt step
 ///   on the residual ∇L: p = −(H² + μI)⁻¹H∇L = −Z diag(λᵢ/(λᵢ² + μ)) Zᵀ∇L, with μ = c‖∇L‖
 ///   (Fan & Yuan 2005) and c adapted by the ratio of actual to predicted decrease of ½‖∇L‖². Far
-///   from a solution μ regularises the many near-zero eigenvalues of a network's Hessian that make
+///   from a solution μ regularises the near-zero eigenvalues of a network's Hessian that make
 ///   the pure step −H⁺∇L useless; near one μ → 0 like ‖∇L‖ and the convergence is quadratic — even at
 ///   a degenerate critical point, under a local error bound (Yamashita & Fukushima 2001).
 ///   A trial step is accepted when f falls by at least 10⁻⁴ of the model's prediction.
