@@ -73,7 +73,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
     /// Sets `name` (e.g. "data.samples") from a parsed value.
     public mutating func apply(_ name: String, _ value: ConfigurationValue, source: String) throws {
-        guard let key = ConfigurationKey.all.first(where: { $0.name == name }) else {
+        guard let key = ConfigurationKey.named(name) else {
             let tables = ConfigurationKey.tables.joined(separator: ", ")
             let hint = ConfigurationKey.tables.contains(name) ? " ([\(name)] must be a table)" : ""
             throw InputError("\(source): unknown configuration key '\(name)'\(hint); known keys are seed and those of the tables \(tables) (see docs/training.md)")
@@ -85,7 +85,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
     /// Sets `name` from a command-line flag's text.
     public mutating func override(_ name: String, text: String) throws {
-        let key = ConfigurationKey.all.first { $0.name == name }!
+        let key = ConfigurationKey.named(name)!
         try apply(name, try ConfigurationValue(text: text, kind: key.kind, flag: key.flag), source: key.flag)
     }
 
@@ -191,6 +191,9 @@ public struct ConfigurationKey: Sendable {
     let render: @Sendable (RunConfiguration) -> String?
 
     static let tables = ["data", "model", "train", "hessian", "top", "density", "trace"]
+
+    /// The key called `name` (e.g. "data.samples"), nil for an unknown one.
+    public static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }
 
     /// The tables of one command only: their flags belong to `landscape top`, `density` or
     /// `trace` (each has an --operator); the other tables' flags are on every command.

@@ -26,8 +26,9 @@ import Optimization
 ///   model, Armijo backtracking — the baseline the paper's method resembles.
 ///
 /// A Newton direction that fails its test (far from a solution, where H is a poor model of ∇L)
-/// falls back to the steepest-descent direction of f. When neither lowers f — a minimum of f that is not a critical point, or the
-/// rounding floor of the computed gradient — the problem asks the driver to stop (`.stalled`).
+/// falls back to the steepest-descent direction of f. When neither lowers f — a minimum of f that
+/// is not a critical point, or the rounding floor of the computed gradient — the problem asks the
+/// driver to stop (`.stalled`).
 /// MINRES's forcing term ηₖ = min(0.1, ‖∇Lₖ‖/‖∇L₀‖) falls with the gradient, which keeps the
 /// convergence quadratic near a non-degenerate critical point (Eisenstat & Walker 1996).
 public struct CriticalPointSearch: IterativeProblem {

@@ -154,8 +154,8 @@ public struct CriticalJob {
                 throw InputError("--method newton assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
-            if exact, exactBytes > Double(budget) {
-                throw InputError("the exact spectrum at each critical point needs ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank, \(formatBytes(budget)) available; use --curvature lanczos (the index from the smallest eigenvalues), larger groups (--group-size) or more ranks")
+            if exact {
+                try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact spectrum at each critical point")
             }
             let (starts, origins) = try startingPoints(network: network, training: training, on: world, progress: progress)
             let assembler = settings.method.assemblesHessian || exact
@@ -174,12 +174,9 @@ public struct CriticalJob {
         let m = network.parameterCount
         switch settings.start {
         case .initialization:
-            let starts = (0..<settings.starts).map { k -> [Double] in
-                let scale = settings.scales[k % settings.scales.count]
-                return configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed &+ UInt64(k)).map { scale * $0 }
-            }
-            let origins = (0..<settings.starts).map { "init seed \(configuration.seed &+ UInt64($0)) scale \(settings.scales[$0 % settings.scales.count])" }
-            return (starts, origins)
+            let seeded = (0..<settings.starts).map { k in (seed: configuration.seed &+ UInt64(k), scale: settings.scales[k % settings.scales.count]) }
+            return (seeded.map { s in configuration.model.initialization.parameters(for: network.layout, seed: s.seed).map { s.scale * $0 } },
+                    seeded.map { "init seed \($0.seed) scale \($0.scale)" })
         case .files:
             let starts = try points.enumerated().map { try TrainJob.readVector($0.element, count: m, on: world, flag: "--points #\($0.offset + 1)") }
             return (starts, points)

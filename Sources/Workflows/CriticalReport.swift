@@ -52,9 +52,9 @@ extension CriticalJob {
         })
         markDuplicates(&results, spectra: spectra)
         let distinct = results.filter { $0.converged && $0.duplicateOf == nil }
-        let exactIndex = distinct.filter { $0.curvature == "exact" || $0.indexExact }
+        let exactIndex = distinct.filter(\.indexExact)
         let fit = IndexEnergyFit(energies: exactIndex.map(\.loss), indices: exactIndex.map { Double($0.negative) / Double(m) })
-        let near = results.filter { !$0.converged && $0.gradientNorm <= settings.nearCriticalTolerance * $0.startGradientNorm && ($0.curvature == "exact" || $0.indexExact) }
+        let near = results.filter { !$0.converged && $0.gradientNorm <= settings.nearCriticalTolerance * $0.startGradientNorm && $0.indexExact }
         let nearFit = IndexEnergyFit(energies: near.map(\.loss), indices: near.map { Double($0.negative) / Double(m) })
         let phi = Double(m) / Double(n * k)
         let minima = exactIndex.filter { $0.negative == 0 }
@@ -126,7 +126,7 @@ extension CriticalJob {
         var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,gradient_flatness,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds\n"
         for r in results {
             let α = Double(r.negative) / Double(r.negative + (r.nearZero ?? 0) + (r.positive ?? 0))
-            text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.curvature == "exact" || r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(r.gradientFlatness),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)\n"
+            text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(r.gradientFlatness),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)\n"
         }
         return text
     }
@@ -209,7 +209,7 @@ extension CriticalJob {
 
             """
         for r in results {
-            let index = r.curvature == "exact" || r.indexExact ? "\(r.negative)" : "≥ \(r.negative)"
+            let index = r.indexExact ? "\(r.negative)" : "≥ \(r.negative)"
             text += "| \(r.start) | \(r.origin) | \(r.stop) | \(r.iterations) | \(g(r.loss)) | \(g(r.gradientNorm)) | \(String(format: "%.2g", r.gradientFlatness)) | \(index) | \(g(Double(r.negative) / Double(s.parameters))) | \(r.duplicateOf.map(String.init) ?? "") |\n"
         }
         text += "\n" + plots.map { "![\($0)](\($0))" }.joined(separator: "\n") + "\n\nPer-step traces: trace.csv; points: points/<start>.npy; spectra: spectra/<start>.npy. See docs/critical.md.\n"

@@ -26,7 +26,8 @@ extension CriticalJob {
         /// "exact", or "lanczos" (the smallest eigenvalues only).
         var curvature: String
         /// Exact: the inertia at the spectrum command's zero tolerance. Lanczos: `negative` counts the
-        /// converged negative Ritz values, exact only when one of them is ≥ 0 (`indexExact`).
+        /// converged negative Ritz values, exact only when one of them is ≥ 0. `indexExact` says
+        /// whether `negative` is the index (always for an exact spectrum) or a lower bound.
         var negative: Int
         var nearZero: Int?
         var positive: Int?
@@ -151,7 +152,7 @@ extension CriticalJob {
                         try NPYArray(shape: [m], values: Array(v[m...])).write(to: output.file("spectra/\(record.start).npy"))
                     }
                     done.append(record)
-                    let index = record.curvature == "exact" || record.indexExact ? "index \(record.negative)" : "index ≥ \(record.negative)"
+                    let index = record.indexExact ? "index \(record.negative)" : "index ≥ \(record.negative)"
                     context.progress.say(String(format: "critical: start %d (%@): %@ after %d iterations, ε = %.10g, ‖∇L‖ = %.3g, %@ (%.1f s)",
                                                 record.start, record.origin, record.converged ? "converged" : "stopped (\(record.stop))",
                                                 record.iterations, record.loss, record.gradientNorm, index, record.seconds))

@@ -195,10 +195,7 @@ public struct PathJob {
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {
-                let need = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
-                if need > Double(budget) {
-                    throw InputError("the exact index at the highest pivot needs ≈ \(formatBytes(Int(min(need, 1e18)))) per rank, \(formatBytes(budget)) available; use --curvature lanczos (the smallest eigenvalues only), larger groups (--group-size) or more ranks")
-                }
+                try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact index at the highest pivot")
             }
             if let k = indexEvery, k < 1 { throw InputError("--index-every \(k): give a step of at least 1 pivot") }
             return Context(world: world, groups: groups, progress: progress, training: training, heldOut: heldOut, network: network,

@@ -6,6 +6,7 @@ import DistributedLinearAlgebra
 import Krylov
 import Networks
 import Objectives
+import Support
 
 /// The exact Hessian of an objective, assembled at any θ into one block-cyclic matrix on the
 /// squarest BLACS grid of the objective's communicator (hessian.block and hessian.assembly from
@@ -99,6 +100,15 @@ func exactHessianEigenvalues(at θ: [Double], network: MultilayerPerceptron, obj
 /// eigensolver's copy and workspace — about three matrices' worth — and a margin.
 func exactCurvatureBytes(dimension m: Int, groupSize: Int) -> Double {
     3 * 8 * Double(m) * Double(m) / Double(groupSize) + 64 * 1024 * 1024
+}
+
+/// Refuses the exact curvature at M parameters when `exactCurvatureBytes` exceed the per-rank
+/// budget; `what` says where it is taken ("the exact index at the highest pivot").
+func requireExactCurvatureFits(dimension m: Int, groupSize: Int, budget: Int, what: String) throws {
+    let need = exactCurvatureBytes(dimension: m, groupSize: groupSize)
+    guard need <= Double(budget) else {
+        throw InputError("\(what) needs ≈ \(formatBytes(Int(min(need, 1e18)))) per rank, \(formatBytes(budget)) available; use --curvature lanczos (the smallest eigenvalues only), larger groups (--group-size) or more ranks")
+    }
 }
 
 extension InterpolateJob.CurvatureMethod {

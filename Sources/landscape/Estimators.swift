@@ -36,7 +36,7 @@ protocol EstimatorCommand: MPICommand {
 
 extension EstimatorCommand {
     func displayName(ofSetting setting: String) -> String? {
-        if ownOverrides.contains(where: { $0.key == setting }) { return ConfigurationKey.all.first { $0.name == setting }?.flag }
+        if ownOverrides.contains(where: { $0.key == setting }) { return ConfigurationKey.named(setting)?.flag }
         return settings.displayName(ofSetting: setting)
     }
 
@@ -58,7 +58,7 @@ extension EstimatorCommand {
         // `landscape top` has a flag for every [top] key, typed or not; other settings as typed.
         let topFlags = Self.estimator == .top
         job.settingName = { key in
-            topFlags && key.hasPrefix("top.") ? ConfigurationKey.all.first { $0.name == key }?.flag : displayName(ofSetting: key)
+            topFlags && key.hasPrefix("top.") ? ConfigurationKey.named(key)?.flag : displayName(ofSetting: key)
         }
         try job.run(on: runtime.world)
     }

@@ -68,7 +68,7 @@ extension ConfigurationFlags {
     /// A configuration key as the user gave it: its flag when the flag was given, else the key
     /// (from the --config file).
     func displayName(ofSetting setting: String) -> String? {
-        overrides.contains { $0.key == setting } ? ConfigurationKey.all.first { $0.name == setting }?.flag : nil
+        overrides.contains { $0.key == setting } ? ConfigurationKey.named(setting)?.flag : nil
     }
 
     /// Type and choice errors in flags are reported before MPI starts.
