@@ -161,9 +161,9 @@ public struct CriticalPointSearch: IterativeProblem {
                                                   record: &record, products: &products, search: &search)
             } else if settings.method != .gradientNorm {
                 let forcing = min(0.1, max(norm / max(scale, .leastNormalMagnitude), 1e-12))
-                let solve = try MinimumResidual(tolerance: forcing, maxIterations: settings.innerIterations).solve(h, g.map { -$0 })
+                let solve = try MinimumResidualQLP(tolerance: forcing, maxIterations: settings.innerIterations).solve(h, g.map { -$0 })
                 let hp = try h.apply(solve.solution)
-                products += solve.iterations + 1
+                products += solve.products + 1
                 (record.innerIterations, record.innerStop) = (solve.iterations, solve.stop.rawValue)
                 // f′(θ; p) = ⟨H∇L, p⟩ = ⟨∇L, Hp⟩ < 0 for every MINRES iterate that reduced the residual.
                 let slope = dot(g, hp)

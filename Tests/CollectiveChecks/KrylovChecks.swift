@@ -2,6 +2,7 @@ import CScaLAPACK
 import Cluster
 import Curvature
 import Datasets
+import DistributedLinearAlgebra
 import Krylov
 import Networks
 import Objectives
@@ -146,31 +147,94 @@ func registerKrylovChecks(_ suite: inout CheckSuite) throws {
         return abs(p.estimate - s.estimate) / abs(s.estimate)
     }
 
-    // MINRES on the indefinite, ill-conditioned H: a consistent system b = H x* is solved to its
-    // residual, checked with the dense matrix (an independent product); on the singular G with b
-    // outside its range it stops at a least-squares solution: G(Gx − b) ≈ 0 relative to Gb.
+    // MINRES-QLP on the indefinite, ill-conditioned H: a consistent system b = H x* is solved to
+    // its residual, checked with the dense matrix (an independent product); on the singular G with
+    // b outside its range it stops at a least-squares solution: G(Gx − b) ≈ 0 relative to Gb, as
+    // the matrix measures it (not only as the recurrence claims).
     let xStar = randomParameters(M, seed: 21)
-    try suite.check("krylov.minres.hessian.consistent=dense", tolerance: 1e-8) {
+    try suite.check("krylov.minres-qlp.hessian.consistent=dense", tolerance: 1e-8) {
         let b = multiply(dense[.hessian]!, M, xStar)
-        let r = try MinimumResidual(tolerance: 1e-12, maxIterations: 20 * M).solve(distributed.curvature(.hessian, at: θ), b)
+        let r = try MinimumResidualQLP(tolerance: 1e-12, maxIterations: 20 * M).solve(distributed.curvature(.hessian, at: θ), b)
         let residual = zip(multiply(dense[.hessian]!, M, r.solution), b).map { $0 - $1 }
         return norm2(residual) / norm2(b)
     }
-    try suite.check("krylov.minres.gauss-newton.least-squares=dense", tolerance: 1e-5) {
-        let b = randomParameters(M, seed: 22)
-        let gMatrix = dense[.gaussNewton]!
-        let r = try MinimumResidual(tolerance: 1e-6, maxIterations: 20 * M).solve(distributed.curvature(.gaussNewton, at: θ), b)
-        let residual = zip(multiply(gMatrix, M, r.solution), b).map { $0 - $1 }
-        // ‖G r‖ / ‖G b‖: the normal equations' relative residual.
-        return norm2(multiply(gMatrix, M, residual)) / norm2(multiply(gMatrix, M, b))
+    for tolerance in [1e-6, 1e-10] {
+        try suite.check("krylov.minres-qlp.gauss-newton.least-squares\(tolerance)=dense", tolerance: 10 * tolerance) {
+            let b = randomParameters(M, seed: 22)
+            let gMatrix = dense[.gaussNewton]!
+            let r = try MinimumResidualQLP(tolerance: tolerance, maxIterations: 20 * M).solve(distributed.curvature(.gaussNewton, at: θ), b)
+            guard r.stop != .iterations else { return .infinity }
+            let residual = zip(multiply(gMatrix, M, r.solution), b).map { $0 - $1 }
+            // ‖G r‖ / ‖G b‖: the normal equations' relative residual.
+            return norm2(multiply(gMatrix, M, residual)) / norm2(multiply(gMatrix, M, b))
+        }
     }
-    try suite.check("krylov.minres.distributed=serial", tolerance: 1e-10) {
+    try suite.check("krylov.minres-qlp.distributed=serial", tolerance: 1e-10) {
         let b = randomParameters(M, seed: 23)
         // A dozen iterations: beyond them, rounding in an ill-conditioned Krylov space grows (as for Lanczos).
-        let solver = MinimumResidual(tolerance: 1e-14, maxIterations: 12)
+        let solver = MinimumResidualQLP(tolerance: 1e-14, maxIterations: 12)
         let p = try solver.solve(distributed.curvature(.hessian, at: θ), b), s = try solver.solve(serial.curvature(.hessian, at: θ), b)
         return p.iterations == s.iterations ? norm2(zip(p.solution, s.solution).map { $0 - $1 }) / norm2(s.solution) : .infinity
     }
+    try registerMinimumLengthChecks(&suite)
+}
+
+/// MINRES-QLP's defining property against a closed form: on a singular symmetric A = Q D Qᵀ (Q a
+/// product of Householder reflectors, D with exact zeros), for b inside and outside A's range, the
+/// solution is A⁺b = Q D⁺ Qᵀ b — consistent and inconsistent, indefinite, on every grid shape of
+/// the world (the block-cyclic operator's allreduce rounds differently on each). Two spectra: six
+/// distinct nonzero eigenvalues of multiplicity six (the Krylov space is exhausted after seven
+/// steps), and 36 distinct ones (Lanczos loses orthogonality before the null space is reached).
+func registerMinimumLengthChecks(_ suite: inout CheckSuite) throws {
+    let world = suite.world
+    let n = 48, nullity = 12
+    let clustered = (0..<(n - nullity)).map { [-3, -1, -0.5, 0.7, 2, 4][$0 % 6] }
+    let distinct = (0..<(n - nullity)).map { i -> Double in
+        let t = Double(i / 2) / Double((n - nullity) / 2 - 1)     // 0…1, each value twice: ±
+        return (i % 2 == 0 ? 1 : -1) * (0.5 + 3.5 * t) * (1 + 0.01 * Double(i))
+    }
+    for (name, nonzero) in [("clustered", clustered), ("distinct", distinct)] {
+        let d = nonzero + [Double](repeating: 0, count: nullity)
+        let q = householderProduct(n, reflectors: 3, seed: 31)
+        // A = Q D Qᵀ and A⁺ = Q D⁺ Qᵀ, row-major.
+        var a = [Double](repeating: 0, count: n * n), pseudoInverse = a
+        for i in 0..<n { for j in 0..<n { for k in 0..<n where d[k] != 0 {
+            a[i * n + j] += q[i * n + k] * d[k] * q[j * n + k]
+            pseudoInverse[i * n + j] += q[i * n + k] / d[k] * q[j * n + k]
+        } } }
+        let inconsistent = randomParameters(n, seed: 41, scale: 1)
+        let consistent = multiply(a, n, randomParameters(n, seed: 42, scale: 1))
+        for shape in gridShapes(world.size) {
+            for (kind, b) in [("inconsistent", inconsistent), ("consistent", consistent)] {
+                try suite.check("krylov.minres-qlp.minimum-length.\(name).\(kind).\(shape.rows)x\(shape.columns)=pinv", tolerance: 1e-10) {
+                    let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
+                    defer { grid.release() }
+                    var matrix = try BlockCyclicMatrix(grid: grid, rows: n, columns: n, blockSize: 5)
+                    matrix.fill { a[$0 * n + $1] }
+                    let r = try MinimumResidualQLP(tolerance: 1e-12, maxIterations: 10 * n).solve(matrix, b)
+                    let reference = multiply(pseudoInverse, n, b)
+                    guard r.stop != .iterations else { return .infinity }
+                    return norm2(zip(r.solution, reference).map { $0 - $1 }) / norm2(reference)
+                }
+            }
+        }
+    }
+}
+
+/// Q = H₁ ⋯ H_r (row-major n × n) for Householder reflectors Hᵢ = I − 2uᵢuᵢᵀ of random unit uᵢ.
+func householderProduct(_ n: Int, reflectors: Int, seed: UInt64) -> [Double] {
+    var q = (0..<(n * n)).map { $0 % (n + 1) == 0 ? 1.0 : 0 }
+    for r in 0..<reflectors {
+        var u = randomParameters(n, seed: seed + UInt64(r), scale: 1)
+        let length = norm2(u)
+        u = u.map { $0 / length }
+        // Q ← Q (I − 2uuᵀ): each row qᵢ ← qᵢ − 2 (qᵢ·u) uᵀ.
+        for i in 0..<n {
+            let projection = (0..<n).reduce(0) { $0 + q[i * n + $1] * u[$1] }
+            for j in 0..<n { q[i * n + j] -= 2 * projection * u[j] }
+        }
+    }
+    return q
 }
 
 func norm2(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
