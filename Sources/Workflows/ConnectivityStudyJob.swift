@@ -7,7 +7,8 @@ import Support
 /// every seed on one dataset (`<width>/minimum-<seed>/`), connect the minima with `landscape path`
 /// (`<width>/paths/`: one pair, or every pair with the minimum spanning tree), and write report.md:
 /// the barrier of each path against the straight line's, the index at each path's top, and the
-/// barriers against width. Re-running the same command skips finished parts.
+/// barriers against width. Re-running the same command skips finished parts and continues a
+/// stopped one; a part run with other settings is refused (StudyParts).
 public struct ConnectivityStudyJob {
     public var study: ConnectivityStudy
     public var output: RunDirectory
@@ -80,26 +81,50 @@ public struct ConnectivityStudyJob {
         return job
     }
 
+    /// A width's parts: its minima, then its paths, which start from all of them.
+    func plan(_ width: [Int], _ job: PathJob) -> (minima: [StudyParts.Part], paths: StudyParts.Part) {
+        let name = Self.name(width)
+        let minima = study.seeds.map { StudyParts.Part("\(name)/minimum-\($0)", configuration(width, seed: $0)) }
+        let paths = StudyParts.Part("\(name)/paths", configuration(width)) { identity in
+            identity.add(job.settingsIdentity)
+            for (seed, minimum) in zip(study.seeds, minima) { identity.depend(on: "minimum-\(seed)/", minimum.identity) }
+        }
+        return (minima, paths)
+    }
+
     public func run(on world: Communicator) throws {
         try study.validate()
+        var jobs: [PathJob] = []
         for width in study.widths {
             try configuration(width).validate()
-            do { try pathJob(width).settings.validate() } catch let error as InputError { throw InputError("study: \(error.message)") }
+            let job: PathJob
+            do {
+                job = try pathJob(width)
+                try job.settings.validate()
+            } catch let error as InputError { throw InputError("study: \(error.message)") }
+            // Before any minimum is trained: the paths' rank groups must fit the job.
+            try RankGroups.check(size: job.groupSize, ranks: world.size) { InputError("study.group-size = \(job.groupSize) \($0)") }
+            jobs.append(job)
         }
         try world.agree { try output.validate() }
         let progress = Progress(communicator: world, quiet: quiet)
-        let parts = StudyParts(quiet: quiet)
-        for width in study.widths {
-            for seed in study.seeds {
-                let c = configuration(width, seed: seed), directory = minimum(width, seed)
-                try parts.requireSameSettings(directory, c, on: world)
-                guard try !parts.finished(directory, on: world) else { continue }
-                progress.say("study: width \(width), the minimum from seed \(seed)")
-                try parts.train(c, into: directory, from: nil, on: world)
+        let parts = StudyParts(study: "connectivity", output: output, quiet: quiet)
+        let plans = zip(study.widths, jobs).map { plan($0, $1) }
+        let lock = try parts.lock(on: world)
+        defer { lock.release() }
+        // Parts left by an earlier run are reused or continued: each must be a part of this very study.
+        try parts.requireSameSettings(plans.flatMap { $0.minima + [$0.paths] }, on: world)
+        for (width, (job, plan)) in zip(study.widths, zip(jobs, plans)) {
+            for (seed, minimum) in zip(study.seeds, plan.minima) {
+                try parts.run(minimum, on: world) {
+                    progress.say("study: width \(width), the minimum from seed \(seed)")
+                    try parts.train(minimum, from: nil, on: world)
+                }
             }
-            try parts.requireSameSettings(paths(width), configuration(width), on: world)
-            progress.say("study: width \(width), paths between \(study.seeds.count) minima")
-            try pathJob(width).run(on: world)
+            try parts.run(plan.paths, on: world) {
+                progress.say("study: width \(width), paths between \(study.seeds.count) minima")
+                try job.run(on: world)
+            }
         }
         let report = try world.agree { try writeReport() }
         progress.say("study: report in \(output.file("report.md"))\n\(report)")

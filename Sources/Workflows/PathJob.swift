@@ -210,8 +210,24 @@ public struct PathJob {
         try writeAtomically(Data(configuration.toml.utf8), to: directory.file("config.toml"))
     }
 
-    /// The identity of a pair's run in its checkpoint: the configuration, the settings, the end points' bits.
-    func identity(_ a: [Double], _ b: [Double]) -> String {
-        "\(configuration.toml)|\(settings)|\(bitDigest(a, b))"
+    /// What a path's results depend on besides its configuration and end points: the method's
+    /// settings and the analysis made at its pivots.
+    var settingsIdentity: SettingsIdentity {
+        var identity = SettingsIdentity()
+        var band = settings
+        band.checkpointEvery = 0   // how often the band is saved changes no result
+        identity.add(fields: band, prefix: "path")
+        identity["path.curvature"] = curvatureMethod.rawValue
+        identity["path.index-every"] = indexEvery.map(String.init) ?? "none"
+        return identity
+    }
+
+    /// The identity of a pair's run, in its checkpoint and its summary: the configuration, the
+    /// settings, the end points' bits — a resumed run continues or keeps only the very same path.
+    func identity(_ a: [Double], _ b: [Double]) -> SettingsIdentity {
+        var identity = SettingsIdentity(configuration: configuration)
+        identity.add(settingsIdentity)
+        identity.depend(on: "the end points", digest: bitDigest(a, b))
+        return identity
     }
 }

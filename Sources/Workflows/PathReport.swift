@@ -90,23 +90,31 @@ extension PathJob {
         var bandSeconds: Double?
         var gradientSeconds: Double?
         var iterationCostPerGradient: Double?
+        /// What the path depends on (PathJob.identity): `--resume` keeps a finished path only if it matches.
+        var identity: SettingsIdentity?
     }
 
     /// One pair: run the method into `directory` (its checkpoint inside), analyse, write. A pair
     /// already finished there (a resumed `--minima` run) is read back instead.
     func connect(_ i: Int, _ j: Int, into directory: RunDirectory, _ context: Context) throws -> Summary {
         let world = context.world
+        let (a, b) = (context.points[i], context.points[j]), ends = (context.losses[i], context.losses[j])
+        let identity = self.identity(a, b)
         if resume, let done = try world.agree({ () throws -> Summary? in
             guard let data = FileManager.default.contents(atPath: directory.file("summary.json")) else { return nil }
-            return try NonFiniteJSON.decoder().decode(Summary.self, from: data)
+            let done = try NonFiniteJSON.decoder().decode(Summary.self, from: data)
+            // Kept only if it is this very path: another --to, --pivots or configuration is another run.
+            guard done.identity == identity else {
+                let what = done.identity.map { identity.differences(from: $0).prefix(3).joined(separator: "; ") } ?? "it records none"
+                throw InputError("--resume: \(directory.named) holds a finished path with other settings (\(what)); choose another --out, or remove '\(directory.path)' to compute it again")
+            }
+            return done
         }) {
             context.progress.say("path: \(directory.path) is finished; kept")
             return done
         }
         let clock = Stopwatch()
-        let (a, b) = (context.points[i], context.points[j]), ends = (context.losses[i], context.losses[j])
         let checkpoint = directory.subdirectory("checkpoint")
-        let identity = self.identity(a, b)
         context.progress.say("path: \(settings.method.rawValue) from \(endpoints[i]) (loss \(ends.0)) to \(endpoints[j]) (loss \(ends.1)); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount), \(context.groups.count) group(s) of \(context.group.size) rank(s)")
         var band: ElasticBand
         var final: BandMeasurement? = nil
@@ -115,13 +123,13 @@ extension PathJob {
         var lossEvaluations = 0, gradientEvaluations = 0
         switch settings.method {
         case .neb, .autoneb:
-            let outcome = try runBand(from: a, to: b, energies: ends, checkpoint: checkpoint, identity: identity, context)
+            let outcome = try runBand(from: a, to: b, energies: ends, checkpoint: checkpoint, identity: identity.text, context)
             band = outcome.band
             final = outcome.final
             bandOutcome = outcome
             gradientEvaluations = outcome.progress.evaluations
         case .string:
-            let outcome = try runString(from: a, to: b, energies: ends, checkpoint: checkpoint, identity: identity, context)
+            let outcome = try runString(from: a, to: b, energies: ends, checkpoint: checkpoint, identity: identity.text, context)
             band = outcome.band
             string = outcome
             lossEvaluations = outcome.progress.evaluations
@@ -217,7 +225,8 @@ extension PathJob {
             largestResidual: final?.forces.largestResidual, lossEvaluations: lossEvaluations, gradientEvaluations: gradientEvaluations,
             string: stringReport, curvature: curvature, verdict: verdict, seconds: clock.seconds,
             bandSeconds: bandOutcome?.progress.bandSeconds, gradientSeconds: bandOutcome?.progress.gradientSeconds,
-            iterationCostPerGradient: bandOutcome.map { $0.progress.gradientSeconds > 0 ? $0.progress.bandSeconds / $0.progress.gradientSeconds : .nan })
+            iterationCostPerGradient: bandOutcome.map { $0.progress.gradientSeconds > 0 ? $0.progress.bandSeconds / $0.progress.gradientSeconds : .nan },
+            identity: identity)
         try world.agree {
             try directory.create()
             try NPYArray(shape: [band.count, band.dimension], values: band.pivots).write(to: directory.file("pivots.npy"))

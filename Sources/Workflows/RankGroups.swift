@@ -15,13 +15,20 @@ struct RankGroups {
     /// Groups of `size` ranks (0 = one group of all); `size` must divide the ranks. `refuse` words
     /// the refusal for the setting or flag the size came from.
     static func split(_ world: Communicator, size requested: Int, refuse: (String) -> InputError) throws -> RankGroups {
+        try check(size: requested, ranks: world.size, refuse: refuse)
         let size = requested > 0 ? requested : world.size
-        guard size <= world.size, world.size % size == 0 else {
-            throw refuse("must divide the number of ranks (\(world.size)); e.g. 1, or \(world.size) for one group")
-        }
         let index = world.rank / size
         let group = size == world.size ? world : try world.split(color: index)
         return RankGroups(world: world, group: group, index: index, count: world.size / size)
+    }
+
+    /// Refuses a group size that does not divide `ranks` (0: one group), without splitting: a job
+    /// that splits only after other work (a study, after training) checks first.
+    static func check(size requested: Int, ranks: Int, refuse: (String) -> InputError) throws {
+        let size = requested > 0 ? requested : ranks
+        guard size >= 1, size <= ranks, ranks % size == 0 else {
+            throw refuse("must divide the number of ranks (\(ranks)); e.g. 1, or \(ranks) for one group")
+        }
     }
 
     func free() {

@@ -13,7 +13,8 @@ import Support
 /// (interpolate from the end of Part I to the end of Part II, train and held-out), spectrum-large/
 /// and spectrum-small/ (exact spectra or top-k at both ends), then report.md with the curves
 /// across both parts, the line, the spectra and the barrier table. Re-running the same command
-/// skips the parts that finished.
+/// skips the parts that finished and continues a stopped one; a part run with other settings is
+/// refused (StudyParts).
 public struct LargeSmallBatchStudyJob {
     public var study: LargeSmallBatchStudy
     public var output: RunDirectory
@@ -30,8 +31,33 @@ public struct LargeSmallBatchStudyJob {
     var line: RunDirectory { output.subdirectory("line") }
     func spectrum(_ part: String) -> RunDirectory { output.subdirectory("spectrum-\(part)") }
 
-    var parts: StudyParts { StudyParts(quiet: quiet) }
-    func finished(_ directory: RunDirectory, on world: Communicator) throws -> Bool { try parts.finished(directory, on: world) }
+    var parts: StudyParts { StudyParts(study: "lb-sb", output: output, quiet: quiet) }
+
+    /// The study's parts and what each one's results depend on: its configuration, its own
+    /// settings, and the parts it starts from (a new Part I makes every later part another).
+    struct Plan {
+        let large, small, line: StudyParts.Part
+        /// spectrum-large/ and spectrum-small/, or none (study.spectrum = "none").
+        let spectra: [(end: String, part: StudyParts.Part)]
+        var all: [StudyParts.Part] { [large, small, line] + spectra.map(\.part) }
+    }
+
+    func plan(range: GridAxis) -> Plan {
+        let large = StudyParts.Part("large", part(study.largeBatch, study.largeSteps))
+        let small = StudyParts.Part("small", part(study.smallBatch, study.smallSteps)) { $0.depend(on: "large/", large.identity) }
+        let line = StudyParts.Part("line", study.base) {
+            $0.add(fields: range, prefix: "study.range")
+            $0.depend(on: "large/", large.identity)
+            $0.depend(on: "small/", small.identity)
+        }
+        let spectra = study.spectrum == .none ? [] : [("large", large), ("small", small)].map { name, end in
+            (name, StudyParts.Part("spectrum-\(name)", study.base) {
+                $0["study.spectrum"] = study.spectrum.rawValue
+                $0.depend(on: name + "/", end.identity)
+            })
+        }
+        return Plan(large: large, small: small, line: line, spectra: spectra)
+    }
 
     /// The configuration of a training part: SGD with `batch` for exactly `steps` steps at the
     /// base's constant learning rate, checkpointed so a stopped part can be continued.
@@ -85,23 +111,22 @@ public struct LargeSmallBatchStudyJob {
         do { range = try GridAxis(parsing: study.range) } catch { throw InputError("study.range \(error.message)") }
         try world.agree { try output.validate() }
         let progress = Progress(communicator: world, quiet: quiet)
-        // Finished parts are reused: each must be a part of this very study.
-        try parts.requireSameSettings(large, part(study.largeBatch, study.largeSteps), on: world)
-        try parts.requireSameSettings(small, part(study.smallBatch, study.smallSteps), on: world)
-        for directory in [line, spectrum("large"), spectrum("small")] where study.spectrum != .none || directory.path == line.path {
-            try parts.requireSameSettings(directory, base, on: world)
-        }
-        if try !finished(large, on: world) {
+        let plan = plan(range: range)
+        let lock = try parts.lock(on: world)
+        defer { lock.release() }
+        // Parts left by an earlier run are reused or continued: each must be a part of this very study.
+        try parts.requireSameSettings(plan.all, on: world)
+        try parts.run(plan.large, on: world) {
             try checkLaterParts(range: range, on: world)
             progress.say("study: Part I — SGD, batch \(study.largeBatch), \(study.largeSteps) steps, η = \(base.train.learningRate)")
-            try parts.train(part(study.largeBatch, study.largeSteps), into: large, from: nil, on: world)
+            try parts.train(plan.large, from: nil, on: world)
         }
-        if try !finished(small, on: world) {
+        try parts.run(plan.small, on: world) {
             progress.say("study: Part II — SGD, batch \(study.smallBatch), \(study.smallSteps) steps from Part I's end point, the same η")
-            try parts.train(part(study.smallBatch, study.smallSteps), into: small, from: large.file("params.npy"), on: world)
+            try parts.train(plan.small, from: large.file("params.npy"), on: world)
         }
         let a = large.file("params.npy"), b = small.file("params.npy")
-        if try !finished(line, on: world) {
+        try parts.run(plan.line, on: world) {
             progress.say("study: the line from the end of Part I (α = 0) to the end of Part II (α = 1)")
             var job = InterpolateJob(configuration: base, shape: .segment(from: a, to: b), axes: [range], output: line)
             job.resume = true   // finished points of a stopped run of the study are kept
@@ -109,25 +134,27 @@ public struct LargeSmallBatchStudyJob {
             job.memoryPerRank = memoryPerRank
             try job.run(on: world)
         }
-        for (name, point) in [("large", a), ("small", b)] where study.spectrum != .none {
-            let directory = spectrum(name)
-            guard try !finished(directory, on: world) else { continue }
-            progress.say("study: the Hessian \(study.spectrum == .exact ? "spectrum" : "top eigenvalues") at the end of Part \(name == "large" ? "I" : "II")")
-            switch study.spectrum {
-            case .exact:
-                var job = SpectrumJob(configuration: base, point: .checkpoint(point), output: directory)
-                job.resume = true
-                job.quiet = quiet
-                job.announce = false
-                job.memoryPerRank = memoryPerRank
-                try job.run(on: world)
-            case .top:
-                var job = EstimatorJob(.top, configuration: base, point: .checkpoint(point), output: directory)
-                job.resume = true
-                job.quiet = quiet
-                job.memoryPerRank = memoryPerRank
-                try job.run(on: world)
-            case .none: break
+        for (name, part) in plan.spectra {
+            let point = name == "large" ? a : b
+            try parts.run(part, on: world) {
+                progress.say("study: the Hessian \(study.spectrum == .exact ? "spectrum" : "top eigenvalues") at the end of Part \(name == "large" ? "I" : "II")")
+                let directory = parts.directory(part)
+                switch study.spectrum {
+                case .exact:
+                    var job = SpectrumJob(configuration: base, point: .checkpoint(point), output: directory)
+                    job.resume = true
+                    job.quiet = quiet
+                    job.announce = false
+                    job.memoryPerRank = memoryPerRank
+                    try job.run(on: world)
+                case .top:
+                    var job = EstimatorJob(.top, configuration: base, point: .checkpoint(point), output: directory)
+                    job.resume = true
+                    job.quiet = quiet
+                    job.memoryPerRank = memoryPerRank
+                    try job.run(on: world)
+                case .none: break
+                }
             }
         }
         try world.agree {

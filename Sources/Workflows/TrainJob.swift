@@ -151,7 +151,7 @@ public struct TrainJob {
             let summary = TrainSummary(
                 seed: configuration.seed, data: dataset.description, widths: network.layout.widths,
                 parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,
-                stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, startedFrom: start, loss: outcome.final.loss,
+                finished: outcome.reason != .signal, stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, startedFrom: start, loss: outcome.final.loss,
                 accuracy: outcome.final.accuracy, gradientNorm: outcome.final.gradientNorm ?? .nan,
                 heldOutSamples: split.heldOut?.globalCount ?? 0, heldOutLoss: heldOut?.loss, heldOutAccuracy: heldOut?.accuracy,
                 seconds: clock.seconds, trainingSeconds: timings.wallSeconds["train"] ?? 0,
@@ -215,6 +215,10 @@ struct TrainSummary: Codable {
     var samples: Int
     var ranks: Int
     var step: Int
+    /// Whether the run ended by its own stop criteria (steps, a target, the wall time) rather than
+    /// by a signal: a stopped run writes a summary too, and what reuses a run (a study) must tell
+    /// the two apart. Always written; optional only so that older summaries still decode.
+    var finished: Bool?
     var stopReason: String
     var resumedFrom: Int?
     /// The params.npy the run started from, when not the seed's initialisation.
@@ -230,11 +234,11 @@ struct TrainSummary: Codable {
     var stepsPerSecond: Double
     var peakResidentBytesPerRank: [Int]
 
-    init(seed: UInt64, data: String, widths: [Int], parameters: Int, samples: Int, ranks: Int, step: Int,
+    init(seed: UInt64, data: String, widths: [Int], parameters: Int, samples: Int, ranks: Int, step: Int, finished: Bool,
          stopReason: String, resumedFrom: Int?, startedFrom: String?, loss: Double, accuracy: Double?, gradientNorm: Double,
          heldOutSamples: Int, heldOutLoss: Double?, heldOutAccuracy: Double?, seconds: Double, trainingSeconds: Double, stepsPerSecond: Double, peakResidentBytesPerRank: [Int]) {
         self.seed = seed; self.data = data; self.widths = widths; self.parameters = parameters
-        self.samples = samples; self.ranks = ranks; self.step = step; self.stopReason = stopReason
+        self.samples = samples; self.ranks = ranks; self.step = step; self.finished = finished; self.stopReason = stopReason
         self.resumedFrom = resumedFrom; self.startedFrom = startedFrom; self.loss = loss; self.accuracy = accuracy; self.gradientNorm = gradientNorm
         self.heldOutSamples = heldOutSamples; self.heldOutLoss = heldOutLoss; self.heldOutAccuracy = heldOutAccuracy
         self.seconds = seconds; self.trainingSeconds = trainingSeconds; self.stepsPerSecond = stepsPerSecond
