@@ -58,7 +58,7 @@ struct Path: MPICommand {
     @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
     var memoryPerRank: String?
     @Option(help: "Output directory.") var out: String
-    @Flag(help: "Continue a stopped run in --out from its checkpoint (finished pairs of --minima are kept).") var resume = false
+    @Flag(help: "Continue a stopped run in --out from its checkpoint (finished pairs of --minima are kept; a finished path with other settings is refused).") var resume = false
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 

@@ -29,7 +29,8 @@ struct LargeSmallBatch: MPICommand {
             study.large-batch for study.large-steps steps, Part II continues from its end point with study.small-batch and \
             the same learning rate; then the line between the two end points (study.range, training and held-out data), the \
             Hessian at both ends (study.spectrum: exact, top or none) and DIR/report.md. Re-running the same command skips \
-            the parts already finished. See docs/lb-sb.md.
+            the parts already finished and continues a stopped one; a part run with other settings is refused (exit 2). See \
+            docs/lb-sb.md.
             """)
 
     @Option(help: ArgumentHelp("The study's TOML file: a run configuration plus a [study] table.", valueName: "study.toml")) var config: String
@@ -77,8 +78,8 @@ struct Connectivity: MPICommand {
             are connected pairwise by `landscape path` (study.method, pivots, max-pivots, cycles, cycle-iterations, iterations, \
             climb, tolerance, step-size, spring, level, group-size: as its flags), with the minimum spanning tree of the saddles \
             for three or more seeds. DIR/report.md tabulates each path's barrier against the straight line's and the exact \
-            index at its highest pivot, per width. Re-running the same command skips the parts already finished. See \
-            docs/connectivity.md.
+            index at its highest pivot, per width. Re-running the same command skips the parts already finished and \
+            continues a stopped one; a part run with other settings is refused (exit 2). See docs/connectivity.md.
             """)
 
     @Option(help: ArgumentHelp("The study's TOML file: a run configuration plus a [study] table.", valueName: "study.toml")) var config: String

@@ -8,8 +8,8 @@ import Testing
 /// directory belongs to its study, so another study is refused there with nothing written.
 extension MPIJobs {
 @Suite struct StudyResume {
-    /// Part I long enough (≈ 3 s in a debug build) for the signal to land inside it; tiny otherwise.
-    static func largeSmallBatch(range: String = "-0.5:1.5:9", largeSteps: Int = 20000, spectrum: String = "exact") -> String {
+    /// Part I long enough (≈ 1.5 s in a debug build) for the signal to land inside it; tiny otherwise.
+    static func largeSmallBatch(range: String = "-0.5:1.5:9", largeSteps: Int = 10000, spectrum: String = "exact") -> String {
         """
         seed = 11
         [data]
@@ -100,7 +100,7 @@ extension MPIJobs {
         try Self.write(Self.largeSmallBatch(), to: config)
         let args = ["study", "lb-sb", "--config", config, "--quiet"]
         let log = try Self.interrupt(args + ["--out", out], log: directory.appendingPathComponent("log")) {
-            Self.rows(out + "/large/train.csv") >= 30
+            Self.rows(out + "/large/train.csv") >= 20
         }
         #expect(log.contains("repeat the same study command to continue"), "\(log)")
         try #require(try Self.finished(out + "/large") == false, "the signal did not land in Part I: \(log)")
@@ -123,13 +123,13 @@ extension MPIJobs {
     /// connectivity stopped by SIGUSR1 while it trains the second minimum (the first one finished):
     /// the same command continues that minimum, connects both, and ends at the uninterrupted path.
     @Test func aConnectivityStudyStoppedWhileTrainingAMinimumContinuesToTheUninterruptedPath() throws {
-        let f = try Paths.fixture("study-resume-connectivity", samples: 2000)
+        let f = try Paths.fixture("study-resume-connectivity", samples: 1000)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         let config = f.path("study.toml"), out = f.path("out"), reference = f.path("reference")
-        try Self.write(Self.connectivity(f, steps: 4000), to: config)
+        try Self.write(Self.connectivity(f, steps: 2000), to: config)
         let args = ["study", "connectivity", "--config", config, "--quiet"]
         let log = try Self.interrupt(args + ["--out", out], log: f.directory.appendingPathComponent("log")) {
-            Self.rows(out + "/2/minimum-2/train.csv") >= 5
+            Self.rows(out + "/2/minimum-2/train.csv") >= 3
         }
         try #require(try Self.finished(out + "/2/minimum-2") == false, "the signal did not land in minimum-2: \(log)")
         #expect(try Self.finished(out + "/2/minimum-1") == true)
