@@ -21,6 +21,29 @@ extension MPIJobs {
         var model: [String] {
             ["--data", "npy", "--x", path("X.npy"), "--y", path("y.npy"), "--layers", "2", "--activation", "tanh", "--loss", "mse"]
         }
+
+        /// `study connectivity`'s --config on these data: GD with momentum to the minima for `steps`,
+        /// then the `[study]` table's lines.
+        func connectivityStudy(steps: Int = 1000, study: String) -> String {
+            """
+            [data]
+            kind = "npy"
+            x = "\(path("X.npy"))"
+            y = "\(path("y.npy"))"
+            [model]
+            layers = [2]
+            activation = "tanh"
+            loss = "mse"
+            init = "glorot-normal"
+            [train]
+            learning-rate = 0.1
+            momentum = 0.9
+            steps = \(steps)
+            [study]
+            \(study)
+
+            """
+        }
     }
 
     static let parameterCount = 2 * 2 + 2 + 2 + 1
@@ -258,28 +281,14 @@ extension MPIJobs {
         let f = try Self.fixture("path-study")
         defer { try? FileManager.default.removeItem(at: f.directory) }
         let config = f.path("study.toml"), out = f.path("study")
-        try """
-            [data]
-            kind = "npy"
-            x = "\(f.path("X.npy"))"
-            y = "\(f.path("y.npy"))"
-            [model]
-            layers = [2]
-            activation = "tanh"
-            loss = "mse"
-            init = "glorot-normal"
-            [train]
-            learning-rate = 0.1
-            momentum = 0.9
-            steps = 1000
-            [study]
+        try f.connectivityStudy(study: """
             seeds = [1, 2, 3]
             widths = [[2], [3]]
             cycles = 2
             cycle-iterations = 100
             iterations = 200
             group-size = 1
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """).write(toFile: config, atomically: true, encoding: .utf8)
         let first = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"], timeout: 300)
         try #require(first.status == 0, "\(first.stderr)")
         let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)

@@ -38,31 +38,15 @@ extension MPIJobs {
 
     /// Two minima of the teacher–student data (MPIJobs.Paths.fixture), connected by a short AutoNEB.
     static func connectivity(_ f: Paths.Fixture, steps: Int = 1000, pivots: Int = 2, groupSize: Int = 1) -> String {
-        """
-        [data]
-        kind = "npy"
-        x = "\(f.path("X.npy"))"
-        y = "\(f.path("y.npy"))"
-        [model]
-        layers = [2]
-        activation = "tanh"
-        loss = "mse"
-        init = "glorot-normal"
-        [train]
-        learning-rate = 0.1
-        momentum = 0.9
-        steps = \(steps)
-        record-every = 100
-        [study]
-        seeds = [1, 2]
-        widths = [[2]]
-        pivots = \(pivots)
-        cycles = 2
-        cycle-iterations = 50
-        iterations = 100
-        group-size = \(groupSize)
-
-        """
+        f.connectivityStudy(steps: steps, study: """
+            seeds = [1, 2]
+            widths = [[2]]
+            pivots = \(pivots)
+            cycles = 2
+            cycle-iterations = 50
+            iterations = 100
+            group-size = \(groupSize)
+            """)
     }
 
     static func write(_ text: String, to path: String) throws { try text.write(toFile: path, atomically: true, encoding: .utf8) }
@@ -129,7 +113,7 @@ extension MPIJobs {
         try Self.write(Self.connectivity(f, steps: 2000), to: config)
         let args = ["study", "connectivity", "--config", config, "--quiet"]
         let log = try Self.interrupt(args + ["--out", out], log: f.directory.appendingPathComponent("log")) {
-            Self.rows(out + "/2/minimum-2/train.csv") >= 3
+            Self.rows(out + "/2/minimum-2/train.csv") >= 10
         }
         try #require(try Self.finished(out + "/2/minimum-2") == false, "the signal did not land in minimum-2: \(log)")
         #expect(try Self.finished(out + "/2/minimum-1") == true)
