@@ -88,12 +88,28 @@ struct StudyParts {
     /// study can tell whether what the part left (finished, stopped or killed) is this study's.
     func run(_ part: Part, on world: Communicator, _ body: () throws -> Void) throws {
         guard try !finished(directory(part), on: world) else { return }
-        try world.agree {
-            var record = try readRecord() ?? Record(study: study)
-            record.parts[part.name] = part.identity
+        try world.agree { try updateRecord { $0.parts[part.name] = part.identity } }
+        do {
+            try body()
+        } catch {
+            // A part refused before it wrote anything leaves no entry (and the first part no record),
+            // so a study refused on bad input leaves nothing behind. Rank 0 alone: no collective here.
+            if world.isRoot && !FileManager.default.fileExists(atPath: directory(part).path) {
+                try? updateRecord { $0.parts[part.name] = nil }
+            }
+            throw error
+        }
+    }
+
+    /// Changes the record (rank 0); a record of no parts is removed.
+    func updateRecord(_ change: (inout Record) -> Void) throws {
+        var record = try readRecord() ?? Record(study: study)
+        change(&record)
+        if record.parts.isEmpty {
+            unlink(output.file(Self.recordName))
+        } else {
             try output.writeJSON(record, to: Self.recordName)
         }
-        try body()
     }
 
     /// Whether the part in `directory` finished: its summary.json exists and does not say it was

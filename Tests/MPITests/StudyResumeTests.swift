@@ -197,14 +197,20 @@ extension MPIJobs {
         #expect(Self.text(out + "/summary.json") == summary)
     }
 
-    /// A group size that cannot split the ranks is refused before any minimum is trained.
-    @Test func connectivityRefusesItsGroupSizeBeforeTraining() throws {
-        let f = try Paths.fixture("study-group-size")
+    /// A group size that cannot split the ranks is refused before any minimum is trained; a
+    /// study refused by its first part (data that cannot be read) leaves no directory either.
+    @Test func aRefusedStudyLeavesNothing() throws {
+        let f = try Paths.fixture("study-refused")
         defer { try? FileManager.default.removeItem(at: f.directory) }
         let config = f.path("study.toml"), out = f.path("out")
         try Self.write(Self.connectivity(f, groupSize: 3), to: config)
-        let run = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"])
-        #expect(run.status == 2 && run.stderr.contains("study.group-size = 3 must divide the number of ranks (2)"), "\(run.stderr)")
+        let groups = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"])
+        #expect(groups.status == 2 && groups.stderr.contains("study.group-size = 3 must divide the number of ranks (2)"), "\(groups.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        try FileManager.default.removeItem(atPath: f.path("X.npy"))
+        try Self.write(Self.connectivity(f), to: config)
+        let data = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"])
+        #expect(data.status == 2 && data.stderr.contains("X.npy"), "\(data.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
