@@ -144,13 +144,23 @@ public struct NPYHeader: Equatable, Sendable {
 
     /// Reads and validates the header of the file at `path`, including that the file holds all the
     /// data the header promises (a truncated file is refused here, before anyone allocates).
+    /// Every NPY read goes through here (NPYArray too), so this is the one place that refuses what
+    /// is not a readable regular file — a directory opens fine and only fails at the first read,
+    /// where Foundation's non-throwing `readData` would trap.
     public static func read(contentsOf path: String) throws -> NPYHeader {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw NPYError("'\(path)' is a directory, not an .npy file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             if FileManager.default.fileExists(atPath: path) { throw NPYError("cannot read '\(path)' (permission denied?)") }
             throw NPYError("no such file '\(path)'")
         }
         defer { try? handle.close() }
-        let prefix = [UInt8](handle.readData(ofLength: 64 * 1024))
+        let prefix: [UInt8]
+        do { prefix = [UInt8](try handle.read(upToCount: 64 * 1024) ?? Data()) } catch {
+            throw NPYError("cannot read '\(path)': \((error as NSError).localizedDescription)")
+        }
         let header = try parse(prefix)
         let fileSize = Int(try handle.seekToEnd())
         guard let promised = header.dataByteCount, header.dataOffset.addingReportingOverflow(promised).overflow == false

@@ -114,3 +114,23 @@ public struct MemoryPlan: Sendable {
         throw InputError("not enough memory: this job needs ≈ \(formatBytes(need)) per rank but \(formatBytes(budget)) per rank is available; run on ≥ \(ranksNeeded) ranks (or set --memory-per-rank if the estimate of what is free is wrong)")
     }
 }
+
+extension MemoryPlan {
+    /// Refuses (before anything is allocated) a count the user chose of things a job holds in
+    /// memory together — starting points, grid points, probe or Lanczos vectors — when `count`
+    /// of `bytesEach` (besides `baseBytes` the job needs anyway) do not fit `budget`, the memory
+    /// each rank may use. The refusal names the setting as `setting` (a flag, or a key that the
+    /// command renames), says what it holds, and gives the largest count that fits (`baseBytes`:
+    /// the process alone by default). Doubles, so
+    /// an absurd count estimates to a huge number rather than overflowing. `value`: how the setting
+    /// was written, when that is not the count itself (a grid `0:1:1000000000`).
+    public static func requireFits(_ count: Int, setting: String, value: String? = nil, holding what: String, bytesEach: Double,
+                                   baseBytes: Double? = nil, budget: Int) throws {
+        let baseBytes = baseBytes ?? processBaseline
+        let need = baseBytes + Double(count) * bytesEach
+        guard need > Double(budget) else { return }
+        let fitting = bytesEach > 0 ? max(0, (Double(budget) - baseBytes) / bytesEach).rounded(.down) : 0
+        let fix = fitting >= 1 ? "give at most \(Int(min(fitting, 1e18)))" : "nothing that size fits; use a smaller model or more memory per rank"
+        throw InputError(setting: setting, "\(value ?? "\(count)"): \(what) held in memory need ≈ \(formatBytes(Int(min(need, 1e18)))) per rank, \(formatBytes(budget)) available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
+    }
+}

@@ -17,6 +17,9 @@ public func writeAtomically(_ data: Data, to path: String) throws {
     // A name of its own (not just path + ".partial"): several processes may write the same file
     // at once — the tasks of a Slurm job array each aggregating a sweep — and must not rename
     // each other's temporary away. The last rename wins with a complete file either way.
+    // Never into a directory whose owning job lost it (its lock is gone): the job must end, not
+    // recreate or refill it.
+    try OutputGuard.check(path)
     let temporary = temporaryName(for: path)
     do {
         try data.write(to: URL(fileURLWithPath: temporary))

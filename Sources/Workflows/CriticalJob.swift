@@ -66,6 +66,9 @@ public struct CriticalJob {
             guard !scales.isEmpty else { throw InputError("--scales: give at least one scale factor, e.g. 0.5,1,2") }
             for s in scales where !(s > 0 && s.isFinite) { throw InputError("--scales: \(s) is not a finite scale factor > 0") }
             guard trajectoryEvery >= 1 else { throw InputError("--trajectory-every \(trajectoryEvery): give a number of training steps ≥ 1") }
+            if start == .trajectory, (starts - 1).multipliedReportingOverflow(by: trajectoryEvery).overflow {
+                throw InputError("--starts \(starts) with --trajectory-every \(trajectoryEvery): the trajectory would need more than 2⁶³ training steps; give fewer starts or fewer steps between them")
+            }
             guard duplicateTolerance >= 0, duplicateTolerance.isFinite else { throw InputError("--duplicate-tolerance \(duplicateTolerance): give a finite fraction ≥ 0") }
             guard nearCriticalTolerance >= tolerance, nearCriticalTolerance.isFinite else {
                 throw InputError("--near-critical \(nearCriticalTolerance): give a finite fraction ≥ --tolerance \(tolerance)")
@@ -157,6 +160,9 @@ public struct CriticalJob {
             if exact {
                 try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact spectrum at each critical point")
             }
+            // Every start is made (and kept) before the first search: M doubles each, and its record.
+            try MemoryPlan.requireFits(settings.starts, setting: "--starts", holding: "the starting points (M = \(m) parameters each)",
+                                       bytesEach: 8 * Double(m) + 1024, budget: budget)
             let (starts, origins) = try startingPoints(network: network, training: training, on: world, progress: progress)
             let assembler = settings.method.assemblesHessian || exact
                 ? try HessianAssembler(network: network, objective: training, configuration: configuration) : nil

@@ -145,10 +145,10 @@ extension CriticalJob {
                     let record = try NonFiniteJSON.decoder().decode(PointRecord.self, from: Data(t.utf8))
                     let v = Array(all[offset..<(offset + counts[rank])])
                     offset += counts[rank]
-                    try FileManager.default.createDirectory(atPath: output.file("points"), withIntermediateDirectories: true)
+                    try output.subdirectory("points").create()
                     try NPYArray(shape: [m], values: Array(v[0..<m])).write(to: output.file("points/\(record.start).npy"))
                     if record.curvature == "exact" {
-                        try FileManager.default.createDirectory(atPath: output.file("spectra"), withIntermediateDirectories: true)
+                        try output.subdirectory("spectra").create()
                         try NPYArray(shape: [m], values: Array(v[m...])).write(to: output.file("spectra/\(record.start).npy"))
                     }
                     done.append(record)

@@ -5,6 +5,7 @@ import Krylov
 import NPY
 import Objectives
 import Optimization
+import Planning
 import Reporting
 import Support
 
@@ -46,16 +47,25 @@ extension EstimatorJob {
     func densityPlan(_ context: Context) throws -> (steps: Int, block: Int, bytes: Double) {
         let spec = configuration.density, m = context.m
         let steps = min(spec.steps, m)
+        // Every probe's quadrature is kept to the end (its nodes and weights), and the density is
+        // evaluated on its grid: both are held whole, so both are refused here when absurd.
+        try MemoryPlan.requireFits(spec.probes, setting: "density.probes", holding: "their quadratures (\(steps) nodes and weights each)",
+                                   bytesEach: 16 * Double(steps) + 64, budget: context.budget)
+        try MemoryPlan.requireFits(spec.gridPoints, setting: "density.grid-points", holding: "the density's grid and its density.csv lines",
+                                   bytesEach: 64, budget: context.budget)
         let perProbe = StochasticLanczosQuadrature.bytesPerProbe(dimension: m, steps: steps)
-        var block = min(spec.blockSize, spec.probes)
         func bytes(_ block: Int) -> Double { Self.baseBytes(context, directions: block) + Double(block) * perProbe }
         let budget = Double(context.budget)
         guard bytes(1) <= budget else {
             let fitting = Int((budget - Self.baseBytes(context, directions: 1)) / (8 * Double(m))) - 3
-            let fix = fitting >= 2 ? "at most --lanczos-steps \(fitting) would fit" : "a smaller model or more memory per rank is needed"
+            let fix = fitting >= 2 ? "at most \(named("density.steps", "\(fitting)")) would fit" : "a smaller model or more memory per rank is needed"
             throw InputError("not enough memory: SLQ with \(steps) Lanczos steps keeps \(steps) vectors of M = \(m) per probe, ≈ \(formatBytes(Int(min(bytes(1), 1e18)))) per rank, but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
         }
-        while block > 1 && bytes(block) > budget { block -= 1 }
+        // bytes(block) is linear in the block: the largest block that fits, in one step (an absurd
+        // block-size is simply cut down to it).
+        let perBlock = bytes(2) - bytes(1)
+        let fitting = perBlock > 0 ? ((budget - bytes(1)) / perBlock).rounded(.down) + 1 : Double(spec.blockSize)
+        let block = max(1, min(spec.blockSize, spec.probes, Int(min(fitting, 1e18))))
         return (steps, block, bytes(block))
     }
 
@@ -173,15 +183,24 @@ extension EstimatorJob {
         }
     }
 
-    /// Bytes per rank of a trace estimate; refuses a Hutch++ sketch that does not fit.
+    /// Bytes per rank of a trace estimate; refuses a probe block or a Hutch++ sketch that does
+    /// not fit, naming the one that does not.
     func tracePlan(_ context: Context) throws -> Double {
         let spec = configuration.trace, m = context.m
         let sketch = spec.method == .hutchPlusPlus ? max(1, spec.maxMatvecs / 3) : 0
-        let bytes = Self.baseBytes(context, directions: max(spec.blockSize, sketch)) + 8 * Double(m) * Double(3 * sketch + 3 * spec.blockSize)
-        guard bytes <= Double(context.budget) else {
-            throw InputError("not enough memory: \(spec.method.rawValue) with trace.max-matvecs = \(spec.maxMatvecs) keeps \(sketch) sketch vectors of M = \(m), ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank, but \(formatBytes(context.budget)) is available; a smaller --max-matvecs or --method hutchinson would fit (or set --memory-per-rank if the estimate of what is free is wrong)")
+        // Doubles: an absurd block or budget estimates to a huge number instead of overflowing.
+        func bytes(block: Int, sketch: Int) -> Double {
+            Self.baseBytes(context, directions: max(block, sketch)) + 8 * Double(m) * (3 * Double(sketch) + 3 * Double(block))
         }
-        return bytes
+        // The probe block alone first: it is what a smaller max-matvecs cannot fix.
+        let perProbe = bytes(block: 2, sketch: 0) - bytes(block: 1, sketch: 0)
+        try MemoryPlan.requireFits(spec.blockSize, setting: "trace.block-size", holding: "its probes applied together (≈ 6 vectors of M = \(m) each)",
+                                   bytesEach: perProbe, baseBytes: bytes(block: 0, sketch: 0), budget: context.budget)
+        let need = bytes(block: spec.blockSize, sketch: sketch)
+        guard need <= Double(context.budget) else {
+            throw InputError("not enough memory: hutch++ with \(named("trace.max-matvecs", "\(spec.maxMatvecs)")) keeps \(sketch) sketch vectors of M = \(m), ≈ \(formatBytes(Int(min(need, 1e18)))) per rank, but \(formatBytes(context.budget)) is available; a smaller \(named("trace.max-matvecs")) or \(named("trace.method", "hutchinson")) would fit (or set --memory-per-rank if the estimate of what is free is wrong)")
+        }
+        return need
     }
 
     func runTrace(_ context: inout Context) throws {

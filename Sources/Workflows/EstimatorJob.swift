@@ -99,6 +99,12 @@ public struct EstimatorJob {
         }
     }
 
+    /// A setting in the user's words: a flag of the command, or the key in --config (inside a study).
+    func named(_ key: String, _ value: String? = nil) -> String {
+        if let flag = settingName(key) { return value.map { "\(flag) \($0)" } ?? flag }
+        return value.map { "\(key) = \($0) in --config" } ?? "\(key) in --config"
+    }
+
     /// The estimator's memory plan and settings checks (collective verdicts: every rank computes
     /// the same from replicated sizes and the agreed budget).
     func plan(_ context: Context) throws {
@@ -130,9 +136,10 @@ public struct EstimatorJob {
                 θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
                 pointName = "initialization (seed \(configuration.seed))"
             }
-            let wanted = configuration.top.count * (configuration.top.which == .both ? 2 : 1)
-            if estimator == .top, wanted >= m {
-                throw InputError(setting: "top.k", "= \(configuration.top.count) asks for \(wanted) eigenpairs of a \(m) × \(m) operator; k must be < M\(configuration.top.which == .both ? "/2 with --which both" : "") (use `landscape spectrum` for the whole spectrum)")
+            // k < M first: an absurd k must not overflow the doubling for --which both.
+            let k = configuration.top.count, both = configuration.top.which == .both
+            if estimator == .top, k >= m || (both && 2 * k >= m) {
+                throw InputError(setting: "top.k", "= \(k) asks for \(both ? "2 × \(k)" : "\(k)") eigenpairs of a \(m) × \(m) operator; k must be < M\(configuration.top.which == .both ? "/2 with --which both" : "") (use `landscape spectrum` for the whole spectrum)")
             }
             let exact: SpectralComparison? = try compare.map { path in
                 _ = try world.agree { () throws -> Bool in
@@ -167,7 +174,7 @@ public struct EstimatorJob {
         let samples = (Double(context.dataset.globalCount) / Double(context.group.size)).rounded(.up), layers = Double(context.network.layout.widths.count - 1)
         let tiles = Double(context.network.tileBudget) * 6 * layers
         return 40 * 1024 * 1024 + 8 * (samples * Double(context.dataset.inputDimension + context.dataset.outputDimension)
-                                       + Double(context.m) * Double(2 + 3 * directions) + tiles)
+                                       + Double(context.m) * (2 + 3 * Double(directions)) + tiles)
     }
 
     /// The operator the estimators apply.

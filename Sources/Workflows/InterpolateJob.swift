@@ -188,6 +188,12 @@ public struct InterpolateJob {
         if curvatureSites != .none && shape.dimension != 1 {
             throw InputError("--spectrum-at and --every apply to lines; drop them with --plane (or interpolate the line you want)")
         }
+        // The smallest budget over the ranks, so that every rank reaches the same verdict.
+        let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+        // Every grid point is held from the start (its coordinates, then its record and CSV line).
+        try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "--range" : "--grid",
+                                   value: axes.map(\.description).joined(separator: ","), holding: "its \(total) grid points",
+                                   bytesEach: 320 + 8 * Double(shape.dimension), budget: budget)
         let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
         let group = groups.group
         do {
@@ -208,7 +214,6 @@ public struct InterpolateJob {
             case .every(let k): alphas = stride(from: 0, to: grid.count, by: k).map { grid[$0][0] }
             }
             let exact = curvatureMethod.isExact(dimension: m)
-            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             if !alphas.isEmpty {
                 try checkCurvatureMemory(exact: exact, m: m, groupSize: group.size, budget: budget)
                 if !exact, configuration.top.count >= m {

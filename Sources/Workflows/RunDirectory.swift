@@ -54,7 +54,10 @@ public struct RunDirectory: Sendable {
         rmdir(probe)
     }
 
+    /// Creates the directory (and its parents) — never inside a directory whose job lost its lock
+    /// (`OutputGuard`): a directory removed mid-run is not silently recreated.
     public func create() throws {
+        try OutputGuard.check(path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 

@@ -3,12 +3,20 @@ import Foundation
 import Support
 
 /// Exclusive ownership of a run directory while a job writes it: `DIR/.landscape.lock`, created
-/// with `O_EXCL` by the job's rank 0 and holding the command, host, PID and start time.
+/// with `O_EXCL` by the job's rank 0 and holding the command, host, PID and start time, then the
+/// PID of the MPI launcher that started it (0 without one) and the process's own start time in
+/// clock ticks (so a PID the system has since given to another process is not mistaken for it).
 ///
 /// A second job into the same directory is refused (exit 2) naming the holder. A lock left by a
-/// process that is gone — on this host, where that can be checked — is replaced, with a note. The
-/// lock is released on every clean exit, a signal stop included (so `--resume` finds none); a job
-/// ended by `MPI_Abort` leaves it behind, and the next job on the same host replaces it.
+/// holder that is gone — on this host, where that can be checked: no such process, a zombie (a
+/// killed rank its launcher has not reaped yet), another process under the same PID, or an MPI
+/// rank whose launcher is gone — is replaced at once, with a note. The lock is released on every
+/// clean exit, a signal stop included (so `--resume` finds none); a job ended by `MPI_Abort` leaves
+/// it behind, and the next job on the same host replaces it.
+///
+/// While the job runs, the lock is also the proof that the directory is still its own: if the lock
+/// disappears (the directory was removed), every later write there is refused (`OutputGuard`) and
+/// the job ends with a message instead of recreating the directory.
 ///
 /// A run directory also records which command's run it holds (`DIR/.landscape.kind`, written once
 /// the first job into it is under way): a job of another kind is refused (exit 2) rather than mixing
@@ -19,6 +27,8 @@ public struct RunDirectoryLock: Sendable {
     public static let kindFileName = ".landscape.kind"
     let path: String
     let holds: Bool
+    /// Rank 0: the guard that refuses writes once the lock is gone.
+    let watch: OutputGuard.Token?
 
     /// Takes the lock (collective: rank 0 acts, every rank shares the verdict), creating the
     /// directory. `verify` runs on rank 0 once the lock is held — a check that must not race with
@@ -33,7 +43,7 @@ public struct RunDirectoryLock: Sendable {
             for _ in 0..<2 {
                 let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
                 if descriptor >= 0 {
-                    let text = "\(command) \(hostName) \(getpid()) \(ISO8601DateFormatter().string(from: Date()))\n"
+                    let text = "\(command) \(hostName) \(getpid()) \(ISO8601DateFormatter().string(from: Date())) \(Holder.launcher) \(Holder.startTicks(getpid()) ?? 0)\n"
                     let written = text.withCString { write(descriptor, $0, strlen($0)) }
                     close(descriptor)
                     guard written == text.utf8.count else {
@@ -56,12 +66,11 @@ public struct RunDirectoryLock: Sendable {
                 guard errno == EEXIST else {
                     throw InputError("\(directory.named): cannot create its lock file (\(String(cString: strerror(errno))))")
                 }
-                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: " ").map(String.init) ?? []
-                let (heldBy, host, pid, since) = holder.count >= 4 ? (holder[0], holder[1], Int32(holder[2]) ?? 0, holder[3].trimmingCharacters(in: .whitespacesAndNewlines))
-                                                                   : ("?", "?", Int32(0), "?")
-                if host == hostName, pid > 0, kill(pid, 0) != 0, errno == ESRCH {
+                let holder = Holder(lockText: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+                let (heldBy, host, pid, since) = (holder.command, holder.host, holder.pid, holder.since)
+                if host == hostName, let gone = holder.gone {
                     unlink(path)
-                    replaced = "replaced a stale lock in \(directory.path) (landscape \(heldBy), PID \(pid) on \(host), which is no longer running)"
+                    replaced = "replaced a stale lock in \(directory.path) (landscape \(heldBy), PID \(pid) on \(host), \(gone))"
                     continue
                 }
                 throw InputError("\(directory.named) is in use by landscape \(heldBy) (PID \(pid) on \(host), since \(since)); wait for it, choose another --out, or remove \(path) if that job is gone")
@@ -69,7 +78,8 @@ public struct RunDirectoryLock: Sendable {
             throw InputError("\(directory.named): its lock file keeps reappearing; is another job starting there?")
         }
         if let note { progress.note(note) }
-        return RunDirectoryLock(path: path, holds: world.isRoot)
+        let watch = world.isRoot ? OutputGuard.watch(directory.path, sentinel: path, message: "\(directory.named) was removed while this job ran (its lock \(path) is gone); stopped without writing there again — run the command afresh (without --resume) into a new or empty --out") : nil
+        return RunDirectoryLock(path: path, holds: world.isRoot, watch: watch)
     }
 
     /// Marks an unmarked directory as holding this command's run.
@@ -92,12 +102,70 @@ public struct RunDirectoryLock: Sendable {
     /// nothing in it but its kind marker (a job refused after taking the lock leaves no trace).
     public func release() {
         guard holds else { return }
+        if let watch {
+            // Only our own lock: a directory removed under us may hold another job's by now.
+            let ours = OutputGuard.holds(watch)
+            OutputGuard.unwatch(watch)
+            guard ours else { return }
+        }
         unlink(path)
         let directory = (path as NSString).deletingLastPathComponent
         if (try? FileManager.default.contentsOfDirectory(atPath: directory)) == [Self.kindFileName] {
             unlink((directory as NSString).appendingPathComponent(Self.kindFileName))
         }
         rmdir(directory)
+    }
+
+    /// The process a lock names, and whether it is gone (checked on this host only).
+    struct Holder {
+        var command = "?", host = "?", since = "?"
+        var pid: Int32 = 0
+        /// The MPI launcher's PID (0: none recorded), the holder's start time in clock ticks (0: none).
+        var launcher: Int32 = 0
+        var startTicks: UInt64 = 0
+
+        /// `command host pid since [launcher ticks]`; locks of older versions have the first four.
+        init(lockText: String) {
+            let fields = lockText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+            guard fields.count >= 4 else { return }
+            (command, host, pid, since) = (fields[0], fields[1], Int32(fields[2]) ?? 0, fields[3])
+            if fields.count >= 6 { (launcher, startTicks) = (Int32(fields[4]) ?? 0, UInt64(fields[5]) ?? 0) }
+        }
+
+        /// Why the holder is no longer running, or nil while it may be.
+        var gone: String? {
+            guard pid > 0 else { return nil }
+            if !Self.alive(pid) { return "which is no longer running" }
+            if startTicks > 0, let now = Self.startTicks(pid), now != startTicks { return "whose PID now belongs to another process" }
+            if launcher > 0, !Self.alive(launcher) { return "whose MPI launcher (PID \(launcher)) is gone" }
+            return nil
+        }
+
+        /// Running, and not a zombie (a killed process its parent has not reaped still has its PID).
+        static func alive(_ pid: Int32) -> Bool {
+            if kill(pid, 0) != 0, errno == ESRCH { return false }
+            guard let fields = statFields(pid) else { return true }   // no /proc: trust kill
+            return fields.first != "Z" && fields.first != "X"
+        }
+
+        /// /proc/PID/stat after the command name: state, ppid, …, starttime (index 19).
+        static func statFields(_ pid: Int32) -> [Substring]? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            return stat[stat.index(after: close)...].split(separator: " ")
+        }
+
+        static func startTicks(_ pid: Int32) -> UInt64? {
+            guard let fields = statFields(pid), fields.count > 19 else { return nil }
+            return UInt64(fields[19])
+        }
+
+        /// This process's launcher when an MPI launcher started it (its parent: mpirun or the
+        /// launcher's daemon), else 0 — a process started from a shell outlives the shell.
+        static var launcher: Int32 {
+            let environment = ProcessInfo.processInfo.environment
+            return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil ? getppid() : 0
+        }
     }
 
     static var hostName: String {

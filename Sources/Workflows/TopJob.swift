@@ -5,6 +5,7 @@ import Krylov
 import NPY
 import Objectives
 import Optimization
+import Planning
 import Reporting
 import Support
 
@@ -48,6 +49,11 @@ extension EstimatorJob {
     /// The basis the memory budget allows (auto), or the requested one if it fits.
     func lanczosSettings(_ context: Context) throws -> (LanczosSettings, Double) {
         let spec = configuration.top, m = context.m, b = spec.blockSize
+        // The block before any arithmetic on it: each direction keeps ≈ 8 vectors of M (the
+        // operator's buffers, the expansion block and its image), so an absurd block is refused
+        // here instead of overflowing below.
+        try MemoryPlan.requireFits(b, setting: "top.block-size", holding: "its directions (≈ 8 vectors of M = \(m) each)",
+                                   bytesEach: 64 * Double(m), budget: context.budget)
         let wanted = spec.count * (spec.which == .both ? 2 : 1)
         let minimum = min(m, LanczosSettings.minimumBasis(count: spec.count, which: spec.which, blockSize: b))
         // The operator's buffers for the widest application: the final check's `wanted` directions
@@ -65,15 +71,11 @@ extension EstimatorJob {
                 throw InputError(setting: "top.basis", "= \(spec.basis) is too small for k = \(spec.count) (\(spec.which.rawValue)) with blocks of \(b): a thick restart needs at least \(minimum) vectors")
             }
         } else {
-            basis = max(minimum, min(m, max(minimum, 4 * wanted + 8 * b), spec.maxMatvecs + 2 * b, fits))
+            // min(max-matvecs, M): a basis never exceeds M, and an absurd budget must not overflow.
+            basis = max(minimum, min(m, max(minimum, 4 * wanted + 8 * b), min(spec.maxMatvecs, m) + 2 * b, fits))
         }
         guard bytes(basis) <= budget else {
             let what = spec.basis > 0 ? "a Lanczos basis of \(basis) vectors" : "the smallest Lanczos basis (\(minimum) vectors, with thick restart)"
-            // The user's words: a flag of `landscape top`, or the key in --config (inside a study).
-            func named(_ key: String, _ value: String? = nil) -> String {
-                if let flag = settingName(key) { return value.map { "\(flag) \($0)" } ?? flag }
-                return value.map { "\(key) = \($0) in --config" } ?? "\(key) in --config"
-            }
             let fix = fits >= minimum ? "\(named("top.basis", "\(fits)")) (thick restart) would fit"
                 : "fewer eigenpairs (\(named("top.k"))) or a smaller \(named("top.block-size")) would fit; more ranks do not help (the basis is replicated)"
             throw InputError("not enough memory: \(what) of M = \(m) needs ≈ \(formatBytes(Int(min(bytes(basis), 1e18)))) per rank but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
