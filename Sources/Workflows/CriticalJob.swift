@@ -116,7 +116,7 @@ public struct CriticalJob {
         StopSignals.install()
         try configuration.validate()
         try settings.validate()
-        try world.agree { try output.validate() }
+        try world.agree { try output.validate(resuming: resume) }
         let context = try prepare(on: world)
         defer {
             context.assembler?.release()

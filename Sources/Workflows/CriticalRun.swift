@@ -122,6 +122,18 @@ extension CriticalJob {
         let identity = self.identity(context)
         var done = (resume ? try Self.checkpointFile.read(checkpoint, identity: identity, on: world) : nil) ?? []
         let finished = Set(done.map(\.start))
+        // A point or spectrum file of a start the checkpoint does not hold is not this run's (a
+        // finished run with more starts, a round cut short): removed now, so points/ and spectra/
+        // end up holding exactly the starts critical.csv lists.
+        try world.agree {
+            for name in ["points", "spectra"] {
+                let directory = output.subdirectory(name)
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] {
+                    guard file.hasSuffix(".npy"), let k = Int(file.dropLast(4)), !finished.contains(k) else { continue }
+                    try FileManager.default.removeItem(atPath: directory.file(file))
+                }
+            }
+        }
         let todo = context.starts.indices.filter { !finished.contains($0) }
         context.progress.say("critical: \(context.starts.count) starts (\(todo.count) to search) by \(settings.method.rawValue) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(m), N = \(context.training.dataset.globalCount)")
         var next = 0

@@ -212,19 +212,22 @@ extension EstimatorJob {
         let what = spec.power == 1 ? "tr \(spec.curvature.symbol)" : "tr \(spec.curvature.symbol)²"
         context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
         let identity = "\(configuration.toml)point=\(context.pointName)"
-        let resumed: [Double] = resume ? try Self.traceCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
+        let resumed = (resume ? try Self.traceCheckpoint.read(checkpoint, identity: identity, on: world) : nil) ?? TraceProgress()
         let throttle = Throttle(), clock = Stopwatch()
         let progress = context.progress
-        let result = try context.timings.measure("trace", on: world) {
-            try TraceEstimator(settings).run(a, resuming: resumed) { point in
+        let estimate = try context.timings.measure("trace", on: world) {
+            try TraceEstimator(settings).run(a, resuming: resumed.samples) { point in
                 if throttle.due() {
                     progress.say(String(format: "trace: %d matvecs, estimate %.6g ± %.2g", point.matvecs, point.estimate, point.standardError ?? .nan))
                 }
                 return StopSignals.pending == 0
             }
         }
+        // The whole run's history: the part before a stop comes from the checkpoint.
+        var result = estimate
+        result.history = resumed.history + result.history
         if result.stoppedBy == "signal" {
-            try Self.traceCheckpoint.write(result.rawSamples, identity: identity, to: checkpoint, on: world)
+            try Self.traceCheckpoint.write(TraceProgress(samples: result.rawSamples, history: result.history), identity: identity, to: checkpoint, on: world)
             throw StoppedBySignal(message: "signal after \(result.matvecs) matvecs: the samples are in \(checkpoint.path); continue with the same command and --resume")
         }
         var comparison: TraceSummary.Comparison? = nil
@@ -285,5 +288,31 @@ struct EstimatorCheckpoint<Payload: Codable> {
 
 extension EstimatorJob {
     static let densityCheckpoint = EstimatorCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
-    static let traceCheckpoint = EstimatorCheckpoint<[Double]>(file: "trace.json", what: "samples")
+    static let traceCheckpoint = EstimatorCheckpoint<TraceProgress>(file: "trace.json", what: "samples")
+}
+
+/// A stopped trace estimate: its Hutchinson samples and its history so far (convergence plot and
+/// summary show the whole run after --resume).
+struct TraceProgress: Codable {
+    var samples: [Double] = []
+    var history: [TraceEstimate.HistoryPoint] = []
+
+    init() {}
+    init(samples: [Double], history: [TraceEstimate.HistoryPoint]) {
+        self.samples = samples
+        self.history = history
+    }
+
+    enum CodingKeys: String, CodingKey { case samples, history }
+
+    /// Checkpoints written before the history was kept hold the samples alone.
+    init(from decoder: Decoder) throws {
+        if let samples = try? decoder.singleValueContainer().decode([Double].self) {
+            self.samples = samples
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        samples = try container.decode([Double].self, forKey: .samples)
+        history = try container.decode([TraceEstimate.HistoryPoint].self, forKey: .history)
+    }
 }

@@ -64,7 +64,7 @@ public struct EstimatorJob {
         StopSignals.install()
         var point = self.point
         try configuration.validate()
-        try world.agree { try output.validate() }
+        try world.agree { try output.validate(resuming: resume) }
         if point == nil {
             // Every refusal of the estimate comes before the training: check it at the initial
             // point (the same M, data and budget as after training).
@@ -142,16 +142,24 @@ public struct EstimatorJob {
                 throw InputError(setting: "top.k", "= \(k) asks for \(both ? "2 × \(k)" : "\(k)") eigenpairs of a \(m) × \(m) operator; k must be < M\(configuration.top.which == .both ? "/2 with --which both" : "") (use `landscape spectrum` for the whole spectrum)")
             }
             let exact: SpectralComparison? = try compare.map { path in
-                _ = try world.agree { () throws -> Bool in
+                // Read on rank 0 inside the verdict, so that every refusal — the values included —
+                // reaches every rank.
+                var values = [0.0]
+                try world.agree {
                     guard FileManager.default.fileExists(atPath: path) else { throw InputError("--compare '\(path)': no such file (an eigenvalues.npy from `landscape spectrum`)") }
                     let header: NPYHeader
                     do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("--compare '\(path)': \(error.message)") }
-                    guard header.dataType.isFloatingPoint, header.elementCount == m else {
-                        throw InputError("--compare '\(path)' holds \(header.elementCount ?? 0) values (\(header.dataType)) but the operator is \(m) × \(m); give the full spectrum of this model (`landscape spectrum` without --eigenvectors top:K)")
+                    guard header.dataType.isFloatingPoint else {
+                        throw InputError("--compare '\(path)' has dtype \(header.dataType); eigenvalues are float64 (eigenvalues.npy of `landscape spectrum`)")
                     }
-                    return true
+                    guard header.elementCount == m else {
+                        throw InputError("--compare '\(path)' holds \(header.elementCount ?? 0) values but the operator is \(m) × \(m); give the full spectrum of this model (`landscape spectrum` without --eigenvectors top:K)")
+                    }
+                    values = try NPYArray(contentsOf: path).values
+                    if let i = values.firstIndex(where: { !$0.isFinite }) {
+                        throw InputError("--compare '\(path)': eigenvalue \(i) is \(values[i]); an exact spectrum must be finite")
+                    }
                 }
-                let values = world.isRoot ? try NPYArray(contentsOf: path).values : [0]
                 return SpectralComparison(exactEigenvalues: values)
             } ?? nil
             // The smallest over the ranks, so that every rank reaches the same memory verdict.

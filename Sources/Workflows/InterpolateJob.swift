@@ -153,7 +153,7 @@ public struct InterpolateJob {
     public func run(on world: Communicator) throws {
         StopSignals.install()
         try configuration.validate()
-        try world.agree { try output.validate() }
+        try world.agree { try output.validate(resuming: resume) }
         var context = try prepare(on: world)
         defer { context.groups.free() }
         let lock = try RunDirectoryLock.acquire(output, command: "interpolate", on: world, progress: context.progress) {

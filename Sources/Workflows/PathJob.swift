@@ -143,7 +143,7 @@ public struct PathJob {
         StopSignals.install()
         try configuration.validate()
         try settings.validate()
-        try world.agree { try output.validate() }
+        try world.agree { try output.validate(resuming: resume) }
         let context = try prepare(on: world)
         defer { context.groups.free() }
         let lock = try RunDirectoryLock.acquire(output, command: "path", on: world, progress: context.progress) {

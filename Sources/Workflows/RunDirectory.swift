@@ -38,7 +38,15 @@ public struct RunDirectory: Sendable {
     /// The directory itself, or else its nearest existing ancestor, must be a directory we can
     /// create things in. It is probed by creating and removing a directory: permission bits say
     /// nothing for root, and nothing about read-only file systems.
-    public func validate() throws {
+    ///
+    /// `resuming`: the user asked to continue a run here (`--resume`), so a `--out` that does not
+    /// exist is refused — there is nothing to continue, and starting afresh would hide a mistyped
+    /// path. Directories a job makes inside `--out` (a study's parts, which always resume what is
+    /// there) are exempt: for them "nothing yet" is the normal start.
+    public func validate(resuming: Bool = false) throws {
+        if resuming, enclosing == nil, !FileManager.default.fileExists(atPath: path) {
+            throw InputError("--resume: \(named) does not exist, so there is no run to continue; drop --resume to start one (or check the path)")
+        }
         var existing = URL(fileURLWithPath: path).standardizedFileURL
         while !FileManager.default.fileExists(atPath: existing.path) && existing.path != "/" {
             existing = existing.deletingLastPathComponent()

@@ -38,48 +38,71 @@ public struct RunDirectoryLock: Sendable {
                                verify: () throws -> Void = {}) throws -> RunDirectoryLock {
         let path = directory.file(fileName)
         let note: String? = try world.agree { () throws -> String? in
-            try directory.create()
-            var replaced: String? = nil
-            for _ in 0..<2 {
-                let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
-                if descriptor >= 0 {
-                    let text = "\(command) \(hostName) \(getpid()) \(ISO8601DateFormatter().string(from: Date())) \(Holder.launcher) \(Holder.startTicks(getpid()) ?? 0)\n"
-                    let written = text.withCString { write(descriptor, $0, strlen($0)) }
-                    close(descriptor)
-                    guard written == text.utf8.count else {
-                        unlink(path)
-                        throw InputError("\(directory.named): cannot write its lock file (\(String(cString: strerror(errno))))")
-                    }
-                    do {
-                        // Another command's run first: that says more than "results already here".
-                        // The marker is written only once the job's own checks pass too, so a
-                        // refused job never marks a directory it does not own.
-                        try refuseOtherKind(command, in: directory)
-                        try verify()
-                        try markKind(command, in: directory)
-                    } catch {
-                        unlink(path)
-                        throw error
-                    }
-                    return replaced
-                }
-                guard errno == EEXIST else {
-                    throw InputError("\(directory.named): cannot create its lock file (\(String(cString: strerror(errno))))")
-                }
-                let holder = Holder(lockText: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
-                let (heldBy, host, pid, since) = (holder.command, holder.host, holder.pid, holder.since)
-                if host == hostName, let gone = holder.gone {
-                    unlink(path)
-                    replaced = "replaced a stale lock in \(directory.path) (landscape \(heldBy), PID \(pid) on \(host), \(gone))"
-                    continue
-                }
-                throw InputError("\(directory.named) is in use by landscape \(heldBy) (PID \(pid) on \(host), since \(since)); wait for it, choose another --out, or remove \(path) if that job is gone")
+            // A job refused here, or whose first write fails (a full disk), leaves no directory
+            // it made: the ones created now are removed again if they are still empty.
+            let created = missingDirectories(directory.path)
+            do { return try take(path, directory, command: command, verify: verify) } catch {
+                for made in created { rmdir(made) }
+                throw error
             }
-            throw InputError("\(directory.named): its lock file keeps reappearing; is another job starting there?")
         }
         if let note { progress.note(note) }
         let watch = world.isRoot ? OutputGuard.watch(directory.path, sentinel: path, message: "\(directory.named) was removed while this job ran (its lock \(path) is gone); stopped without writing there again — run the command afresh (without --resume) into a new or empty --out") : nil
         return RunDirectoryLock(path: path, holds: world.isRoot, watch: watch)
+    }
+
+    /// `path` and those of its ancestors that do not exist yet, deepest first.
+    static func missingDirectories(_ path: String) -> [String] {
+        var missing: [String] = []
+        var url = URL(fileURLWithPath: path).standardizedFileURL
+        while url.path != "/", !FileManager.default.fileExists(atPath: url.path) {
+            missing.append(url.path)
+            url = url.deletingLastPathComponent()
+        }
+        return missing
+    }
+
+    /// Rank 0's part of `acquire`: creates the directory and the lock file, runs the checks, marks
+    /// the kind; the note says which stale lock it replaced.
+    private static func take(_ path: String, _ directory: RunDirectory, command: String, verify: () throws -> Void) throws -> String? {
+        try directory.create()
+        var replaced: String? = nil
+        for _ in 0..<2 {
+            let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if descriptor >= 0 {
+                let text = "\(command) \(hostName) \(getpid()) \(ISO8601DateFormatter().string(from: Date())) \(Holder.launcher) \(Holder.startTicks(getpid()) ?? 0)\n"
+                let written = text.withCString { write(descriptor, $0, strlen($0)) }
+                close(descriptor)
+                guard written == text.utf8.count else {
+                    unlink(path)
+                    throw InputError("\(directory.named): cannot write its lock file (\(String(cString: strerror(errno))))")
+                }
+                do {
+                    // Another command's run first: that says more than "results already here".
+                    // The marker is written only once the job's own checks pass too, so a
+                    // refused job never marks a directory it does not own.
+                    try refuseOtherKind(command, in: directory)
+                    try verify()
+                    try markKind(command, in: directory)
+                } catch {
+                    unlink(path)
+                    throw error
+                }
+                return replaced
+            }
+            guard errno == EEXIST else {
+                throw InputError("\(directory.named): cannot create its lock file (\(String(cString: strerror(errno))))")
+            }
+            let holder = Holder(lockText: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+            let (heldBy, host, pid, since) = (holder.command, holder.host, holder.pid, holder.since)
+            if host == hostName, let gone = holder.gone {
+                unlink(path)
+                replaced = "replaced a stale lock in \(directory.path) (landscape \(heldBy), PID \(pid) on \(host), \(gone))"
+                continue
+            }
+            throw InputError("\(directory.named) is in use by landscape \(heldBy) (PID \(pid) on \(host), since \(since)); wait for it, choose another --out, or remove \(path) if that job is gone")
+        }
+        throw InputError("\(directory.named): its lock file keeps reappearing; is another job starting there?")
     }
 
     /// Marks an unmarked directory as holding this command's run.

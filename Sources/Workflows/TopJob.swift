@@ -91,9 +91,11 @@ extension EstimatorJob {
         let a = curvature(spec.curvature, context)
         context.progress.say("top: \(spec.count) \(spec.which.rawValue) eigenpairs of \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks: Lanczos, blocks of \(settings.blockSize), basis \(settings.basis), tolerance \(spec.tolerance); memory ≈ \(formatBytes(Int(estimate))) per rank")
         let identity = "\(configuration.toml)point=\(context.pointName) basis=\(settings.basis)"
-        let saved = resume ? try LanczosCheckpoint.read(checkpoint, identity: identity, dimension: m, capacity: settings.basis, on: world) : nil
+        let resumed = resume ? try LanczosCheckpoint.read(checkpoint, identity: identity, dimension: m, capacity: settings.basis, on: world) : nil
+        let saved = resumed?.state
         if saved != nil { context.progress.say("top: resuming from \(checkpoint.path)") }
-        var history: [TopSummary.HistoryPoint] = []
+        // The whole run's history: what came before a stop is in the checkpoint.
+        var history: [TopSummary.HistoryPoint] = resumed?.history ?? []
         let throttle = Throttle(), clock = Stopwatch()
         let progress = context.progress
         let outcome = try context.timings.measure("lanczos", on: world) {
@@ -111,7 +113,7 @@ extension EstimatorJob {
         let result: Lanczos.Result
         switch outcome {
         case .stopped(let state):
-            try LanczosCheckpoint.write(state, identity: identity, dimension: m, to: checkpoint, on: world)
+            try LanczosCheckpoint.write(state, history: history, identity: identity, dimension: m, to: checkpoint, on: world)
             throw StoppedBySignal(message: "signal after \(state.matvecs) matvecs: the Lanczos basis is in \(checkpoint.path); continue with the same command and --resume")
         case .finished(let r): result = r
         }
@@ -177,9 +179,12 @@ enum LanczosCheckpoint {
         var firstConvergence: Int?
         var holdUntil: Int
         var seconds: Lanczos.Seconds
+        /// The convergence history up to the stop (nil in checkpoints written before it was kept).
+        var history: [EstimatorJob.TopSummary.HistoryPoint]?
     }
 
-    static func write(_ state: Lanczos.State, identity: String, dimension m: Int, to directory: RunDirectory, on world: Communicator) throws {
+    static func write(_ state: Lanczos.State, history: [EstimatorJob.TopSummary.HistoryPoint], identity: String, dimension m: Int,
+                      to directory: RunDirectory, on world: Communicator) throws {
         try world.agree {
             try directory.create()
             let capacity = state.basis.count / m
@@ -189,13 +194,14 @@ enum LanczosCheckpoint {
             let scalars = Scalars(identity: identity, basisCount: state.basisCount, capacity: capacity, matvecs: state.matvecs,
                                   restarts: state.restarts, expansions: state.expansions, estimateFactor: state.estimateFactor,
                                   augmentedAt: state.augmentedAt, firstConvergence: state.firstConvergence, holdUntil: state.holdUntil,
-                                  seconds: state.seconds)
+                                  seconds: state.seconds, history: history)
             try directory.writeJSON(scalars, to: "lanczos.json")
         }
     }
 
-    /// The saved state if DIR/checkpoint holds one of this very run; nil (start afresh) if none.
-    static func read(_ directory: RunDirectory, identity: String, dimension m: Int, capacity: Int, on world: Communicator) throws -> Lanczos.State? {
+    /// The saved state and history if DIR/checkpoint holds one of this very run; nil (start afresh) if none.
+    static func read(_ directory: RunDirectory, identity: String, dimension m: Int, capacity: Int,
+                     on world: Communicator) throws -> (state: Lanczos.State, history: [EstimatorJob.TopSummary.HistoryPoint])? {
         let scalars: Scalars? = try world.agree { () throws -> Scalars? in
             guard let data = FileManager.default.contents(atPath: directory.file("lanczos.json")) else { return nil }
             let scalars = try JSONDecoder().decode(Scalars.self, from: data)
@@ -207,10 +213,11 @@ enum LanczosCheckpoint {
         guard let scalars else { return nil }
         var basis = try NPYArray(contentsOf: directory.file("basis.npy")).values
         basis += [Double](repeating: 0, count: capacity * m - basis.count)
-        return Lanczos.State(basis: basis, basisCount: scalars.basisCount, projected: try NPYArray(contentsOf: directory.file("projected.npy")).values,
+        let state = Lanczos.State(basis: basis, basisCount: scalars.basisCount, projected: try NPYArray(contentsOf: directory.file("projected.npy")).values,
                              next: try NPYArray(contentsOf: directory.file("next.npy")).values, matvecs: scalars.matvecs,
                              restarts: scalars.restarts, expansions: scalars.expansions, estimateFactor: scalars.estimateFactor,
                              augmentedAt: scalars.augmentedAt, firstConvergence: scalars.firstConvergence, holdUntil: scalars.holdUntil,
                              seconds: scalars.seconds)
+        return (state, scalars.history ?? [])
     }
 }

@@ -31,11 +31,11 @@ struct Throughput: MPICommand {
 
     @Option(help: ArgumentHelp("The run's TOML configuration (data, model, seed); flags override it.", valueName: "run.toml"))
     var config: String?
-    @Option(help: ArgumentHelp("Directions B of the batched HVP and GGN products.", valueName: "B")) var directions = 64
-    @Option(help: "Timed calls per operation, at least.") var repetitions = 5
-    @Option(help: ArgumentHelp("Time each operation for at least this long.", valueName: "seconds")) var minSeconds = 1.0
-    @Option(help: "Untimed calls before timing each operation.") var warmup = 1
-    @Option(help: ArgumentHelp("Size n of the n × n × n dgemm measured on every rank at once.", valueName: "n")) var dgemmSize = 1000
+    @Option(parsing: .unconditional, help: ArgumentHelp("Directions B of the batched HVP and GGN products.", valueName: "B")) var directions = 64
+    @Option(parsing: .unconditional, help: "Timed calls per operation, at least.") var repetitions = 5
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time each operation for at least this long.", valueName: "seconds")) var minSeconds = 1.0
+    @Option(parsing: .unconditional, help: "Untimed calls before timing each operation.") var warmup = 1
+    @Option(parsing: .unconditional, help: ArgumentHelp("Size n of the n × n × n dgemm measured on every rank at once.", valueName: "n")) var dgemmSize = 1000
     @Option(help: "Output directory for throughput.json and throughput.md (optional).") var out: String?
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions

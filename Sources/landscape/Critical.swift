@@ -25,21 +25,21 @@ struct Critical: MPICommand {
     var config: String?
     @Option(help: ArgumentHelp("newton, gauss-newton-mr or gradient-norm.", valueName: "how")) var method = "newton"
     @Option(help: ArgumentHelp("Starting points: init, trajectory or files.", valueName: "where")) var start = "init"
-    @Option(help: ArgumentHelp("The number of starting points (--start files: the files).", valueName: "K")) var starts = 8
+    @Option(parsing: .unconditional, help: ArgumentHelp("The number of starting points (--start files: the files).", valueName: "K")) var starts = 8
     @Option(help: ArgumentHelp("--start init: scale factors of the initialisation, used in turn.", valueName: "a,b,…")) var scales = "1"
-    @Option(help: ArgumentHelp("--start trajectory: training steps between starts.", valueName: "R")) var trajectoryEvery = 100
+    @Option(parsing: .unconditional, help: ArgumentHelp("--start trajectory: training steps between starts.", valueName: "R")) var trajectoryEvery = 100
     @Option(parsing: .upToNextOption, help: ArgumentHelp("--start files: the starting points.", valueName: "a.npy b.npy …"))
     var points: [String] = []
-    @Option(help: ArgumentHelp("Converged when ‖∇L‖ ≤ tol × ‖∇L‖ at the start.", valueName: "tol")) var tolerance = 1e-10
-    @Option(help: ArgumentHelp("Newton iterations per start.", valueName: "n")) var iterations = 100
-    @Option(help: ArgumentHelp("MINRES iterations per Newton step (default M).", valueName: "n")) var innerIterations: Int?
-    @Option(help: ArgumentHelp("The longest step ‖θₖ₊₁ − θₖ‖.", valueName: "r")) var maxStep = 1.0
-    @Option(help: ArgumentHelp("Same point when ε and every eigenvalue agree within this fraction.", valueName: "f")) var duplicateTolerance = 1e-6
-    @Option(help: ArgumentHelp("Unconverged searches that ended with ‖∇L‖ ≤ f × the start's are near-critical points, fitted apart.", valueName: "f"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Converged when ‖∇L‖ ≤ tol × ‖∇L‖ at the start.", valueName: "tol")) var tolerance = 1e-10
+    @Option(parsing: .unconditional, help: ArgumentHelp("Newton iterations per start.", valueName: "n")) var iterations = 100
+    @Option(parsing: .unconditional, help: ArgumentHelp("MINRES iterations per Newton step (default M).", valueName: "n")) var innerIterations: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The longest step ‖θₖ₊₁ − θₖ‖.", valueName: "r")) var maxStep = 1.0
+    @Option(parsing: .unconditional, help: ArgumentHelp("Same point when ε and every eigenvalue agree within this fraction.", valueName: "f")) var duplicateTolerance = 1e-6
+    @Option(parsing: .unconditional, help: ArgumentHelp("Unconverged searches that ended with ‖∇L‖ ≤ f × the start's are near-critical points, fitted apart.", valueName: "f"))
     var nearCritical = 1e-3
     @Option(help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit)), exact, or lanczos (the smallest eigenvalues only).", valueName: "how"))
     var curvature = "auto"
-    @Option(help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
     @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
     var memoryPerRank: String?
     @Option(help: "Output directory.") var out: String

@@ -25,7 +25,7 @@ struct Eig: MPICommand {
     @Option(help: ArgumentHelp("BLACS process grid: auto (the most square Pr × Pc) or PrxPc with Pr·Pc = ranks.", valueName: "PrxPc"))
     var grid: String = "auto"
 
-    @Option(help: "Block size of the block-cyclic distribution.")
+    @Option(parsing: .unconditional, help: "Block size of the block-cyclic distribution.")
     var block: Int = 64
 
     @Option(help: "Eigensolver: auto (the fastest measured for the job), elpa, scalapack, or one method: elpa1, elpa2, pdsyev, pdsyevd, pdsyevr.")
@@ -34,10 +34,10 @@ struct Eig: MPICommand {
     @Flag(help: "Accept an asymmetric matrix and diagonalise its symmetric part (A + Aᵀ)/2.")
     var symmetrize = false
 
-    @Option(help: "Largest relative symmetry defect max|A − Aᵀ| / max|A| accepted without --symmetrize.")
+    @Option(parsing: .unconditional, help: "Largest relative symmetry defect max|A − Aᵀ| / max|A| accepted without --symmetrize.")
     var symmetryTolerance: Double = 1e-10
 
-    @Option(help: "Eigenvalues with |λ| ≤ this count as zero in the summary (default M·ε·max|λ|).")
+    @Option(parsing: .unconditional, help: "Eigenvalues with |λ| ≤ this count as zero in the summary (default M·ε·max|λ|).")
     var zeroTolerance: Double?
 
     @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G or 512M (default: the node's available memory / ranks on the node).", valueName: "size"))

@@ -32,11 +32,11 @@ struct Interpolate: MPICommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The line's α grid start:end:count (default -0.5:1.5:41 between two points, -1:1:41 along a direction).",
                                valueName: "a:b:n")) var range: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Top eigenvalues and index of H at these α (comma-separated).", valueName: "α,…")) var spectrumAt: String?
-    @Option(help: ArgumentHelp("Or at every K-th grid point of the line.", valueName: "K")) var every: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Or at every K-th grid point of the line.", valueName: "K")) var every: Int?
     @Option(help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit)), exact, or lanczos (top eigenvalues only).", valueName: "how"))
     var curvature = "auto"
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues reported at each curvature point. [top.k]", valueName: "k")) var k: String?
-    @Option(help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
     @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
     var memoryPerRank: String?
     @Option(help: "Output directory.") var out: String

@@ -16,13 +16,13 @@ struct Plan: ParsableCommand {
             """)
 
     @Option(help: "The run's TOML configuration; flags override it.") var config: String?
-    @Option(help: "Number of MPI ranks P to plan for.") var ranks: Int
+    @Option(parsing: .unconditional, help: "Number of MPI ranks P to plan for.") var ranks: Int
     @Flag(help: "Plan the Gauss–Newton split too (G and R).") var ggn = false
     @Option(help: ArgumentHelp("Eigenvectors: none, all, top:K or bottom:K.", valueName: "selection")) var eigenvectors = "none"
     @Option(help: ArgumentHelp("Memory per rank on the target machine, e.g. 4G (default: this node's available memory / its cores).", valueName: "size"))
     var memoryPerRank: String?
-    @Option(help: "Assembly GEMM rate per rank in GFLOP/s (default: measured here).") var gemmGflops: Double?
-    @Option(help: "Eigenvalue rate M³/(P·s)/10⁹ (default: measured here for ELPA 2-stage).") var eigenvaluesRate: Double?
+    @Option(parsing: .unconditional, help: "Assembly GEMM rate per rank in GFLOP/s (default: measured here).") var gemmGflops: Double?
+    @Option(parsing: .unconditional, help: "Eigenvalue rate M³/(P·s)/10⁹ (default: measured here for ELPA 2-stage).") var eigenvaluesRate: Double?
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     func validate() throws {

@@ -26,7 +26,7 @@ struct Spectrum: MPICommand {
     var eigenvectors: String = "none"
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
     @Option(help: "Eigensolver: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr.") var solver: EigensolverChoice = .auto
-    @Option(help: "Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|).") var zeroTolerance: Double?
+    @Option(parsing: .unconditional, help: "Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|).") var zeroTolerance: Double?
     @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
     var memoryPerRank: String?
     @Option(help: "Output directory (created when the results are ready).") var out: String

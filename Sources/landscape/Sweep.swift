@@ -21,7 +21,7 @@ struct Sweep: MPICommand {
 
     @Option(help: "The sweep's TOML file: a run configuration plus a [sweep] table.") var config: String
     @Option(help: "Output directory: points/<id>/ per point, sweep/ for the aggregate.") var out: String
-    @Option(help: "Ranks per group (must divide the number of ranks; default: all ranks in one group).") var groupSize: Int?
+    @Option(parsing: .unconditional, help: "Ranks per group (must divide the number of ranks; default: all ranks in one group).") var groupSize: Int?
     @Flag(help: "Continue a sweep in --out (re-running without it does the same; with it, --out must hold a sweep).") var resume = false
     @Option(help: ArgumentHelp("Run only slice I of N (0-based) of the points, e.g. a job-array task's $SLURM_ARRAY_TASK_ID/N.", valueName: "I/N"))
     var slice: String?
