@@ -49,10 +49,11 @@ extension MPIJobs {
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
-    /// A top-level number of summary.json exactly as written (JSONSerialization may round the last digit).
-    static func number(_ directory: String, _ key: String) throws -> Double? {
+    /// A number of summary.json exactly as written (JSONSerialization may round the last digit),
+    /// at the top level or, with `indent` 4, inside the first object that holds `key`.
+    static func number(_ directory: String, _ key: String, indent: Int = 2) throws -> Double? {
         let text = try String(contentsOfFile: directory + "/summary.json", encoding: .utf8)
-        guard let range = text.range(of: "\n  \"\(key)\" : ") else { return nil }
+        guard let range = text.range(of: "\n" + String(repeating: " ", count: indent) + "\"\(key)\" : ") else { return nil }
         let rest = text[range.upperBound...]
         return Double(rest.prefix { !",\n".contains($0) })
     }
@@ -103,10 +104,9 @@ extension MPIJobs {
             let accuracy = try Self.number(expected, "accuracy")
             #expect(row["loss"] == loss && row["gradient_norm"] == norm && row["accuracy"] == accuracy, "α = \(alpha): \(row)")
         }
-        let summary = try Self.summary(line)
-        let segment = try #require(summary["segment"] as? [String: Double])
         let inside = rows.filter { $0["alpha"]! >= 0 && $0["alpha"]! <= 1 }.map { $0["loss"]! }
-        #expect(segment["maximumOnSegment"] == inside.max() && segment["barrierHeight"] == inside.max()! - max(inside.first!, inside.last!))
+        let maximum = try Self.number(line, "maximumOnSegment", indent: 4), barrier = try Self.number(line, "barrierHeight", indent: 4)
+        #expect(maximum == inside.max() && barrier == inside.max()! - max(inside.first!, inside.last!), "segment: maximum \(String(describing: maximum)), barrier \(String(describing: barrier)); line \(inside)")
 
         let planeRun = try MPITestSupport.run(np: 2, ["interpolate"] + f.model + ["--from", f.a, "--direction", "random", "--plane",
                                                                                  "--grid", "-1:1:7,-0.5:0.5:5", "--out", plane, "--quiet"])
