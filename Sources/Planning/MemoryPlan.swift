@@ -124,11 +124,16 @@ extension MemoryPlan {
     /// the process alone by default). Doubles, so
     /// an absurd count estimates to a huge number rather than overflowing. `value`: how the setting
     /// was written, when that is not the count itself (a grid `0:1:1000000000`).
+    ///
+    /// The count is blamed only when it is the cause: when one of the things would fit besides
+    /// the base, or when the count alone exceeds the whole budget (an absurd count, whatever the
+    /// base). A budget that the base alone exceeds, with a modest count, is left to the job's own
+    /// memory check, whose message names the remedy that helps (a smaller basis, more ranks).
     public static func requireFits(_ count: Int, setting: String, value: String? = nil, holding what: String, bytesEach: Double,
                                    baseBytes: Double? = nil, budget: Int) throws {
         let baseBytes = baseBytes ?? processBaseline
-        let need = baseBytes + Double(count) * bytesEach
-        guard need > Double(budget) else { return }
+        let own = Double(count) * bytesEach, need = baseBytes + own
+        guard need > Double(budget), baseBytes + bytesEach <= Double(budget) || own > Double(budget) else { return }
         let fitting = bytesEach > 0 ? max(0, (Double(budget) - baseBytes) / bytesEach).rounded(.down) : 0
         let fix = fitting >= 1 ? "give at most \(Int(min(fitting, 1e18)))" : "nothing that size fits; use a smaller model or more memory per rank"
         throw InputError(setting: setting, "\(value ?? "\(count)"): \(what) held in memory need ≈ \(formatBytes(Int(min(need, 1e18)))) per rank, \(formatBytes(budget)) available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")

@@ -93,7 +93,10 @@ extension MPIJobs {
         #expect(Date().timeIntervalSince(deleted) < 30)
         #expect(process.terminationStatus != 0)
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(text.contains("[rank 0@") && text.contains("cannot"), "\(text)")
+        // The lock is gone with the directory: the next write says so instead of failing on a
+        // missing path (OutputGuard), and nothing is recreated.
+        #expect(text.contains("[rank 0@") && text.contains("was removed while this job ran"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: out.path), "the run directory was recreated")
     }
 }
 }
