@@ -25,7 +25,7 @@ public func writeAtomically(_ data: Data, to path: String) throws {
         try data.write(to: URL(fileURLWithPath: temporary))
     } catch {
         try? FileManager.default.removeItem(atPath: temporary)
-        throw FileWriteError(path: path, reason: "\((error as NSError).localizedDescription) (\(formatBytes(data.count)) to write)")
+        throw OutputGuard.cause(of: FileWriteError(path: path, reason: "\((error as NSError).localizedDescription) (\(formatBytes(data.count)) to write)"), writing: path)
     }
     try commit(temporary, to: path)
 }
@@ -40,6 +40,6 @@ public func commit(_ temporary: String, to path: String) throws {
     if rename(temporary, path) != 0 {
         let reason = String(cString: strerror(errno))
         try? FileManager.default.removeItem(atPath: temporary)
-        throw FileWriteError(path: path, reason: reason)
+        throw OutputGuard.cause(of: FileWriteError(path: path, reason: reason), writing: path)
     }
 }

@@ -61,6 +61,14 @@ public enum OutputGuard {
         }
     }
 
+    /// A write to `path` failed with `error`: when the directory vanished meanwhile (between
+    /// `check` and the write — a removal races the job), that is the cause to report, not the
+    /// missing path it left behind.
+    public static func cause(of failure: Error, writing path: String) -> Error {
+        do { try check(path) } catch let vanished { return vanished }
+        return failure
+    }
+
     static func identity(of path: String) -> (UInt64, UInt64)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }

@@ -55,14 +55,14 @@ struct TrainRunFiles {
         let path = directory.file("train.csv")
         try FaultInjection.check("train-log", rank: 0)
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw FileWriteError(path: path, reason: "cannot open it to append a row (\(String(cString: strerror(errno))))")
+            throw OutputGuard.cause(of: FileWriteError(path: path, reason: "cannot open it to append a row (\(String(cString: strerror(errno))))"), writing: path)
         }
         defer { try? handle.close() }
         do {
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(line.utf8))
         } catch {
-            throw FileWriteError(path: path, reason: "appending a row failed: \((error as NSError).localizedDescription)")
+            throw OutputGuard.cause(of: FileWriteError(path: path, reason: "appending a row failed: \((error as NSError).localizedDescription)"), writing: path)
         }
     }
 }
