@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Optimization"]),
         .testTarget(name: "DistributedLinearAlgebraTests", dependencies: ["DistributedLinearAlgebra"]),
         .testTarget(name: "MPITests", dependencies: ["NPY", "CScaLAPACK", "Configuration", "Curvature", "Networks", "Samples"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Samples"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Samples", "SeededRandom"]),
         .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks", "Samples"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY", "Samples"]),
         .testTarget(name: "CriticalPointsTests", dependencies: ["CriticalPoints"]),

@@ -50,6 +50,15 @@ public struct CurvatureAssembly: Sendable {
         }
     }
 
+    /// Flops of assembling H over `samples` samples (the cost hint of the GFLOP/s in reports): the
+    /// sample-GEMMs' count, or one batched HVP per column panel.
+    public func flops(samples: Int) -> Double {
+        switch method {
+        case .sampleGEMM: ExactHessian(network: mlp!).gemmFlops(samples: samples)
+        default: Double(progressSteps) * model.flopsPerSample(.hvp, directions: panelWidth) * Double(samples)
+        }
+    }
+
     /// The number of steps `assemble` reports progress in (row blocks or column panels).
     public var progressSteps: Int {
         switch method {

@@ -36,6 +36,12 @@ public struct ParameterBlock: Sendable, Equatable, Codable {
 /// data-parallel callers add the sums of all ranks with one allreduce and divide by the global N.
 /// The network math knows no ranks. Directions and results are M × B column-major (direction j
 /// is `[j·M ..< (j+1)·M]`), so B products share each pass over the samples.
+/// The passes a model's cost hints are given for: the loss, the gradient, and the batched
+/// Hessian- and Gauss–Newton-vector products.
+public enum ModelOperation: String, Codable, Sendable, CaseIterable {
+    case loss, gradient, hvp = "HVP", ggn = "GGN"
+}
+
 public protocol Model: Sendable {
     /// M, the length of θ.
     var parameterCount: Int { get }
@@ -47,6 +53,12 @@ public protocol Model: Sendable {
     var loss: Loss { get }
     /// A one-line description ("MLP 100-30-30-10, relu").
     var summary: String { get }
+
+    /// Cost hints, for plans, progress and rates — never for numbers. Flops of one `operation`
+    /// over one sample with B = `directions` (a model counts what dominates, e.g. its GEMMs).
+    func flopsPerSample(_ operation: ModelOperation, directions: Int) -> Double
+    /// Bytes of working memory one product needs beyond its inputs and result (tile buffers).
+    var workingBytes: Int { get }
 
     /// Σᵢ ℓᵢ and the number of correct argmax predictions.
     func evaluate(_ parameters: [Double], on batch: SampleBatch) -> LossStatistics
@@ -72,6 +84,15 @@ extension Model {
     /// One evaluation per point, θ formed in full: what any model can do.
     public func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]], on batch: SampleBatch) -> [LossStatistics] {
         coefficients.map { c in evaluate(AffineFamily.point(origin, directions, c), on: batch) }
+    }
+
+    /// What `flopsPerSample` counts, for reports that print rates.
+    public var flopCountDescription: String { "flops as the model counts them (\(summary))" }
+
+    /// [d, the output count of each layer's weight block …] (shape[0]): an MLP's widths
+    /// [n₀, n₁, …, n_L]; for other models the width (or channels) of every layer's output.
+    public var layerWidths: [Int] {
+        [inputDimension] + parameterBlocks.filter { $0.role == .weight }.map { $0.shape[0] }
     }
 
     /// The block called `name`, if any.

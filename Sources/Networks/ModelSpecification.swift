@@ -15,8 +15,14 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
         return nil
     }
 
-    /// The network for d inputs and k outputs.
-    public func network(inputs d: Int, outputs k: Int) -> MultilayerPerceptron {
+    /// M for d inputs and k outputs, or nil when it would overflow (absurd configurations).
+    public func parameterCount(inputs d: Int, outputs k: Int) -> Int? {
+        ParameterLayout.parameterCount(widths: [d] + layers + [k])
+    }
+
+    /// The model for d inputs and k outputs. The one place that names the MLP: everything above
+    /// works on `any Model`.
+    public func model(inputs d: Int, outputs k: Int) -> any Model {
         MultilayerPerceptron(widths: [d] + layers + [k], activation: activation, loss: loss)
     }
 }

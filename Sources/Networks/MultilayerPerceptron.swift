@@ -34,6 +34,35 @@ public struct MultilayerPerceptron: Model {
     public var outputDimension: Int { layout.outputDimension }
     public var summary: String { "MLP \(layout.widths.map(String.init).joined(separator: "-")), \(activation.rawValue), \(loss.rawValue)" }
 
+    /// GEMM flops per sample: the 2·m·n·k of every `dgemm` a pass issues; element-wise work
+    /// (activations, softmax, the loss Hessian's products, bias sums) is not counted, so rates
+    /// compare with `dgemm`'s. With u_l = n_{l−1}·n_l (the size of W_l) and Σ' the sum over l ≥ 2:
+    /// - loss: forward z_l = a_{l−1} W_lᵀ, 2 Σ u_l;
+    /// - gradient: forward, backward e_{l−1} = δ_l W_l (2 Σ' u_l) and ∇W_l = Δ_lᵀ A_{l−1} (2 Σ u_l):
+    ///   4 Σ u_l + 2 Σ' u_l;
+    /// - HVP over B directions: the forward and backward pass once (2 Σ u_l + 2 Σ' u_l), then per
+    ///   direction the R-passes: a_{l−1} V_lᵀ and R a_{l−1} W_lᵀ, R δ_lᵀ A_{l−1} and δ_lᵀ R A_{l−1},
+    ///   R δ_l W_l and δ_l V_l — 4 u₁ + 12 Σ' u_l;
+    /// - GGN over B directions: the same without the δ terms — 4 u₁ + 8 Σ' u_l per direction.
+    public func flopsPerSample(_ operation: ModelOperation, directions b: Int) -> Double {
+        let widths = layout.widths
+        let u = (1..<widths.count).map { Double(widths[$0 - 1] * widths[$0]) }
+        let all = u.reduce(0, +), inner = all - u[0]
+        switch operation {
+        case .loss: return 2 * all
+        case .gradient: return 4 * all + 2 * inner
+        case .hvp: return 2 * all + 2 * inner + Double(b) * (4 * u[0] + 12 * inner)
+        case .ggn: return 2 * all + 2 * inner + Double(b) * (4 * u[0] + 8 * inner)
+        }
+    }
+
+    public var flopCountDescription: String {
+        "2mnk per dgemm issued (forward, backprop, R-passes); element-wise work and the allreduce not counted; u_l = n_{l-1} n_l, S = sum u_l, S' = sum over l >= 2: loss 2S, gradient 4S + 2S', HVP 2S + 2S' + B(4u_1 + 12S'), GGN 2S + 2S' + B(4u_1 + 8S') per sample"
+    }
+
+    /// A tile holds ≤ `tileBudget` doubles per layer quantity, a few (six) per layer.
+    public var workingBytes: Int { 8 * tileBudget * 6 * layout.layerCount }
+
     /// Σᵢ ℓᵢ and the number of correct argmax predictions over the batch.
     public func evaluate(_ parameters: [Double], on batch: SampleBatch) -> LossStatistics {
         check(parameters, batch)

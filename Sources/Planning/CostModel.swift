@@ -46,18 +46,18 @@ public struct CostModel: Sendable {
         public var totalSeconds: Double { seconds.reduce(0) { $0 + $1.1 } }
     }
 
-    public func estimate(widths: [Int], samples n: Int, ranks p: Int, blockSize: Int,
+    /// The plan for `model`'s exact curvature by the assembly `CurvatureAssembly` picks for it.
+    public func estimate(model: any Model, samples n: Int, ranks p: Int, blockSize: Int,
                          gaussNewtonSplit: Bool, vectors: EigenvectorSelection, useELPA: Bool = true) -> Estimate {
-        let layout = ParameterLayout(widths: widths)
-        let m = layout.count
+        let m = model.parameterCount
         let grid = ProcessGrid.squarestShape(for: p)
         let rows = BlockCyclicAxis(count: m, blockSize: blockSize, processes: grid.rows).localCount(process: 0)
         let columns = BlockCyclicAxis(count: m, blockSize: blockSize, processes: grid.columns).localCount(process: 0)
         let piece = Double(rows) * Double(columns) * 8
         let matrices = gaussNewtonSplit ? 3.0 : 1.0
         let shard = (n + p - 1) / p
-        let network = MultilayerPerceptron(widths: widths, activation: .relu, loss: .crossEntropy)
-        let assembler = ExactHessian(network: network)
+        // `.auto` never throws: it picks the path the model supports.
+        let assembler = try! CurvatureAssembly(model: model)
         let elpa = ELPAEigensolver(stage: vectors == .none ? .two : .one)
         let work = useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
             : (vectors == .none ? 0.35 : 2.4) * piece   // PDSYEV 'N' / PDSYEVD, measured like ELPA's
@@ -68,9 +68,9 @@ public struct CostModel: Sendable {
         var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? "s (H, G, R)" : "")", account.matrices)]
         if vectors != .none { bytes.append(("eigenvectors", account.eigenvectors)) }
         bytes.append(("eigensolver work arrays (\(useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"))", account.workspace))
-        bytes.append(("per-sample factors of \(shard) samples", factors))
+        bytes.append((assembler.method == .sampleGEMM ? "per-sample factors of \(shard) samples" : "assembly panels", factors))
         bytes.append(("symmetrisation panels, eigenvalues, process baseline", account.panel + account.other - factors + account.baseline))
-        let gemm = assembler.gemmFlops(samples: n) * (gaussNewtonSplit ? 2 : 1)
+        let gemm = assembler.flops(samples: n) * (gaussNewtonSplit ? 2 : 1)
         let cube = pow(Double(m), 3) / Double(p) / 1e9
         var seconds: [(String, Double)] = [
             ("assembly (GEMMs)", gemm / 1e9 / (Double(p) * assemblyGFLOPSPerRank)),

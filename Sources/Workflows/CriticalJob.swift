@@ -77,6 +77,8 @@ public struct CriticalJob {
     }
 
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     public var settings: Settings
     /// `--start files`: the points.
     public var points: [String] = []
@@ -100,7 +102,7 @@ public struct CriticalJob {
         let groups: RankGroups
         let progress: Progress
         let training: DataParallelObjective
-        let network: MultilayerPerceptron
+        let model: any Model
         /// Where each start begins, and how it was made ("init seed 3 scale 2", "step 200", a file).
         let starts: [[Double]]
         let origins: [String]
@@ -108,7 +110,7 @@ public struct CriticalJob {
         let curvatureExact: Bool
         /// The group's exact Hessian, when `newton` or the exact spectrum needs it.
         let assembler: HessianAssembler?
-        var m: Int { network.parameterCount }
+        var m: Int { model.parameterCount }
         var group: Communicator { groups.group }
     }
 
@@ -131,7 +133,7 @@ public struct CriticalJob {
         let results = try compute(context)
         // Rank 0 writes; its failure reaches every rank through the verdict.
         let line = try world.agree { () throws -> String in
-            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
             return try report(results, context).line
         }
         context.progress.say("critical: \(line)")
@@ -148,9 +150,9 @@ public struct CriticalJob {
         let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
         do {
             let split = try configuration.data.loadSplit(seed: configuration.seed, on: groups.group)
-            let network = try TrainJob.network(configuration, for: split.training)
-            let m = network.parameterCount
-            let training = DataParallelObjective(model: network, dataset: split.training, communicator: groups.group)
+            let model = try configuration.resolvedModel(for: split.training, given: self.model)
+            let m = model.parameterCount
+            let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
             if settings.method.assemblesHessian, exactBytes > Double(budget) {
@@ -163,10 +165,10 @@ public struct CriticalJob {
             // Every start is made (and kept) before the first search: M doubles each, and its record.
             try MemoryPlan.requireFits(settings.starts, setting: "--starts", holding: "the starting points (M = \(m) parameters each)",
                                        bytesEach: 8 * Double(m) + 1024, budget: budget)
-            let (starts, origins) = try startingPoints(network: network, training: training, on: world, progress: progress)
+            let (starts, origins) = try startingPoints(model: model, training: training, on: world, progress: progress)
             let assembler = settings.method.assemblesHessian || exact
-                ? try HessianAssembler(network: network, objective: training, configuration: configuration) : nil
-            return Context(world: world, groups: groups, progress: progress, training: training, network: network,
+                ? try HessianAssembler(model: model, objective: training, configuration: configuration) : nil
+            return Context(world: world, groups: groups, progress: progress, training: training, model: model,
                            starts: starts, origins: origins, curvatureExact: exact, assembler: assembler)
         } catch {
             groups.free()
@@ -175,13 +177,13 @@ public struct CriticalJob {
     }
 
     /// The K starting points, identical on every rank.
-    func startingPoints(network: MultilayerPerceptron, training: DataParallelObjective, on world: Communicator,
+    func startingPoints(model: any Model, training: DataParallelObjective, on world: Communicator,
                         progress: Progress) throws -> ([[Double]], [String]) {
-        let m = network.parameterCount
+        let m = model.parameterCount
         switch settings.start {
         case .initialization:
             let seeded = (0..<settings.starts).map { k in (seed: configuration.seed &+ UInt64(k), scale: settings.scales[k % settings.scales.count]) }
-            return (seeded.map { s in configuration.model.initialization.parameters(for: network.layout, seed: s.seed).map { s.scale * $0 } },
+            return (seeded.map { s in configuration.model.initialization.parameters(for: model, seed: s.seed).map { s.scale * $0 } },
                     seeded.map { "init seed \($0.seed) scale \($0.scale)" })
         case .files:
             let starts = try points.enumerated().map { try TrainJob.readVector($0.element, count: m, on: world, flag: "--points #\($0.offset + 1)") }
@@ -200,7 +202,7 @@ public struct CriticalJob {
             trainer.onCheckpoint = { state in
                 if kept.count < settings.starts { kept.append(state.parameters); steps.append(state.step) }
             }
-            let θ0 = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
+            let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
             progress.say("critical: \(spec.steps!) training steps for the trajectory's \(settings.starts) starts")
             _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
             if kept.count < settings.starts {
@@ -212,6 +214,6 @@ public struct CriticalJob {
 
     /// The identity of the run in its checkpoint: the configuration, the settings, the starts' bits.
     func identity(_ context: Context) -> String {
-        "\(configuration.toml)|\(settings)|\(curvatureMethod)|\(bitDigest(context.starts.flatMap { $0 }))"
+        "\(configuration.toml(runningOn: self.model))|\(settings)|\(curvatureMethod)|\(bitDigest(context.starts.flatMap { $0 }))"
     }
 }

@@ -73,7 +73,7 @@ extension CriticalJob {
                               secondsPerCriticalPoint: converged.isEmpty ? nil : seconds / Double(converged.count),
                               hessianAssembliesPerStart: mean(\.hessianAssemblies), operatorProductsPerStart: mean(\.operatorProducts),
                               gradientEvaluationsPerStart: mean(\.gradientEvaluations), seconds: seconds, line: line)
-        let caption = "\(context.network.summary), M = \(m), N = \(n), φ = \(SVGPlot.label(phi)); \(settings.method.rawValue) from \(settings.start.rawValue)"
+        let caption = "\(context.model.summary), M = \(m), N = \(n), φ = \(SVGPlot.label(phi)); \(settings.method.rawValue) from \(settings.start.rawValue)"
         try writeAtomically(Data(Self.table(results).utf8), to: output.file("critical.csv"))
         try writeAtomically(Data(Self.traceTable(results).utf8), to: output.file("trace.csv"))
         var plots = [("index-energy.svg", indexEnergyPlot(exactIndex, fit: fit, near: near, nearFit: nearFit, m: m)),

@@ -135,7 +135,7 @@ extension CriticalJob {
             }
         }
         let todo = context.starts.indices.filter { !finished.contains($0) }
-        context.progress.say("critical: \(context.starts.count) starts (\(todo.count) to search) by \(settings.method.rawValue) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(m), N = \(context.training.dataset.globalCount)")
+        context.progress.say("critical: \(context.starts.count) starts (\(todo.count) to search) by \(settings.method.rawValue) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.model.summary), M = \(m), N = \(context.training.dataset.globalCount)")
         var next = 0
         while next < todo.count {
             let mine = next + context.groups.index

@@ -75,10 +75,10 @@ extension EstimatorJob {
         func bytes(_: Int) -> Double { bytesPerRank }
         if block < min(spec.blockSize, spec.probes) { context.progress.note("density: \(block) probes at a time fit the memory budget (density.block-size = \(spec.blockSize))") }
         let a = curvature(spec.curvature, context)
-        context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups.count) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
+        context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups.count) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
 
         // Probes are dealt to the groups round-robin; a stopped run's finished probes are kept.
-        let identity = "\(configuration.toml)point=\(context.pointName)"
+        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName)"
         var finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
         let done = Set(finished.map(\.probe))
@@ -131,7 +131,7 @@ extension EstimatorJob {
         try writeAtomically(Data(csv.utf8), to: output.file("density.csv"))
         var plot = SVGPlot(title: "Spectral density of \(spec.curvature.symbol) (SLQ)", xLabel: "eigenvalue λ", yLabel: "density (log scale)")
         plot.logY = true
-        plot.subtitle = String(format: "%@, M = %d; %d probes × %d steps, Gaussian σ = %.3g", context.network.summary, m, spec.probes, steps, sigma)
+        plot.subtitle = String(format: "%@, M = %d; %d probes × %d steps, Gaussian σ = %.3g", context.model.summary, m, spec.probes, steps, sigma)
         let floor = (density.max() ?? 1) * 1e-8
         plot.series = [.init(name: "SLQ density", points: zip(grid, density).map { ($0, max($1, floor)) })]
         try writeAtomically(Data(plot.render().utf8), to: output.file("density.svg"))
@@ -210,8 +210,8 @@ extension EstimatorJob {
                                      maxMatvecs: spec.maxMatvecs, minimumSamples: spec.minimumSamples, blockSize: spec.blockSize, seed: configuration.seed)
         let a = curvature(spec.curvature, context)
         let what = spec.power == 1 ? "tr \(spec.curvature.symbol)" : "tr \(spec.curvature.symbol)²"
-        context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
-        let identity = "\(configuration.toml)point=\(context.pointName)"
+        context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
+        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName)"
         let resumed = (resume ? try Self.traceCheckpoint.read(checkpoint, identity: identity, on: world) : nil) ?? TraceProgress()
         let throttle = Throttle(), clock = Stopwatch()
         let progress = context.progress
@@ -238,7 +238,7 @@ extension EstimatorJob {
         if world.isRoot {
             try output.create()
             var plot = SVGPlot(title: "\(what) by \(spec.method.rawValue)", xLabel: "operator applications (matvecs)", yLabel: "estimate")
-            plot.subtitle = "\(context.network.summary), M = \(m); ± 2 standard errors"
+            plot.subtitle = "\(context.model.summary), M = \(m); ± 2 standard errors"
             let points = result.history
             plot.series = [.init(name: "estimate", points: points.map { (Double($0.matvecs), $0.estimate) }),
                            .init(name: "+2 s.e.", points: points.compactMap { p in p.standardError.map { (Double(p.matvecs), p.estimate + 2 * $0) } }),

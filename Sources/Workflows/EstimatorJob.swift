@@ -20,6 +20,8 @@ public struct EstimatorJob {
 
     public var estimator: Estimator
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     /// nil: train first (as `landscape train` would, into DIR/train) and estimate at the result.
     public var point: SpectrumJob.Point?
     public var output: RunDirectory
@@ -47,14 +49,14 @@ public struct EstimatorJob {
         let progress: Progress
         var timings: PhaseTimings
         let dataset: Dataset
-        let network: MultilayerPerceptron
+        let model: any Model
         let θ: [Double]
         let pointName: String
         let evaluation: Evaluation
         /// Rank 0 only: the exact eigenvalues to compare with.
         let exact: SpectralComparison?
         let budget: Int
-        var m: Int { network.parameterCount }
+        var m: Int { model.parameterCount }
         var group: Communicator { groups.group }
     }
 
@@ -125,15 +127,15 @@ public struct EstimatorJob {
         let group = groups.group
         do {
             let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: group) }
-            let network = try TrainJob.network(configuration, for: dataset)
-            let m = network.parameterCount
+            let model = try configuration.resolvedModel(for: dataset, given: self.model)
+            let m = model.parameterCount
             let θ: [Double], pointName: String
             switch point {
             case .checkpoint(let path):
                 θ = try TrainJob.readVector(path, count: m, on: world, flag: "--checkpoint")
                 pointName = path
             case .initialization:
-                θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
+                θ = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
                 pointName = "initialization (seed \(configuration.seed))"
             }
             // k < M first: an absurd k must not overflow the doubling for --which both.
@@ -164,9 +166,9 @@ public struct EstimatorJob {
             } ?? nil
             // The smallest over the ranks, so that every rank reaches the same memory verdict.
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
-            let evaluation = try DataParallelObjective(model: network, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
+            let evaluation = try DataParallelObjective(model: model, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
             return Context(world: world, groups: groups, progress: progress,
-                           timings: timings, dataset: dataset, network: network, θ: θ, pointName: pointName, evaluation: evaluation,
+                           timings: timings, dataset: dataset, model: model, θ: θ, pointName: pointName, evaluation: evaluation,
                            exact: world.isRoot ? exact : nil, budget: budget)
         } catch {
             groups.free()
@@ -176,18 +178,17 @@ public struct EstimatorJob {
 
     /// Bytes a rank needs besides the estimator's vectors: the process, the data shard, θ, the
     /// operator's M × B input, result and reduction buffer for `directions` directions, and the
-    /// model's tile buffers (a tile holds ≤ tileBudget doubles per layer quantity, a few per layer).
+    /// model's working memory (`Model.workingBytes`: an MLP's tile buffers).
     static func baseBytes(_ context: Context, directions: Int) -> Double {
         // The largest shard of the group (not this rank's own), so every rank plans the same.
-        let samples = (Double(context.dataset.globalCount) / Double(context.group.size)).rounded(.up), layers = Double(context.network.layout.widths.count - 1)
-        let tiles = Double(context.network.tileBudget) * 6 * layers
+        let samples = (Double(context.dataset.globalCount) / Double(context.group.size)).rounded(.up)
         return 40 * 1024 * 1024 + 8 * (samples * Double(context.dataset.inputDimension + context.dataset.outputDimension)
-                                       + Double(context.m) * (2 + 3 * Double(directions)) + tiles)
+                                       + Double(context.m) * (2 + 3 * Double(directions))) + Double(context.model.workingBytes)
     }
 
     /// The operator the estimators apply.
     func curvature(_ kind: CurvatureKind, _ context: Context) -> CurvatureOperator {
-        DataParallelObjective(model: context.network, dataset: context.dataset, communicator: context.group).curvature(kind, at: context.θ)
+        DataParallelObjective(model: context.model, dataset: context.dataset, communicator: context.group).curvature(kind, at: context.θ)
     }
 
     /// A progress line at most every 2 s (rank 0).
@@ -205,7 +206,7 @@ public struct EstimatorJob {
     /// summary.json, timings.json, config.toml (rank 0).
     func finish<S: Encodable>(_ summary: S, _ context: Context, report: String) throws {
         if context.world.isRoot {
-            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
             try output.writeJSON(context.timings, to: "timings.json")
             try output.writeJSON(summary, to: "summary.json")
             if FileManager.default.fileExists(atPath: checkpoint.path) { try FileManager.default.removeItem(atPath: checkpoint.path) }
@@ -231,7 +232,7 @@ public struct EstimatorJob {
 
     /// The summary's common part (collective: it gathers every rank's peak memory).
     func header(_ context: Context, kind: CurvatureKind, estimate: Double) throws -> Header {
-        Header(estimator: estimator.rawValue, model: context.network.summary, data: context.dataset.description,
+        Header(estimator: estimator.rawValue, model: context.model.summary, data: context.dataset.description,
                parameters: context.m, samples: context.dataset.globalCount, point: context.pointName, loss: context.evaluation.loss,
                ranks: context.world.size, operatorName: kind.rawValue, memoryBudgetBytesPerRank: context.budget,
                memoryEstimateBytesPerRank: Int(min(estimate, 1e18)), peakResidentBytesPerRank: try context.world.gather([peakResidentBytes()]))

@@ -12,6 +12,8 @@ import Configuration
 /// configured data; printed by rank 0 and written to `summary.json` in the output directory.
 public struct EvaluateJob {
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     public var parameters: String
     public var output: RunDirectory
 
@@ -26,9 +28,9 @@ public struct EvaluateJob {
         try configuration.validate()
         _ = try world.agree { () throws -> Bool in try output.validate(); return true }
         let dataset = try configuration.data.load(seed: configuration.seed, on: world)
-        let network = try TrainJob.network(configuration, for: dataset)
-        let theta = try TrainJob.readVector(parameters, count: network.parameterCount, on: world, flag: "--params")
-        let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
+        let model = try configuration.resolvedModel(for: dataset, given: self.model)
+        let theta = try TrainJob.readVector(parameters, count: model.parameterCount, on: world, flag: "--params")
+        let objective = DataParallelObjective(model: model, dataset: dataset, communicator: world)
         let lock = try RunDirectoryLock.acquire(output, command: "evaluate", on: world, progress: Progress(communicator: world, quiet: true)) {
             if FileManager.default.fileExists(atPath: output.file("summary.json")) {
                 throw InputError("\(output.named) already holds an evaluation (summary.json); choose another --out")
@@ -39,16 +41,16 @@ public struct EvaluateJob {
         let peaks = try world.allgather([peakResidentBytes()])
         guard world.isRoot else { return }
         try output.create()
-        try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+        try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
         let summary = EvaluateSummary(parametersFile: parameters, seed: configuration.seed, data: dataset.description,
-                                      widths: network.layout.widths, parameters: network.parameterCount,
+                                      widths: model.layerWidths, parameters: model.parameterCount,
                                       samples: dataset.globalCount, ranks: world.size, loss: evaluation.loss,
                                       accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan,
                                       seconds: clock.seconds, peakResidentBytesPerRank: peaks)
         try output.writeJSON(summary, to: "summary.json")
         let accuracy = evaluation.accuracy.map { String(format: "accuracy %.6f  ", $0) } ?? ""
         print(String(format: "loss %.12g  %@gradient norm %.6g  (N = %d, M = %d)", evaluation.loss, accuracy,
-                     evaluation.gradientNorm ?? .nan, dataset.globalCount, network.parameterCount))
+                     evaluation.gradientNorm ?? .nan, dataset.globalCount, model.parameterCount))
     }
 }
 

@@ -57,14 +57,14 @@ extension InterpolateJob {
 
     /// All eigenvalues of H at θ, ascending, on the group's squarest BLACS grid.
     func exactEigenvalues(at θ: [Double], _ context: Context) throws -> [Double] {
-        try exactHessianEigenvalues(at: θ, network: context.network, objective: context.training, configuration: configuration)
+        try exactHessianEigenvalues(at: θ, model: context.model, objective: context.training, configuration: configuration)
     }
 
     /// The `count` top eigenvectors of H at θ by Lanczos (largest first). Each group computes them
     /// on its own ranks; world rank 0's are broadcast, so every group uses the very same vectors.
-    func topEigenvectors(_ count: Int, at θ: [Double], network: MultilayerPerceptron, training: DataParallelObjective,
+    func topEigenvectors(_ count: Int, at θ: [Double], model: any Model, training: DataParallelObjective,
                          on world: Communicator, progress: Progress) throws -> [[Double]] {
-        let m = network.parameterCount
+        let m = model.parameterCount
         guard count < m else { throw InputError("--direction top-eigenvector needs M > \(count) (M = \(m))") }
         let settings = lanczosSettings(count: count, m: m)
         progress.say("interpolate: the top \(count) eigenvector(s) of H at --from by Lanczos (basis \(settings.basis))")

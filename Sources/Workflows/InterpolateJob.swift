@@ -69,6 +69,8 @@ public struct InterpolateJob {
     public static let pointLimit = 10_000_000
 
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     public var shape: Shape
     /// nil: `filter` for random directions, `none` otherwise.
     public var normalization: DirectionNormalization?
@@ -136,7 +138,7 @@ public struct InterpolateJob {
         var timings: PhaseTimings
         let training: DataParallelObjective
         let heldOut: DataParallelObjective?
-        let network: MultilayerPerceptron
+        let model: any Model
         let section: AffineSection
         /// Plane coordinates of the named points (A, B, C; θ₀ for a direction plane).
         let marks: [(label: String, coordinates: [Double])]
@@ -146,7 +148,7 @@ public struct InterpolateJob {
         let budget: Int
         let identity: String
         let description: String
-        var m: Int { network.parameterCount }
+        var m: Int { model.parameterCount }
         var group: Communicator { groups.group }
     }
 
@@ -198,11 +200,11 @@ public struct InterpolateJob {
         let group = groups.group
         do {
             let split = try timings.measure("data", on: world) { try configuration.data.loadSplit(seed: configuration.seed, on: group) }
-            let network = try TrainJob.network(configuration, for: split.training)
-            let m = network.parameterCount
-            let training = DataParallelObjective(model: network, dataset: split.training, communicator: group)
-            let heldOut = split.heldOut.map { DataParallelObjective(model: network, dataset: $0, communicator: group) }
-            let (section, marks, what) = try makeSection(network: network, training: training, on: world, progress: progress)
+            let model = try configuration.resolvedModel(for: split.training, given: self.model)
+            let m = model.parameterCount
+            let training = DataParallelObjective(model: model, dataset: split.training, communicator: group)
+            let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: group) }
+            let (section, marks, what) = try makeSection(model: model, training: training, on: world, progress: progress)
             let grid: [[Double]] = axes2.count == 1 ? axes2[0].values.map { [$0] }
                 : axes2[1].values.flatMap { β in axes2[0].values.map { α in [α, β] } }
             var alphas: [Double] = []
@@ -222,9 +224,9 @@ public struct InterpolateJob {
             }
             // A run is the same run only with the same inputs: the configuration, the section and the
             // bits of every vector that defines it (files may change under the same name).
-            let identity = "\(configuration.toml)|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
+            let identity = "\(configuration.toml(runningOn: self.model))|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
             return Context(world: world, groups: groups, progress: progress,
-                           timings: timings, training: training, heldOut: heldOut, network: network, section: section, marks: marks,
+                           timings: timings, training: training, heldOut: heldOut, model: model, section: section, marks: marks,
                            grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
                            description: what)
         } catch {
@@ -242,9 +244,9 @@ public struct InterpolateJob {
     }
 
     /// The section through parameter space, the points to mark on its plot, and a description.
-    func makeSection(network: MultilayerPerceptron, training: DataParallelObjective, on world: Communicator,
+    func makeSection(model: any Model, training: DataParallelObjective, on world: Communicator,
                      progress: Progress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
-        let m = network.parameterCount
+        let m = model.parameterCount
         func read(_ path: String, _ flag: String) throws -> [Double] {
             try TrainJob.readVector(path, count: m, on: world, flag: flag)
         }
@@ -254,11 +256,11 @@ public struct InterpolateJob {
             return (.segment(a, b), [("A", [0]), ("B", [1])], "the line (1 − α)·A + α·B, A = \(from), B = \(to)")
         case .line(let from, let source):
             let θ = try read(from, "--from")
-            let d = try directions(source, count: 1, at: θ, network: network, training: training, on: world, progress: progress)
+            let d = try directions(source, count: 1, at: θ, model: model, training: training, on: world, progress: progress)
             return (.directions(origin: θ, d), [("θ₀", [0])], "the line θ₀ + α·d, θ₀ = \(from), d: \(describe(source)), \(normalizationUsed.rawValue)-normalised")
         case .plane(let from, let source):
             let θ = try read(from, "--from")
-            let d = try directions(source, count: 2, at: θ, network: network, training: training, on: world, progress: progress)
+            let d = try directions(source, count: 2, at: θ, model: model, training: training, on: world, progress: progress)
             return (.directions(origin: θ, d), [("θ₀", [0, 0])], "the plane θ₀ + α·d₁ + β·d₂, θ₀ = \(from), d₁, d₂: \(describe(source)), \(normalizationUsed.rawValue)-normalised")
         case .planeThrough(let pa, let pb, let pc):
             let a = try read(pa, "--from"), b = try read(pb, "--to"), c = try read(pc, "--through")
@@ -279,9 +281,9 @@ public struct InterpolateJob {
     }
 
     /// `count` directions, normalised to θ.
-    func directions(_ source: DirectionSource, count: Int, at θ: [Double], network: MultilayerPerceptron,
+    func directions(_ source: DirectionSource, count: Int, at θ: [Double], model: any Model,
                     training: DataParallelObjective, on world: Communicator, progress: Progress) throws -> [[Double]] {
-        let m = network.parameterCount
+        let m = model.parameterCount
         var raw: [[Double]]
         switch source {
         case .random:
@@ -289,9 +291,9 @@ public struct InterpolateJob {
         case .file(let path):
             raw = try readDirections(path, count: count, m: m, on: world)
         case .topEigenvectors:
-            raw = try topEigenvectors(count, at: θ, network: network, training: training, on: world, progress: progress)
+            raw = try topEigenvectors(count, at: θ, model: model, training: training, on: world, progress: progress)
         }
-        let normalized = raw.map { normalizationUsed.apply($0, like: θ, blocks: network.parameterBlocks) }
+        let normalized = raw.map { normalizationUsed.apply($0, like: θ, blocks: model.parameterBlocks) }
         if let j = normalized.firstIndex(where: { d in !d.contains { $0 != 0 } }) {
             throw InputError("direction \(j + 1) is zero after \(normalizationUsed.rawValue) normalisation (is θ₀ zero there?); use --normalize none or another direction")
         }

@@ -47,7 +47,7 @@ extension InterpolateJob {
             precondition(points.count == context.grid.count && points.enumerated().allSatisfy { $0.offset == $0.element.index })
             let curvature = done.curvature.sorted { $0.index < $1.index }
             try output.create()
-            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
             try writeDirections(context)
             let line = context.section.dimension == 1
             if line { try writeLine(points, context) } else { try writePlane(points, context) }
@@ -56,7 +56,7 @@ extension InterpolateJob {
             let best = points.min { $0.loss < $1.loss }!
             let isSegment: Bool = if case .segment = shape { true } else { false }
             let summary = Summary(
-                section: context.description, model: context.network.summary, data: context.training.dataset.description,
+                section: context.description, model: context.model.summary, data: context.training.dataset.description,
                 heldOut: context.heldOut?.dataset.description, parameters: context.m, samples: context.training.dataset.globalCount,
                 ranks: world.size, groups: context.groups.count, groupSize: context.group.size, normalization: normalizationUsed.rawValue,
                 axes: axesUsed.map(\.description), points: points.count, pointsComputed: computed, pointsFromCheckpoint: restored.points,
@@ -125,7 +125,7 @@ extension InterpolateJob {
         for p in points { csv += ([csvField(p.coordinates[0])] + cols.map { csvField($0.value(p)) }).joined(separator: ",") + "\n" }
         try writeAtomically(Data(csv.utf8), to: output.file("line.csv"))
         let marks: [(x: Double, label: String)] = context.marks.map { ($0.coordinates[0], $0.label) }
-        let subtitle = "\(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount)"
+        let subtitle = "\(context.model.summary), M = \(context.m), N = \(context.training.dataset.globalCount)"
         func plot(_ title: String, _ y: String, _ series: [(String, (PointRecord) -> Double?)], file: String, log: Bool) throws {
             var chart = SVGPlot(title: title, xLabel: "α", yLabel: y)
             chart.subtitle = subtitle
@@ -162,7 +162,7 @@ extension InterpolateJob {
         try writeAtomically(Data(csv.utf8), to: output.file("plane.csv"))
         var chart = ContourPlot(title: "Training loss on the plane", xLabel: "α", yLabel: "β", xs: axes[0].values, ys: axes[1].values,
                                 values: points.map(\.loss))
-        chart.subtitle = "\(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount); \(normalizationUsed.rawValue)-normalised"
+        chart.subtitle = "\(context.model.summary), M = \(context.m), N = \(context.training.dataset.globalCount); \(normalizationUsed.rawValue)-normalised"
         chart.points = context.marks.map { ($0.coordinates[0], $0.coordinates[1], $0.label) }
         try writeAtomically(Data(chart.render().utf8), to: output.file("plane.svg"))
     }
@@ -177,7 +177,7 @@ extension InterpolateJob {
         }
         try writeAtomically(Data(csv.utf8), to: output.file("curvature.csv"))
         var chart = SVGPlot(title: "Curvature along the line: top eigenvalue of H", xLabel: "α", yLabel: "λ₁")
-        chart.subtitle = "\(context.network.summary), M = \(context.m)"
+        chart.subtitle = "\(context.model.summary), M = \(context.m)"
         chart.markers = context.marks.map { ($0.coordinates[0], $0.label) }
         let ordered = records.sorted { $0.alpha < $1.alpha }
         chart.series = [.init(name: "λ₁", points: ordered.map { ($0.alpha, $0.topEigenvalues.first ?? .nan) })]

@@ -61,7 +61,7 @@ extension InterpolateJob {
         let todo = context.grid.indices.filter { !finished.contains($0) }
         let chunk = min(32, max(1, (todo.count + 20 * context.groups.count - 1) / (20 * context.groups.count)))
         let shape = context.grid.count == 1 ? "1 point" : "\(context.grid.count) points"
-        context.progress.say("interpolate: \(context.description); \(shape) (\(todo.count) to compute) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount)")
+        context.progress.say("interpolate: \(context.description); \(shape) (\(todo.count) to compute) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.model.summary), M = \(context.m), N = \(context.training.dataset.globalCount)")
         let clock = Stopwatch(), throttle = EstimatorJob.Throttle()
         var computed = 0
         // A checkpoint rewrites every finished point, so it is written by time, not by round: when

@@ -103,6 +103,8 @@ public struct PathJob {
     }
 
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     /// Two end points, or (`--minima`) three or more minima to connect pairwise.
     public var endpoints: [String]
     public var settings: Settings
@@ -130,12 +132,12 @@ public struct PathJob {
         let progress: Progress
         let training: DataParallelObjective
         let heldOut: DataParallelObjective?
-        let network: MultilayerPerceptron
+        let model: any Model
         /// The end points (minima) and their training losses.
         let points: [[Double]]
         let losses: [Double]
         let curvatureExact: Bool
-        var m: Int { network.parameterCount }
+        var m: Int { model.parameterCount }
         var group: Communicator { groups.group }
     }
 
@@ -168,10 +170,10 @@ public struct PathJob {
         let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
         do {
             let split = try configuration.data.loadSplit(seed: configuration.seed, on: groups.group)
-            let network = try TrainJob.network(configuration, for: split.training)
-            let m = network.parameterCount
-            let training = DataParallelObjective(model: network, dataset: split.training, communicator: groups.group)
-            let heldOut = split.heldOut.map { DataParallelObjective(model: network, dataset: $0, communicator: groups.group) }
+            let model = try configuration.resolvedModel(for: split.training, given: self.model)
+            let m = model.parameterCount
+            let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
+            let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: groups.group) }
             let flags = endpoints.count == 2 ? ["--from", "--to"] : endpoints.indices.map { "--minima #\($0 + 1)" }
             let points = try zip(endpoints, flags).map { try TrainJob.readVector($0, count: m, on: world, flag: $1) }
             for i in points.indices {
@@ -198,7 +200,7 @@ public struct PathJob {
                 try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact index at the highest pivot")
             }
             if let k = indexEvery, k < 1 { throw InputError("--index-every \(k): give a step of at least 1 pivot") }
-            return Context(world: world, groups: groups, progress: progress, training: training, heldOut: heldOut, network: network,
+            return Context(world: world, groups: groups, progress: progress, training: training, heldOut: heldOut, model: model,
                            points: points, losses: losses, curvatureExact: exact)
         } catch {
             groups.free()
@@ -207,7 +209,7 @@ public struct PathJob {
     }
 
     func writeConfiguration(into directory: RunDirectory) throws {
-        try writeAtomically(Data(configuration.toml.utf8), to: directory.file("config.toml"))
+        try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: directory.file("config.toml"))
     }
 
     /// What a path's results depend on besides its configuration and end points: the method's

@@ -115,7 +115,7 @@ extension PathJob {
         }
         let clock = Stopwatch()
         let checkpoint = directory.subdirectory("checkpoint")
-        context.progress.say("path: \(settings.method.rawValue) from \(endpoints[i]) (loss \(ends.0)) to \(endpoints[j]) (loss \(ends.1)); \(context.network.summary), M = \(context.m), N = \(context.training.dataset.globalCount), \(context.groups.count) group(s) of \(context.group.size) rank(s)")
+        context.progress.say("path: \(settings.method.rawValue) from \(endpoints[i]) (loss \(ends.0)) to \(endpoints[j]) (loss \(ends.1)); \(context.model.summary), M = \(context.m), N = \(context.training.dataset.globalCount), \(context.groups.count) group(s) of \(context.group.size) rank(s)")
         var band: ElasticBand
         var final: BandMeasurement? = nil
         var bandOutcome: BandOutcome? = nil
@@ -209,7 +209,7 @@ extension PathJob {
                          normalizedGeodesicLength: total / ElasticBand.distance(a[...], b[...]))
         }
         let summary = Summary(
-            method: settings.method.rawValue, settings: settings, from: endpoints[i], to: endpoints[j], model: context.network.summary,
+            method: settings.method.rawValue, settings: settings, from: endpoints[i], to: endpoints[j], model: context.model.summary,
             data: context.training.dataset.description, parameters: context.m, samples: context.training.dataset.globalCount,
             ranks: world.size, groups: context.groups.count, groupSize: context.group.size,
             endpointLosses: [energies[0], energies[band.count - 1]], endpointHeldOutLosses: heldOutEnds,
@@ -280,7 +280,7 @@ extension PathJob {
         let shared = try context.groups.share(pivots.count, width: width) { s in
             let θ = Array(band.pivot(pivots[s]))
             if context.curvatureExact {
-                let eigenvalues = try exactHessianEigenvalues(at: θ, network: context.network, objective: context.training, configuration: configuration)
+                let eigenvalues = try exactHessianEigenvalues(at: θ, model: context.model, objective: context.training, configuration: configuration)
                 let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
                 return [Double(counts.negative), Double(counts.nearZero), Double(counts.positive), counts.zeroTolerance, eigenvalues.last!, Double(k)]
                     + eigenvalues.prefix(k)

@@ -30,10 +30,9 @@ public struct PlanReport {
         guard n >= 1, d >= 1, k >= 1 else {
             throw InputError("the data has N = \(n) samples of d = \(d) features and k = \(k) outputs; each must be ≥ 1")
         }
-        let widths = [d] + configuration.model.layers + [k]
         // ScaLAPACK indexes with 32-bit integers: M beyond that is no spectrum job, and the plan's
         // own loops over layer widths would run for hours.
-        guard let parameters = ParameterLayout.parameterCount(widths: widths), parameters <= Int(Int32.max) else {
+        guard let parameters = configuration.model.parameterCount(inputs: d, outputs: k), parameters <= Int(Int32.max) else {
             throw InputError("model.layers \(configuration.model.layers) with d = \(d) inputs and k = \(k) outputs give more than 2³¹ − 1 parameters; no exact Hessian of that size can be planned")
         }
         guard ranks >= 1 else { throw InputError("--ranks must be ≥ 1 (got \(ranks))") }
@@ -41,14 +40,15 @@ public struct PlanReport {
             ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
         // As `--solver auto` does: ELPA, unless its work arrays do not fit and ScaLAPACK's do.
         let blockSize = configuration.hessianBlock
-        var e = rates.estimate(widths: widths, samples: n, ranks: ranks, blockSize: blockSize,
+        let model = configuration.model.model(inputs: d, outputs: k)
+        var e = rates.estimate(model: model, samples: n, ranks: ranks, blockSize: blockSize,
                                gaussNewtonSplit: gaussNewtonSplit, vectors: vectors)
         if e.totalBytesPerRank > budget {
-            let scalapack = rates.estimate(widths: widths, samples: n, ranks: ranks, blockSize: blockSize,
+            let scalapack = rates.estimate(model: model, samples: n, ranks: ranks, blockSize: blockSize,
                                            gaussNewtonSplit: gaussNewtonSplit, vectors: vectors, useELPA: false)
             if scalapack.totalBytesPerRank <= budget { e = scalapack }
         }
-        var lines = ["plan: MLP \(widths.map(String.init).joined(separator: "-")), M = \(e.parameters), N = \(n), P = \(ranks) (grid \(e.grid.rows)x\(e.grid.columns), block \(blockSize))",
+        var lines = ["plan: \(model.summary), M = \(e.parameters), N = \(n), P = \(ranks) (grid \(e.grid.rows)x\(e.grid.columns), block \(blockSize))",
                      "memory per rank (largest piece):"]
         lines += e.bytesPerRank.map { "  \($0.0): \(formatBytes(Int($0.1)))" }
         lines.append("  total: \(formatBytes(Int(e.totalBytesPerRank))) of \(formatBytes(Int(budget))) per rank → " +

@@ -19,14 +19,14 @@ final class HessianAssembler {
     private let assembly: CurvatureAssembly
     private var matrix: BlockCyclicMatrix
 
-    init(network: MultilayerPerceptron, objective: DataParallelObjective, configuration: RunConfiguration) throws {
+    init(model: any Model, objective: DataParallelObjective, configuration: RunConfiguration) throws {
         let shape = ProcessGrid.squarestShape(for: objective.communicator.size)
         let grid = ProcessGrid(communicator: objective.communicator, rows: shape.rows, columns: shape.columns)
-        let m = network.parameterCount
+        let m = model.parameterCount
         blockSize = max(1, min(configuration.hessianBlock, (m + max(shape.rows, shape.columns) - 1) / max(shape.rows, shape.columns)))
         do {
             matrix = try BlockCyclicMatrix(grid: grid, rows: m, columns: m, blockSize: blockSize)
-            assembly = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
+            assembly = try CurvatureAssembly(model: model, requested: configuration.hessianAssembly)
         } catch {
             grid.release()
             throw error
@@ -89,9 +89,9 @@ struct SpectralHessian: EigendecomposedOperator {
 
 /// Every eigenvalue of the exact Hessian at θ, ascending (`HessianAssembler` for one point).
 /// The curvature at a point of a line (interpolate) and at the pivots of a path (path).
-func exactHessianEigenvalues(at θ: [Double], network: MultilayerPerceptron, objective: DataParallelObjective,
+func exactHessianEigenvalues(at θ: [Double], model: any Model, objective: DataParallelObjective,
                              configuration: RunConfiguration) throws -> [Double] {
-    let assembler = try HessianAssembler(network: network, objective: objective, configuration: configuration)
+    let assembler = try HessianAssembler(model: model, objective: objective, configuration: configuration)
     defer { assembler.release() }
     return try assembler.eigenvalues(at: θ)
 }

@@ -20,6 +20,8 @@ public struct SpectrumJob {
     public enum Point: Sendable { case checkpoint(String), initialization }
 
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     public var point: Point
     public var output: RunDirectory
     public var gaussNewtonSplit = false
@@ -100,7 +102,7 @@ public struct SpectrumJob {
         let progress: Progress
         var timings = PhaseTimings()
         let dataset: Dataset
-        let network: MultilayerPerceptron
+        let model: any Model
         let θ: [Double]
         let pointName: String
         let grid: ProcessGrid
@@ -108,7 +110,7 @@ public struct SpectrumJob {
         let assembly: CurvatureAssembly
         let eigensolver: Eigensolver
         let plan: MemoryPlan
-        var m: Int { network.parameterCount }
+        var m: Int { model.parameterCount }
     }
 
     /// Runs on `world`: the whole job, or one group of a sweep. Phases: prepare (inputs, grid,
@@ -127,12 +129,12 @@ public struct SpectrumJob {
         defer { lock.release() }
 
         // Loss and gradient at the point.
-        let evaluation = try DataParallelObjective(model: context.network, dataset: context.dataset, communicator: world)
+        let evaluation = try DataParallelObjective(model: context.model, dataset: context.dataset, communicator: world)
             .evaluate(context.θ)
 
         let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
         let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
-        let identity = "\(configuration.toml)point=\(context.pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
+        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
         var finished = saved?.finished ?? [:]
@@ -178,8 +180,8 @@ public struct SpectrumJob {
         try world.agree { try output.validate() }
 
         let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: world) }
-        let network = try TrainJob.network(configuration, for: dataset)
-        let m = network.parameterCount
+        let model = try configuration.resolvedModel(for: dataset, given: self.model)
+        let m = model.parameterCount
         let θ: [Double]
         let pointName: String
         switch point {
@@ -187,7 +189,7 @@ public struct SpectrumJob {
             θ = try TrainJob.readVector(path, count: m, on: world, flag: "--checkpoint")
             pointName = path
         case .initialization:
-            θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
+            θ = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
             pointName = "initialization (seed \(configuration.seed))"
         }
         let blockSize = configuration.hessianBlock
@@ -197,7 +199,7 @@ public struct SpectrumJob {
         let shape = try ProcessGrid.parseShape(configuration.hessianGrid, processes: world.size)
         let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         do {
-            let assembly = try CurvatureAssembly(model: network, requested: configuration.hessianAssembly)
+            let assembly = try CurvatureAssembly(model: model, requested: configuration.hessianAssembly)
             // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
             let (eigensolver, plan, notes) = try MemoryPlan.choose(
                 solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
@@ -205,8 +207,8 @@ public struct SpectrumJob {
                 extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
             notes.forEach(progress.note)
             try plan.check(limit: memoryPerRank, on: world)
-            progress.say("spectrum: \(network.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
-            return Context(world: world, progress: progress, timings: timings, dataset: dataset, network: network, θ: θ,
+            progress.say("spectrum: \(model.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
+            return Context(world: world, progress: progress, timings: timings, dataset: dataset, model: model, θ: θ,
                            pointName: pointName, grid: grid, blockSize: blockSize, assembly: assembly, eigensolver: eigensolver, plan: plan)
         } catch {
             grid.release()
@@ -235,10 +237,7 @@ public struct SpectrumJob {
         let clock = Stopwatch()
         matrices[0] = try assemble(.hessian)
         let seconds = try world.allreduce(clock.seconds, .max)
-        let flops = assembly.method == .sampleGEMM
-            ? ExactHessian(network: context.network).gemmFlops(samples: context.dataset.globalCount)
-            : Double(assembly.progressSteps) * ThroughputBenchmark.flops(.hvp, widths: context.network.layout.widths,
-                                                                          directions: assembly.panelWidth, samples: context.dataset.globalCount)
+        let flops = assembly.flops(samples: context.dataset.globalCount)
         if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }), let r = targets.firstIndex(where: { $0.kind == .residual }) {
             let gaussNewton = try assemble(.gaussNewton)
             var residual = matrices[0]!   // R = H − G: its own storage, by design
@@ -304,9 +303,8 @@ public struct SpectrumJob {
             let total = h.trace.fromEigenvalues
             splitDefect = abs(total - g.trace.fromEigenvalues - r.trace.fromEigenvalues) / max(abs(total), .leastNormalMagnitude)
         }
-        let widths = context.network.layout.widths.map(String.init).joined(separator: "-")
         let summary = Summary(
-            model: "MLP \(widths) \(configuration.model.activation.rawValue) \(configuration.model.loss.rawValue)",
+            model: context.model.summary,
             data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
             loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
             grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
@@ -314,7 +312,7 @@ public struct SpectrumJob {
             seconds: context.timings.wallSeconds, peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
             memoryEstimateBytesPerRank: context.plan.bytesPerRank)
         if world.isRoot {
-            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
             try output.writeJSON(context.timings, to: "timings.json")
             try output.writeJSON(summary, to: "summary.json")
             let caption = "\(summary.model), \(dataset.description.split(separator: ":").first ?? ""), M = \(m), N = \(dataset.globalCount)"

@@ -25,24 +25,15 @@ import Configuration
 /// `minimumSeconds` of calls were timed (every rank sees the same slowest times, so every rank
 /// makes the same decision). The table reports the median call and the fastest.
 ///
-/// **Flop count** (`flops(_:directions:samples:)`): the 2·m·n·k of every `dgemm` the code path
-/// issues, per sample; element-wise work (activations and their derivatives, softmax, the loss
-/// Hessian's products, bias sums) and the allreduce are not counted, so the GFLOP/s are the rate of
-/// the matrix products alone and may be compared with `dgemm`'s. With u_l = n_{l−1}·n_l (the size
-/// of W_l) and Σ' the sum over l ≥ 2:
-/// - loss: forward z_l = a_{l−1} W_lᵀ, 2 Σ u_l;
-/// - gradient: forward, backward e_{l−1} = δ_l W_l (2 Σ' u_l) and ∇W_l = Δ_lᵀ A_{l−1} (2 Σ u_l):
-///   4 Σ u_l + 2 Σ' u_l;
-/// - HVP over B directions: the forward and backward pass once (2 Σ u_l + 2 Σ' u_l), then per
-///   direction the R-passes: a_{l−1} V_lᵀ and R a_{l−1} W_lᵀ, R δ_lᵀ A_{l−1} and δ_lᵀ R A_{l−1},
-///   R δ_l W_l and δ_l V_l — 4 u₁ + 12 Σ' u_l;
-/// - GGN over B directions: the same without the δ terms — 4 u₁ + 8 Σ' u_l per direction.
+/// **Flop count** (`Model.flopsPerSample`, the model's cost hint): for the MLP the 2·m·n·k of every
+/// `dgemm` the code path issues, so the GFLOP/s are the rate of the matrix products alone and may be
+/// compared with `dgemm`'s (the formulas are at `MultilayerPerceptron.flopsPerSample`).
 public struct ThroughputBenchmark {
-    public enum Operation: String, Codable, Sendable, CaseIterable {
-        case loss, gradient, hvp = "HVP", ggn = "GGN"
-    }
+    public typealias Operation = ModelOperation
 
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     /// B of the batched curvature products.
     public var directions = 64
     public var repetitions = 5
@@ -89,23 +80,6 @@ public struct ThroughputBenchmark {
         public var flopCount: String
     }
 
-    /// GEMM flops of one call of `operation` over `samples` samples with B = `directions`.
-    public static func flops(_ operation: Operation, widths: [Int], directions b: Int, samples n: Int) -> Double {
-        let u = (1..<widths.count).map { Double(widths[$0 - 1] * widths[$0]) }
-        let all = u.reduce(0, +), inner = all - u[0]
-        let perSample: Double
-        switch operation {
-        case .loss: perSample = 2 * all
-        case .gradient: perSample = 4 * all + 2 * inner
-        case .hvp: perSample = 2 * all + 2 * inner + Double(b) * (4 * u[0] + 12 * inner)
-        case .ggn: perSample = 2 * all + 2 * inner + Double(b) * (4 * u[0] + 8 * inner)
-        }
-        return perSample * Double(n)
-    }
-
-    public static let flopCountDescription =
-        "2mnk per dgemm issued (forward, backprop, R-passes); element-wise work and the allreduce not counted; u_l = n_{l-1} n_l, S = sum u_l, S' = sum over l >= 2: loss 2S, gradient 4S + 2S', HVP 2S + 2S' + B(4u_1 + 12S'), GGN 2S + 2S' + B(4u_1 + 8S') per sample"
-
     @discardableResult
     public func run(on runtime: MPIRuntime) throws -> Report {
         let world = runtime.world
@@ -116,13 +90,11 @@ public struct ThroughputBenchmark {
         if let output { try world.agree { try output.validate() } }
 
         let dataset = try configuration.data.load(seed: configuration.seed, on: world)
-        let network = try TrainJob.network(configuration, for: dataset)
-        let widths = network.layout.widths
-        let m = network.parameterCount, n = dataset.globalCount
-        let θ = configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed)
-        let objective = DataParallelObjective(model: network, dataset: dataset, communicator: world)
-        let widthText = widths.map(String.init).joined(separator: "-")
-        progress.say("bench throughput: MLP \(widthText), M = \(m), N = \(n), \(world.size) ranks, B = \(directions)")
+        let model = try configuration.resolvedModel(for: dataset, given: self.model)
+        let m = model.parameterCount, n = dataset.globalCount
+        let θ = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
+        let objective = DataParallelObjective(model: model, dataset: dataset, communicator: world)
+        progress.say("bench throughput: \(model.summary), M = \(m), N = \(n), \(world.size) ranks, B = \(directions)")
 
         // Directions: a seeded random M × B block (the products' cost does not depend on them).
         var random = SplitMix64(seed: configuration.seed).fork(0xBE4C)
@@ -167,7 +139,7 @@ public struct ThroughputBenchmark {
         let peakTotal = peak.reduce(0, +)
         let measurements = timed.map { operation, b, seconds -> Measurement in
             let t = median(seconds)
-            let flop = Self.flops(operation, widths: widths, directions: b, samples: n)
+            let flop = model.flopsPerSample(operation, directions: b) * Double(n)
             return Measurement(operation: operation, directions: b, calls: seconds.count, secondsMedian: t,
                                secondsMinimum: seconds.min()!, samplesPerSecond: Double(n * b) / t,
                                gflopPerCall: flop / 1e9, gflopPerSecond: flop / 1e9 / t,
@@ -175,10 +147,9 @@ public struct ThroughputBenchmark {
                                perDirectionOverGradient: t / Double(b) / gradientSeconds)
         }
         let report = Report(
-            model: "MLP \(widthText) \(configuration.model.activation.rawValue) \(configuration.model.loss.rawValue)",
-            widths: widths, parameters: m, samples: n, data: dataset.description, ranks: world.size,
+            model: model.summary, widths: model.layerWidths, parameters: m, samples: n, data: dataset.description, ranks: world.size,
             blasThreadsPerRank: Int(openblas_get_num_threads()), dgemmGFLOPSPerRank: peak, dgemmSize: dgemmSize,
-            measurements: measurements, flopCount: Self.flopCountDescription)
+            measurements: measurements, flopCount: model.flopCountDescription)
         // Keep `sink` alive on every rank (and make sure the results were finite).
         guard sink.isFinite else { throw CollectiveFailure(message: "bench throughput: a product was not finite") }
         if world.isRoot {

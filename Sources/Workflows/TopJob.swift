@@ -89,8 +89,8 @@ extension EstimatorJob {
         let spec = configuration.top, world = context.world, m = context.m
         let (settings, estimate) = try lanczosSettings(context)
         let a = curvature(spec.curvature, context)
-        context.progress.say("top: \(spec.count) \(spec.which.rawValue) eigenpairs of \(spec.curvature.symbol) (\(context.network.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks: Lanczos, blocks of \(settings.blockSize), basis \(settings.basis), tolerance \(spec.tolerance); memory ≈ \(formatBytes(Int(estimate))) per rank")
-        let identity = "\(configuration.toml)point=\(context.pointName) basis=\(settings.basis)"
+        context.progress.say("top: \(spec.count) \(spec.which.rawValue) eigenpairs of \(spec.curvature.symbol) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks: Lanczos, blocks of \(settings.blockSize), basis \(settings.basis), tolerance \(spec.tolerance); memory ≈ \(formatBytes(Int(estimate))) per rank")
+        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName) basis=\(settings.basis)"
         let resumed = resume ? try LanczosCheckpoint.read(checkpoint, identity: identity, dimension: m, capacity: settings.basis, on: world) : nil
         let saved = resumed?.state
         if saved != nil { context.progress.say("top: resuming from \(checkpoint.path)") }
@@ -147,7 +147,7 @@ extension EstimatorJob {
             var plot = SVGPlot(title: "Lanczos convergence: \(spec.count) \(spec.which.rawValue) eigenpairs of \(spec.curvature.symbol)",
                                xLabel: "operator applications (matvecs)", yLabel: "worst estimated ‖Av − θv‖ / |θ₁|")
             plot.logY = true
-            plot.subtitle = "\(context.network.summary), M = \(m), blocks of \(settings.blockSize), basis \(settings.basis)"
+            plot.subtitle = "\(context.model.summary), M = \(m), blocks of \(settings.blockSize), basis \(settings.basis)"
             plot.series = [.init(name: "worst wanted residual", points: history.map { (Double($0.matvecs), max($0.worstResidual, 1e-17)) })]
             try writeAtomically(Data(plot.render().utf8), to: output.file("convergence.svg"))
         }

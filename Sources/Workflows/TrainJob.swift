@@ -18,6 +18,8 @@ import Configuration
 /// keeps the checkpoints written so far (all of them had a finite loss).
 public struct TrainJob {
     public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
     public var output: RunDirectory
     /// Continue the run in `output` from its last checkpoint.
     public var resume = false
@@ -73,9 +75,9 @@ public struct TrainJob {
             try configuration.data.loadSplit(seed: configuration.seed, on: world)
         }
         let dataset = split.training
-        let network = try TrainJob.network(configuration, for: dataset)
+        let model = try configuration.resolvedModel(for: dataset, given: self.model)
         try configuration.train.validate(samples: dataset.globalCount)
-        let m = network.parameterCount
+        let m = model.parameterCount
 
         var state: TrainingState
         if let step = resumeStep {
@@ -89,7 +91,7 @@ public struct TrainJob {
         } else if let start {
             state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world, flag: "--start-from"))
         } else {
-            state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: network.layout, seed: configuration.seed))
+            state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: model, seed: configuration.seed))
         }
 
         // Inputs are good: from here on the run directory exists, and this job owns it. The
@@ -100,20 +102,20 @@ public struct TrainJob {
         }
         defer { lock.release() }
         if world.isRoot {
-            try writeAtomically(Data(configuration.toml.utf8), to: output.file("config.toml"))
+            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
             try files.startLog(resumingAt: resumeStep)
         }
         if world.isRoot && announce {
-            print("landscape train: \(dataset.description)\(split.heldOut.map { " (+ \($0.globalCount) held out)" } ?? ""); MLP \(network.layout.widths.map(String.init).joined(separator: "-")) (\(configuration.model.activation.rawValue), \(configuration.model.loss.rawValue)), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
+            print("landscape train: \(dataset.description)\(split.heldOut.map { " (+ \($0.globalCount) held out)" } ?? ""); \(model.summary), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
                   + (resumeStep.map { "; resuming at step \($0)" } ?? "") + (start.map { "; starting from \($0)" } ?? ""))
             print("# resolved configuration (\(output.file("config.toml")))")
-            print(configuration.toml, terminator: "")
+            print(configuration.toml(runningOn: self.model), terminator: "")
             fflush(nil)
         }
 
-        var trainer = Trainer(objective: DataParallelObjective(model: network, dataset: dataset, communicator: world),
+        var trainer = Trainer(objective: DataParallelObjective(model: model, dataset: dataset, communicator: world),
                               specification: configuration.train, seed: configuration.seed)
-        trainer.heldOut = split.heldOut.map { DataParallelObjective(model: network, dataset: $0, communicator: world) }
+        trainer.heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: world) }
         trainer.stopOnSignal = true
         StopSignals.install()
         trainer.onRecord = { record in if world.isRoot { try files.append(record) } }
@@ -149,7 +151,7 @@ public struct TrainJob {
                 try files.writeCheckpoint(outcome.state)
             }
             let summary = TrainSummary(
-                seed: configuration.seed, data: dataset.description, widths: network.layout.widths,
+                seed: configuration.seed, data: dataset.description, widths: model.layerWidths,
                 parameters: m, samples: dataset.globalCount, ranks: world.size, step: outcome.state.step,
                 finished: outcome.reason != .signal, stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, startedFrom: start, loss: outcome.final.loss,
                 accuracy: outcome.final.accuracy, gradientNorm: outcome.final.gradientNorm ?? .nan,
@@ -167,18 +169,6 @@ public struct TrainJob {
         if outcome.reason == .signal {
             throw StoppedBySignal(message: "\(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); \(continuation)")
         }
-    }
-
-    /// The network for the data, refusing loss/data combinations that make no sense.
-    static func network(_ configuration: RunConfiguration, for dataset: Dataset) throws -> MultilayerPerceptron {
-        if configuration.model.loss == .crossEntropy && !dataset.isClassification {
-            throw InputError("model.loss = \"cross-entropy\" needs class labels, but data kind '\(configuration.data.kind.rawValue)' has real-valued targets; use model.loss = \"mse\"")
-        }
-        guard let m = ParameterLayout.parameterCount(widths: [dataset.inputDimension] + configuration.model.layers + [dataset.outputDimension]),
-              m <= 1 << 31 else {
-            throw InputError("model.layers \(configuration.model.layers) give an absurdly large network")
-        }
-        return configuration.model.network(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
     }
 
     /// A float vector of exactly `count` entries, checked on rank 0, then read by every rank.

@@ -38,7 +38,7 @@ extension MPIJobs {
                 try NPYArray(shape: [n, k], values: targets).write(to: y)
             }
             let network = MultilayerPerceptron(widths: DistributedSpectrum.widths, activation: activation, loss: loss)
-            let θ = Initialization.heNormal.parameters(for: network.layout, seed: 3)
+            let θ = Initialization.heNormal.parameters(for: network, seed: 3)
             let batch = SampleBatch(inputs: inputs, inputDimension: d, targets: targets, targetDimension: k)
             hessian = ExactHessian(network: network).dense(θ, batch: batch)
             gaussNewton = ExactHessian(network: network).dense(θ, batch: batch, part: .gaussNewton)

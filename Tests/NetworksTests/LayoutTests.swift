@@ -1,6 +1,7 @@
 @testable import Networks
 import Testing
 import Samples
+import SeededRandom
 
 @Suite struct LayoutTests {
     /// The reference MLP 100 → 30 → 30 → k of Sagun et al.: M = 4022, 4115, 4270, 4580, 5510.
@@ -31,14 +32,48 @@ import Samples
     @Test(arguments: Initialization.allCases)
     func initialisationIsAFunctionOfTheSeedWithTheRightScale(scheme: Initialization) {
         let layout = ParameterLayout(widths: [200, 100, 10])
-        let a = scheme.parameters(for: layout, seed: 42), b = scheme.parameters(for: layout, seed: 42)
+        let a = scheme.parameters(for: layout.blocks, count: layout.count, seed: 42)
+        let b = scheme.parameters(for: layout.blocks, count: layout.count, seed: 42)
         #expect(a == b)
-        #expect(a != scheme.parameters(for: layout, seed: 43))
+        #expect(a != scheme.parameters(for: layout.blocks, count: layout.count, seed: 43))
         let w1 = a[0..<20000]
         let variance = w1.reduce(0) { $0 + $1 * $1 } / Double(w1.count)
         let expected = scheme == .heNormal || scheme == .heUniform ? 2.0 / 200 : 2.0 / 300
         #expect(abs(variance / expected - 1) < 0.05, "\(scheme): variance \(variance), expected \(expected)")
         #expect(a[layout.biasOffset(1)..<(layout.biasOffset(1) + 100)].allSatisfy { $0 == 0 })
+    }
+
+    /// The block-shaped initialisation draws exactly what the per-layer one did before it (params.npy
+    /// of every earlier run stays reproducible): layer l's n_l·n_{l−1} weights from fork(l), fans
+    /// n_{l−1} and n_l — written out here independently of the blocks.
+    @Test(arguments: Initialization.allCases)
+    func blockInitialisationEqualsThePerLayerDraws(scheme: Initialization) {
+        let widths = [7, 5, 4, 3]
+        let network = MultilayerPerceptron(widths: widths, activation: .tanh, loss: .crossEntropy)
+        var expected = [Double](repeating: 0, count: network.parameterCount)
+        let base = SplitMix64(seed: 9).fork(Initialization.stream)
+        for l in 1..<widths.count {
+            var random = base.fork(UInt64(l))
+            let fanIn = Double(widths[l - 1]), fanOut = Double(widths[l])
+            for i in 0..<(widths[l] * widths[l - 1]) {
+                let at = network.layout.weightOffset(l) + i
+                switch scheme {
+                case .heNormal: expected[at] = (2 / fanIn).squareRoot() * random.nextNormal()
+                case .glorotNormal: expected[at] = (2 / (fanIn + fanOut)).squareRoot() * random.nextNormal()
+                case .heUniform: expected[at] = (6 / fanIn).squareRoot() * (2 * random.nextUniform() - 1)
+                case .glorotUniform: expected[at] = (6 / (fanIn + fanOut)).squareRoot() * (2 * random.nextUniform() - 1)
+                }
+            }
+        }
+        #expect(scheme.parameters(for: network, seed: 9) == expected)
+    }
+
+    /// A filter bank [c_out, c_in, k, k] has fan_in = c_in·k² (He: variance 2 / fan_in).
+    @Test func filterBankFansIncludeTheReceptiveField() {
+        let blocks = [ParameterBlock(name: "conv1.weight", layer: 1, role: .weight, shape: [64, 8, 5, 5], offset: 0)]
+        let θ = Initialization.heNormal.parameters(for: blocks, count: 64 * 8 * 25, seed: 1)
+        let variance = θ.reduce(0) { $0 + $1 * $1 } / Double(θ.count)
+        #expect(abs(variance / (2.0 / 200) - 1) < 0.05, "variance \(variance)")
     }
 
     @Test func crossEntropyOfUniformLogitsIsLogK() {
