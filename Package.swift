@@ -62,8 +62,8 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",
-                          dependencies: ["CScaLAPACK", "Cluster", "Curvature", "Datasets", "DistributedLinearAlgebra", "Krylov", "Networks",
-                                         "Objectives", "Optimization", "SeededRandom", "Training"],
+                          dependencies: ["CScaLAPACK", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry",
+                                         "Krylov", "Networks", "NPY", "Objectives", "Optimization", "Samples", "SeededRandom", "Training", "Workflows"],
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Optimization"]),

@@ -17,7 +17,7 @@ extension MPIJobs {
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(!run.stdout.contains("FAIL"), "\(run.stdout)")
         // Every family of checks ran (a filter or an early exit would drop some).
-        for family in ["communicator.", "objective.", "operator.", "assembly.", "symmetrize.", "driver.", "krylov."] {
+        for family in ["communicator.", "objective.", "operator.", "assembly.", "symmetrize.", "driver.", "krylov.", "seam."] {
             #expect(run.stdout.contains("ok   \(family)"), "no \(family) checks ran:\n\(run.stdout)")
         }
         #expect(run.stdout.contains(" passed, 0 failed"), "\(run.stdout)")
