@@ -32,10 +32,29 @@ public struct Communicator: @unchecked Sendable {
     // MARK: Reductions
 
     /// Combines `buffer` element-wise across all ranks; every rank receives the result in place.
+    /// MPI counts are 32-bit: a buffer longer than `messageLimit` (an M × B panel with M·B > 2³¹ is
+    /// one) goes as consecutive pieces — an element-wise reduction in place is the same operation
+    /// piece by piece, and every rank cuts the same pieces because every rank holds the same count.
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, _ op: ReductionOperator) throws {
-        guard buffer.count > 0 else { return }
-        try check(MPI_Allreduce(landscape_mpi_in_place(), buffer.baseAddress, Int32(buffer.count),
-                                T.mpiDatatype, op.mpiOp, handle), "MPI_Allreduce")
+        try allreduce(buffer, op, messageLimit: Communicator.messageLimit)
+    }
+
+    /// `allreduce` with an explicit piece length (tests cut small buffers into many pieces).
+    package func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, _ op: ReductionOperator,
+                                         messageLimit: Int) throws {
+        for piece in Communicator.pieces(of: buffer.count, limit: messageLimit) {
+            try check(MPI_Allreduce(landscape_mpi_in_place(), buffer.baseAddress! + piece.lowerBound,
+                                    try int32Count(piece.count), T.mpiDatatype, op.mpiOp, handle), "MPI_Allreduce")
+        }
+    }
+
+    /// The longest message one MPI call carries: Int32.max elements, MPI's count type.
+    package static let messageLimit = Int(Int32.max)
+
+    /// 0..<count cut into consecutive ranges of at most `limit` elements (none when count is 0).
+    package static func pieces(of count: Int, limit: Int) -> [Range<Int>] {
+        precondition(limit > 0)
+        return stride(from: 0, to: count, by: limit).map { $0..<min($0 + limit, count) }
     }
 
     public func allreduce<T: MPIScalar>(_ values: inout [T], _ op: ReductionOperator) throws {
@@ -60,10 +79,16 @@ public struct Communicator: @unchecked Sendable {
 
     // MARK: Broadcast, gather
 
+    /// Sends `buffer` from `root` to every rank, in pieces of at most `messageLimit` (see `allreduce`).
     public func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int = 0) throws {
-        guard buffer.count > 0 else { return }
-        try check(MPI_Bcast(buffer.baseAddress, try int32Count(buffer.count), T.mpiDatatype, Int32(root), handle),
-                  "MPI_Bcast")
+        try broadcast(buffer, root: root, messageLimit: Communicator.messageLimit)
+    }
+
+    package func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, messageLimit: Int) throws {
+        for piece in Communicator.pieces(of: buffer.count, limit: messageLimit) {
+            try check(MPI_Bcast(buffer.baseAddress! + piece.lowerBound, try int32Count(piece.count), T.mpiDatatype,
+                                Int32(root), handle), "MPI_Bcast")
+        }
     }
 
     public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws {
@@ -91,8 +116,7 @@ public struct Communicator: @unchecked Sendable {
         let total = counts.reduce(0, +)
         var result = [T](repeating: .zero, count: rank == root ? total : 0)
         let counts32 = try counts.map { try int32Count($0) }
-        var displacements = [Int32](repeating: 0, count: size)
-        for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
+        let displacements = try Communicator.displacements(counts)
         try values.withUnsafeBufferPointer { send in
             try result.withUnsafeMutableBufferPointer { receive in
                 try check(MPI_Gatherv(send.baseAddress, counts32[rank], T.mpiDatatype,
@@ -101,6 +125,16 @@ public struct Communicator: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// The offsets of rank-ordered contributions in the gathered buffer, as MPI's 32-bit
+    /// displacements: a total past Int32.max (where the sum would wrap) is an error, not a trap.
+    package static func displacements(_ counts: [Int]) throws -> [Int32] {
+        var offset = 0
+        return try counts.map { count in
+            defer { offset += count }
+            return try int32Count(offset)
+        }
     }
 
     /// Every rank receives every rank's equal-length contribution, in rank order.

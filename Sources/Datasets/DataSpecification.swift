@@ -70,6 +70,22 @@ public struct DataSpecification: Sendable, Codable, Equatable {
         }
     }
 
+    /// N, d and k of the data without loading it — from the settings, or for npy from the files'
+    /// headers, refused exactly as loading would refuse them (one validation: `NPYData.validate`).
+    /// N is the training samples (held-out ones excluded); no MPI needed (`landscape plan`).
+    public func shape() throws -> (samples: Int, inputs: Int, outputs: Int) {
+        try validate()
+        switch kind {
+        case .clusters, .random: return (samples ?? 1000, dimension, classes)   // the held-out ones come on top
+        case .mnist: return (samples ?? 60000 - heldOut, 784, 10)
+        case .cifar10: return (samples ?? 50000 - heldOut, 3072, 10)
+        case .npy:
+            let description = try NPYData(x: x!, y: y!, samples: samples, subset: subset, standardize: standardize).validate()
+            let available = description.x.shape[0]
+            return (min(samples ?? available - heldOut, available), description.x.shape[1], description.classes ?? description.y.shape[1])
+        }
+    }
+
     /// Generates or reads this rank's shard (collective: every rank calls it).
     public func load(seed: UInt64, on communicator: Communicator) throws -> Dataset {
         try loadSplit(seed: seed, on: communicator).training

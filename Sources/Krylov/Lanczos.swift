@@ -145,12 +145,23 @@ public struct Lanczos {
         case stopped(State)
     }
 
+    /// Runs to convergence or the matvec budget, with no observer (so it never stops early).
+    public func run(_ a: any SymmetricOperator) throws -> Result {
+        // Only an observer that returns false stops the iteration; this one never does.
+        guard case .finished(let result) = try run(a, from: nil, observe: { _ in true }) else {
+            preconditionFailure("Lanczos stopped without an observer asking it to")
+        }
+        return result
+    }
+
     /// Runs to convergence or the matvec budget. `observe` is called after every expansion on
     /// every rank with the same values; returning false stops the iteration at a resumable state.
-    public func run(_ a: any SymmetricOperator, from saved: State? = nil,
-                    observe: (Step) throws -> Bool = { _ in true }) throws -> Outcome {
+    public func run(_ a: any SymmetricOperator, from saved: State?,
+                    observe: (Step) throws -> Bool) throws -> Outcome {
         let n = a.dimension, b = settings.blockSize, capacity = settings.basis
-        precondition(settings.count >= 1 && settings.wanted < n && b >= 1)
+        // wanted = n is allowed (critical's and path's inertia at M ≤ k): the basis then grows until
+        // it spans the space, where the Ritz pairs are the exact eigenpairs — all n of them.
+        precondition(settings.count >= 1 && settings.wanted <= n && b >= 1 && b <= n)
         precondition(capacity >= LanczosSettings.minimumBasis(count: settings.count, which: settings.which, blockSize: b) || capacity >= n)
         let world = a.communicator
         var basis = Basis(length: n, capacity: capacity)

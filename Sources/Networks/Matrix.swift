@@ -1,7 +1,8 @@
 import CBLAS
 
 /// C ← α·op(A)·op(B) + β·C on row-major matrices (op(A) is m × k, op(B) is k × n), through
-/// OpenBLAS `cblas_dgemm`. All batched work in this module goes through here.
+/// OpenBLAS `cblas_dgemm`. All batched work in this module goes through here. Its 32-bit casts
+/// cannot trap: every dimension is a layer width or a sample tile, both ≤ M ≤ `maximumParameterCount`.
 @inline(__always)
 package func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
           alpha: Double = 1, _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,

@@ -42,6 +42,11 @@ public enum ModelOperation: String, Codable, Sendable, CaseIterable {
     case loss, gradient, hvp = "HVP", ggn = "GGN"
 }
 
+/// The most parameters a model may have: OpenBLAS's CBLAS takes 32-bit dimensions and counts
+/// (`cblas_daxpy` over θ, `cblas_dgemm` over a weight block), so M ≤ 2³¹ − 1. Jobs refuse a larger
+/// model before building it; `gemm`'s casts rely on it.
+public let maximumParameterCount = Int(Int32.max)
+
 public protocol Model: Sendable {
     /// M, the length of θ.
     var parameterCount: Int { get }

@@ -17,7 +17,7 @@ extension InterpolateJob {
         if exact {
             bytes = exactCurvatureBytes(dimension: m, groupSize: groupSize)
         } else {
-            let s = lanczosSettings(count: configuration.top.count, m: m)
+            let s = lanczosSettings(count: min(configuration.top.count, m), m: m)
             bytes = LanczosSettings.workingBytes(dimension: m, basis: s.basis, blockSize: s.blockSize, wanted: s.wanted) + 64 * 1024 * 1024
         }
         guard bytes <= Double(budget) else {
@@ -44,9 +44,7 @@ extension InterpolateJob {
                                    smallestEigenvalue: eigenvalues.first, converged: nil)
         }
         let hessian = context.training.curvature(.hessian, at: θ)
-        guard case .finished(let result) = try Lanczos(lanczosSettings(count: k, m: m)).run(hessian) else {
-            preconditionFailure("the observer never stops this Lanczos run")
-        }
+        let result = try Lanczos(lanczosSettings(count: k, m: m)).run(hessian)
         let converged = result.converged.filter { $0 }.count
         if converged < k {
             context.progress.note("interpolate: at α = \(alpha) only \(converged) of \(k) top eigenvalues converged within top.max-matvecs = \(configuration.top.maxMatvecs); the others are Ritz values")
@@ -68,9 +66,7 @@ extension InterpolateJob {
         guard count < m else { throw InputError("--direction top-eigenvector needs M > \(count) (M = \(m))") }
         let settings = lanczosSettings(count: count, m: m)
         progress.say("interpolate: the top \(count) eigenvector(s) of H at --from by Lanczos (basis \(settings.basis))")
-        guard case .finished(let result) = try Lanczos(settings).run(training.curvature(.hessian, at: θ)) else {
-            preconditionFailure("the observer never stops this Lanczos run")
-        }
+        let result = try Lanczos(settings).run(training.curvature(.hessian, at: θ))
         var vectors = Array(result.eigenvectors[0..<(count * m)])
         try world.broadcast(&vectors)
         return (0..<count).map { Array(vectors[($0 * m)..<(($0 + 1) * m)]) }

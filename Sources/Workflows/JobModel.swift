@@ -15,14 +15,15 @@ extension RunConfiguration {
             throw InputError("model.loss = \"cross-entropy\" needs class labels, but data kind '\(data.kind.rawValue)' has real-valued targets; use model.loss = \"mse\"")
         }
         if let given {
+            guard given.parameterCount <= maximumParameterCount else {
+                throw InputError("the given model (\(given.summary)) has \(given.parameterCount) parameters, more than 2³¹ − 1 (BLAS's 32-bit sizes); use a smaller model")
+            }
             guard given.inputDimension == dataset.inputDimension, given.outputDimension == dataset.outputDimension else {
                 throw InputError("the given model (\(given.summary)) takes \(given.inputDimension) inputs and \(given.outputDimension) outputs, but the data have d = \(dataset.inputDimension) and k = \(dataset.outputDimension); build it for the data")
             }
             return given
         }
-        guard let m = model.parameterCount(inputs: dataset.inputDimension, outputs: dataset.outputDimension), m <= 1 << 31 else {
-            throw InputError("model.layers \(model.layers) give an absurdly large network")
-        }
+        try model.requireSupportedSize(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
         return model.model(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
     }
 
@@ -31,5 +32,15 @@ extension RunConfiguration {
     func toml(runningOn model: (any Model)?) -> String {
         guard let model else { return toml }
         return "# model given by the library caller: \(model.summary) (the [model] table below was not used)\n" + toml
+    }
+}
+
+extension ModelSpecification {
+    /// Refuses, as bad input, a specification whose model would have more than
+    /// `maximumParameterCount` parameters (or so many that M itself overflows).
+    func requireSupportedSize(inputs d: Int, outputs k: Int) throws {
+        guard let m = parameterCount(inputs: d, outputs: k), m <= maximumParameterCount else {
+            throw InputError(setting: "model.layers", "\(layers) with d = \(d) inputs and k = \(k) outputs give more than 2³¹ − 1 parameters (BLAS's 32-bit sizes); use narrower or fewer layers")
+        }
     }
 }

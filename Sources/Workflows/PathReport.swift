@@ -286,9 +286,7 @@ extension PathJob {
                     + eigenvalues.prefix(k)
             }
             let settings = configuration.curvatureLanczos(count: k, which: .smallest, dimension: m)
-            guard case .finished(let result) = try Lanczos(settings).run(context.training.curvature(.hessian, at: θ)) else {
-                preconditionFailure("the observer never stops this Lanczos run")
-            }
+            let result = try Lanczos(settings).run(context.training.curvature(.hessian, at: θ))
             let values = result.eigenvalues.sorted()
             let converged = zip(result.eigenvalues, result.converged).filter { $0.1 }.map(\.0)
             return [Double(converged.filter { $0 < 0 }.count), .nan, .nan, .nan, .nan, Double(converged.count)] + values.prefix(k)

@@ -26,15 +26,14 @@ public struct PlanReport {
     /// The plan as printed lines.
     public func text() throws -> String {
         try configuration.validate()   // the same checks a run makes, before any size is computed
-        let (n, d, k) = try Self.dataShape(configuration)
+        let (n, d, k) = try configuration.data.shape()
         guard n >= 1, d >= 1, k >= 1 else {
             throw InputError("the data has N = \(n) samples of d = \(d) features and k = \(k) outputs; each must be ≥ 1")
         }
         // ScaLAPACK indexes with 32-bit integers: M beyond that is no spectrum job, and the plan's
         // own loops over layer widths would run for hours.
-        guard let parameters = configuration.model.parameterCount(inputs: d, outputs: k), parameters <= Int(Int32.max) else {
-            throw InputError("model.layers \(configuration.model.layers) with d = \(d) inputs and k = \(k) outputs give more than 2³¹ − 1 parameters; no exact Hessian of that size can be planned")
-        }
+        try configuration.model.requireSupportedSize(inputs: d, outputs: k)
+        let parameters = configuration.model.parameterCount(inputs: d, outputs: k)!
         guard ranks >= 1 else { throw InputError("--ranks must be ≥ 1 (got \(ranks))") }
         let budget = memoryPerRank.map(Double.init)
             ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
@@ -57,28 +56,5 @@ public struct PlanReport {
         lines += e.seconds.map { String(format: "  %@: %.1f s", $0.0, $0.1) }
         lines.append(String(format: "  total: %.1f s (%.2f h)", e.totalSeconds, e.totalSeconds / 3600))
         return lines.joined(separator: "\n")
-    }
-
-    /// N, d and k of the configured data, from the configuration or the files' headers.
-    public static func dataShape(_ c: RunConfiguration) throws -> (Int, Int, Int) {
-        switch c.data.kind {
-        case .clusters, .random:
-            return (c.data.samples ?? 1000, c.data.dimension, c.data.classes)
-        case .mnist: return (c.data.samples ?? 60000, 784, 10)
-        case .cifar10: return (c.data.samples ?? 50000, 3072, 10)
-        case .npy:
-            guard let x = c.data.x, let y = c.data.y else { throw InputError("data.kind = \"npy\" needs data.x and data.y") }
-            let hx: NPYHeader, hy: NPYHeader
-            do { hx = try NPYHeader.read(contentsOf: x); hy = try NPYHeader.read(contentsOf: y) } catch let error as NPYError {
-                throw InputError(error.message)
-            }
-            guard hx.shape.count == 2 else { throw InputError("data.x '\(x)' is not N × d") }
-            let labels = hy.shape.count == 2 ? [] : try NPYArray(contentsOf: y).values
-            guard labels.allSatisfy({ $0.isFinite && $0 >= 0 && $0 == $0.rounded() && $0 < 1e15 }) else {
-                throw InputError("data.y '\(y)' holds a label that is not a class number 0, 1, 2, …")
-            }
-            let k = hy.shape.count == 2 ? hy.shape[1] : Int(labels.max() ?? 0) + 1
-            return (min(c.data.samples ?? hx.shape[0], hx.shape[0]), hx.shape[1], k)
-        }
     }
 }

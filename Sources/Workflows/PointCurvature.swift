@@ -126,7 +126,7 @@ extension RunConfiguration {
     /// Lanczos for the `count` eigenvalues of H at one end, with the `[top]` settings' tolerance,
     /// block size and matvec budget: the basis a few times `count` (at least the minimum for it).
     func curvatureLanczos(count: Int, which: SpectrumEnd, dimension m: Int) -> LanczosSettings {
-        let b = top.blockSize
+        let b = min(top.blockSize, m)   // at M ≤ k the Krylov space is the whole space (all M pairs, exact)
         let minimum = min(m, LanczosSettings.minimumBasis(count: count, which: which, blockSize: b))
         let basis = max(minimum, min(m, 4 * count + 8 * b))
         return LanczosSettings(count: count, which: which, tolerance: top.tolerance, blockSize: b, basis: basis,

@@ -5,19 +5,23 @@ import Foundation
 /// A subcommand that runs inside an MPI job. Parsing happens before MPI starts (so a typo costs
 /// no MPI start-up and is reported once); `run(on:)` then runs under `MPIRuntime.run`'s contract:
 /// bad input → exit 2 with one line on rank 0; any other failure → `MPI_Abort` of the whole job.
-protocol MPICommand: ParsableCommand {
+protocol MPICommand: NamingSettings {
     func run(on runtime: MPIRuntime) throws
+}
+
+/// A command whose errors name settings the way the user wrote them.
+protocol NamingSettings: ParsableCommand {
     /// How this command shows a library setting (a config key or option name) in an error: the
     /// flag or key the user wrote; nil to show the setting's own name.
     func displayName(ofSetting setting: String) -> String?
 }
 
-extension MPICommand {
+extension NamingSettings {
     func displayName(ofSetting setting: String) -> String? { nil }
 
-    /// `run(on:)` with library errors rephrased in this command's terms.
-    func runNamingSettings(on runtime: MPIRuntime) throws {
-        do { try run(on: runtime) } catch let error as InputError {
+    /// `body` with library errors rephrased in this command's terms.
+    func namingSettings<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as InputError {
             guard let setting = error.setting, let name = displayName(ofSetting: setting) else { throw error }
             throw error.naming(name)
         }
@@ -51,9 +55,18 @@ struct Landscape: ParsableCommand {
             Foundation.exit(2)
         }
         guard let job = command as? MPICommand else {
-            // Commands that need no MPI (plan, help): run as ordinary commands.
+            // Commands that need no MPI (plan, help): run as ordinary commands, with the MPI
+            // commands' contract for bad input — one line, exit 2 (an NPY file of strings given to
+            // `plan` is bad input as it is to `train`).
             var plain = command
-            do { try plain.run() } catch { exit(withError: error) }
+            do {
+                if let naming = plain as? any NamingSettings { try naming.namingSettings { try plain.run() } } else { try plain.run() }
+            } catch let error as InputError {
+                standardError("error: \(error.message)")
+                Foundation.exit(2)
+            } catch {
+                exit(withError: error)
+            }
             Foundation.exit(0)
         }
         let runtime: MPIRuntime
@@ -61,7 +74,7 @@ struct Landscape: ParsableCommand {
             standardError("error: MPI did not start: \(error)")
             Foundation.exit(1)
         }
-        runtime.run { try job.runNamingSettings(on: $0) }
+        runtime.run { runtime in try job.namingSettings { try job.run(on: runtime) } }
     }
 }
 

@@ -6,7 +6,7 @@ import Planning
 import Workflows
 import Foundation
 
-struct Plan: ParsableCommand {
+struct Plan: NamingSettings {
     static let configuration = CommandConfiguration(
         abstract: "Memory and time a spectrum job would need on P ranks — without running it (no MPI needed).",
         discussion: """
@@ -30,18 +30,10 @@ struct Plan: ParsableCommand {
         _ = try validated { try EigenvectorSelection(parsing: eigenvectors) }
     }
 
-    func run() throws {
-        do {
-            try plan()
-        } catch let error as InputError {
-            // A setting the user gave as a flag is named as that flag, as the MPI commands do.
-            let named = error.setting.flatMap { settings.displayName(ofSetting: $0) }.map { error.naming($0) } ?? error
-            standardError("error: \(named.message)")
-            throw ExitCode(2)
-        }
-    }
+    /// A setting the user gave as a flag is named as that flag, as the MPI commands do.
+    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
 
-    func plan() throws {
+    func run() throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides)
         var job = PlanReport(configuration: configuration, ranks: ranks)
         job.gaussNewtonSplit = ggn

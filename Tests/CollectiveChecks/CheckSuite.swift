@@ -15,6 +15,12 @@ struct CheckSuite {
     }
 
     /// Runs `body` if its name matches a filter (all when none is given) and reports it.
+    /// Whether any check whose name starts with `family` can run under the filters (a family whose
+    /// checks share set-up skips the set-up too).
+    func selects(family: String) -> Bool {
+        filters.isEmpty || filters.contains(where: { family.hasPrefix($0) || $0.hasPrefix(family) })
+    }
+
     mutating func check(_ name: String, tolerance: Double, _ body: () throws -> Double) throws {
         guard filters.isEmpty || filters.contains(where: { name.hasPrefix($0) }) else { return }
         let local = try body()

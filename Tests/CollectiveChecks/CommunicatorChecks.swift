@@ -37,4 +37,21 @@ func registerCommunicatorChecks(_ suite: inout CheckSuite) throws {
         let expected = stride(from: r % 2, to: P, by: 2).reduce(0, +)
         return Double(abs(sum - expected) + abs(group.size - (P + 1 - r % 2) / 2))
     }
+
+    try suite.check("communicator.pieces", tolerance: 0) {
+        // A buffer cut into pieces of 5 (as one past 2³¹ elements is cut at Int32.max) reduces and
+        // broadcasts to the same values as in one message; a gather past 2³¹ elements is refused.
+        let values = (0..<23).map { Double($0 * (r + 1)) + 0.25 }
+        var whole = values, pieces = values
+        try world.allreduce(&whole, .sum)
+        try pieces.withUnsafeMutableBufferPointer { try world.allreduce($0, .sum, messageLimit: 5) }
+        var sent = world.isRoot ? values : [Double](repeating: 0, count: 23)
+        try sent.withUnsafeMutableBufferPointer { try world.broadcast($0, root: 0, messageLimit: 5) }
+        let rootValues = (0..<23).map { Double($0) + 0.25 }
+        var error = zip(whole, pieces).map { abs($0 - $1) }.max()! + zip(sent, rootValues).map { abs($0 - $1) }.max()!
+        if Communicator.pieces(of: 0, limit: 5) != [] || Communicator.pieces(of: 11, limit: 5) != [0..<5, 5..<10, 10..<11] { error += 1 }
+        if (try? Communicator.displacements([Int(Int32.max), 1, 1])) != nil { error += 1 }
+        if (try? Communicator.displacements([3, 0, 4])) != [0, 3, 3] { error += 1 }
+        return error
+    }
 }

@@ -16,6 +16,7 @@ import Workflows
 ///   the minimiser from the normal equations, GD iterates θ ← θ − η∇L, and (convexity) no barrier
 ///   on the straight segment between two points.
 func registerSeamChecks(_ suite: inout CheckSuite) throws {
+    guard suite.selects(family: "seam.") else { return }
     let world = suite.world
     let (n, d, k) = (23, 4, 2)
     let configuration = try RunConfiguration(toml: """
@@ -63,13 +64,12 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
     // train: GD on the model, against the closed-form GD iterates from the same θ₀.
     let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
     let trained = root.subdirectory("train")
+    // (Outside the check: every other check starts from its result.)
+    var train = TrainJob(configuration: configuration, output: trained)
+    (train.model, train.quiet, train.announce) = (model, true, false)
+    try train.run(on: world)
+    try world.barrier()  // rank 0 writes the files; nobody reads before they exist
     try suite.check("seam.train", tolerance: 1e-12) {
-        var job = TrainJob(configuration: configuration, output: trained)
-        job.model = model
-        job.quiet = true
-        job.announce = false
-        try job.run(on: world)
-        try world.barrier()  // rank 0 writes the files; nobody reads before they exist
         var θ = θ0
         for _ in 0..<25 { θ = zip(θ, problem.gradient(θ)).map { $0 - 0.3 * $1 } }
         return relativeDifference(try read(trained, "params.npy"), θ)
@@ -162,6 +162,60 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
         let scale = max(ends[0], ends[1])
         let barrier = summary["barrier"] as! Double, straight = summary["straightLineBarrier"] as! Double
         return max(relativeDifference(ends, [problem.loss(θ), problem.loss(θ0)]), max(barrier, straight, 0) / scale)
+    }
+
+    // M ≤ top.k: Lanczos asked for the k smallest (critical, path) or largest (interpolate) of a
+    // 4-parameter model returns all four, exact — it reached a precondition before.
+    try suite.check("seam.small-m", tolerance: 1e-10) {
+        var small = configuration
+        small.data.dimension = 1
+        small.top.count = 5
+        let tiny = AffineRegression(inputDimension: 1, outputDimension: k, loss: .meanSquaredError)
+        let data = try small.data.load(seed: small.seed, on: alone).samples
+        let exact = LeastSquares(x: data.inputs, y: data.targets, n: n, d: 1, k: k)
+        let expected = exact.hessianEigenvalues   // the Hessian is constant: every point has these
+        let base = root.subdirectory("small")
+        var settings = CriticalJob.Settings()
+        settings.starts = 2
+        var critical = CriticalJob(configuration: small, settings: settings, output: base.subdirectory("critical"))
+        (critical.model, critical.quiet, critical.curvatureMethod) = (tiny, true, .lanczos)
+        try critical.run(on: world)
+        try world.barrier()
+        let summary = try json(base.subdirectory("critical"))
+        guard summary["converged"] as? Int == 2, summary["minima"] as? Int == 1 else { return .infinity }
+
+        var band = PathJob.Settings()
+        (band.method, band.iterations, band.pivots) = (.neb, 10, 2)
+        let ends = [base.subdirectory("critical").subdirectory("points").file("0.npy"), root.file("small-start.npy")]
+        if world.isRoot {
+            try NPYArray(shape: [4], values: small.model.initialization.parameters(for: tiny, seed: 9)).write(to: ends[1])
+        }
+        try world.barrier()
+        var path = PathJob(configuration: small, endpoints: ends, settings: band, output: base.subdirectory("path"))
+        (path.model, path.quiet, path.curvatureMethod) = (tiny, true, .lanczos)
+        try path.run(on: world)
+
+        var line = InterpolateJob(configuration: small, shape: .line(from: ends[0], .random),
+                                  axes: [try GridAxis(start: -1, end: 1, count: 3)], output: base.subdirectory("interpolate"))
+        (line.model, line.quiet, line.curvatureSites, line.curvatureMethod) = (tiny, true, .every(1), .lanczos)
+        try line.run(on: world)
+        try world.barrier()
+
+        func csv(_ directory: RunDirectory) throws -> [[String]] {
+            try String(contentsOfFile: directory.file("curvature.csv"), encoding: .utf8).split(separator: "\n")
+                .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        }
+        var worst = 0.0
+        let pivots = try csv(base.subdirectory("path")), column = pivots[0].firstIndex(of: "smallest_eigenvalues")!
+        for row in pivots.dropFirst() {
+            worst = max(worst, relativeDifference(row[column].split(separator: " ").map { Double($0)! }, expected))
+        }
+        let sites = try csv(base.subdirectory("interpolate"))
+        let lambdas = (1...4).map { sites[0].firstIndex(of: "lambda\($0)")! }
+        for row in sites.dropFirst() {
+            worst = max(worst, relativeDifference(lambdas.map { Double(row[$0])! }, expected.reversed()))
+        }
+        return pivots.count > 1 && sites.count == 4 ? worst : .infinity
     }
 }
 

@@ -77,6 +77,9 @@ extension MPIJobs {
     /// names the flag the user typed (the key, when it came from --config: below).
     @Test(arguments: [(["--layers", "0"], "--layers must all be ≥ 1"),
                       (["--layers", "1000000000,1000000000"], "more than 2³¹ − 1 parameters"),
+                      // M = 2 · 1073741820 + 2 + 2 · 2 + 2 = 2³¹ exactly: one past BLAS's 32-bit sizes (the
+                      // guard every job shares; it used to let 2³¹ itself through).
+                      (["--dimension", "1073741820", "--classes", "2", "--layers", "2"], "more than 2³¹ − 1 parameters"),
                       (["--samples", "0"], "--samples must be ≥ 1"),
                       (["--dimension", "0"], "--dimension must be ≥ 1"),
                       (["--classes", "0"], "--classes must be ≥ 2")])
@@ -84,6 +87,23 @@ extension MPIJobs {
         let run = try MPITestSupport.execute([MPITestSupport.landscape, "plan", "--ranks", "2"] + flags, timeout: 30)
         #expect(run.status == 2, "\(flags): exit \(run.status), \(run.stderr)")
         #expect(run.stderr.contains(message), "\(flags): \(run.stderr)")
+    }
+
+    /// `plan` reads the data's shape through the loader's own validation: labels that are strings
+    /// (NumPy dtype <U1) are bad input, one line and exit 2, as for `train` — it exited 1 with
+    /// ArgumentParser's "Error:" before.
+    @Test func planRefusesStringLabelsAsTrainDoes() throws {
+        let directory = try MPITestSupport.temporaryDirectory("plan-strings")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let x = directory.appendingPathComponent("x.npy").path, y = directory.appendingPathComponent("y.npy").path
+        try Self.npy((0..<20).map(Double.init), shape: [10, 2]).write(to: URL(fileURLWithPath: x))
+        guard case .file(let bytes) = BadInput.npy("{'descr': '<U1', 'fortran_order': False, 'shape': (10,), }", payload: 40) else { return }
+        try Data(bytes).write(to: URL(fileURLWithPath: y))
+        let flags = ["--data", "npy", "--x", x, "--y", y]
+        let plan = try MPITestSupport.execute([MPITestSupport.landscape, "plan", "--ranks", "2"] + flags, timeout: 30)
+        #expect(plan.status == 2 && plan.stderr.hasPrefix("error: data.y") && plan.stderr.contains("dtype <U1"), "exit \(plan.status): \(plan.stderr)")
+        let out = directory.appendingPathComponent("out").path
+        refused(try MPITestSupport.run(np: 2, ["train"] + flags + ["--out", out]), "dtype <U1", out: out)
     }
 
     /// The same refusals from a --config file name the TOML key, for plan and for an MPI command.
