@@ -208,17 +208,6 @@ public struct CriticalPointSearch: IterativeProblem {
     }
 }
 
-/// A symmetric operator known by its eigendecomposition A = Z Λ Zᵀ (Z orthogonal): the assembled
-/// Hessian after its eigensolve. Any function of A is then two products with Z.
-public protocol EigendecomposedOperator: SymmetricOperator {
-    /// λ, ascending; column i of Z belongs to eigenvalues[i].
-    var eigenvalues: [Double] { get }
-    /// Zᵀv: v's coordinates in the eigenbasis (collective).
-    func coordinates(of v: [Double]) throws -> [Double]
-    /// Z c (collective).
-    func vector(from c: [Double]) throws -> [Double]
-}
-
 extension CriticalPointSearch {
     /// A Levenberg–Marquardt step from θ (see the type's comment): up to `backtracks` trials, μ
     /// multiplied by 4 after each rejection. The model of f = ½‖∇L‖² along p is

@@ -20,6 +20,17 @@ extension SymmetricOperator {
     public func apply(_ direction: [Double]) throws -> [Double] { try apply(direction, count: 1) }
 }
 
+/// A symmetric operator known by its eigendecomposition A = Z Λ Zᵀ (Z orthogonal): the assembled
+/// Hessian after its eigensolve. Any function of A is then two products with Z.
+public protocol EigendecomposedOperator: SymmetricOperator {
+    /// λ, ascending; column i of Z belongs to eigenvalues[i].
+    var eigenvalues: [Double] { get }
+    /// Zᵀv: v's coordinates in the eigenbasis (collective).
+    func coordinates(of v: [Double]) throws -> [Double]
+    /// Z c (collective).
+    func vector(from c: [Double]) throws -> [Double]
+}
+
 /// A distributed dense matrix is an operator: each rank multiplies its local piece, one allreduce
 /// adds the pieces (`BlockCyclicMatrix.multiply(replicated:count:)`).
 extension BlockCyclicMatrix: SymmetricOperator {

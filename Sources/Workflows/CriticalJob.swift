@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Curvature
 import CriticalPoints
 import Datasets
 import Foundation
@@ -97,10 +98,10 @@ public struct CriticalJob {
     }
 
     /// Everything the searches need once the inputs are checked.
-    struct Context {
-        let world: Communicator
+    struct Context: RunContext {
+        /// The job's run: world, progress, the run header.
+        var run: JobRun
         let groups: RankGroups
-        let progress: Progress
         let training: DataParallelObjective
         let model: any Model
         /// Where each start begins, and how it was made ("init seed 3 scale 2", "step 200", a file).
@@ -115,33 +116,35 @@ public struct CriticalJob {
     }
 
     public func run(on world: Communicator) throws {
-        StopSignals.install()
-        try configuration.validate()
         try settings.validate()
-        try world.agree { try output.validate(resuming: resume) }
-        let context = try prepare(on: world)
-        defer {
-            context.assembler?.release()
-            context.groups.free()
-        }
-        let lock = try RunDirectoryLock.acquire(output, command: "critical", on: world, progress: context.progress) {
-            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
+        try JobRun.perform("critical", configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            let context = try prepare(run)
+            defer {
+                context.assembler?.release()
+                context.groups.free()
             }
+            try run.own {
+                if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                    throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
+                }
+            }
+            let results = try compute(context)
+            let header = try context.run.completedHeader()
+            // Rank 0 writes; its failure reaches every rank through the verdict.
+            let line = try world.agree { () throws -> String in
+                let summary = try report(results, context)
+                try context.run.finish(summary, header: header)
+                return summary.line
+            }
+            context.progress.say("critical: \(line)")
         }
-        defer { lock.release() }
-        let results = try compute(context)
-        // Rank 0 writes; its failure reaches every rank through the verdict.
-        let line = try world.agree { () throws -> String in
-            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
-            return try report(results, context).line
-        }
-        context.progress.say("critical: \(line)")
     }
 
     /// Data, groups, starting points, the memory plan; every refusal before anything is written.
-    func prepare(on world: Communicator) throws -> Context {
-        let progress = Progress(communicator: world, quiet: quiet)
+    func prepare(_ run: JobRun) throws -> Context {
+        var run = run
+        let (world, progress) = (run.world, run.progress)
         if configuration.model.loss == .crossEntropy {
             throw InputError("model.loss = \"cross-entropy\": Pennington & Bahri's energy ε is the ½-normalised squared error, and cross-entropy has no critical points of finite energy on separable data (its infimum is at infinity); use model.loss = \"mse\" (class data then fits one-hot targets), or `landscape spectrum` for the Hessian at a trained point")
         }
@@ -149,9 +152,8 @@ public struct CriticalJob {
         if settings.start != .files, !points.isEmpty { throw InputError("--points applies with --start files (the starts are the files); drop --start \(settings.start.rawValue) or --points") }
         let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
         do {
-            let split = try configuration.data.loadSplit(seed: configuration.seed, on: groups.group)
-            let model = try configuration.resolvedModel(for: split.training, given: self.model)
-            let m = model.parameterCount
+            let inputs = try run.inputs(configuration, given: model, on: groups.group)
+            let (split, model, m) = (inputs.split, inputs.model, inputs.m)
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
@@ -166,9 +168,10 @@ public struct CriticalJob {
             try MemoryPlan.requireFits(settings.starts, setting: "--starts", holding: "the starting points (M = \(m) parameters each)",
                                        bytesEach: 8 * Double(m) + 1024, budget: budget)
             let (starts, origins) = try startingPoints(model: model, training: training, on: world, progress: progress)
+            run.header.point = "\(starts.count) starts (\(settings.start.rawValue))"
             let assembler = settings.method.assemblesHessian || exact
                 ? try HessianAssembler(model: model, objective: training, configuration: configuration) : nil
-            return Context(world: world, groups: groups, progress: progress, training: training, model: model,
+            return Context(run: run, groups: groups, training: training, model: model,
                            starts: starts, origins: origins, curvatureExact: exact, assembler: assembler)
         } catch {
             groups.free()

@@ -84,7 +84,7 @@ extension CriticalJob {
             try writeAtomically(Data(plot.render().utf8), to: output.file(name))
         }
         try writeAtomically(Data(markdown(summary, results, plots: plots.map(\.0), caption: caption).utf8), to: output.file("report.md"))
-        try output.writeJSON(summary, to: "summary.json")
+        // (summary.json with the run header: the caller's `JobRun.finish`.)
         // The finished outputs replace the checkpoint.
         try? FileManager.default.removeItem(atPath: checkpoint.path)
         return summary

@@ -18,15 +18,22 @@ public struct DataExportJob {
     }
 
     public func run(on world: Communicator) throws {
+        // Only the [data] table matters here: no model is built (a loss that does not suit the
+        // data is no reason to refuse exporting it), and config.toml is the configuration as given.
         try configuration.data.validate()
-        _ = try world.agree { () throws -> Bool in try output.validate(); return true }
+        try JobRun.perform("data", configuration: nil, output: output, quiet: true, on: world) { run in
+            try execute(run)
+        }
+    }
+
+    private func execute(_ run: JobRun) throws {
+        let world = run.world
         let split = try configuration.data.loadSplit(seed: configuration.seed, on: world)
-        let lock = try RunDirectoryLock.acquire(output, command: "data", on: world, progress: Progress(communicator: world, quiet: true)) {
+        try run.own {
             if FileManager.default.fileExists(atPath: output.file("X.npy")) {
                 throw InputError("\(output.named) already holds exported data (X.npy); choose another --out")
             }
         }
-        defer { lock.release() }
         let training = try gathered(split.training, on: world)
         let heldOut = try split.heldOut.map { try gathered($0, on: world) }
         guard world.isRoot else { return }

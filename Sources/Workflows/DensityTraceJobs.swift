@@ -12,7 +12,7 @@ import Support
 /// `landscape density` (stochastic Lanczos quadrature) and `landscape trace` (Hutchinson, Hutch++).
 extension EstimatorJob {
     struct DensitySummary: Codable {
-        var header: Header
+        var curvature: OperatorSummary
         var probes: Int
         var steps: Int
         var distribution: String
@@ -106,7 +106,7 @@ extension EstimatorJob {
         let probes = try gatherQuadratures(finished, computed, context).sorted { $0.probe < $1.probe }
         finished = probes
         let matvecs = probes.reduce(0) { $0 + $1.nodes.count }
-        let head = try header(context, kind: spec.curvature, estimate: bytes(block))   // collective
+        let header = try context.run.completedHeader()   // collective
         guard world.isRoot else { return }
 
         let estimate = QuadratureEstimate(probes: probes, dimension: m)
@@ -136,7 +136,7 @@ extension EstimatorJob {
         plot.series = [.init(name: "SLQ density", points: zip(grid, density).map { ($0, max($1, floor)) })]
         try writeAtomically(Data(plot.render().utf8), to: output.file("density.svg"))
         let summary = DensitySummary(
-            header: head, probes: spec.probes, steps: steps,
+            curvature: operatorSummary(context, kind: spec.curvature, estimate: bytes(block)), probes: spec.probes, steps: steps,
             distribution: spec.distribution.rawValue, groups: context.groups.count, blockSize: block, sigma: sigma,
             nodesPerProbe: probes.map { $0.nodes.count }, trace: trace, traceStandardError: traceError.isFinite ? traceError : nil,
             traceOfSquare: square, traceOfSquareStandardError: squareError.isFinite ? squareError : nil, negativeFraction: negative,
@@ -147,7 +147,7 @@ extension EstimatorJob {
             lines.append(String(format: "  against the exact spectrum: W1/(λmax − λmin) %.3g; negative fraction %.4f (exact %.4f); trace error %.2e, tr² error %.2e",
                                 c.wasserstein, negative, c.exactNegativeFraction, c.traceRelativeError, c.traceOfSquareRelativeError))
         }
-        try finish(summary, context, report: lines.joined(separator: "\n"))
+        try finish(summary, context, header: header, report: lines.joined(separator: "\n"))
     }
 
     /// Every group's probes on world rank 0 (each group's rank 0 contributes its own).
@@ -159,7 +159,7 @@ extension EstimatorJob {
     }
 
     struct TraceSummary: Codable {
-        var header: Header
+        var curvature: OperatorSummary
         var method: String
         var power: Int
         var distribution: String
@@ -246,7 +246,7 @@ extension EstimatorJob {
             if let c = comparison { plot.series.append(.init(name: "exact", points: [(Double(points.first?.matvecs ?? 0), c.exact), (Double(result.matvecs), c.exact)])) }
             try writeAtomically(Data(plot.render().utf8), to: output.file("trace.svg"))
         }
-        let summary = TraceSummary(header: try header(context, kind: spec.curvature, estimate: bytes), method: spec.method.rawValue, power: spec.power,
+        let summary = TraceSummary(curvature: operatorSummary(context, kind: spec.curvature, estimate: bytes), method: spec.method.rawValue, power: spec.power,
                                    distribution: spec.distribution.rawValue, tolerance: spec.tolerance, estimate: result.estimate,
                                    standardError: result.standardError, samples: result.samples, matvecs: result.matvecs,
                                    lowRankPart: result.lowRankPart, sketchRank: result.sketchRank, stoppedBy: result.stoppedBy,

@@ -55,13 +55,26 @@ public struct EigenJob: Sendable {
     }
 
     public func run(on world: Communicator) throws {
-        let progress = Progress(communicator: world, quiet: quiet)
-        var timings = PhaseTimings()
+        try JobRun.perform("eig", configuration: nil, output: output, quiet: quiet, on: world) { run in
+            try execute(&run)
+        }
+    }
+
+    /// What was decomposed: the file, or the test matrix's description.
+    var matrixName: String {
+        switch source {
+        case .npy(let path): path
+        case .testMatrix(let t): t.description
+        }
+    }
+
+    private func execute(_ run: inout JobRun) throws {
+        let (world, progress) = (run.world, run.progress)
+        var timings = run.timings
 
         // 1. Every check before any heavy work; each verdict is reached by all ranks together.
         let shape = try ProcessGrid.parseShape(grid, processes: world.size)
         let header: NPYHeader? = try world.agree {
-            try output.validate()
             guard case .npy(let path) = source else { return nil }
             return try Self.readMatrixHeader(path)
         }
@@ -71,6 +84,7 @@ public struct EigenJob: Sendable {
         }
         let processGrid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
         defer { processGrid.release() }
+        (run.header.data, run.header.parameters, run.header.grid) = (matrixName, n, processGrid.shapeDescription)
         let (solver, plan, notes) = try MemoryPlan.choose(self.solver, vectors: vectors, grid: processGrid, n: n,
                                                           blockSize: blockSize, limit: memoryPerRank, on: world)
         notes.forEach(progress.note)
@@ -79,12 +93,11 @@ public struct EigenJob: Sendable {
 
         // Every input is checked: from here on this job owns the run directory, which must not hold
         // another run's results (they would be overwritten silently).
-        let lock = try RunDirectoryLock.acquire(output, command: "eig", on: world, progress: progress) {
+        try run.own {
             if FileManager.default.fileExists(atPath: output.file("summary.json")) {
                 throw InputError("\(output.named) already holds results (summary.json); choose another --out or remove them first")
             }
         }
-        defer { lock.release() }
 
         // 2. The matrix, distributed.
         var matrix = try timings.measure("read", on: world) { () throws -> BlockCyclicMatrix in
@@ -124,19 +137,20 @@ public struct EigenJob: Sendable {
             let expected = Array(specification.generate().eigenvalues[(range.lowerBound - 1)..<range.upperBound])
             knownError = zip(eigenvalues, expected).reduce(0) { max($0, abs($1.0 - $1.1)) }
         }
+        run.timings = timings
+        let completed = try run.completedHeader()
         let summary = Summary(
-            matrix: { switch source { case .npy(let p): p; case .testMatrix(let t): t.description } }(),
+            matrix: matrixName,
             dimension: n, ranks: world.size, grid: processGrid.shapeDescription, block: blockSize,
             solver: solver.description, vectors: vectors.description, eigenvaluesComputed: eigenvalues.count,
             symmetryDefect: symmetry.defect, relativeSymmetryDefect: symmetry.relativeDefect,
             symmetrized: symmetry.defect > 0,
             counts: SpectrumCounts(eigenvalues: eigenvalues, dimension: n, zeroTolerance: zeroTolerance),
             knownSpectrumMaxError: knownError, seconds: timings.wallSeconds,
-            peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
+            peakResidentBytesPerRank: completed.peakResidentBytesPerRank,
             memoryEstimateBytesPerRank: plan.bytesPerRank)
+        try run.finish(summary, header: completed)
         if world.isRoot {
-            try output.writeJSON(timings, to: "timings.json")
-            try output.writeJSON(summary, to: "summary.json")
             print(Self.report(summary, directory: output.path))
         }
     }

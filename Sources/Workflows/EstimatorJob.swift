@@ -42,12 +42,11 @@ public struct EstimatorJob {
     }
 
     /// What every estimator shares once the inputs are checked.
-    struct Context {
-        let world: Communicator
+    struct Context: RunContext {
+        /// The job's run: world, progress, timings, the run header.
+        var run: JobRun
         /// The ranks that apply the operator together: the world, or one group (density).
         let groups: RankGroups
-        let progress: Progress
-        var timings: PhaseTimings
         let dataset: Dataset
         let model: any Model
         let θ: [Double]
@@ -63,14 +62,29 @@ public struct EstimatorJob {
     var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     public func run(on world: Communicator) throws {
-        StopSignals.install()
+        try JobRun.perform(estimator.rawValue, configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            try execute(run)
+        }
+    }
+
+    /// Every refusal of this job at `point` (inputs, groups, the estimator's plan) without running
+    /// it: a study checks its later parts before the first one starts.
+    func check(at point: SpectrumJob.Point, on world: Communicator) throws {
+        try JobRun.perform(estimator.rawValue, configuration: configuration, model: model, output: output, quiet: true, on: world) { run in
+            let probe = try prepare(point, run)
+            defer { probe.groups.free() }
+            try plan(probe)
+        }
+    }
+
+    private func execute(_ run: JobRun) throws {
+        let world = run.world
         var point = self.point
-        try configuration.validate()
-        try world.agree { try output.validate(resuming: resume) }
         if point == nil {
             // Every refusal of the estimate comes before the training: check it at the initial
             // point (the same M, data and budget as after training).
-            let probe = try prepare(.initialization, on: world)
+            let probe = try prepare(.initialization, run)
             defer { probe.groups.free() }
             try plan(probe)
             // Train first, as `landscape spectrum` does without a point.
@@ -85,15 +99,10 @@ public struct EstimatorJob {
             }
             point = .checkpoint(trainDirectory.file("params.npy"))
         }
-        var context = try prepare(point!, on: world)
+        var context = try prepare(point!, run)
         defer { context.groups.free() }
         try plan(context)
-        let lock = try RunDirectoryLock.acquire(output, command: estimator.rawValue, on: world, progress: context.progress) {
-            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("\(output.named) already holds results (summary.json); choose another --out")
-            }
-        }
-        defer { lock.release() }
+        try context.run.own { try output.refuseFinishedRun(resuming: resume) }
         switch estimator {
         case .top: try runTop(&context)
         case .density: try runDensity(&context)
@@ -118,26 +127,17 @@ public struct EstimatorJob {
     }
 
     /// Inputs, the point, the groups and the comparison spectrum, every refusal before any work.
-    func prepare(_ point: SpectrumJob.Point, on world: Communicator) throws -> Context {
-        let progress = Progress(communicator: world, quiet: quiet)
-        var timings = PhaseTimings()
+    func prepare(_ point: SpectrumJob.Point, _ run: JobRun) throws -> Context {
+        var run = run
+        let world = run.world
         // Groups of ranks (density only): probes in parallel, data-parallel inside a group.
         let requested = estimator == .density ? configuration.density.groupSize : 0
         let groups = try RankGroups.split(world, size: requested) { InputError(setting: "density.group-size", "= \(requested) \($0)") }
         let group = groups.group
         do {
-            let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: group) }
-            let model = try configuration.resolvedModel(for: dataset, given: self.model)
-            let m = model.parameterCount
-            let θ: [Double], pointName: String
-            switch point {
-            case .checkpoint(let path):
-                θ = try TrainJob.readVector(path, count: m, on: world, flag: "--checkpoint")
-                pointName = path
-            case .initialization:
-                θ = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
-                pointName = "initialization (seed \(configuration.seed))"
-            }
+            let inputs = try run.inputs(configuration, given: model, on: group)
+            let (dataset, model, m) = (inputs.dataset, inputs.model, inputs.m)
+            let (θ, pointName) = try run.point(point, configuration, inputs)
             // k < M first: an absurd k must not overflow the doubling for --which both.
             let k = configuration.top.count, both = configuration.top.which == .both
             if estimator == .top, k >= m || (both && 2 * k >= m) {
@@ -167,8 +167,7 @@ public struct EstimatorJob {
             // The smallest over the ranks, so that every rank reaches the same memory verdict.
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let evaluation = try DataParallelObjective(model: model, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
-            return Context(world: world, groups: groups, progress: progress,
-                           timings: timings, dataset: dataset, model: model, θ: θ, pointName: pointName, evaluation: evaluation,
+            return Context(run: run, groups: groups, dataset: dataset, model: model, θ: θ, pointName: pointName, evaluation: evaluation,
                            exact: world.isRoot ? exact : nil, budget: budget)
         } catch {
             groups.free()
@@ -203,38 +202,27 @@ public struct EstimatorJob {
         }
     }
 
-    /// summary.json, timings.json, config.toml (rank 0).
-    func finish<S: Encodable>(_ summary: S, _ context: Context, report: String) throws {
+    /// summary.json with the run header and timings.json (collective unless given the completed
+    /// header; rank 0 writes), the checkpoint removed, the report printed.
+    func finish<S: Encodable>(_ summary: S, _ context: Context, header: RunHeader? = nil, report: String) throws {
+        try context.run.finish(summary, header: header)
         if context.world.isRoot {
-            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
-            try output.writeJSON(context.timings, to: "timings.json")
-            try output.writeJSON(summary, to: "summary.json")
             if FileManager.default.fileExists(atPath: checkpoint.path) { try FileManager.default.removeItem(atPath: checkpoint.path) }
             print(report + "\n  results in \(output.path)/")
         }
     }
 
-    /// What every summary starts with.
-    struct Header: Codable {
-        var estimator: String
-        var model: String
-        var data: String
-        var parameters: Int
-        var samples: Int
-        var point: String
-        var loss: Double
-        var ranks: Int
+    /// What every estimator's summary says of its operator besides the run header: which
+    /// curvature, the loss at the point, and the memory it planned with.
+    struct OperatorSummary: Codable {
         var operatorName: String
+        var loss: Double
         var memoryBudgetBytesPerRank: Int
         var memoryEstimateBytesPerRank: Int
-        var peakResidentBytesPerRank: [Int]
     }
 
-    /// The summary's common part (collective: it gathers every rank's peak memory).
-    func header(_ context: Context, kind: CurvatureKind, estimate: Double) throws -> Header {
-        Header(estimator: estimator.rawValue, model: context.model.summary, data: context.dataset.description,
-               parameters: context.m, samples: context.dataset.globalCount, point: context.pointName, loss: context.evaluation.loss,
-               ranks: context.world.size, operatorName: kind.rawValue, memoryBudgetBytesPerRank: context.budget,
-               memoryEstimateBytesPerRank: Int(min(estimate, 1e18)), peakResidentBytesPerRank: try context.world.gather([peakResidentBytes()]))
+    func operatorSummary(_ context: Context, kind: CurvatureKind, estimate: Double) -> OperatorSummary {
+        OperatorSummary(operatorName: kind.rawValue, loss: context.evaluation.loss, memoryBudgetBytesPerRank: context.budget,
+                        memoryEstimateBytesPerRank: Int(min(estimate, 1e18)))
     }
 }

@@ -24,30 +24,31 @@ public struct EvaluateJob {
     }
 
     public func run(on world: Communicator) throws {
-        let clock = Stopwatch()
-        try configuration.validate()
-        _ = try world.agree { () throws -> Bool in try output.validate(); return true }
-        let dataset = try configuration.data.load(seed: configuration.seed, on: world)
-        let model = try configuration.resolvedModel(for: dataset, given: self.model)
-        let theta = try TrainJob.readVector(parameters, count: model.parameterCount, on: world, flag: "--params")
+        try JobRun.perform("evaluate", configuration: configuration, model: model, output: output, quiet: true, on: world) { run in
+            try execute(&run)
+        }
+    }
+
+    private func execute(_ run: inout JobRun) throws {
+        let world = run.world
+        let inputs = try run.inputs(configuration, given: model)
+        let (dataset, model) = (inputs.dataset, inputs.model)
+        let (theta, _) = try run.point(.checkpoint(parameters), configuration, inputs, flag: "--params")
         let objective = DataParallelObjective(model: model, dataset: dataset, communicator: world)
-        let lock = try RunDirectoryLock.acquire(output, command: "evaluate", on: world, progress: Progress(communicator: world, quiet: true)) {
+        try run.own {
             if FileManager.default.fileExists(atPath: output.file("summary.json")) {
                 throw InputError("\(output.named) already holds an evaluation (summary.json); choose another --out")
             }
         }
-        defer { lock.release() }
-        let evaluation = try objective.evaluate(theta)
-        let peaks = try world.allgather([peakResidentBytes()])
+        let evaluation = try run.timings.measure("evaluate", on: world) { try objective.evaluate(theta) }
+        let header = try run.completedHeader()
         guard world.isRoot else { return }
-        try output.create()
-        try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
         let summary = EvaluateSummary(parametersFile: parameters, seed: configuration.seed, data: dataset.description,
                                       widths: model.layerWidths, parameters: model.parameterCount,
                                       samples: dataset.globalCount, ranks: world.size, loss: evaluation.loss,
                                       accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan,
-                                      seconds: clock.seconds, peakResidentBytesPerRank: peaks)
-        try output.writeJSON(summary, to: "summary.json")
+                                      seconds: header.seconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank)
+        try run.finish(summary, header: header)
         let accuracy = evaluation.accuracy.map { String(format: "accuracy %.6f  ", $0) } ?? ""
         print(String(format: "loss %.12g  %@gradient norm %.6g  (N = %d, M = %d)", evaluation.loss, accuracy,
                      evaluation.gradientNorm ?? .nan, dataset.globalCount, model.parameterCount))

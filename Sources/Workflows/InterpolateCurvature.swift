@@ -5,6 +5,7 @@ import Foundation
 import Krylov
 import Networks
 import Objectives
+import Planning
 import Support
 
 /// The curvature of `landscape interpolate`: top eigenvalues and the exact index at points of a

@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Curvature
 import Datasets
 import Foundation
 import Geometry
@@ -57,14 +58,10 @@ public struct InterpolateJob {
         case every(Int)
     }
 
-    public enum CurvatureMethod: String, Sendable, CaseIterable {
-        /// Exact when the Hessian is small enough to decompose quickly (M ≤ `exactLimit`), else Lanczos.
-        case auto, exact, lanczos
-    }
+    public typealias CurvatureMethod = Curvature.CurvatureMethod
 
-    /// M up to which `auto` assembles and decomposes H exactly at each curvature point (an M = 5510
-    /// decomposition takes ≈ 8 s on 2 ranks here, docs/eigensolvers.md).
-    public static let exactLimit = 6000
+    /// M up to which `auto` takes the curvature exactly (`CurvatureMethod.exactLimit`).
+    public static var exactLimit: Int { CurvatureMethod.exactLimit }
     /// Grids above this many points need `force`.
     public static let pointLimit = 10_000_000
 
@@ -131,11 +128,10 @@ public struct InterpolateJob {
     var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// Everything a round of points needs, once the inputs are checked.
-    struct Context {
-        let world: Communicator
+    struct Context: RunContext {
+        /// The job's run: world, progress, timings, the run header.
+        var run: JobRun
         let groups: RankGroups
-        let progress: Progress
-        var timings: PhaseTimings
         let training: DataParallelObjective
         let heldOut: DataParallelObjective?
         let model: any Model
@@ -153,24 +149,19 @@ public struct InterpolateJob {
     }
 
     public func run(on world: Communicator) throws {
-        StopSignals.install()
-        try configuration.validate()
-        try world.agree { try output.validate(resuming: resume) }
-        var context = try prepare(on: world)
-        defer { context.groups.free() }
-        let lock = try RunDirectoryLock.acquire(output, command: "interpolate", on: world, progress: context.progress) {
-            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("\(output.named) already holds results (summary.json); choose another --out")
-            }
+        try JobRun.perform("interpolate", configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            var context = try prepare(run)
+            defer { context.groups.free() }
+            try context.run.own { try output.refuseFinishedRun(resuming: resume) }
+            try compute(&context)
         }
-        defer { lock.release() }
-        try compute(&context)
     }
 
     /// Inputs, groups, data, the section and its grid; every refusal before any work.
-    func prepare(on world: Communicator) throws -> Context {
-        let progress = Progress(communicator: world, quiet: quiet)
-        var timings = PhaseTimings()
+    func prepare(_ run: JobRun) throws -> Context {
+        var run = run
+        let (world, progress) = (run.world, run.progress)
         precondition(axes.count == 1 || (axes.count == 2 && shape.dimension == 2))
         let axes2 = shape.dimension == 2 && axes.count == 1 ? [axes[0], axes[0]] : axes
         let (total, overflow) = axes2.count == 2 ? axes2[0].count.multipliedReportingOverflow(by: axes2[1].count) : (axes2[0].count, false)
@@ -199,12 +190,12 @@ public struct InterpolateJob {
         let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
         let group = groups.group
         do {
-            let split = try timings.measure("data", on: world) { try configuration.data.loadSplit(seed: configuration.seed, on: group) }
-            let model = try configuration.resolvedModel(for: split.training, given: self.model)
-            let m = model.parameterCount
+            let inputs = try run.inputs(configuration, given: model, on: group)
+            let (split, model, m) = (inputs.split, inputs.model, inputs.m)
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: group)
             let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: group) }
             let (section, marks, what) = try makeSection(model: model, training: training, on: world, progress: progress)
+            run.header.point = what
             let grid: [[Double]] = axes2.count == 1 ? axes2[0].values.map { [$0] }
                 : axes2[1].values.flatMap { β in axes2[0].values.map { α in [α, β] } }
             var alphas: [Double] = []
@@ -223,8 +214,7 @@ public struct InterpolateJob {
             // A run is the same run only with the same inputs: the configuration, the section and the
             // bits of every vector that defines it (files may change under the same name).
             let identity = "\(configuration.toml(runningOn: self.model))|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
-            return Context(world: world, groups: groups, progress: progress,
-                           timings: timings, training: training, heldOut: heldOut, model: model, section: section, marks: marks,
+            return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model, section: section, marks: marks,
                            grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
                            description: what)
         } catch {

@@ -40,14 +40,13 @@ extension InterpolateJob {
     func report(_ done: FinishedPoints, restored: (points: Int, curvature: Int), computed: Int, pointSeconds: Double,
                 seconds: Double, _ context: inout Context) throws {
         let world = context.world
-        let peaks = try world.gather([peakResidentBytes()])
+        let header = try context.run.completedHeader()
         let writeClock = Stopwatch()
         try world.agree {
             let points = done.points.sorted { $0.index < $1.index }
             precondition(points.count == context.grid.count && points.enumerated().allSatisfy { $0.offset == $0.element.index })
             let curvature = done.curvature.sorted { $0.index < $1.index }
             try output.create()
-            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
             try writeDirections(context)
             let line = context.section.dimension == 1
             if line { try writeLine(points, context) } else { try writePlane(points, context) }
@@ -64,13 +63,13 @@ extension InterpolateJob {
                 segment: isSegment ? SegmentProfile(alphas: alphas, losses: points.map(\.loss)) : nil,
                 heldOutSegment: isSegment && context.heldOut != nil ? SegmentProfile(alphas: alphas, losses: points.map { $0.heldOutLoss ?? .nan }) : nil,
                 minimumLoss: best.loss, maximumLoss: points.map(\.loss).max()!, coordinatesOfMinimum: best.coordinates,
-                curvature: curvature, curvatureFromCheckpoint: restored.curvature, seconds: seconds, peakResidentBytesPerRank: peaks)
-            try output.writeJSON(summary, to: "summary.json")
+                curvature: curvature, curvatureFromCheckpoint: restored.curvature, seconds: seconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank)
+            try context.run.writeSummary(summary, header: header)
             print(reportText(summary))
         }
         try context.timings.record("write", seconds: writeClock.seconds, on: world)
+        try context.run.writeTimings()
         if world.isRoot {
-            try output.writeJSON(context.timings, to: "timings.json")
             if FileManager.default.fileExists(atPath: checkpoint.path) { try FileManager.default.removeItem(atPath: checkpoint.path) }
             print("  results in \(output.path)/")
         }

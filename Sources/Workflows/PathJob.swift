@@ -126,10 +126,10 @@ public struct PathJob {
     }
 
     /// Everything a path needs once the inputs are checked.
-    struct Context {
-        let world: Communicator
+    struct Context: RunContext {
+        /// The job's run: world, progress, the run header.
+        var run: JobRun
         let groups: RankGroups
-        let progress: Progress
         let training: DataParallelObjective
         let heldOut: DataParallelObjective?
         let model: any Model
@@ -142,40 +142,39 @@ public struct PathJob {
     }
 
     public func run(on world: Communicator) throws {
-        StopSignals.install()
-        try configuration.validate()
         try settings.validate()
-        try world.agree { try output.validate(resuming: resume) }
-        let context = try prepare(on: world)
-        defer { context.groups.free() }
-        let lock = try RunDirectoryLock.acquire(output, command: "path", on: world, progress: context.progress) {
-            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
+        try JobRun.perform("path", configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            let context = try prepare(run)
+            defer { context.groups.free() }
+            try run.own {
+                if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                    throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
+                }
             }
-        }
-        defer { lock.release() }
-        if context.points.count == 2 {
-            let result = try connect(0, 1, into: output, context)
-            if world.isRoot { try writeConfiguration(into: output) }
-            context.progress.say("path: \(result.verdict)")
-        } else {
-            try connectAll(context)
+            if context.points.count == 2 {
+                let result = try connect(0, 1, into: output, context)
+                context.progress.say("path: \(result.verdict)")
+            } else {
+                try connectAll(context)
+            }
         }
     }
 
     /// Data, groups, the end points; every refusal before anything is written.
-    func prepare(on world: Communicator) throws -> Context {
-        let progress = Progress(communicator: world, quiet: quiet)
+    func prepare(_ run: JobRun) throws -> Context {
+        var run = run
+        let world = run.world
         guard endpoints.count >= 2 else { throw InputError("--minima needs at least two minima (three or more to build a tree)") }
         let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
         do {
-            let split = try configuration.data.loadSplit(seed: configuration.seed, on: groups.group)
-            let model = try configuration.resolvedModel(for: split.training, given: self.model)
-            let m = model.parameterCount
+            let inputs = try run.inputs(configuration, given: model, on: groups.group)
+            let (split, model, m) = (inputs.split, inputs.model, inputs.m)
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
             let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: groups.group) }
             let flags = endpoints.count == 2 ? ["--from", "--to"] : endpoints.indices.map { "--minima #\($0 + 1)" }
             let points = try zip(endpoints, flags).map { try TrainJob.readVector($0, count: m, on: world, flag: $1) }
+            run.header.point = endpoints.count == 2 ? "\(endpoints[0]) → \(endpoints[1])" : "\(endpoints.count) minima"
             for i in points.indices {
                 for j in points.indices where j > i && points[i] == points[j] {
                     throw InputError("\(flags[i]) and \(flags[j]) are the same point ('\(endpoints[i])', '\(endpoints[j])'); a path needs two distinct end points")
@@ -200,16 +199,12 @@ public struct PathJob {
                 try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact index at the highest pivot")
             }
             if let k = indexEvery, k < 1 { throw InputError("--index-every \(k): give a step of at least 1 pivot") }
-            return Context(world: world, groups: groups, progress: progress, training: training, heldOut: heldOut, model: model,
+            return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model,
                            points: points, losses: losses, curvatureExact: exact)
         } catch {
             groups.free()
             throw error
         }
-    }
-
-    func writeConfiguration(into directory: RunDirectory) throws {
-        try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: directory.file("config.toml"))
     }
 
     /// What a path's results depend on besides its configuration and end points: the method's

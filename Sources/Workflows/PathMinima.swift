@@ -51,8 +51,8 @@ extension PathJob {
         }
         let treeRows = tree.edges.map { e in rows.first { $0.a == e.a + 1 && $0.b == e.b + 1 }! }
         let summary = TreeSummary(method: settings.method.rawValue, minima: endpoints, losses: context.losses, pairs: rows, tree: treeRows, seconds: clock.seconds)
+        let header = try context.run.completedHeader()   // collective
         try context.world.agree {
-            try writeConfiguration(into: output)
             var csv = "a,b,direct_saddle,tree_saddle,straight_line_saddle,lower_through_others,in_tree\n"
             for r in rows {
                 csv += "\(r.a),\(r.b),\(r.directSaddle),\(r.treeSaddle),\(r.straightLineSaddle),\(r.lowerThroughOthers),\(treeRows.contains { $0.a == r.a && $0.b == r.b })\n"
@@ -66,7 +66,7 @@ extension PathJob {
                                              merges: tree.merges.map { .init(left: $0.left, right: $0.right, saddle: $0.saddle) }, order: tree.leafOrder)
             graph.subtitle = "minima at their training loss, joined at the lowest saddle connecting them (minimum spanning tree)"
             try writeAtomically(Data(graph.render().utf8), to: output.file("disconnectivity.svg"))
-            try output.writeJSON(summary, to: "summary.json")
+            try context.run.writeSummary(summary, header: header)
         }
         context.progress.say("path: \(n) minima, \(results.count) paths; tree: " + treeRows.map { "\($0.a)–\($0.b) at \(String(format: "%.6g", $0.directSaddle))" }.joined(separator: ", "))
     }

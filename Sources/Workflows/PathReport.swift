@@ -227,6 +227,8 @@ extension PathJob {
             bandSeconds: bandOutcome?.progress.bandSeconds, gradientSeconds: bandOutcome?.progress.gradientSeconds,
             iterationCostPerGradient: bandOutcome.map { $0.progress.gradientSeconds > 0 ? $0.progress.bandSeconds / $0.progress.gradientSeconds : .nan },
             identity: identity)
+        var header = try context.run.completedHeader()   // collective
+        header.point = "\(endpoints[i]) → \(endpoints[j])"
         try world.agree {
             try directory.create()
             try NPYArray(shape: [band.count, band.dimension], values: band.pivots).write(to: directory.file("pivots.npy"))
@@ -264,7 +266,7 @@ extension PathJob {
             plot.markers = [(0, "A"), (1, "B")]
             plot.subtitle = "barrier \(SVGPlot.label(summary.barrier)) (straight line \(SVGPlot.label(summary.straightLineBarrier))); \(verdict)"
             try writeAtomically(Data(plot.render().utf8), to: directory.file("path.svg"))
-            try directory.writeJSON(summary, to: "summary.json")
+            try context.run.writeSummary(summary, header: header, in: directory)
             // The finished outputs replace the checkpoint.
             try? FileManager.default.removeItem(atPath: checkpoint.path)
         }

@@ -117,16 +117,25 @@ public struct SpectrumJob {
     /// memory plan), assemble (or read back a checkpoint), decompose each target in turn (a signal
     /// between them checkpoints the rest), report.
     public func run(on world: Communicator) throws {
-        StopSignals.install()   // from the start: an early SIGUSR1 must not kill the rank
-        var context = try prepare(on: world)
+        try JobRun.perform("spectrum", configuration: configuration, model: model, output: output, quiet: quiet, on: world) { run in
+            try execute(&run)
+        }
+    }
+
+    /// Every refusal of this job (inputs, grid, memory plan) without running it: a study checks
+    /// its later parts before the first one starts.
+    func check(on world: Communicator) throws {
+        try JobRun.perform("spectrum", configuration: configuration, model: model, output: output, quiet: true, on: world) { run in
+            try prepare(&run).grid.release()
+        }
+    }
+
+    private func execute(_ run: inout JobRun) throws {
+        let world = run.world
+        var context = try prepare(&run)
         defer { context.grid.release() }
         // Every input is checked: from here on this job owns the run directory.
-        let lock = try RunDirectoryLock.acquire(output, command: "spectrum", on: world, progress: context.progress) {
-            if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                throw InputError("\(output.named) already holds results (summary.json); choose another --out")
-            }
-        }
-        defer { lock.release() }
+        try run.own { try output.refuseFinishedRun(resuming: resume) }
 
         // Loss and gradient at the point.
         let evaluation = try DataParallelObjective(model: context.model, dataset: context.dataset, communicator: world)
@@ -168,36 +177,24 @@ public struct SpectrumJob {
             finished[target.name] = try analyse(&matrix, target, &context)
         }
         if world.isRoot && saved != nil { try checkpoint.remove() }
-        try report(finished, evaluation: evaluation, assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context)
+        run.timings = context.timings
+        try report(finished, evaluation: evaluation, assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context, run)
     }
 
     /// Inputs, the point, the grid, the assembly and the memory plan — every refusal before any
     /// large allocation.
-    func prepare(on world: Communicator) throws -> Context {
-        let progress = Progress(communicator: world, quiet: quiet)
-        var timings = PhaseTimings()
-        try configuration.validate()
-        try world.agree { try output.validate() }
-
-        let dataset = try timings.measure("data", on: world) { try configuration.data.load(seed: configuration.seed, on: world) }
-        let model = try configuration.resolvedModel(for: dataset, given: self.model)
-        let m = model.parameterCount
-        let θ: [Double]
-        let pointName: String
-        switch point {
-        case .checkpoint(let path):
-            θ = try TrainJob.readVector(path, count: m, on: world, flag: "--checkpoint")
-            pointName = path
-        case .initialization:
-            θ = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
-            pointName = "initialization (seed \(configuration.seed))"
-        }
+    func prepare(_ run: inout JobRun) throws -> Context {
+        let (world, progress) = (run.world, run.progress)
+        let inputs = try run.inputs(configuration, given: model)
+        let (dataset, model, m) = (inputs.dataset, inputs.model, inputs.m)
+        let (θ, pointName) = try run.point(point, configuration, inputs)
         let blockSize = configuration.hessianBlock
         guard blockSize >= 1, blockSize <= m else {
             throw InputError(setting: "hessian.block", "= \(blockSize) must be between 1 and M = \(m); 64 is a good default")
         }
         let shape = try ProcessGrid.parseShape(configuration.hessianGrid, processes: world.size)
         let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
+        run.header.grid = grid.shapeDescription
         do {
             let assembly = try CurvatureAssembly(model: model, requested: configuration.hessianAssembly)
             // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
@@ -208,7 +205,7 @@ public struct SpectrumJob {
             notes.forEach(progress.note)
             try plan.check(limit: memoryPerRank, on: world)
             progress.say("spectrum: \(model.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
-            return Context(world: world, progress: progress, timings: timings, dataset: dataset, model: model, θ: θ,
+            return Context(world: world, progress: progress, timings: run.timings, dataset: dataset, model: model, θ: θ,
                            pointName: pointName, grid: grid, blockSize: blockSize, assembly: assembly, eigensolver: eigensolver, plan: plan)
         } catch {
             grid.release()
@@ -288,7 +285,7 @@ public struct SpectrumJob {
 
     /// summary.json, timings.json, config.toml and the plots (rank 0), and the printed report.
     func report(_ finished: [String: SpectrumSummary], evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
-                _ context: Context) throws {
+                _ context: Context, _ run: JobRun) throws {
         let world = context.world, m = context.m, dataset = context.dataset
         let h = finished["H"]!, g = finished["G"], r = finished["R"]
         // The spectra for the plots, as written (rank 0 reads them back; a resumed run did not compute all of them).
@@ -303,18 +300,17 @@ public struct SpectrumJob {
             let total = h.trace.fromEigenvalues
             splitDefect = abs(total - g.trace.fromEigenvalues - r.trace.fromEigenvalues) / max(abs(total), .leastNormalMagnitude)
         }
+        let header = try run.completedHeader()
         let summary = Summary(
             model: context.model.summary,
             data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
             loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
             grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
             assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
-            seconds: context.timings.wallSeconds, peakResidentBytesPerRank: try world.gather([peakResidentBytes()]),
+            seconds: context.timings.wallSeconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank,
             memoryEstimateBytesPerRank: context.plan.bytesPerRank)
+        try run.finish(summary, header: header)
         if world.isRoot {
-            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
-            try output.writeJSON(context.timings, to: "timings.json")
-            try output.writeJSON(summary, to: "summary.json")
             let caption = "\(summary.model), \(dataset.description.split(separator: ":").first ?? ""), M = \(m), N = \(dataset.globalCount)"
             for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption) {
                 try writeAtomically(Data(plot.render().utf8), to: output.file(name))

@@ -89,14 +89,12 @@ public struct LargeSmallBatchStudyJob {
             var job = SpectrumJob(configuration: study.base, point: .initialization, output: spectrum("large"))
             job.memoryPerRank = memoryPerRank
             job.quiet = true
-            try job.prepare(on: world).grid.release()
+            try job.check(on: world)
         case .top:
             var job = EstimatorJob(.top, configuration: study.base, point: .initialization, output: spectrum("large"))
             job.memoryPerRank = memoryPerRank
             job.quiet = true
-            let probe = try job.prepare(.initialization, on: world)
-            defer { probe.groups.free() }
-            try job.plan(probe)
+            try job.check(at: .initialization, on: world)
         case .none: break
         }
     }

@@ -46,9 +46,16 @@ public struct SweepJob {
     var sweepDirectory: RunDirectory { output.subdirectory("sweep") }
     func directory(of point: SweepPoint) -> RunDirectory { pointsDirectory.subdirectory(point.id) }
 
+    /// (No `JobRun.own`: slices of one sweep run as separate jobs into the same directory, each
+    /// point's directory being its group's alone.)
     public func run(on world: Communicator) throws {
-        StopSignals.install()
-        let progress = Progress(communicator: world, quiet: quiet)
+        try JobRun.perform("sweep", configuration: nil, output: output, quiet: quiet, on: world) { run in
+            try execute(run)
+        }
+    }
+
+    private func execute(_ run: JobRun) throws {
+        let (world, progress) = (run.world, run.progress)
         let size = groupSize ?? world.size
         guard size >= 1, world.size % size == 0 else {
             throw InputError("--group-size \(size) does not divide the \(world.size) ranks; use a divisor of \(world.size) (e.g. \(world.size) for one group, 1 for one group per rank)")
@@ -88,7 +95,7 @@ public struct SweepJob {
             for point in mine {
                 // Stop between points when any rank of the group was signalled.
                 if try group.allreduce(Int(StopSignals.pending), .max) != 0 { stopped = true; break }
-                let outcome = try run(point, group: group, index: world.rank / size, memoryPerRank: budget)
+                let outcome = try self.run(point, group: group, index: world.rank / size, memoryPerRank: budget)
                 if outcome == .stopped { stopped = true; break }
                 costDone += point.estimatedCost
                 if world.isRoot { report(progress, elapsed: clock.seconds, costDone: costDone, costTotal: costTotal, groups: groups) }
@@ -96,8 +103,10 @@ public struct SweepJob {
         }
         // Every group is finished (or stopped) before rank 0 reads their results.
         stopped = try world.allreduce(stopped ? 1 : 0, .max) != 0
+        var header = try run.completedHeader()
+        header.point = "\(definition.points.count) points" + (slice.map { ", slice \($0.index)/\($0.count)" } ?? "")
         let failed = try world.agree { () throws -> Int in
-            let summary = try SweepReport(definition: definition, output: output).write()
+            let summary = try SweepReport(definition: definition, output: output).write(header: header)
             if !quiet { print(summary) }
             return owned.count(where: { (try? PointRecord.read(from: directory(of: $0)))?.status == .failed })
         }

@@ -58,8 +58,9 @@ struct SweepReport {
         var rows: [Row]
     }
 
-    /// Writes every sweep-level file; returns a one-paragraph summary for the terminal.
-    func write() throws -> String {
+    /// Writes every sweep-level file (summary.json after the run `header`); returns a
+    /// one-paragraph summary for the terminal.
+    func write(header: RunHeader) throws -> String {
         let directory = output.subdirectory("sweep")
         try directory.create()
         var rows: [Row] = [], spectra: [(label: String, values: [Double], row: Row)] = []
@@ -73,7 +74,7 @@ struct SweepReport {
                               failed: rows.count(where: { $0.status == "failed" }), pending: rows.count(where: { $0.status == "pending" }),
                               axes: axes, rows: rows)
         try writeAtomically(Data(csv(rows, axes: axes).utf8), to: directory.file("summary.csv"))
-        try directory.writeJSON(summary, to: "summary.json")
+        try directory.writeJSON(HeadedSummary(header: header, summary: summary), to: "summary.json")
         var plots = SweepPlots.plots(spectra, caption: caption)
         if let memorization = SweepPlots.memorization(rows) {
             var plot = memorization

@@ -12,7 +12,7 @@ import Support
 /// `landscape top`: the k extreme eigenpairs by thick-restart block Lanczos.
 extension EstimatorJob {
     struct TopSummary: Codable {
-        var header: Header
+        var curvature: OperatorSummary
         var which: String
         var k: Int
         var tolerance: Double
@@ -138,7 +138,7 @@ extension EstimatorJob {
         }
         let s = result.seconds
         let summary = TopSummary(
-            header: try header(context, kind: spec.curvature, estimate: estimate), which: spec.which.rawValue, k: spec.count,
+            curvature: operatorSummary(context, kind: spec.curvature, estimate: estimate), which: spec.which.rawValue, k: spec.count,
             tolerance: spec.tolerance, blockSize: settings.blockSize, basis: settings.basis, eigenvalues: result.eigenvalues,
             residuals: result.residuals, relativeResiduals: result.residuals.map { $0 / max(result.scale, .leastNormalMagnitude) },
             converged: result.converged, matvecs: result.matvecs, restarts: result.restarts, expansions: result.expansions, seconds: s,

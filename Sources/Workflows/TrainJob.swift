@@ -43,10 +43,13 @@ public struct TrainJob {
     /// Runs on `world` (the whole job, or a sweep's group). A run stopped by SIGTERM/SIGUSR1 writes
     /// its checkpoint (no params.npy) and throws `StoppedBySignal` on every rank.
     public func run(on world: Communicator) throws {
-        let progress = Progress(communicator: world, quiet: quiet)
-        var timings = PhaseTimings()
-        let clock = Stopwatch()
-        try configuration.validate()
+        try JobRun.perform("train", configuration: configuration, model: model, output: output, quiet: quiet, on: world) { run in
+            try execute(&run)
+        }
+    }
+
+    private func execute(_ run: inout JobRun) throws {
+        let (world, progress) = (run.world, run.progress)
         let files = TrainRunFiles(directory: output)
         let continuation = self.continuation ?? "continue it with --resume \(output.path)"
         func requireNoFinishedRun() throws {
@@ -66,18 +69,13 @@ public struct TrainJob {
                 }
                 return last
             }
-            try output.validate()
             try requireNoFinishedRun()
             return nil
         }
 
-        let split = try timings.measure("data", on: world) {
-            try configuration.data.loadSplit(seed: configuration.seed, on: world)
-        }
-        let dataset = split.training
-        let model = try configuration.resolvedModel(for: dataset, given: self.model)
+        let inputs = try run.inputs(configuration, given: model)
+        let (split, dataset, model, m) = (inputs.split, inputs.dataset, inputs.model, inputs.m)
         try configuration.train.validate(samples: dataset.globalCount)
-        let m = model.parameterCount
 
         var state: TrainingState
         if let step = resumeStep {
@@ -93,18 +91,14 @@ public struct TrainJob {
         } else {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: model, seed: configuration.seed))
         }
+        run.header.point = resumeStep.map { "resumed at step \($0) (\(files.checkpointName($0)))" }
+            ?? start ?? "initialization (seed \(configuration.seed))"
 
         // Inputs are good: from here on the run directory exists, and this job owns it. The
         // "no finished run here" check is repeated under the lock: another job may have written
         // one since the first check.
-        let lock = try RunDirectoryLock.acquire(output, command: "train", on: world, progress: progress) {
-            if resumeStep == nil { try requireNoFinishedRun() }
-        }
-        defer { lock.release() }
-        if world.isRoot {
-            try writeAtomically(Data(configuration.toml(runningOn: self.model).utf8), to: output.file("config.toml"))
-            try files.startLog(resumingAt: resumeStep)
-        }
+        try run.own { if resumeStep == nil { try requireNoFinishedRun() } }
+        if world.isRoot { try files.startLog(resumingAt: resumeStep) }
         if world.isRoot && announce {
             print("landscape train: \(dataset.description)\(split.heldOut.map { " (+ \($0.globalCount) held out)" } ?? ""); \(model.summary), M = \(m); \(world.size) rank(s); seed \(configuration.seed)"
                   + (resumeStep.map { "; resuming at step \($0)" } ?? "") + (start.map { "; starting from \($0)" } ?? ""))
@@ -117,7 +111,6 @@ public struct TrainJob {
                               specification: configuration.train, seed: configuration.seed)
         trainer.heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: world) }
         trainer.stopOnSignal = true
-        StopSignals.install()
         trainer.onRecord = { record in if world.isRoot { try files.append(record) } }
         trainer.onCheckpoint = { state in if world.isRoot { try files.writeCheckpoint(state) } }
         let started = Stopwatch(), firstStep = state.step
@@ -133,7 +126,7 @@ public struct TrainJob {
 
         let outcome: TrainingOutcome
         do {
-            outcome = try timings.measure("train", on: world) { try trainer.run(from: state) }
+            outcome = try run.timings.measure("train", on: world) { try trainer.run(from: state) }
         } catch let diverged as TrainingDiverged {
             // Every rank saw the same (allreduced) loss: fail together, with one message.
             _ = try world.agree { () throws -> Int in throw diverged }
@@ -141,7 +134,8 @@ public struct TrainJob {
         }
 
         let heldOut = try trainer.heldOut?.evaluate(outcome.state.parameters)
-        let peaks = try world.allgather([peakResidentBytes()])
+        let header = try run.completedHeader()
+        let (timings, seconds) = (run.timings, run.clock.seconds)
         if world.isRoot {
             // A signalled run is not finished: it leaves its checkpoint (not params.npy) for --resume.
             if outcome.reason != .signal { try output.writeVector(outcome.state.parameters, to: "params.npy") }
@@ -156,15 +150,14 @@ public struct TrainJob {
                 finished: outcome.reason != .signal, stopReason: outcome.reason.rawValue, resumedFrom: resumeStep, startedFrom: start, loss: outcome.final.loss,
                 accuracy: outcome.final.accuracy, gradientNorm: outcome.final.gradientNorm ?? .nan,
                 heldOutSamples: split.heldOut?.globalCount ?? 0, heldOutLoss: heldOut?.loss, heldOutAccuracy: heldOut?.accuracy,
-                seconds: clock.seconds, trainingSeconds: timings.wallSeconds["train"] ?? 0,
+                seconds: seconds, trainingSeconds: timings.wallSeconds["train"] ?? 0,
                 stepsPerSecond: Double(outcome.updates) / max(timings.wallSeconds["train"] ?? 0, 1e-9),
-                peakResidentBytesPerRank: peaks)
-            try output.writeJSON(summary, to: "summary.json")
-            try output.writeJSON(timings, to: "timings.json")
+                peakResidentBytesPerRank: header.peakResidentBytesPerRank)
+            try run.finish(summary, header: header)
             var accuracy = outcome.final.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""
             if let heldOut { accuracy += String(format: "; held out: loss %.6g", heldOut.loss) + (heldOut.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? "") }
             if announce { print(String(format: "step %d (%@): loss %.10g%@, gradient norm %.4g; %.1f s", outcome.state.step,
-                         outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, clock.seconds)) }
+                         outcome.reason.rawValue, outcome.final.loss, accuracy, outcome.final.gradientNorm ?? .nan, seconds)) }
         }
         if outcome.reason == .signal {
             throw StoppedBySignal(message: "\(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); \(continuation)")

@@ -8,7 +8,7 @@ struct Evaluate: MPICommand {
         abstract: "Loss, accuracy and gradient norm of a parameter vector on the configured data.",
         discussion: """
             Loads the data of --config (each rank its shard) and the parameter vector --params (M float64 values in the \
-            layout of docs/formats.md), prints the mean loss, accuracy and ‖∇L‖, and writes summary.json and config.toml \
+            layout of docs/formats.md), prints the mean loss, accuracy and ‖∇L‖, and writes summary.json (with the run header of docs/formats.md), timings.json and config.toml \
             into --out.
             """)
 

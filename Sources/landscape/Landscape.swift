@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Support
 
 /// A subcommand that runs inside an MPI job. Parsing happens before MPI starts (so a typo costs
 /// no MPI start-up and is reported once); `run(on:)` then runs under `MPIRuntime.run`'s contract:
@@ -37,7 +38,7 @@ struct Landscape: ParsableCommand {
             Run under MPI, e.g. `mpirun -np 2 landscape eig --test-matrix householder:2000 --out results/eig`
             or through launch/mpirun. Every command that produces results writes a run directory (--out).
             """,
-        version: "0.1.0",
+        version: landscapeVersion,
         subcommands: [Eig.self, Info.self, Train.self, Evaluate.self, Spectrum.self, Top.self, Density.self, Trace.self, Interpolate.self, Path.self, Critical.self, Study.self, Plan.self, DataCommand.self, Sweep.self, Bench.self])
 
     static func main() {
