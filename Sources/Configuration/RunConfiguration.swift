@@ -25,6 +25,8 @@ public struct RunConfiguration: Sendable, Equatable {
     public var top = TopSpecification()
     public var density = DensitySpecification()
     public var trace = TraceSpecification()
+    /// `landscape path`'s settings (and the connectivity study's paths).
+    public var path = PathSpecification()
 
     public init() {}
 
@@ -98,6 +100,7 @@ public struct RunConfiguration: Sendable, Equatable {
         try top.validate()
         try density.validate()
         try trace.validate()
+        try path.validate()
     }
 
     /// The resolved configuration as TOML.
@@ -190,14 +193,14 @@ public struct ConfigurationKey: Sendable {
     let set: @Sendable (inout RunConfiguration, ConfigurationValue) throws -> Void
     let render: @Sendable (RunConfiguration) -> String?
 
-    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace"]
+    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path"]
 
     /// The key called `name` (e.g. "data.samples"), nil for an unknown one.
     public static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }
 
-    /// The tables of one command only: their flags belong to `landscape top`, `density` or
-    /// `trace` (each has an --operator); the other tables' flags are on every command.
-    public static let commandTables: Set<String> = ["top", "density", "trace"]
+    /// The tables of one command only: their flags belong to `landscape top`, `density`, `trace`
+    /// (each has an --operator) or `path`; the other tables' flags are on every command.
+    public static let commandTables: Set<String> = ["top", "density", "trace", "path"]
 
     /// The command whose flags include this key's, or nil for every command.
     public var command: String? {
@@ -327,6 +330,29 @@ public struct ConfigurationKey: Sendable {
         integer("trace.max-matvecs", "--max-matvecs", \.trace.maxMatvecs),
         integer("trace.min-samples", "--min-samples", \.trace.minimumSamples),
         integer("trace.block-size", "--block-size", \.trace.blockSize),
+        choice("path.method", "--method", \.path.method),
+        integer("path.pivots", "--pivots", \.path.pivots),
+        integer("path.max-pivots", "--max-pivots", \.path.maxPivots),
+        real("path.spring", "--spring", \.path.spring),
+        boolean("path.climb", "--climb", \.path.climb),
+        real("path.tolerance", "--tolerance", \.path.tolerance),
+        integer("path.iterations", "--iterations", \.path.iterations),
+        integer("path.cycle-iterations", "--cycle-iterations", \.path.cycleIterations),
+        integer("path.cycles", "--cycles", \.path.cycles),
+        real("path.insert-threshold", "--insert-threshold", \.path.insertThreshold),
+        integer("path.segment-points", "--segment-points", \.path.segmentPoints),
+        choice("path.optimizer", "--optimizer", \.path.optimizer),
+        real("path.step-size", "--step-size", \.path.stepSize),
+        real("path.momentum", "--band-momentum", \.path.momentum),
+        real("path.max-step", "--max-step", \.path.maximumStep),
+        optionalReal("path.level", "--level", \.path.level),
+        choice("path.split", "--split", \.path.split),
+        integer("path.string-steps", "--string-steps", \.path.stringSteps),
+        integer("path.string-points", "--string-points", \.path.stringPoints),
+        integer("path.checkpoint-every", "--band-checkpoint-every", \.path.checkpointEvery),
+        optionalInteger("path.index-every", "--index-every", \.path.indexEvery),
+        choice("path.curvature", "--curvature", \.path.curvature),
+        integer("path.group-size", "--group-size", \.path.groupSize),
     ]
 }
 

@@ -77,20 +77,17 @@ public struct LargeSmallBatchStudy: Sendable {
 /// [study]
 /// seeds = [1, 2, 3]            # initialisations (the data stay those of data.seed, or of seed)
 /// widths = [[30, 30], [60, 60]]  # hidden widths: each width's minima are connected
+///
+/// [path]                       # the paths' settings: every key of `landscape path` (docs/path.md)
 /// method = "autoneb"           # neb, autoneb or string (then level = λ)
-/// pivots = 4                   # and max-pivots, cycles, cycle-iterations, iterations, climb,
-///                              # tolerance, step-size, spring, group-size: as `landscape path`'s flags
+/// pivots = 4
+/// group-size = 1
 /// ```
 public struct ConnectivityStudy: Sendable {
     public var base: RunConfiguration
     public var seeds: [UInt64] = [1, 2, 3]
     public var widths: [[Int]] = [[30, 30]]
-    /// `[study]` keys of `landscape path`'s settings, as (key, value text), applied by the job.
-    public var pathSettings: [(key: String, value: String)] = []
-
-    public static let pathKeys = ["method", "pivots", "max-pivots", "cycles", "cycle-iterations", "iterations", "climb",
-                                  "tolerance", "step-size", "spring", "level", "group-size"]
-    static var keys: [String] { ["seeds", "widths"] + pathKeys }
+    static let keys = ["seeds", "widths"]
 
     public init(toml text: String, source: String) throws {
         let table = try RunConfiguration.parse(toml: text, source: source)
@@ -114,11 +111,9 @@ public struct ConnectivityStudy: Sendable {
                     }
                     return inner.map { $0.int! }
                 }
-            case _ where Self.pathKeys.contains(key):
-                let text: String
-                if let v = value.int { text = "\(v)" } else if let v = value.double { text = "\(v)" } else if let v = value.bool { text = "\(v)" }
-                else if let v = value.string { text = v } else { throw InputError("\(source): study.\(key) must be a number, a boolean or a string") }
-                pathSettings.append((key, text))
+            case _ where ConfigurationKey.named("path.\(key)") != nil:
+                // Before the [path] table, a study's path settings were [study] keys.
+                throw InputError("\(source): study.\(key) is now path.\(key): move it from [study] to the [path] table")
             default:
                 throw InputError("\(source): unknown key study.\(key); the [study] keys are \(Self.keys.joined(separator: ", "))")
             }

@@ -94,7 +94,7 @@ public func exactHessianEigenvalues(at θ: [Double], model: any Model, objective
 }
 
 /// How the curvature at a point (a line's sites, a path's pivots, a critical point) is taken.
-public enum CurvatureMethod: String, Sendable, CaseIterable {
+public enum CurvatureMethod: String, Sendable, CaseIterable, Codable {
     /// Exact when the Hessian is small enough to decompose quickly (M ≤ `exactLimit`), else Lanczos.
     case auto, exact, lanczos
 

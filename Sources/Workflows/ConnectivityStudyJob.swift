@@ -36,45 +36,10 @@ public struct ConnectivityStudyJob {
         return c
     }
 
-    /// `landscape path`'s settings from the [study] keys.
-    func pathJob(_ width: [Int]) throws -> PathJob {
-        var s = PathJob.Settings()
-        s.method = .autoneb
-        var groupSize = 0
-        for (key, text) in study.pathSettings {
-            func number() throws -> Double {
-                guard let v = Double(text), v.isFinite else { throw InputError("study.\(key) = \(text): give a number") }
-                return v
-            }
-            func count() throws -> Int {
-                guard let v = Int(text) else { throw InputError("study.\(key) = \(text): give a whole number") }
-                return v
-            }
-            switch key {
-            case "method":
-                guard let m = PathJob.Method(rawValue: text) else { throw InputError("study.method = \"\(text)\": use neb, autoneb or string") }
-                s.method = m
-            case "pivots": s.pivots = try count()
-            case "max-pivots": s.maxPivots = try count()
-            case "cycles": s.cycles = try count()
-            case "cycle-iterations": s.cycleIterations = try count()
-            case "iterations": s.iterations = try count()
-            case "climb":
-                guard let b = Bool(text) else { throw InputError("study.climb = \(text): give true or false") }
-                s.climb = b
-            case "tolerance": s.tolerance = try number()
-            case "step-size": s.stepSize = try number()
-            case "spring": s.spring = try number()
-            case "level": s.level = try number()
-            case "group-size": groupSize = try count()
-            default: preconditionFailure("ConnectivityStudy.pathKeys and this switch list the same keys")
-            }
-        }
-        if s.method != .autoneb { s.maxPivots = max(s.maxPivots, s.pivots) }
-        let seeds = study.seeds
-        var job = PathJob(configuration: configuration(width), endpoints: seeds.map { minimum(width, $0).file("params.npy") },
-                          settings: s, output: paths(width))
-        job.groupSize = groupSize
+    /// `landscape path` between a width's minima, with the configuration's `[path]` settings.
+    func pathJob(_ width: [Int]) -> PathJob {
+        var job = PathJob(configuration: configuration(width), endpoints: study.seeds.map { minimum(width, $0).file("params.npy") },
+                          output: paths(width))
         job.memoryPerRank = memoryPerRank
         job.resume = true   // finished pairs of a stopped study are kept
         job.quiet = quiet
@@ -96,14 +61,10 @@ public struct ConnectivityStudyJob {
         try study.validate()
         var jobs: [PathJob] = []
         for width in study.widths {
+            // Every [path] setting is checked here, before any minimum is trained.
             try configuration(width).validate()
-            let job: PathJob
-            do {
-                job = try pathJob(width)
-                try job.settings.validate()
-            } catch let error as InputError { throw InputError("study: \(error.message)") }
-            // Before any minimum is trained: the paths' rank groups must fit the job.
-            try RankGroups.check(size: job.groupSize, ranks: world.size) { InputError("study.group-size = \(job.groupSize) \($0)") }
+            let job = pathJob(width)
+            try RankGroups.check(size: job.groupSize, ranks: world.size) { InputError(setting: "path.group-size", "= \(job.groupSize) \($0)") }
             jobs.append(job)
         }
         try world.agree { try output.validate() }
@@ -166,7 +127,7 @@ public struct ConnectivityStudyJob {
                     + "\(index(0)) / \(index(s.highestPivot?.pivot)) / \(index(s.pivots + 1)) | \(top.map { String(format: "%.2g", $0.gradientNorm) } ?? "—") | \(s.verdict) |\n"
             }
         }
-        let method = try pathJob(study.widths[0]).settings
+        let method = study.base.path
         let text = """
             # Mode connectivity: \(method.method.rawValue) paths between minima of \(study.widths.count) width(s)
 

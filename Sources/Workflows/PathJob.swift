@@ -19,109 +19,33 @@ import Support
 /// and gradients are what costs, and rank groups take pivots side by side, data-parallel inside a
 /// group (`RankGroups.share`). World rank 0 writes.
 public struct PathJob {
-    public enum Method: String, CaseIterable, Sendable, Codable {
-        case neb, autoneb, string
-    }
-
-    public enum Optimizer: String, CaseIterable, Sendable, Codable {
-        case fire, momentum
-    }
-
-    /// Where dynamic string sampling splits a segment whose line rises above the level.
-    public enum SplitPoint: String, CaseIterable, Sendable, Codable {
-        case maximum, midpoint
-    }
-
-    /// The method's numbers (docs/path.md has the defaults' reasons).
-    public struct Settings: Sendable, Equatable, Codable {
-        public var method = Method.autoneb
-        /// Interior pivots of the band (NEB), or of AutoNEB's first cycle.
-        public var pivots = 4
-        /// AutoNEB's budget of interior pivots.
-        public var maxPivots = 16
-        /// Spring constant k of F∥ = k(|p_{i+1} − pᵢ| − |pᵢ − p_{i−1}|)τ.
-        public var spring = 1.0
-        /// The highest pivot climbs to the saddle (Henkelman et al. 2000), in NEB and AutoNEB's final run.
-        public var climb = false
-        /// Convergence: every pivot's |F⊥| (the climbing pivot's |F|) at or below this.
-        public var tolerance = 1e-4
-        /// NEB's iteration budget (AutoNEB: of its final run).
-        public var iterations = 2000
-        /// AutoNEB: NEB iterations per cycle, and the most cycles.
-        public var cycleIterations = 200
-        public var cycles = 6
-        /// AutoNEB: a segment gets a new pivot where its sampled maximum exceeds its higher pivot by
-        /// more than this fraction of the band's energy range.
-        public var insertThreshold = 0.1
-        /// Loss samples on each segment between neighbouring pivots (AutoNEB's test, the dense profile).
-        public var segmentPoints = 9
-        /// Heavy-ball momentum by default: FIRE's growing time step pumps energy into the band's
-        /// non-conservative force field on the networks we measured (docs/path.md).
-        public var optimizer = Optimizer.momentum
-        /// Momentum's learning rate, or FIRE's base time step.
-        public var stepSize = 0.02
-        public var momentum = 0.9
-        /// The longest move of a pivot in one iteration, as a fraction of the first band's pivot
-        /// spacing |B − A| / (P + 1).
-        public var maximumStep = 0.1
-        /// Dynamic string sampling: the loss level λ, where a new point splits a segment, the training
-        /// budget of each new point, and the most points the string may gain.
-        public var level: Double?
-        public var split = SplitPoint.maximum
-        public var stringSteps = 2000
-        public var stringPoints = 16
-        /// A checkpoint every this many band iterations (0: only on a signal).
-        public var checkpointEvery = 200
-
-        public init() {}
-
-        /// Every refusal of the numbers alone, in the flags' words.
-        public func validate() throws {
-            func positive(_ value: Double, _ flag: String) throws {
-                guard value > 0, value.isFinite else { throw InputError("\(flag) \(value): give a finite number > 0") }
-            }
-            guard pivots >= 1 else { throw InputError("--pivots \(pivots): a band needs at least 1 interior pivot") }
-            guard maxPivots >= pivots else { throw InputError("--max-pivots \(maxPivots) is below --pivots \(pivots); give a budget ≥ the first cycle's pivots") }
-            guard spring >= 0, spring.isFinite else { throw InputError("--spring \(spring): give a finite spring constant ≥ 0") }
-            try positive(tolerance, "--tolerance")
-            try positive(stepSize, "--step-size")
-            try positive(maximumStep, "--max-step")
-            guard momentum >= 0, momentum < 1 else { throw InputError("--band-momentum \(momentum): give μ in [0, 1)") }
-            guard insertThreshold >= 0, insertThreshold.isFinite else { throw InputError("--insert-threshold \(insertThreshold): give a fraction ≥ 0") }
-            for (flag, value) in [("--iterations", iterations), ("--cycle-iterations", cycleIterations), ("--cycles", cycles),
-                                  ("--segment-points", segmentPoints), ("--string-steps", stringSteps), ("--string-points", stringPoints)] where value < 1 {
-                throw InputError("\(flag) \(value): give a whole number ≥ 1")
-            }
-            guard checkpointEvery >= 0 else { throw InputError("--band-checkpoint-every \(checkpointEvery): give 0 (on signals only) or a number of iterations") }
-            if method == .string {
-                guard let level else { throw InputError("--method string needs --level λ: the loss level at which to connect the end points") }
-                guard level.isFinite else { throw InputError("--level \(level): give a finite loss level") }
-            } else if level != nil {
-                throw InputError("--level applies to --method string; NEB and AutoNEB find the lowest path, not one below a level")
-            }
-        }
-    }
+    public typealias Method = PathSpecification.Method
+    public typealias Optimizer = PathSpecification.Optimizer
+    public typealias SplitPoint = PathSpecification.SplitPoint
+    /// The method's numbers: the configuration's `[path]` table.
+    public typealias Settings = PathSpecification
 
     public var configuration: RunConfiguration
     /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
     public var model: (any Model)? = nil
     /// Two end points, or (`--minima`) three or more minima to connect pairwise.
     public var endpoints: [String]
-    public var settings: Settings
-    /// The exact inertia also at every K-th pivot (besides the highest).
-    public var indexEvery: Int?
-    public var curvatureMethod = InterpolateJob.CurvatureMethod.auto
-    /// Ranks per group; 0 = one group of all ranks.
-    public var groupSize = 0
+    /// The `[path]` settings of the configuration.
+    public var settings: Settings {
+        get { configuration.path }
+        set { configuration.path = newValue }
+    }
+    var indexEvery: Int? { settings.indexEvery }
+    var curvatureMethod: InterpolateJob.CurvatureMethod { settings.curvature }
+    var groupSize: Int { settings.groupSize }
     public var output: RunDirectory
     public var memoryPerRank: Int?
     public var resume = false
     public var quiet = false
 
-    public init(configuration: RunConfiguration, endpoints: [String], settings: Settings, output: RunDirectory) {
+    public init(configuration: RunConfiguration, endpoints: [String], output: RunDirectory) {
         self.configuration = configuration
         self.endpoints = endpoints
-        self.settings = settings
         self.output = output
     }
 
@@ -142,7 +66,6 @@ public struct PathJob {
     }
 
     public func run(on world: Communicator) throws {
-        try settings.validate()
         try JobRun.perform("path", configuration: configuration, model: model, output: output, resuming: resume,
                            quiet: quiet, on: world) { run in
             let context = try prepare(run)
@@ -166,7 +89,7 @@ public struct PathJob {
         var run = run
         let world = run.world
         guard endpoints.count >= 2 else { throw InputError("--minima needs at least two minima (three or more to build a tree)") }
-        let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
+        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "path.group-size", "= \(groupSize) \($0)") }
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
@@ -182,7 +105,7 @@ public struct PathJob {
             }
             // The band is replicated: the pivots, their gradients, the forces and the optimiser's
             // velocity, (P + 2) × M values each, plus the model's working set.
-            let pivots = settings.method == .autoneb ? settings.maxPivots : settings.method == .string ? settings.stringPoints : settings.pivots
+            let pivots = settings.largestBand
             let bytes = 4 * 8 * Double(pivots + 2) * Double(m) + 64 * 1024 * 1024
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             if bytes > Double(budget) {
@@ -192,13 +115,12 @@ public struct PathJob {
             let losses = try points.map { try training.evaluate($0, gradient: false).loss }
             if settings.method == .string, let level = settings.level, let high = losses.max(), level <= high {
                 let which = losses.count == 2 ? (losses[0] >= losses[1] ? "--from" : "--to") : "the highest minimum"
-                throw InputError("--level \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
+                throw InputError(setting: "path.level", "= \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {
                 try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact index at the highest pivot")
             }
-            if let k = indexEvery, k < 1 { throw InputError("--index-every \(k): give a step of at least 1 pivot") }
             return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model,
                            points: points, losses: losses, curvatureExact: exact)
         } catch {
@@ -207,15 +129,13 @@ public struct PathJob {
         }
     }
 
-    /// What a path's results depend on besides its configuration and end points: the method's
-    /// settings and the analysis made at its pivots.
+    /// What a path's results depend on besides the rest of its configuration and its end points:
+    /// the `[path]` settings as rendered, without the checkpoint interval and the group size (which
+    /// change no result beyond the rounding of the data-parallel sums, docs/reproducibility.md).
     var settingsIdentity: SettingsIdentity {
-        var identity = SettingsIdentity()
-        var band = settings
-        band.checkpointEvery = 0   // how often the band is saved changes no result
-        identity.add(fields: band, prefix: "path")
-        identity["path.curvature"] = curvatureMethod.rawValue
-        identity["path.index-every"] = indexEvery.map(String.init) ?? "none"
+        var identity = SettingsIdentity(configuration: configuration).only(table: "path")
+        identity["path.checkpoint-every"] = nil
+        identity["path.group-size"] = nil
         return identity
     }
 
@@ -223,6 +143,7 @@ public struct PathJob {
     /// settings, the end points' bits — a resumed run continues or keeps only the very same path.
     func identity(_ a: [Double], _ b: [Double]) -> SettingsIdentity {
         var identity = SettingsIdentity(configuration: configuration)
+        identity.remove(table: "path")
         identity.add(settingsIdentity)
         identity.depend(on: "the end points", digest: bitDigest(a, b))
         return identity

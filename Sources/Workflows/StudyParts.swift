@@ -29,6 +29,9 @@ struct StudyParts {
             self.name = name
             self.configuration = configuration
             var identity = SettingsIdentity(configuration: configuration)
+            // Only a path part reads [path] (its `more` adds the path's settings): the minima it
+            // connects stay the same parts whatever the path's settings.
+            identity.remove(table: "path")
             more(&identity)
             self.identity = identity
         }

@@ -40,12 +40,7 @@ extension EstimatorCommand {
         return settings.displayName(ofSetting: setting)
     }
 
-    func validateOwn() throws {
-        for (key, text) in ownOverrides {
-            var scratch = RunConfiguration()
-            _ = try validated { try scratch.override(key, text: text) }
-        }
-    }
+    func validateOwn() throws { try validateKeyFlags(ownOverrides) }
 
     func run(on runtime: MPIRuntime) throws {
         let configuration = try RunConfiguration.load(path: inputs.config, overrides: settings.overrides + ownOverrides, on: runtime.world)
@@ -62,11 +57,6 @@ extension EstimatorCommand {
         }
         try job.run(on: runtime.world)
     }
-}
-
-/// The flags of one command table as (key, text) pairs.
-private func pairs(_ list: [(String, String?)]) -> [(key: String, text: String)] {
-    list.compactMap { key, text in text.map { (key: key, text: $0) } }
 }
 
 struct Top: EstimatorCommand {
@@ -92,7 +82,7 @@ struct Top: EstimatorCommand {
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     var ownOverrides: [(key: String, text: String)] {
-        pairs([("top.operator", `operator`), ("top.k", k), ("top.which", which), ("top.tolerance", tolerance), ("top.block-size", blockSize),
+        keyFlags([("top.operator", `operator`), ("top.k", k), ("top.which", which), ("top.tolerance", tolerance), ("top.block-size", blockSize),
                ("top.basis", basis), ("top.max-matvecs", maxMatvecs), ("top.check-multiplicity", checkMultiplicity)])
     }
     func validate() throws { try validateOwn() }
@@ -121,7 +111,7 @@ struct Density: EstimatorCommand {
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     var ownOverrides: [(key: String, text: String)] {
-        pairs([("density.operator", `operator`), ("density.probes", probes), ("density.steps", lanczosSteps), ("density.distribution", distribution),
+        keyFlags([("density.operator", `operator`), ("density.probes", probes), ("density.steps", lanczosSteps), ("density.distribution", distribution),
                ("density.sigma", sigma), ("density.grid-points", gridPoints), ("density.group-size", groupSize), ("density.block-size", blockSize)])
     }
     func validate() throws { try validateOwn() }
@@ -148,7 +138,7 @@ struct Trace: EstimatorCommand {
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     var ownOverrides: [(key: String, text: String)] {
-        pairs([("trace.operator", `operator`), ("trace.method", method), ("trace.power", power), ("trace.distribution", distribution),
+        keyFlags([("trace.operator", `operator`), ("trace.method", method), ("trace.power", power), ("trace.distribution", distribution),
                ("trace.tolerance", tolerance), ("trace.max-matvecs", maxMatvecs), ("trace.min-samples", minSamples), ("trace.block-size", blockSize)])
     }
     func validate() throws { try validateOwn() }

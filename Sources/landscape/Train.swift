@@ -52,7 +52,7 @@ struct RunKeyOptions: ConfigurationFlags {
             ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),
             ("train.record-every", recordEvery), ("train.checkpoint-every", checkpointEvery),
         ]
-        return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
+        return keyFlags(pairs)
     }
 
     func validate() throws { try validateOverrides() }
@@ -72,12 +72,21 @@ extension ConfigurationFlags {
     }
 
     /// Type and choice errors in flags are reported before MPI starts.
-    func validateOverrides() throws {
-        for (key, text) in overrides {
-            var scratch = RunConfiguration()
-            _ = try validated { try scratch.override(key, text: text) }
-        }
+    func validateOverrides() throws { try validateKeyFlags(overrides) }
+}
+
+/// Type and choice errors in flags that stand for configuration keys, before MPI starts: each
+/// (key, text) applied to a scratch configuration.
+func validateKeyFlags(_ overrides: [(key: String, text: String)]) throws {
+    for (key, text) in overrides {
+        var scratch = RunConfiguration()
+        _ = try validated { try scratch.override(key, text: text) }
     }
+}
+
+/// The flags given, of a list of (configuration key, flag text or nil), as (key, text) pairs.
+func keyFlags(_ list: [(String, String?)]) -> [(key: String, text: String)] {
+    list.compactMap { key, text in text.map { (key: key, text: $0) } }
 }
 
 /// The `[hessian]` keys' flags: for the commands that assemble or decompose an exact Hessian (and
@@ -90,7 +99,7 @@ struct HessianKeyOptions: ConfigurationFlags {
 
     var overrides: [(key: String, text: String)] {
         let pairs: [(String, String?)] = [("hessian.grid", grid), ("hessian.block", block), ("hessian.assembly", assembly)]
-        return pairs.compactMap { key, text in text.map { (key: key, text: $0) } }
+        return keyFlags(pairs)
     }
 
     func validate() throws { try validateOverrides() }

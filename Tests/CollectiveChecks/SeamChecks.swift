@@ -149,10 +149,8 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
         let start = root.file("initialization.npy")
         if world.isRoot { try NPYArray(shape: [m], values: θ0).write(to: start) }
         try world.barrier()
-        var settings = PathJob.Settings()
-        settings.method = .neb
-        settings.iterations = 50
-        var job = PathJob(configuration: configuration, endpoints: [trained.file("params.npy"), start], settings: settings, output: output)
+        var job = PathJob(configuration: configuration, endpoints: [trained.file("params.npy"), start], output: output)
+        (job.settings.method, job.settings.iterations) = (.neb, 50)
         job.model = model
         job.quiet = true
         try job.run(on: world)
@@ -184,15 +182,14 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
         let summary = try json(base.subdirectory("critical"))
         guard summary["converged"] as? Int == 2, summary["minima"] as? Int == 1 else { return .infinity }
 
-        var band = PathJob.Settings()
-        (band.method, band.iterations, band.pivots) = (.neb, 10, 2)
         let ends = [base.subdirectory("critical").subdirectory("points").file("0.npy"), root.file("small-start.npy")]
         if world.isRoot {
             try NPYArray(shape: [4], values: small.model.initialization.parameters(for: tiny, seed: 9)).write(to: ends[1])
         }
         try world.barrier()
-        var path = PathJob(configuration: small, endpoints: ends, settings: band, output: base.subdirectory("path"))
-        (path.model, path.quiet, path.curvatureMethod) = (tiny, true, .lanczos)
+        var path = PathJob(configuration: small, endpoints: ends, output: base.subdirectory("path"))
+        (path.settings.method, path.settings.iterations, path.settings.pivots, path.settings.curvature) = (.neb, 10, 2, .lanczos)
+        (path.model, path.quiet) = (tiny, true)
         try path.run(on: world)
 
         var line = InterpolateJob(configuration: small, shape: .line(from: ends[0], .random),

@@ -25,11 +25,11 @@ import Testing
         #expect(!options.isEmpty, "no options found for \(command)")
         // The run tables' keys are on every command; [top], [density], [trace] on their own only.
         // interpolate: no [hessian] flags (its --grid is the plane's grid), and top.k for its curvature;
-        // path: the run keys only (its curvature takes [hessian] from --config).
+        // path: the run keys and [path] (its curvature takes [hessian] from --config).
         let keys = ConfigurationKey.all.filter {
             switch command {
             case "interpolate": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k"
-            case "path": $0.command == nil && !$0.name.hasPrefix("hessian.")
+            case "path": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.command == "path"
             default: $0.command == nil || $0.command == command
             }
         }

@@ -24,7 +24,7 @@ extension MPIJobs {
 
         /// `study connectivity`'s --config on these data: GD with momentum to the minima for `steps`,
         /// then the `[study]` table's lines.
-        func connectivityStudy(steps: Int = 1000, study: String) -> String {
+        func connectivityStudy(steps: Int = 1000, study: String, band: String) -> String {
             """
             [data]
             kind = "npy"
@@ -41,6 +41,8 @@ extension MPIJobs {
             steps = \(steps)
             [study]
             \(study)
+            [path]
+            \(band)
 
             """
         }
@@ -284,6 +286,7 @@ extension MPIJobs {
         try f.connectivityStudy(study: """
             seeds = [1, 2, 3]
             widths = [[2], [3]]
+            """, band: """
             cycles = 2
             cycle-iterations = 100
             iterations = 200
@@ -305,6 +308,28 @@ extension MPIJobs {
         #expect(changed.status == 2 && changed.stderr.contains("was run with other settings"), "\(changed.stderr)")
     }
 
+    /// A `[path]` setting is one key whether typed as a flag, written in a --config file or in a
+    /// study's file, and a refusal names it as the user wrote it; a study's old [study] path keys
+    /// are refused with where they moved.
+    @Test func aPathSettingIsNamedAsTheUserWroteIt() throws {
+        let f = try Self.fixture("path-named")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let config = f.path("path.toml"), study = f.path("study.toml"), out = f.path("out")
+        try "[path]\npivots = 0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let ends = ["--from", f.a, "--to", f.b, "--out", out]
+        let fromFile = try MPITestSupport.run(np: 2, ["path"] + f.model + ["--config", config] + ends)
+        #expect(fromFile.status == 2 && fromFile.stderr.contains("error: path.pivots = 0: a band needs at least 1 interior pivot"), "\(fromFile.stderr)")
+        let typed = try MPITestSupport.run(np: 2, ["path"] + f.model + ["--config", config, "--pivots", "-2"] + ends)
+        #expect(typed.status == 2 && typed.stderr.contains("error: --pivots = -2: a band needs at least 1 interior pivot"), "\(typed.stderr)")
+        try f.connectivityStudy(study: "seeds = [1, 2]\nwidths = [[2]]", band: "pivots = 0").write(toFile: study, atomically: true, encoding: .utf8)
+        let inStudy = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", study, "--out", out])
+        #expect(inStudy.status == 2 && inStudy.stderr.contains("path.pivots = 0: a band needs at least 1 interior pivot"), "\(inStudy.stderr)")
+        try f.connectivityStudy(study: "seeds = [1, 2]\nwidths = [[2]]\npivots = 3", band: "").write(toFile: study, atomically: true, encoding: .utf8)
+        let moved = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", study, "--out", out])
+        #expect(moved.status == 2 && moved.stderr.contains("study.pivots is now path.pivots: move it from [study] to the [path] table"), "\(moved.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out), "nothing written")
+    }
+
     @Test func badInputIsRefused() throws {
         let f = try Self.fixture("path-bad")
         defer { try? FileManager.default.removeItem(at: f.directory) }
@@ -320,13 +345,13 @@ extension MPIJobs {
             (["--from", f.a, "--to", f.b, "--pivots", "0"], "at least 1 interior pivot"),
             (["--from", f.a, "--to", f.b, "--method", "neb", "--pivots", "2000000", "--memory-per-rank", "100M"], "use at most"),
             (["--from", f.a, "--to", f.b, "--method", "string", "--level", "-1"], "is not above the end points' losses"),
-            (["--from", f.a, "--to", f.b, "--method", "string"], "needs --level"),
-            (["--from", f.a, "--to", f.b, "--method", "elastic"], "use neb, autoneb or string"),
-            (["--from", f.a, "--to", f.b, "--optimizer", "adam"], "use fire or momentum"),
-            (["--from", f.a, "--to", f.b, "--tolerance", "0"], "--tolerance 0.0: give a finite number > 0"),
+            (["--from", f.a, "--to", f.b, "--method", "string"], "--level is missing"),
+            (["--from", f.a, "--to", f.b, "--method", "elastic"], "'elastic' is not one of neb, autoneb, string"),
+            (["--from", f.a, "--to", f.b, "--optimizer", "adam"], "'adam' is not one of fire, momentum"),
+            (["--from", f.a, "--to", f.b, "--tolerance", "0"], "--tolerance = 0.0: give a finite number > 0"),
             (["--from", f.a], "give --from A.npy --to B.npy"),
             (["--minima", f.a, f.b], "three or more minima"),
-            (["--from", f.a, "--to", f.b, "--group-size", "3"], "must divide the number of ranks"),
+            (["--from", f.a, "--to", f.b, "--group-size", "3"], "--group-size = 3 must divide the number of ranks"),
         ]
         for (extra, message) in cases {
             let out = f.path("out")

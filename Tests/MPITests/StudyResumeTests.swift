@@ -41,6 +41,7 @@ extension MPIJobs {
         f.connectivityStudy(steps: steps, study: """
             seeds = [1, 2]
             widths = [[2]]
+            """, band: """
             pivots = \(pivots)
             cycles = 2
             cycle-iterations = 50
@@ -205,7 +206,7 @@ extension MPIJobs {
         let config = f.path("study.toml"), out = f.path("out")
         try Self.write(Self.connectivity(f, groupSize: 3), to: config)
         let groups = try MPITestSupport.run(np: 2, ["study", "connectivity", "--config", config, "--out", out, "--quiet"])
-        #expect(groups.status == 2 && groups.stderr.contains("study.group-size = 3 must divide the number of ranks (2)"), "\(groups.stderr)")
+        #expect(groups.status == 2 && groups.stderr.contains("path.group-size = 3 must divide the number of ranks (2)"), "\(groups.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
         try FileManager.default.removeItem(atPath: f.path("X.npy"))
         try Self.write(Self.connectivity(f), to: config)

@@ -53,6 +53,18 @@ struct SettingsIdentity: Codable, Equatable, Sendable {
         for (key, field) in fields { entries["\(prefix).\(key)"] = field.text }
     }
 
+    /// The entries of one configuration table (`path`: "path.pivots", …).
+    func only(table: String) -> SettingsIdentity {
+        var identity = SettingsIdentity()
+        identity.entries = entries.filter { $0.key.hasPrefix(table + ".") }
+        return identity
+    }
+
+    /// Without the entries of one configuration table.
+    mutating func remove(table: String) {
+        entries = entries.filter { !$0.key.hasPrefix(table + ".") }
+    }
+
     /// Another identity's entries (they win over this one's of the same key).
     mutating func add(_ other: SettingsIdentity) { entries.merge(other.entries) { $1 } }
 
