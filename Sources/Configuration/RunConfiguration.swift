@@ -27,6 +27,8 @@ public struct RunConfiguration: Sendable, Equatable {
     public var trace = TraceSpecification()
     /// `landscape path`'s settings (and the connectivity study's paths).
     public var path = PathSpecification()
+    /// `landscape critical`'s search.
+    public var critical = CriticalSpecification()
 
     public init() {}
 
@@ -101,6 +103,7 @@ public struct RunConfiguration: Sendable, Equatable {
         try density.validate()
         try trace.validate()
         try path.validate()
+        try critical.validate()
     }
 
     /// The resolved configuration as TOML.
@@ -127,7 +130,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
 /// A configuration value, from TOML or from a flag's text.
 public enum ConfigurationValue: Sendable {
-    case integer(Int), real(Double), text(String), boolean(Bool), integers([Int])
+    case integer(Int), real(Double), text(String), boolean(Bool), integers([Int]), reals([Double])
 
     init(toml value: TOMLValueConvertible) throws {
         if let v = value.int { self = .integer(v) }
@@ -135,12 +138,19 @@ public enum ConfigurationValue: Sendable {
         else if let v = value.string { self = .text(v) }
         else if let v = value.bool { self = .boolean(v) }
         else if let array = value.array {
-            var values: [Int] = []
-            for element in array {
-                guard let v = element.int else { throw InputError("an array must hold integers (got \(element.debugDescription))") }
-                values.append(v)
+            // Integers stay integers (widths); an array with a real in it is a list of reals (scales).
+            if let values = Optional(array.compactMap(\.int)), values.count == array.count {
+                self = .integers(values)
+            } else {
+                var values: [Double] = []
+                for element in array {
+                    guard let v = element.double ?? element.int.map(Double.init) else {
+                        throw InputError("an array must hold numbers (got \(element.debugDescription))")
+                    }
+                    values.append(v)
+                }
+                self = .reals(values)
             }
-            self = .integers(values)
         } else {
             throw InputError("unsupported value \(value.debugDescription)")
         }
@@ -168,6 +178,14 @@ public enum ConfigurationValue: Sendable {
                 values.append(v)
             }
             self = .integers(values)
+        case .reals:
+            let body = trimmed.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            var values: [Double] = []
+            for part in body.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let v = Double(part) else { throw InputError("\(flag) '\(text)' is not a list of numbers such as 0.5,1,2") }
+                values.append(v)
+            }
+            self = .reals(values)
         }
     }
 
@@ -179,13 +197,17 @@ public enum ConfigurationValue: Sendable {
     var text: String? { if case .text(let v) = self { v } else { nil } }
     var boolean: Bool? { if case .boolean(let v) = self { v } else { nil } }
     var integers: [Int]? { if case .integers(let v) = self { v } else { nil } }
+    /// A list of integers is a list of reals too (TOML `[1, 2]` for [1.0, 2.0]).
+    var reals: [Double]? {
+        switch self { case .reals(let v): v; case .integers(let v): v.map(Double.init); default: nil }
+    }
 }
 
 import Foundation
 
 /// One configuration key: its dotted name, its flag, its type, how to set and render it.
 public struct ConfigurationKey: Sendable {
-    public enum Kind: String, Sendable { case integer, real, text, boolean, integers }
+    public enum Kind: String, Sendable { case integer, real, text, boolean, integers, reals }
 
     public let name: String
     public let flag: String
@@ -193,14 +215,14 @@ public struct ConfigurationKey: Sendable {
     let set: @Sendable (inout RunConfiguration, ConfigurationValue) throws -> Void
     let render: @Sendable (RunConfiguration) -> String?
 
-    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path"]
+    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path", "critical"]
 
     /// The key called `name` (e.g. "data.samples"), nil for an unknown one.
     public static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }
 
     /// The tables of one command only: their flags belong to `landscape top`, `density`, `trace`
-    /// (each has an --operator) or `path`; the other tables' flags are on every command.
-    public static let commandTables: Set<String> = ["top", "density", "trace", "path"]
+    /// (each has an --operator), `path` or `critical`; the other tables' flags are on every command.
+    public static let commandTables: Set<String> = ["top", "density", "trace", "path", "critical"]
 
     /// The command whose flags include this key's, or nil for every command.
     public var command: String? {
@@ -243,6 +265,12 @@ public struct ConfigurationKey: Sendable {
             guard let x = v.text else { throw InputError("expected a string") }
             c[keyPath: path] = x
         }, render: { $0[keyPath: path].map(renderText) })
+    }
+    static func reals(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Double]> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .reals, set: { c, v in
+            guard let x = v.reals else { throw InputError("expected a list of numbers such as [0.5, 1, 2]") }
+            c[keyPath: path] = x
+        }, render: { "[" + $0[keyPath: path].map(renderReal).joined(separator: ", ") + "]" })
     }
     /// A string restricted to the raw values of `T` (activation, loss, kinds…).
     static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T> & Sendable) -> ConfigurationKey where T.RawValue == String {
@@ -353,6 +381,19 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("path.index-every", "--index-every", \.path.indexEvery),
         choice("path.curvature", "--curvature", \.path.curvature),
         integer("path.group-size", "--group-size", \.path.groupSize),
+        choice("critical.method", "--method", \.critical.method),
+        choice("critical.start", "--start", \.critical.start),
+        integer("critical.starts", "--starts", \.critical.starts),
+        reals("critical.scales", "--scales", \.critical.scales),
+        integer("critical.trajectory-every", "--trajectory-every", \.critical.trajectoryEvery),
+        real("critical.tolerance", "--tolerance", \.critical.tolerance),
+        integer("critical.iterations", "--iterations", \.critical.iterations),
+        optionalInteger("critical.inner-iterations", "--inner-iterations", \.critical.innerIterations),
+        real("critical.max-step", "--max-step", \.critical.maximumStep),
+        real("critical.duplicate-tolerance", "--duplicate-tolerance", \.critical.duplicateTolerance),
+        real("critical.near-critical", "--near-critical", \.critical.nearCriticalTolerance),
+        choice("critical.curvature", "--curvature", \.critical.curvature),
+        integer("critical.group-size", "--group-size", \.critical.groupSize),
     ]
 }
 

@@ -196,6 +196,7 @@ extension ConfigurationValue: CustomStringConvertible {
         case .text(let v): v
         case .boolean(let v): "\(v)"
         case .integers(let v): "[" + v.map(String.init).joined(separator: ", ") + "]"
+        case .reals(let v): "[" + v.map(renderReal).joined(separator: ", ") + "]"
         }
     }
     public var description: String { rendered }

@@ -21,79 +21,29 @@ import Training
 /// the point and its spectrum — writes the point's files and checkpoints the finished starts, so a
 /// stopped run resumes after its last round and its numbers do not depend on the grouping.
 public struct CriticalJob {
-    /// Where the starting points come from.
-    public enum Start: String, CaseIterable, Sendable, Codable {
-        /// The seed's initialisation at seed + k, scaled by `scales[k mod count]`.
-        case initialization = "init"
-        /// The states of the [train] run every `trajectoryEvery` steps (step 0 first).
-        case trajectory
-        /// Parameter files (`points`).
-        case files
-    }
-
-    /// The search's numbers (docs/critical.md has the defaults' reasons).
-    public struct Settings: Sendable, Equatable, Codable {
-        public var method = CriticalPointSearch.Method.newton
-        /// Converged when ‖∇L‖ ≤ tolerance · ‖∇L‖ at the start.
-        public var tolerance = 1e-10
-        /// Newton iterations per start.
-        public var iterations = 100
-        /// MINRES iterations per Newton step (nil: M, enough in exact arithmetic).
-        public var innerIterations: Int?
-        /// The longest step ‖θₖ₊₁ − θₖ‖.
-        public var maximumStep = 1.0
-        public var starts = 8
-        public var start = Start.initialization
-        /// `init`: the initialisation's scale factors, used in turn.
-        public var scales = [1.0]
-        /// `trajectory`: steps of training between starts.
-        public var trajectoryEvery = 100
-        /// Two converged points are the same critical point (up to the network's symmetries) when
-        /// their energies and every eigenvalue agree within this fraction of the larger |ε|, max|λ|.
-        public var duplicateTolerance = 1e-6
-        /// Searches that stopped (budget, stall) within this fraction of their start's ‖∇L‖ are
-        /// near-critical points: reported and fitted separately, never counted as critical.
-        public var nearCriticalTolerance = 1e-3
-
-        public init() {}
-
-        /// Every refusal of the numbers alone, in the flags' words.
-        public func validate() throws {
-            guard tolerance > 0, tolerance.isFinite else { throw InputError("--tolerance \(tolerance): give a finite relative gradient-norm tolerance > 0 (e.g. 1e-10)") }
-            guard maximumStep > 0, maximumStep.isFinite else { throw InputError("--max-step \(maximumStep): give a finite step length > 0") }
-            guard starts >= 1 else { throw InputError("--starts \(starts): give at least 1 starting point") }
-            guard iterations >= 1 else { throw InputError("--iterations \(iterations): give a whole number ≥ 1") }
-            if let inner = innerIterations, inner < 1 { throw InputError("--inner-iterations \(inner): give a whole number ≥ 1 (MINRES iterations per Newton step)") }
-            guard !scales.isEmpty else { throw InputError("--scales: give at least one scale factor, e.g. 0.5,1,2") }
-            for s in scales where !(s > 0 && s.isFinite) { throw InputError("--scales: \(s) is not a finite scale factor > 0") }
-            guard trajectoryEvery >= 1 else { throw InputError("--trajectory-every \(trajectoryEvery): give a number of training steps ≥ 1") }
-            if start == .trajectory, (starts - 1).multipliedReportingOverflow(by: trajectoryEvery).overflow {
-                throw InputError("--starts \(starts) with --trajectory-every \(trajectoryEvery): the trajectory would need more than 2⁶³ training steps; give fewer starts or fewer steps between them")
-            }
-            guard duplicateTolerance >= 0, duplicateTolerance.isFinite else { throw InputError("--duplicate-tolerance \(duplicateTolerance): give a finite fraction ≥ 0") }
-            guard nearCriticalTolerance >= tolerance, nearCriticalTolerance.isFinite else {
-                throw InputError("--near-critical \(nearCriticalTolerance): give a finite fraction ≥ --tolerance \(tolerance)")
-            }
-        }
-    }
+    public typealias Start = CriticalSpecification.Start
+    /// The search's numbers: the configuration's `[critical]` table.
+    public typealias Settings = CriticalSpecification
 
     public var configuration: RunConfiguration
     /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
     public var model: (any Model)? = nil
-    public var settings: Settings
-    /// `--start files`: the points.
+    /// The `[critical]` settings of the configuration.
+    public var settings: Settings {
+        get { configuration.critical }
+        set { configuration.critical = newValue }
+    }
+    /// `start = files`: the points (`settings.starts` is their count).
     public var points: [String] = []
-    public var curvatureMethod = InterpolateJob.CurvatureMethod.auto
-    /// Ranks per group; 0 = one group of all ranks.
-    public var groupSize = 0
+    var curvatureMethod: InterpolateJob.CurvatureMethod { settings.curvature }
+    var groupSize: Int { settings.groupSize }
     public var output: RunDirectory
     public var memoryPerRank: Int?
     public var resume = false
     public var quiet = false
 
-    public init(configuration: RunConfiguration, settings: Settings, output: RunDirectory) {
+    public init(configuration: RunConfiguration, output: RunDirectory) {
         self.configuration = configuration
-        self.settings = settings
         self.output = output
     }
 
@@ -116,7 +66,6 @@ public struct CriticalJob {
     }
 
     public func run(on world: Communicator) throws {
-        try settings.validate()
         try JobRun.perform("critical", configuration: configuration, model: model, output: output, resuming: resume,
                            quiet: quiet, on: world) { run in
             let context = try prepare(run)
@@ -148,9 +97,11 @@ public struct CriticalJob {
         if configuration.model.loss == .crossEntropy {
             throw InputError("model.loss = \"cross-entropy\": Pennington & Bahri's energy ε is the ½-normalised squared error, and cross-entropy has no critical points of finite energy on separable data (its infimum is at infinity); use model.loss = \"mse\" (class data then fits one-hot targets), or `landscape spectrum` for the Hessian at a trained point")
         }
-        if settings.start == .files, points.isEmpty { throw InputError("--start files needs --points a.npy b.npy …") }
-        if settings.start != .files, !points.isEmpty { throw InputError("--points applies with --start files (the starts are the files); drop --start \(settings.start.rawValue) or --points") }
-        let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
+        if settings.start == .files, points.isEmpty { throw InputError(setting: "critical.start", "= files needs --points a.npy b.npy …") }
+        if settings.start != .files, !points.isEmpty {
+            throw InputError(setting: "critical.start", "= \(settings.start.rawValue): --points applies with start files (the starts are the files); give --start files, or drop --points")
+        }
+        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "critical.group-size", "= \(groupSize) \($0)") }
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
@@ -165,7 +116,7 @@ public struct CriticalJob {
                 try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact spectrum at each critical point")
             }
             // Every start is made (and kept) before the first search: M doubles each, and its record.
-            try MemoryPlan.requireFits(settings.starts, setting: "--starts", holding: "the starting points (M = \(m) parameters each)",
+            try MemoryPlan.requireFits(settings.starts, setting: "critical.starts", holding: "the starting points (M = \(m) parameters each)",
                                        bytesEach: 8 * Double(m) + 1024, budget: budget)
             let (starts, origins) = try startingPoints(model: model, training: training, on: world, progress: progress)
             run.header.point = "\(starts.count) starts (\(settings.start.rawValue))"
@@ -215,8 +166,13 @@ public struct CriticalJob {
         }
     }
 
-    /// The identity of the run in its checkpoint: the configuration, the settings, the starts' bits.
+    /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
+    /// size aside: it changes no result beyond rounding), a library caller's model, the starts' bits.
     func identity(_ context: Context) -> String {
-        "\(configuration.toml(runningOn: self.model))|\(settings)|\(curvatureMethod)|\(bitDigest(context.starts.flatMap { $0 }))"
+        var identity = SettingsIdentity(configuration: configuration)
+        identity["critical.group-size"] = nil
+        if let model { identity["model.given"] = model.summary }
+        identity.depend(on: "the starting points", digest: bitDigest(context.starts.flatMap { $0 }))
+        return identity.text
     }
 }

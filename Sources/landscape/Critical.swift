@@ -4,7 +4,8 @@ import Configuration
 import CriticalPoints
 import Workflows
 
-struct Critical: MPICommand {
+struct Critical: TableCommand {
+    static let table = "critical"
     static let configuration = CommandConfiguration(
         abstract: "Critical points ∇L = 0 of every index, their energy and exact index, and the index–energy law (Pennington & Bahri).",
         discussion: """
@@ -21,63 +22,43 @@ struct Critical: MPICommand {
             model.loss = "mse". See docs/critical.md.
             """)
 
-    @Option(help: ArgumentHelp("The run configuration (TOML): data, model, [train] for --start trajectory; flags override it.", valueName: "run.toml"))
-    var config: String?
-    @Option(help: ArgumentHelp("newton, gauss-newton-mr or gradient-norm.", valueName: "how")) var method = "newton"
-    @Option(help: ArgumentHelp("Starting points: init, trajectory or files.", valueName: "where")) var start = "init"
-    @Option(parsing: .unconditional, help: ArgumentHelp("The number of starting points (--start files: the files).", valueName: "K")) var starts = 8
-    @Option(help: ArgumentHelp("--start init: scale factors of the initialisation, used in turn.", valueName: "a,b,…")) var scales = "1"
-    @Option(parsing: .unconditional, help: ArgumentHelp("--start trajectory: training steps between starts.", valueName: "R")) var trajectoryEvery = 100
+    @OptionGroup var options: RunOptions
+    @Option(parsing: .unconditional, help: ArgumentHelp("newton (default), gauss-newton-mr or gradient-norm. [critical.method]", valueName: "how")) var method: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Starting points: init (default), trajectory or files. [critical.start]", valueName: "where")) var start: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The number of starting points (start files: the files); 8. [critical.starts]", valueName: "K")) var starts: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("start init: scale factors of the initialisation, used in turn; 1. [critical.scales]", valueName: "a,b,…")) var scales: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("start trajectory: training steps between starts; 100. [critical.trajectory-every]", valueName: "R")) var trajectoryEvery: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("--start files: the starting points.", valueName: "a.npy b.npy …"))
     var points: [String] = []
-    @Option(parsing: .unconditional, help: ArgumentHelp("Converged when ‖∇L‖ ≤ tol × ‖∇L‖ at the start.", valueName: "tol")) var tolerance = 1e-10
-    @Option(parsing: .unconditional, help: ArgumentHelp("Newton iterations per start.", valueName: "n")) var iterations = 100
-    @Option(parsing: .unconditional, help: ArgumentHelp("MINRES iterations per Newton step (default M).", valueName: "n")) var innerIterations: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("The longest step ‖θₖ₊₁ − θₖ‖.", valueName: "r")) var maxStep = 1.0
-    @Option(parsing: .unconditional, help: ArgumentHelp("Same point when ε and every eigenvalue agree within this fraction.", valueName: "f")) var duplicateTolerance = 1e-6
-    @Option(parsing: .unconditional, help: ArgumentHelp("Unconverged searches that ended with ‖∇L‖ ≤ f × the start's are near-critical points, fitted apart.", valueName: "f"))
-    var nearCritical = 1e-3
-    @Option(help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit)), exact, or lanczos (the smallest eigenvalues only).", valueName: "how"))
-    var curvature = "auto"
-    @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
-    @Option(help: "Output directory.") var out: String
-    @Flag(help: "Continue a stopped run in --out (finished starts are kept).") var resume = false
-    @Flag(help: "No progress lines on standard error.") var quiet = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Converged when ‖∇L‖ ≤ tol × ‖∇L‖ at the start; 1e-10. [critical.tolerance]", valueName: "tol")) var tolerance: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Newton iterations per start; 100. [critical.iterations]", valueName: "n")) var iterations: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("MINRES iterations per Newton step (default M). [critical.inner-iterations]", valueName: "n")) var innerIterations: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The longest step ‖θₖ₊₁ − θₖ‖; 1. [critical.max-step]", valueName: "r")) var maxStep: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Same point when ε and every eigenvalue agree within this fraction; 1e-6. [critical.duplicate-tolerance]", valueName: "f")) var duplicateTolerance: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Unconverged searches that ended with ‖∇L‖ ≤ f × the start's are near-critical points, fitted apart; 1e-3. [critical.near-critical]", valueName: "f"))
+    var nearCritical: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit); default), exact, or lanczos (the smallest eigenvalues only). [critical.curvature]", valueName: "how"))
+    var curvature: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group (default). [critical.group-size]", valueName: "G")) var groupSize: String?
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 
-    func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
-
-    func validate() throws {
-        let job = try self.job(configuration: RunConfiguration())
-        do { try job.settings.validate() } catch let error as InputError { throw ValidationError(error.message) }
+    /// (key, text) of the `[critical]` flags given; with --points, the start count is theirs.
+    var tableOverrides: [(key: String, text: String)] {
+        keyFlags([("critical.method", method), ("critical.start", start), ("critical.starts", points.isEmpty ? starts : "\(points.count)"),
+                  ("critical.scales", scales), ("critical.trajectory-every", trajectoryEvery), ("critical.tolerance", tolerance),
+                  ("critical.iterations", iterations), ("critical.inner-iterations", innerIterations), ("critical.max-step", maxStep),
+                  ("critical.duplicate-tolerance", duplicateTolerance), ("critical.near-critical", nearCritical),
+                  ("critical.curvature", curvature), ("critical.group-size", groupSize)])
     }
 
-    func job(configuration: RunConfiguration) throws -> CriticalJob {
-        var s = CriticalJob.Settings()
-        guard let m = CriticalPointSearch.Method(rawValue: method) else { throw ValidationError("--method '\(method)': use newton, gauss-newton-mr or gradient-norm") }
-        guard let where_ = CriticalJob.Start(rawValue: start) else { throw ValidationError("--start '\(start)': use init, trajectory or files") }
-        guard let c = InterpolateJob.CurvatureMethod(rawValue: curvature) else { throw ValidationError("--curvature '\(curvature)': use auto, exact or lanczos") }
-        let factors = scales.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !factors.contains(nil) else { throw ValidationError("--scales '\(scales)': give comma-separated numbers, e.g. 0.5,1,2") }
-        (s.method, s.start, s.scales, s.trajectoryEvery) = (m, where_, factors.map { $0! }, trajectoryEvery)
-        (s.tolerance, s.iterations, s.innerIterations, s.maximumStep, s.duplicateTolerance) = (tolerance, iterations, innerIterations, maxStep, duplicateTolerance)
-        s.nearCriticalTolerance = nearCritical
-        s.starts = where_ == .files ? max(points.count, 1) : starts
-        var job = CriticalJob(configuration: configuration, settings: s, output: RunDirectory(path: out))
-        job.points = points
-        job.curvatureMethod = c
-        guard groupSize >= 0 else { throw ValidationError("--group-size \(groupSize): give 0 (one group) or a divisor of the number of ranks") }
-        job.groupSize = groupSize
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
-        job.resume = resume
-        job.quiet = quiet
-        return job
+    func validate() throws {
+        try validateKeyFlags(tableOverrides)
     }
 
     func run(on runtime: MPIRuntime) throws {
-        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
-        try job(configuration: configuration).run(on: runtime.world)
+        var job = CriticalJob(configuration: try configuration(on: runtime), output: options.output)
+        job.points = points
+        try options.apply(to: &job)
+        try job.run(on: runtime.world)
     }
 }

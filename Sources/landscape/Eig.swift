@@ -40,8 +40,7 @@ struct Eig: MPICommand {
     @Option(parsing: .unconditional, help: "Eigenvalues with |λ| ≤ this count as zero in the summary (default M·ε·max|λ|).")
     var zeroTolerance: Double?
 
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G or 512M (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
+    @OptionGroup var memory: MemoryOption
 
     @Option(help: "Output directory (created when the results are ready).")
     var out: String
@@ -61,7 +60,6 @@ struct Eig: MPICommand {
         guard symmetryTolerance >= 0 else { throw ValidationError("--symmetry-tolerance must be ≥ 0") }
         _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: vectors) }
         _ = try validated(naming: displayName(ofSetting:)) { try testMatrix.map { try HouseholderTestMatrix.Specification(parsing: $0) } }
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     func run(on runtime: MPIRuntime) throws {
@@ -75,7 +73,7 @@ struct Eig: MPICommand {
         job.symmetrize = symmetrize
         job.symmetryTolerance = symmetryTolerance
         job.zeroTolerance = zeroTolerance
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.memoryPerRank = try memory.budget()
         job.quiet = quiet
         try job.run(on: runtime.world)
     }

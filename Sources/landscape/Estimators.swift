@@ -5,23 +5,17 @@ import Workflows
 
 /// The run inputs and outputs `top`, `density` and `trace` share (those of `spectrum`).
 struct EstimatorInputs: ParsableArguments {
-    @Option(help: "The run's TOML configuration (data, model, and the command's table); flags override it.") var config: String?
+    @OptionGroup var options: RunOptions
     @Option(help: ArgumentHelp("Parameters at which to estimate: a params.npy from `landscape train`.", valueName: "params.npy"))
     var checkpoint: String?
     @Option(help: ArgumentHelp("Or at a named point: init (the seed's initialisation). With neither, the model is trained first (into DIR/train).", valueName: "init"))
     var at: String?
     @Option(help: ArgumentHelp("The exact spectrum (eigenvalues.npy from `landscape spectrum`, all M values) to measure the estimate against.", valueName: "eigenvalues.npy"))
     var compare: String?
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
-    @Option(help: "Output directory.") var out: String
-    @Flag(help: "Continue a run stopped by SIGTERM/SIGUSR1 (exit status 3) in --out from its checkpoint.") var resume = false
-    @Flag(help: "No progress lines on standard error.") var quiet = false
 
     func validate() throws {
         guard checkpoint == nil || at == nil else { throw ValidationError("give at most one of --checkpoint params.npy or --at init") }
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 }
 
@@ -43,13 +37,11 @@ extension EstimatorCommand {
     func validateOwn() throws { try validateKeyFlags(ownOverrides) }
 
     func run(on runtime: MPIRuntime) throws {
-        let configuration = try RunConfiguration.load(path: inputs.config, overrides: settings.overrides + ownOverrides, on: runtime.world)
+        let configuration = try inputs.options.configuration(overrides: settings.overrides + ownOverrides, on: runtime)
         let point: SpectrumJob.Point? = inputs.checkpoint.map { .checkpoint($0) } ?? (inputs.at == nil ? nil : .initialization)
-        var job = EstimatorJob(Self.estimator, configuration: configuration, point: point, output: RunDirectory(path: inputs.out))
+        var job = EstimatorJob(Self.estimator, configuration: configuration, point: point, output: inputs.options.output)
         job.compare = inputs.compare
-        job.memoryPerRank = try inputs.memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
-        job.quiet = inputs.quiet
-        job.resume = inputs.resume
+        try inputs.options.apply(to: &job)
         // `landscape top` has a flag for every [top] key, typed or not; other settings as typed.
         let topFlags = Self.estimator == .top
         job.settingName = { key in

@@ -19,7 +19,7 @@ struct Interpolate: MPICommand {
             from --config apply).
             """)
 
-    @Option(help: ArgumentHelp("The run configuration (TOML): data and model; flags override it.", valueName: "run.toml")) var config: String?
+    @OptionGroup var options: RunOptions
     @Option(help: ArgumentHelp("The start point A (or θ₀): a params.npy.", valueName: "A.npy")) var from: String
     @Option(help: ArgumentHelp("The end point B of the line (or the plane's second point).", valueName: "B.npy")) var to: String?
     @Option(help: ArgumentHelp("With --plane: the third point C of the plane through A, B, C.", valueName: "C.npy")) var through: String?
@@ -37,12 +37,7 @@ struct Interpolate: MPICommand {
     var curvature = "auto"
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues reported at each curvature point. [top.k]", valueName: "k")) var k: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group.", valueName: "G")) var groupSize = 0
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
-    @Option(help: "Output directory.") var out: String
-    @Flag(help: "Continue a stopped run in --out: finished points are not recomputed.") var resume = false
     @Flag(help: "Allow grids of more than 10⁷ points.") var force = false
-    @Flag(help: "No progress lines on standard error.") var quiet = false
     @Option(parsing: .unconditional, help: ArgumentHelp("The plane's grid: start:end:count for both axes, or α-axis,β-axis (default -1:1:51; -0.5:1.5:51 through three points).",
                                valueName: "a:b:n[,c:d:m]")) var grid: String?
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
@@ -57,7 +52,6 @@ struct Interpolate: MPICommand {
         _ = try job(configuration: RunConfiguration())
         var scratch = RunConfiguration()
         for (key, text) in ownOverrides { _ = try validated { try scratch.override(key, text: text) } }
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     /// The job the flags describe; every combination and format error is a ValidationError here.
@@ -97,7 +91,7 @@ struct Interpolate: MPICommand {
         }
         if normalize != nil, case .segment = shape { throw ValidationError("--normalize applies to directions; a line between two points is not rescaled") }
         if normalize != nil, case .planeThrough = shape { throw ValidationError("--normalize applies to directions; the plane through three points is not rescaled") }
-        var job = InterpolateJob(configuration: configuration, shape: shape, axes: axes, output: RunDirectory(path: out))
+        var job = InterpolateJob(configuration: configuration, shape: shape, axes: axes, output: options.output)
         if let columns {
             guard case .file = source else { throw ValidationError("--columns selects columns of a --direction FILE.npy") }
             let list = columns.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -127,15 +121,13 @@ struct Interpolate: MPICommand {
         job.curvatureMethod = method
         guard groupSize >= 0 else { throw ValidationError("--group-size \(groupSize): give 0 (one group) or a divisor of the number of ranks") }
         job.groupSize = groupSize
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
-        job.resume = resume
+        try options.apply(to: &job)
         job.force = force
-        job.quiet = quiet
         return job
     }
 
     func run(on runtime: MPIRuntime) throws {
-        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides + ownOverrides, on: runtime.world)
+        let configuration = try options.configuration(overrides: settings.overrides + ownOverrides, on: runtime)
         try job(configuration: configuration).run(on: runtime.world)
     }
 }

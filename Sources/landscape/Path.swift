@@ -3,7 +3,8 @@ import Cluster
 import Configuration
 import Workflows
 
-struct Path: MPICommand {
+struct Path: TableCommand {
+    static let table = "path"
     static let configuration = CommandConfiguration(
         abstract: "A path of low loss between minima (NEB, AutoNEB, dynamic string sampling) and the exact index at its top.",
         discussion: """
@@ -20,8 +21,7 @@ struct Path: MPICommand {
             --config apply); Lanczos takes top.tolerance, top.block-size and top.max-matvecs from --config.
             """)
 
-    @Option(help: ArgumentHelp("The run configuration (TOML): data and model (and [train] for string points); flags override it.", valueName: "run.toml"))
-    var config: String?
+    @OptionGroup var options: RunOptions
     @Option(help: ArgumentHelp("The start point A: a params.npy.", valueName: "A.npy")) var from: String?
     @Option(help: ArgumentHelp("The end point B.", valueName: "B.npy")) var to: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Instead of --from/--to: three or more minima, connected pairwise.", valueName: "a.npy b.npy …"))
@@ -57,15 +57,10 @@ struct Path: MPICommand {
     var curvature: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A band checkpoint every this many iterations (0: on signals only); 200. [path.checkpoint-every]", valueName: "n")) var bandCheckpointEvery: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group (default). [path.group-size]", valueName: "G")) var groupSize: String?
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
-    @Option(help: "Output directory.") var out: String
-    @Flag(help: "Continue a stopped run in --out from its checkpoint (finished pairs of --minima are kept; a finished path with other settings is refused).") var resume = false
-    @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 
     /// (key, text) of the `[path]` flags given.
-    var pathOverrides: [(key: String, text: String)] {
+    var tableOverrides: [(key: String, text: String)] {
         let pairs: [(String, String?)] = [
             ("path.method", method), ("path.pivots", pivots), ("path.max-pivots", maxPivots), ("path.spring", spring),
             ("path.climb", climb ? "true" : nil), ("path.tolerance", tolerance), ("path.iterations", iterations),
@@ -78,19 +73,9 @@ struct Path: MPICommand {
         return keyFlags(pairs)
     }
 
-    /// A setting as the user gave it: the flag when typed; a `[path]` key the flag too when there is
-    /// no --config file (where else could it come from), else the key.
-    func displayName(ofSetting setting: String) -> String? {
-        if pathOverrides.contains(where: { $0.key == setting }) || (config == nil && setting.hasPrefix("path.")) {
-            return ConfigurationKey.named(setting)?.flag
-        }
-        return settings.displayName(ofSetting: setting)
-    }
-
     func validate() throws {
-        try validateKeyFlags(pathOverrides)
+        try validateKeyFlags(tableOverrides)
         _ = try endpoints()
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     /// --from A --to B, or --minima with three or more files.
@@ -105,11 +90,9 @@ struct Path: MPICommand {
     }
 
     func run(on runtime: MPIRuntime) throws {
-        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides + pathOverrides, on: runtime.world)
-        var job = PathJob(configuration: configuration, endpoints: try endpoints(), output: RunDirectory(path: out))
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
-        job.resume = resume
-        job.quiet = quiet
+        var job = PathJob(configuration: try configuration(on: runtime),
+                          endpoints: try endpoints(), output: options.output)
+        try options.apply(to: &job)
         try job.run(on: runtime.world)
     }
 }

@@ -17,7 +17,7 @@ struct Spectrum: MPICommand {
             and after training (DIR/final), overlaid in DIR/spectra.svg. See docs/spectrum.md.
             """)
 
-    @Option(help: "The run's TOML configuration (data, model, hessian); flags override it.") var config: String?
+    @OptionGroup var options: RunOptions
     @Option(help: ArgumentHelp("Parameters at which to take the Hessian: a params.npy from `landscape train`.", valueName: "params.npy"))
     var checkpoint: String?
     @Option(help: ArgumentHelp("Or take it at a named point: init (the seed's initialisation).", valueName: "init")) var at: String?
@@ -27,12 +27,6 @@ struct Spectrum: MPICommand {
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
     @Option(help: "Eigensolver: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr.") var solver: EigensolverChoice = .auto
     @Option(parsing: .unconditional, help: "Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|).") var zeroTolerance: Double?
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
-    @Option(help: "Output directory (created when the results are ready).") var out: String
-    @Flag(help: "Continue a run stopped by SIGTERM/SIGUSR1 (exit status 3) in --out: finished phases are kept, training resumes from its checkpoint, the spectrum from the saved matrices.")
-    var resume = false
-    @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     func displayName(ofSetting setting: String) -> String? {
@@ -43,12 +37,11 @@ struct Spectrum: MPICommand {
         guard checkpoint == nil || at == nil else { throw ValidationError("give at most one of --checkpoint params.npy or --at init") }
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
         _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: eigenvectors) }
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     func run(on runtime: MPIRuntime) throws {
-        let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides, on: runtime.world)
-        let output = RunDirectory(path: out)
+        let configuration = try options.configuration(overrides: settings.overrides, on: runtime)
+        let output = options.output
         let job = try spectrumJob(configuration, checkpoint.map { .checkpoint($0) } ?? .initialization, output)
         if checkpoint == nil && at == nil {
             // Train, then the spectrum before and after (Sagun et al., Fig. 1).
@@ -65,9 +58,7 @@ struct Spectrum: MPICommand {
         job.saveHessian = saveHessian
         job.solver = solver
         job.zeroTolerance = zeroTolerance
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
-        job.quiet = quiet
-        job.resume = resume
+        try options.apply(to: &job)
         return job
     }
 }

@@ -35,8 +35,7 @@ struct LargeSmallBatch: MPICommand {
 
     @Option(help: ArgumentHelp("The study's TOML file: a run configuration plus a [study] table.", valueName: "study.toml")) var config: String
     @Option(help: "Output directory: large/, small/, line/, spectrum-large/, spectrum-small/ and report.md.") var out: String
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
+    @OptionGroup var memory: MemoryOption
     @Option(help: ArgumentHelp("Override study.large-batch (B₁).", valueName: "B")) var largeBatch: Int?
     @Option(help: ArgumentHelp("Override study.large-steps (S₁).", valueName: "n")) var largeSteps: Int?
     @Option(help: ArgumentHelp("Override study.small-batch (B₂).", valueName: "B")) var smallBatch: Int?
@@ -50,7 +49,6 @@ struct LargeSmallBatch: MPICommand {
         for (flag, value) in [("--large-batch", largeBatch), ("--large-steps", largeSteps), ("--small-batch", smallBatch), ("--small-steps", smallSteps)] {
             if let value, value < 1 { throw ValidationError("\(flag) \(value): give a whole number ≥ 1") }
         }
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     func run(on runtime: MPIRuntime) throws {
@@ -63,7 +61,7 @@ struct LargeSmallBatch: MPICommand {
         if let smallBatch { study.smallBatch = smallBatch }
         if let smallSteps { study.smallSteps = smallSteps }
         var job = LargeSmallBatchStudyJob(study: study, output: RunDirectory(path: out))
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.memoryPerRank = try memory.budget()
         job.quiet = quiet
         try job.run(on: world)
     }
@@ -84,15 +82,13 @@ struct Connectivity: MPICommand {
 
     @Option(help: ArgumentHelp("The study's TOML file: a run configuration plus a [study] table.", valueName: "study.toml")) var config: String
     @Option(help: "Output directory: <width>/minimum-<seed>/, <width>/paths/ and report.md.") var out: String
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
+    @OptionGroup var memory: MemoryOption
     @Flag(help: "No progress lines on standard error.") var quiet = false
     @OptionGroup(title: "Configuration keys (override the file's run configuration)") var settings: ConfigurationOptions
 
     func displayName(ofSetting setting: String) -> String? { settings.displayName(ofSetting: setting) }
 
     func validate() throws {
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
     }
 
     func run(on runtime: MPIRuntime) throws {
@@ -101,7 +97,7 @@ struct Connectivity: MPICommand {
         var study = try ConnectivityStudy(toml: text, source: config)
         for (key, value) in settings.overrides { try study.base.override(key, text: value) }
         var job = ConnectivityStudyJob(study: study, output: RunDirectory(path: out))
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.memoryPerRank = try memory.budget()
         job.quiet = quiet
         try job.run(on: world)
     }

@@ -27,13 +27,11 @@ struct Sweep: MPICommand {
     var slice: String?
     @Flag(help: "Run no points; only write the sweep-level files from what is on disk.") var aggregateOnly = false
     @Option(help: "Eigensolver for every point: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr.") var solver: EigensolverChoice = .auto
-    @Option(help: ArgumentHelp("Memory each rank may use, e.g. 4G (default: the node's available memory / ranks on the node).", valueName: "size"))
-    var memoryPerRank: String?
+    @OptionGroup var memory: MemoryOption
     @Flag(help: "No progress lines on standard error.") var quiet = false
 
     func validate() throws {
         _ = try validated { try slice.map(Self.parseSlice) }
-        _ = try validated { try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") } }
         if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be ≥ 1") }
         if aggregateOnly && slice != nil { throw ValidationError("give --slice or --aggregate-only, not both") }
     }
@@ -60,7 +58,7 @@ struct Sweep: MPICommand {
         job.aggregateOnly = aggregateOnly
         job.resume = resume
         job.solver = solver
-        job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
+        job.memoryPerRank = try memory.budget()
         job.quiet = quiet
         try job.run(on: world)
     }

@@ -129,9 +129,8 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
     // critical: Newton from two starts reaches the least-squares minimum (one distinct minimum).
     try suite.check("seam.critical", tolerance: 1e-10) {
         let output = root.subdirectory("critical")
-        var settings = CriticalJob.Settings()
-        settings.starts = 2
-        var job = CriticalJob(configuration: configuration, settings: settings, output: output)
+        var job = CriticalJob(configuration: configuration, output: output)
+        job.settings.starts = 2
         job.model = model
         job.quiet = true
         try job.run(on: world)
@@ -173,10 +172,9 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
         let exact = LeastSquares(x: data.inputs, y: data.targets, n: n, d: 1, k: k)
         let expected = exact.hessianEigenvalues   // the Hessian is constant: every point has these
         let base = root.subdirectory("small")
-        var settings = CriticalJob.Settings()
-        settings.starts = 2
-        var critical = CriticalJob(configuration: small, settings: settings, output: base.subdirectory("critical"))
-        (critical.model, critical.quiet, critical.curvatureMethod) = (tiny, true, .lanczos)
+        var critical = CriticalJob(configuration: small, output: base.subdirectory("critical"))
+        (critical.settings.starts, critical.settings.curvature) = (2, .lanczos)
+        (critical.model, critical.quiet) = (tiny, true)
         try critical.run(on: world)
         try world.barrier()
         let summary = try json(base.subdirectory("critical"))

@@ -19,17 +19,17 @@ import Testing
         }
     }
 
-    @Test(arguments: ["train", "spectrum", "evaluate", "plan", "top", "density", "trace", "interpolate", "path"])
+    @Test(arguments: ["train", "spectrum", "evaluate", "plan", "top", "density", "trace", "interpolate", "path", "critical"])
     func everyKeyHasItsFlagInTheHelp(command: String) throws {
         let options = try Self.options(command)
         #expect(!options.isEmpty, "no options found for \(command)")
         // The run tables' keys are on every command; [top], [density], [trace] on their own only.
         // interpolate: no [hessian] flags (its --grid is the plane's grid), and top.k for its curvature;
-        // path: the run keys and [path] (its curvature takes [hessian] from --config).
+        // path, critical: the run keys and their own table (their curvature takes [hessian] from --config).
         let keys = ConfigurationKey.all.filter {
             switch command {
             case "interpolate": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k"
-            case "path": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.command == "path"
+            case "path", "critical": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.command == command
             default: $0.command == nil || $0.command == command
             }
         }

@@ -46,7 +46,7 @@ extension MPIJobs {
     static let absurdSizes: [(name: String, args: [String], words: [String], not: [String])] = [
         ("critical starts", ["critical", "--loss", "mse", "--starts", "1000000000", "--iterations", "1"], ["--starts 1000000000", "held in memory"], []),
         ("critical trajectory", ["critical", "--loss", "mse", "--start", "trajectory", "--starts", "10000000000", "--trajectory-every", "10000000000"],
-         ["--trajectory-every 10000000000", "2⁶³"], []),
+         ["--trajectory-every = 10000000000", "2⁶³"], []),
         ("interpolate line", ["interpolate", "--from", "PARAMS", "--direction", "random", "--range", "0:1:1000000000", "--force"], ["--range", "1000000000 grid points"], []),
         ("interpolate plane", ["interpolate", "--from", "PARAMS", "--direction", "random", "--plane", "--grid", "0:1:100000", "--force"], ["--grid", "10000000000 grid points"], []),
         ("top block", ["top", "--at", "init", "--block-size", "9000000000000000000"], ["--block-size 9000000000000000000"], []),
@@ -136,9 +136,9 @@ extension MPIJobs {
         let f = try Self.fixture("negative")
         defer { try? FileManager.default.removeItem(at: f.directory) }
         let run = try MPITestSupport.run(np: 2, ["critical", "--loss", "mse", "--tolerance", "-1"] + Self.data + ["--out", f.out])
-        Self.expectRefusal(run, "--tolerance -1", ["--tolerance -1", "> 0"], not: ["Missing value"], out: f.out)
+        Self.expectRefusal(run, "--tolerance -1", ["--tolerance = -1.0", "> 0"], not: ["Missing value"], out: f.out)
         let starts = try MPITestSupport.run(np: 2, ["critical", "--loss", "mse", "--starts", "-3"] + Self.data + ["--out", f.out])
-        Self.expectRefusal(starts, "--starts -3", ["--starts -3", "at least 1"], out: f.out)
+        Self.expectRefusal(starts, "--starts -3", ["--starts = -3", "at least 1"], out: f.out)
     }
 
     /// A comparison spectrum of NaNs, or of integers: refused, naming what is wrong.
