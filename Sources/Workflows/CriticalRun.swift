@@ -50,7 +50,7 @@ extension CriticalJob {
         var duplicateOf: Int?
     }
 
-    static let checkpointFile = EstimatorCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
+    static let checkpointFile = ResumableCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
     var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// The search from start `k` and the curvature where it ended (collective over the group):

@@ -253,37 +253,9 @@ extension EstimatorJob {
     }
 }
 
-/// A stopped `density` or `trace` run's progress — the finished probes, or the samples — in
-/// DIR/checkpoint/`file` with the run's identity (its configuration and point), so `--resume`
-/// never continues a different run. One type for both: only the payload differs.
-struct EstimatorCheckpoint<Payload: Codable> {
-    struct Contents: Codable { var identity: String; var payload: Payload }
-    let file: String
-    /// What the payload is, for the refusal ("probes", "samples").
-    let what: String
-
-    func write(_ payload: Payload, identity: String, to directory: RunDirectory, on world: Communicator) throws {
-        try world.agree {
-            try directory.create()
-            try directory.writeJSON(Contents(identity: identity, payload: payload), to: file)
-        }
-    }
-
-    /// The saved payload, or nil when there is none.
-    func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> Payload? {
-        try world.agree { () throws -> Payload? in
-            guard let data = FileManager.default.contents(atPath: directory.file(file)) else { return nil }
-            // The strings RunDirectory.writeJSON writes for non-finite values (a far point's loss).
-            let contents = try NonFiniteJSON.decoder().decode(Contents.self, from: data)
-            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the \(what) of a different run; remove it or run without --resume") }
-            return contents.payload
-        }
-    }
-}
-
 extension EstimatorJob {
-    static let densityCheckpoint = EstimatorCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
-    static let traceCheckpoint = EstimatorCheckpoint<TraceProgress>(file: "trace.json", what: "samples")
+    static let densityCheckpoint = ResumableCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
+    static let traceCheckpoint = ResumableCheckpoint<TraceProgress>(file: "trace.json", what: "samples")
 }
 
 /// A stopped trace estimate: its Hutchinson samples and its history so far (convergence plot and

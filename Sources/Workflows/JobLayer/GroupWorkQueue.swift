@@ -113,11 +113,12 @@ struct GroupWorkQueue {
         var lastCheckpoint = Stopwatch()
         /// The single allreduce of a round: [a signal on any rank, a checkpoint due on rank 0].
         func verdicts(_ round: Round) throws {
-            let more = round.index + 1 < rounds
+            // Before the first round only the signal counts: nothing new to save.
+            let more = round.index + 1 < rounds, started = round.index >= 0
             let due: Bool
             switch policy {
-            case .everyRound: due = true
-            case .every(let seconds): due = lastCheckpoint.seconds >= seconds
+            case .everyRound: due = started
+            case .every(let seconds): due = started && lastCheckpoint.seconds >= seconds
             case .onStopOnly: due = false
             }
             var verdict = [Int(StopSignals.pending), world.isRoot && more && due ? 1 : 0]
