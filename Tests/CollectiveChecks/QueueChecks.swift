@@ -9,7 +9,8 @@ import Support
 /// order with their payloads bit for bit (−0, NaN with a payload, subnormals, empty payloads);
 /// checkpoints written as the policy says (every round, by rank 0's clock, only on a stop); and a
 /// signal raised on one rank stops every rank after the round with StoppedBySignal and a
-/// checkpoint (`ResumableCheckpoint`) from which a resumed queue computes the other items only.
+/// checkpoint (`ResumableCheckpoint`) from which a resumed queue computes the other items only;
+/// the independent mode (a sweep's) and the every-rank mode (`share`, the path's).
 func registerQueueChecks(_ suite: inout CheckSuite) throws {
     guard suite.selects(family: "queue.") else { return }
     let world = suite.world
@@ -127,6 +128,35 @@ func registerQueueChecks(_ suite: inout CheckSuite) throws {
         var refused = false
         do { _ = try store.read(directory, identity: "another", on: world) } catch is InputError { refused = true }
         errors += refused ? 0 : 1
+        return Double(errors)
+    }
+
+    try suite.check("queue.independent-groups", tolerance: 0) {
+        // A sweep's mode: every item once; a signal on the last rank stops its group after the
+        // item, the other groups finish their lists, and every rank throws the stop together.
+        var errors = 0
+        StopSignals.install()
+        for size in sizes {
+            let groups = try split(size)
+            defer { groups.free() }
+            let deal = GroupDeal.chunks(of: 1, 3 * groups.count, groups: groups.count)
+            for signalled in [false, true] {
+                var computed: [Int] = [], stop: String? = nil
+                do {
+                    try GroupWorkQueue(groups, deal: deal, checkpoint: .onStopOnly).runIndependently({ p in
+                        let sum = try groups.group.allreduce(p, .sum)
+                        errors += sum == groups.group.size * p ? 0 : 1
+                        computed.append(p)
+                        if signalled && world.rank == world.size - 1 { raise(SIGUSR1) }
+                        return true
+                    }, stopMessage: { "stopped" })
+                } catch let signal as StoppedBySignal { stop = signal.message }
+                StopSignals.clear()
+                let last = groups.index == groups.count - 1
+                errors += stop == (signalled ? "stopped" : nil) ? 0 : 1
+                errors += computed == Array(deal.lists[groups.index].prefix(signalled && last ? 1 : 3)) ? 0 : 1
+            }
+        }
         return Double(errors)
     }
 

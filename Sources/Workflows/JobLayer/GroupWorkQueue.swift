@@ -141,6 +141,25 @@ struct GroupWorkQueue {
         }
     }
 
+    /// The independent mode, for items of minutes to hours whose results go to disk (a sweep's
+    /// points): each group works through its own list with no message between groups while they
+    /// work — lock-step rounds would make every group wait for the slowest item of each round.
+    /// Before each item the group agrees on the stop verdict (its own allreduce); `compute`
+    /// (collective over the group) returns false when a stop ended the item itself. No gather and
+    /// no checkpoint: an item's completion is on disk. One world allreduce at the end: every rank
+    /// throws `StoppedBySignal(message: stopMessage())` together when any group stopped.
+    func runIndependently(_ compute: (Int) throws -> Bool, stopMessage: () -> String) throws {
+        let group = groups.group
+        var stopped = false
+        for position in deal.lists[groups.index] {
+            if try group.allreduce(Int(StopSignals.pending), .max) != 0 || !(try compute(position)) {
+                stopped = true
+                break
+            }
+        }
+        if try groups.world.allreduce(stopped ? 1 : 0, .max) != 0 { throw StoppedBySignal(message: stopMessage()) }
+    }
+
     /// Each group's rank 0 sends its round's records (JSON, one string) and payloads (doubles:
     /// every payload's length, then the payloads); rank 0 cuts them apart by the deal.
     private func gather<Record: Codable>(_ round: Int, results: [(record: Record, payload: [Double])],
