@@ -49,12 +49,15 @@ struct GroupDeal: Sendable {
 /// The one loop by which a job works through items on rank groups: rounds of items over the
 /// groups (`GroupDeal`), each group computing its items data-parallel inside; after every round
 /// the results gathered to world rank 0, the checkpoint policy and the stop on SIGTERM/SIGUSR1.
-/// Critical's starts, interpolate's points and curvature sites, density's probes run on it; the
-/// path's band and string (results needed on every rank, no checkpoint between) use `share`.
+/// Critical's starts, interpolate's points and curvature sites, density's probes run on it; a
+/// sweep's points (hours each, results on disk) use its independent mode, `runIndependently`; the
+/// path's band and string (results needed on every rank, no checkpoint between) its every-rank
+/// mode, `RankGroups.share`.
 ///
 /// Invariants the jobs rely on:
 /// - Groups are runs of consecutive ranks (`RankGroups`): group g's rank 0 is world rank g·size,
-///   so the results gathered in world-rank order are in group order.
+///   so the results gathered in world-rank order are in group order, and with the deal rank 0
+///   puts each round's results in item order (with `GroupDeal.chunks`, the whole run's).
 /// - A result is a Codable record (as JSON) and a payload of doubles that travels as doubles
 ///   (gatherv), bit-exact: a point, a spectrum, a packed row is on rank 0 exactly as computed.
 /// - One allreduce per round carries both verdicts — any rank's pending stop signal and rank 0's
@@ -81,7 +84,7 @@ struct GroupWorkQueue {
         var total: Int
     }
 
-    /// A record without a payload's companion: results that are doubles only skip the JSON gather.
+    /// The record of results that are doubles only (interpolate's packed points): no JSON gather.
     struct NoRecord: Codable, Sendable {}
 
     let groups: RankGroups
