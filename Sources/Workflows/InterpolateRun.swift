@@ -71,7 +71,7 @@ extension InterpolateJob {
         // Chunks of consecutive points per group per round: a point's values travel packed as
         // doubles (bit-exact), one writer per group.
         let pointQueue = GroupWorkQueue(context.groups, deal: .chunks(of: chunk, todo.count, groups: context.groups.count),
-                                    checkpoint: .every(seconds: Self.checkpointInterval))
+                                        checkpoint: .every(seconds: Self.checkpointInterval))
         try pointQueue.run(compute: { positions in
             try measure(positions.map { todo[$0] }, context).map { (GroupWorkQueue.NoRecord(), pack($0)) }
         }, collect: { results in
