@@ -89,7 +89,7 @@ struct GroupWorkQueue {
 
     let groups: RankGroups
     let deal: GroupDeal
-    var policy: CheckpointPolicy
+    let policy: CheckpointPolicy
 
     init(_ groups: RankGroups, deal: GroupDeal, checkpoint policy: CheckpointPolicy) {
         precondition(deal.lists.count == groups.count, "one list per group")
