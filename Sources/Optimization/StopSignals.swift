@@ -28,6 +28,10 @@ public enum StopSignals {
     /// The pending signal on this rank, 0 if none.
     public static var pending: Int32 { pendingSignal }
 
+    /// Forgets a received signal. A job never does (a stop is final); the in-process checks that
+    /// raise one to stop a work queue do, so the checks after them run on.
+    package static func clear() { pendingSignal = 0 }
+
     public static func name(_ signal: Int) -> String {
         switch Int32(signal) {
         case SIGTERM: "SIGTERM"

@@ -50,7 +50,7 @@ extension CriticalJob {
         var duplicateOf: Int?
     }
 
-    static let checkpointFile = EstimatorCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
+    static let checkpointFile = ResumableCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
     var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// The search from start `k` and the curvature where it ended (collective over the group):
@@ -113,8 +113,8 @@ extension CriticalJob {
         return (record, θ, eigenvalues)
     }
 
-    /// Rounds of starts — one per group per round — gathered on world rank 0, which writes each
-    /// point's files and the checkpoint. A signal ends the run after the round (exit 3).
+    /// Rounds of starts — one per group per round (`GroupWorkQueue`) — gathered on world rank 0,
+    /// which writes each point's files and the checkpoint. A signal ends the run after the round (exit 3).
     func compute(_ context: Context) throws -> [PointRecord] {
         let world = context.world, group = context.group, m = context.m
         let identity = self.identity(context)
@@ -134,51 +134,34 @@ extension CriticalJob {
         }
         let todo = context.starts.indices.filter { !finished.contains($0) }
         context.progress.say("critical: \(context.starts.count) starts (\(todo.count) to search) by \(settings.method.rawValue) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.model.summary), M = \(m), N = \(context.training.dataset.globalCount)")
-        var next = 0
-        while next < todo.count {
-            let mine = next + context.groups.index
-            var text = "", values: [Double] = []
-            if mine < todo.count {
-                let (record, θ, eigenvalues) = try search(todo[mine], context)
-                if group.rank == 0 {
-                    text = String(decoding: try NonFiniteJSON.encoder().encode(record), as: UTF8.self)
-                    values = θ + eigenvalues
+        // One start per group per round, checkpointed after every round (a round is a start per
+        // group, minutes at most). The point and its spectrum travel as doubles (bit-exact), the
+        // record as JSON.
+        let queue = GroupWorkQueue(context.groups, deal: .chunks(of: 1, todo.count, groups: context.groups.count), checkpoint: .everyRound)
+        try queue.run(compute: { positions in
+            try positions.map { p in
+                let (record, θ, eigenvalues) = try search(todo[p], context)
+                return (record, θ + eigenvalues)
+            }
+        }, collect: { results in
+            for (_, record, v) in results {
+                try output.subdirectory("points").create()
+                try NPYArray(shape: [m], values: Array(v[0..<m])).write(to: output.file("points/\(record.start).npy"))
+                if record.curvature == "exact" {
+                    try output.subdirectory("spectra").create()
+                    try NPYArray(shape: [m], values: Array(v[m...])).write(to: output.file("spectra/\(record.start).npy"))
                 }
+                done.append(record)
+                let index = record.indexExact ? "index \(record.negative)" : "index ≥ \(record.negative)"
+                context.progress.say(String(format: "critical: start %d (%@): %@ after %d iterations, ε = %.10g, ‖∇L‖ = %.3g, %@ (%.1f s)",
+                                            record.start, record.origin, record.converged ? "converged" : "stopped (\(record.stop))",
+                                            record.iterations, record.loss, record.gradientNorm, index, record.seconds))
             }
-            // The point and its spectrum travel as doubles (bit-exact), the record as JSON.
-            let texts = try world.gather(string: text)
-            let counts = try world.allgather([values.count])
-            let all = try world.gatherv(values, counts: counts)
-            try world.agree {
-                var offset = 0
-                for (rank, t) in texts.enumerated() where !t.isEmpty {
-                    let record = try NonFiniteJSON.decoder().decode(PointRecord.self, from: Data(t.utf8))
-                    let v = Array(all[offset..<(offset + counts[rank])])
-                    offset += counts[rank]
-                    try output.subdirectory("points").create()
-                    try NPYArray(shape: [m], values: Array(v[0..<m])).write(to: output.file("points/\(record.start).npy"))
-                    if record.curvature == "exact" {
-                        try output.subdirectory("spectra").create()
-                        try NPYArray(shape: [m], values: Array(v[m...])).write(to: output.file("spectra/\(record.start).npy"))
-                    }
-                    done.append(record)
-                    let index = record.indexExact ? "index \(record.negative)" : "index ≥ \(record.negative)"
-                    context.progress.say(String(format: "critical: start %d (%@): %@ after %d iterations, ε = %.10g, ‖∇L‖ = %.3g, %@ (%.1f s)",
-                                                record.start, record.origin, record.converged ? "converged" : "stopped (\(record.stop))",
-                                                record.iterations, record.loss, record.gradientNorm, index, record.seconds))
-                }
-            }
-            next += context.groups.count
-            // The checkpoint after every round: a round is a start per group, minutes at most.
-            var signalled = [Int(StopSignals.pending)]
-            try world.allreduce(&signalled, .max)
-            if next < todo.count || signalled[0] != 0 {
-                try Self.checkpointFile.write(done, identity: identity, to: checkpoint, on: world)
-            }
-            if signalled[0] != 0, next < todo.count {
-                throw StoppedBySignal(message: "signal after \(done.count) of \(context.starts.count) starts: the finished ones are in \(checkpoint.path); continue with the same command and --resume")
-            }
-        }
+        }, checkpoint: {
+            try Self.checkpointFile.write(done, identity: identity, to: checkpoint, on: world)
+        }, stopMessage: { _ in
+            "signal after \(done.count) of \(context.starts.count) starts: the finished ones are in \(checkpoint.path); continue with the same command and --resume"
+        })
         return done.sorted { $0.start < $1.start }
     }
 }

@@ -77,34 +77,37 @@ extension EstimatorJob {
         let a = curvature(spec.curvature, context)
         context.progress.say("density: SLQ on \(spec.curvature.symbol) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)): \(spec.probes) \(spec.distribution.rawValue) probes × \(steps) steps, \(context.groups.count) group(s) of \(context.group.size) ranks, \(block) probes at a time; memory ≈ \(formatBytes(Int(bytes(block)))) per rank")
 
-        // Probes are dealt to the groups round-robin; a stopped run's finished probes are kept.
+        // Probes are dealt to the groups round-robin by number, `block` at a time (probes of a
+        // block are applied together: the deal is the one density always made, so the blocks and
+        // their bits are too); a stopped run's finished probes are kept. The checkpoint is written
+        // on a stop only.
         let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName)"
-        var finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
+        let finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
         let done = Set(finished.map(\.probe))
-        let mine = (0..<spec.probes).filter { $0 % context.groups.count == context.groups.index && !done.contains($0) }
-        let rounds = try world.allreduce((mine.count + block - 1) / block, .max)
+        let pending = (0..<spec.probes).filter { !done.contains($0) }
+        let groups = context.groups.count
+        let queue = GroupWorkQueue(context.groups, deal: .owned(pending.count, groups: groups, perRound: block) { pending[$0] % groups },
+                                   checkpoint: .onStopOnly)
         let slq = StochasticLanczosQuadrature(steps: steps, distribution: spec.distribution, seed: configuration.seed)
-        var computed: [ProbeQuadrature] = []
+        var computed: [ProbeQuadrature] = []   // on world rank 0
         let clock = Stopwatch()
         let snapshot = context   // read inside the measured closure while context.timings is written
         try context.timings.measure("quadrature", on: world) {
-            for round in 0..<rounds {
-                // A signal on any rank: every group stops between rounds, the finished probes are saved.
-                if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
-                    let all = try gatherQuadratures(finished, computed, snapshot)
-                    try Self.densityCheckpoint.write(all, identity: identity, to: checkpoint, on: world)
-                    throw StoppedBySignal(message: "signal after \(all.count) of \(spec.probes) probes: they are in \(checkpoint.path); continue with the same command and --resume")
-                }
-                let batch = Array(mine.dropFirst(round * block).prefix(block))
-                if !batch.isEmpty { computed += try slq.quadratures(a, probes: batch) }
-                let count = try world.allreduce(snapshot.group.isRoot ? computed.count : 0, .sum) + finished.count
-                let eta = clock.seconds / Double(round + 1) * Double(rounds - round - 1)
-                snapshot.progress.say(String(format: "density: %d/%d probes, ETA %.0f s", count, spec.probes, eta))
-            }
+            try queue.run(compute: { positions in
+                try slq.quadratures(a, probes: positions.map { pending[$0] }).map { ($0, []) }
+            }, collect: { results in
+                computed += results.map(\.record)
+            }, afterRound: { round in
+                let eta = clock.seconds / Double(round.index + 1) * Double(round.count - round.index - 1)
+                snapshot.progress.say(String(format: "density: %d/%d probes, ETA %.0f s", finished.count + round.completed, spec.probes, eta))
+            }, checkpoint: {
+                try Self.densityCheckpoint.write(finished + computed, identity: identity, to: checkpoint, on: world)
+            }, stopMessage: { round in
+                "signal after \(finished.count + round.completed) of \(spec.probes) probes: they are in \(checkpoint.path); continue with the same command and --resume"
+            })
         }
-        let probes = try gatherQuadratures(finished, computed, context).sorted { $0.probe < $1.probe }
-        finished = probes
+        let probes = (finished + computed).sorted { $0.probe < $1.probe }
         let matvecs = probes.reduce(0) { $0 + $1.nodes.count }
         let header = try context.run.completedHeader()   // collective
         guard world.isRoot else { return }
@@ -148,14 +151,6 @@ extension EstimatorJob {
                                 c.wasserstein, negative, c.exactNegativeFraction, c.traceRelativeError, c.traceOfSquareRelativeError))
         }
         try finish(summary, context, header: header, report: lines.joined(separator: "\n"))
-    }
-
-    /// Every group's probes on world rank 0 (each group's rank 0 contributes its own).
-    func gatherQuadratures(_ finished: [ProbeQuadrature], _ computed: [ProbeQuadrature], _ context: Context) throws -> [ProbeQuadrature] {
-        let mine = context.group.isRoot ? computed : []
-        let text = String(decoding: try JSONEncoder().encode(mine), as: UTF8.self)
-        let parts = try context.world.gather(string: text)
-        return try finished + parts.flatMap { try JSONDecoder().decode([ProbeQuadrature].self, from: Data($0.utf8)) }
     }
 
     struct TraceSummary: Codable {
@@ -258,37 +253,9 @@ extension EstimatorJob {
     }
 }
 
-/// A stopped `density` or `trace` run's progress — the finished probes, or the samples — in
-/// DIR/checkpoint/`file` with the run's identity (its configuration and point), so `--resume`
-/// never continues a different run. One type for both: only the payload differs.
-struct EstimatorCheckpoint<Payload: Codable> {
-    struct Contents: Codable { var identity: String; var payload: Payload }
-    let file: String
-    /// What the payload is, for the refusal ("probes", "samples").
-    let what: String
-
-    func write(_ payload: Payload, identity: String, to directory: RunDirectory, on world: Communicator) throws {
-        try world.agree {
-            try directory.create()
-            try directory.writeJSON(Contents(identity: identity, payload: payload), to: file)
-        }
-    }
-
-    /// The saved payload, or nil when there is none.
-    func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> Payload? {
-        try world.agree { () throws -> Payload? in
-            guard let data = FileManager.default.contents(atPath: directory.file(file)) else { return nil }
-            // The strings RunDirectory.writeJSON writes for non-finite values (a far point's loss).
-            let contents = try NonFiniteJSON.decoder().decode(Contents.self, from: data)
-            guard contents.identity == identity else { throw InputError("--resume: \(directory.path) holds the \(what) of a different run; remove it or run without --resume") }
-            return contents.payload
-        }
-    }
-}
-
 extension EstimatorJob {
-    static let densityCheckpoint = EstimatorCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
-    static let traceCheckpoint = EstimatorCheckpoint<TraceProgress>(file: "trace.json", what: "samples")
+    static let densityCheckpoint = ResumableCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
+    static let traceCheckpoint = ResumableCheckpoint<TraceProgress>(file: "trace.json", what: "samples")
 }
 
 /// A stopped trace estimate: its Hutchinson samples and its history so far (convergence plot and

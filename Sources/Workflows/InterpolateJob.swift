@@ -124,7 +124,7 @@ public struct InterpolateJob {
         var curvature: [CurvatureRecord] = []
     }
 
-    static let checkpointFile = EstimatorCheckpoint<FinishedPoints>(file: "points.json", what: "points")
+    static let checkpointFile = ResumableCheckpoint<FinishedPoints>(file: "points.json", what: "points")
     var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// Everything a round of points needs, once the inputs are checked.

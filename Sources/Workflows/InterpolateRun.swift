@@ -7,12 +7,11 @@ import Reporting
 import Support
 
 extension InterpolateJob {
-    /// The fixed layout a point travels in from its group to world rank 0: absent values are NaN
-    /// (whether a value can be absent is known to every rank: the data kind, line or plane).
-    static let recordWidth = 8
     /// Seconds between checkpoints of a running interpolation.
     static let checkpointInterval = 30.0
 
+    /// The fixed layout (8 doubles) a point travels in from its group to world rank 0: absent values
+    /// are NaN (whether a value can be absent is known to every rank: the data kind, line or plane).
     func pack(_ r: PointRecord) -> [Double] {
         [Double(r.index), r.coordinates[0], r.coordinates.count > 1 ? r.coordinates[1] : .nan, r.loss,
          r.accuracy ?? .nan, r.gradientNorm ?? .nan, r.heldOutLoss ?? .nan, r.heldOutAccuracy ?? .nan]
@@ -51,8 +50,8 @@ extension InterpolateJob {
         }
     }
 
-    /// Rounds of points: in each, every group takes a chunk of the unfinished points; world rank 0
-    /// collects them and checkpoints. A signal ends the run after the round (exit 3).
+    /// Rounds of points (`GroupWorkQueue`): in each, every group takes a chunk of the unfinished
+    /// points; world rank 0 collects them and checkpoints. A signal ends the run after the round (exit 3).
     func compute(_ context: inout Context) throws {
         let world = context.world, group = context.group
         var done = (resume ? try Self.checkpointFile.read(checkpoint, identity: context.identity, on: world) : nil) ?? FinishedPoints()
@@ -65,71 +64,47 @@ extension InterpolateJob {
         let clock = Stopwatch(), throttle = EstimatorJob.Throttle()
         var computed = 0
         // A checkpoint rewrites every finished point, so it is written by time, not by round: when
-        // rank 0 finds `checkpointInterval` seconds passed (a killed run loses at most that and a round),
-        // and on a signal. One allreduce per round carries both verdicts.
-        var lastCheckpoint = Stopwatch()
-        func checkpointOrStop(_ what: String, more: Bool) throws {
-            let due = world.isRoot && more && lastCheckpoint.seconds >= Self.checkpointInterval ? 1 : 0
-            var verdict = [Int(StopSignals.pending), due]
-            try world.allreduce(&verdict, .max)
-            guard verdict[0] != 0 || verdict[1] != 0 else { return }
-            try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world)
-            lastCheckpoint = Stopwatch()
-            guard verdict[0] != 0 else { return }
-            throw StoppedBySignal(message: "signal after \(what): the finished points are in \(checkpoint.path); continue with the same command and --resume")
-        }
+        // rank 0 finds `checkpointInterval` seconds passed (a killed run loses at most that and a
+        // round), and on a signal.
+        func save() throws { try Self.checkpointFile.write(done, identity: context.identity, to: checkpoint, on: world) }
         let start = Stopwatch()
-        do {
-            var next = 0
-            while next < todo.count {
-                let mine = next + context.groups.index * chunk
-                let indices = mine < todo.count ? Array(todo[mine..<min(mine + chunk, todo.count)]) : []
-                var packed: [Double] = []
-                for record in try measure(indices, context) { packed += pack(record) }
-                // One writer per group; the other ranks of a group hold the same values.
-                let send = group.rank == 0 ? packed : []
-                let counts = try world.allgather([send.count])
-                let all = try world.gatherv(send, counts: counts)
-                if world.isRoot {
-                    for r in stride(from: 0, to: all.count, by: Self.recordWidth) {
-                        done.points.append(unpack(all[r..<(r + Self.recordWidth)], context))
-                    }
-                }
-                computed += counts.reduce(0, +) / Self.recordWidth
-                next += chunk * context.groups.count
-                if throttle.due() {
-                    let rate = Double(computed) / max(start.seconds, 1e-9)
-                    context.progress.say(String(format: "interpolate: %d/%d points, %.3g points/s, ETA %.0f s", finished.count + computed,
-                                                context.grid.count, rate, Double(todo.count - computed) / max(rate, 1e-9)))
-                }
-                try checkpointOrStop("\(finished.count + computed) of \(context.grid.count) points", more: next < todo.count)
+        // Chunks of consecutive points per group per round: a point's values travel packed as
+        // doubles (bit-exact), one writer per group.
+        let pointQueue = GroupWorkQueue(context.groups, deal: .chunks(of: chunk, todo.count, groups: context.groups.count),
+                                        checkpoint: .every(seconds: Self.checkpointInterval))
+        try pointQueue.run(compute: { positions in
+            try measure(positions.map { todo[$0] }, context).map { (GroupWorkQueue.NoRecord(), pack($0)) }
+        }, collect: { results in
+            for result in results { done.points.append(unpack(result.payload[...], context)) }
+        }, afterRound: { round in
+            computed = round.completed
+            if throttle.due() {
+                let rate = Double(computed) / max(start.seconds, 1e-9)
+                context.progress.say(String(format: "interpolate: %d/%d points, %.3g points/s, ETA %.0f s", finished.count + computed,
+                                            context.grid.count, rate, Double(todo.count - computed) / max(rate, 1e-9)))
             }
-        }
+        }, checkpoint: save, stopMessage: { round in
+            "signal after \(finished.count + round.completed) of \(context.grid.count) points: the finished points are in \(checkpoint.path); continue with the same command and --resume"
+        })
         let pointSeconds = start.seconds
         try context.timings.record("points", seconds: pointSeconds, on: world)
-        // The curvature along the line, one point per group per round.
+        // The curvature along the line, one point per group per round (its first verdict stops a
+        // run signalled while the last points were computed, before a curvature site).
         let curvatureDone = Set(done.curvature.map(\.index))
         let sites = context.curvatureAlphas.indices.filter { !curvatureDone.contains($0) }
         if !sites.isEmpty {
             let started = Stopwatch()
-            do {
-                var next = 0
-                while next < sites.count {
-                    let mine = next + context.groups.index
-                    var text = ""
-                    if mine < sites.count {
-                        let record = try curvature(site: sites[mine], context)
-                        if group.rank == 0 { text = String(decoding: try NonFiniteJSON.encoder().encode(record), as: UTF8.self) }
-                    }
-                    let texts = try world.gather(string: text)
-                    if world.isRoot {
-                        for t in texts where !t.isEmpty { done.curvature.append(try NonFiniteJSON.decoder().decode(CurvatureRecord.self, from: Data(t.utf8))) }
-                    }
-                    next += context.groups.count
-                    context.progress.say("interpolate: curvature at \(min(next, sites.count))/\(sites.count) points")
-                    try checkpointOrStop("the curvature at \(min(next, sites.count)) of \(sites.count) points", more: next < sites.count)
-                }
-            }
+            let siteQueue = GroupWorkQueue(context.groups, deal: .chunks(of: 1, sites.count, groups: context.groups.count),
+                                           checkpoint: .every(seconds: Self.checkpointInterval))
+            try siteQueue.run(compute: { positions in
+                try positions.map { (try curvature(site: sites[$0], context), []) }
+            }, collect: { results in
+                done.curvature += results.map(\.record)
+            }, afterRound: { round in
+                context.progress.say("interpolate: curvature at \(round.completed)/\(sites.count) points")
+            }, checkpoint: save, stopMessage: { round in
+                "signal after the curvature at \(round.completed) of \(sites.count) points: the finished points are in \(checkpoint.path); continue with the same command and --resume"
+            })
             try context.timings.record("curvature", seconds: started.seconds, on: world)
         }
         try report(done, restored: restored, computed: computed, pointSeconds: pointSeconds, seconds: clock.seconds, &context)

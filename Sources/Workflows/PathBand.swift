@@ -131,7 +131,7 @@ extension PathJob {
 
     /// The band's checkpoint: its progress with the run's identity (band.json, written last), and
     /// the pivots and the optimiser's state in NPY files beside it (bit-exact doubles).
-    static let bandCheckpoint = EstimatorCheckpoint<BandProgress>(file: "band.json", what: "band")
+    static let bandCheckpoint = ResumableCheckpoint<BandProgress>(file: "band.json", what: "band")
     static let bandFiles = (pivots: "band.npy", velocity: "velocity.npy")
 
     func saveBand(_ state: BandState, _ progress: BandProgress, identity: String, to directory: RunDirectory, on world: Communicator) throws {

@@ -35,7 +35,7 @@ extension PathJob {
 
     /// The string's checkpoint: its progress with the run's identity (string.json, written last) and
     /// its points (string.npy).
-    static let stringCheckpoint = EstimatorCheckpoint<StringProgress>(file: "string.json", what: "string")
+    static let stringCheckpoint = ResumableCheckpoint<StringProgress>(file: "string.json", what: "string")
     static let stringPoints = "string.npy"
 
     func runString(from a: [Double], to b: [Double], energies ends: (Double, Double), checkpoint: RunDirectory,

@@ -83,26 +83,36 @@ public struct SweepJob {
             progress.say("sweep: \(definition.points.count) points\(slice.map { ", slice \($0.index)/\($0.count) owns \(owned.count)" } ?? ""), \(owned.count - pending.count) already done, \(pending.count) to run on \(groups) group\(groups == 1 ? "" : "s") of \(size) rank\(size == 1 ? "" : "s")")
         }
 
-        var stopped = false
+        // The groups work independently (GroupWorkQueue.runIndependently): a signal stops each
+        // group between its points, or inside one (the point is redone), and every rank throws
+        // the stop together — once the summary of what finished is written.
+        var stopped: StoppedBySignal? = nil
         if !pending.isEmpty {
             let budget = try memoryPerRank ?? MemoryPlan.defaultBudget(on: world)
-            let group = try world.split(color: world.rank / size)
-            defer { try? group.free() }
-            let mine = SweepDefinition.balance(pending.map { owned[$0] }, into: groups)[world.rank / size]
+            let rankGroups = try RankGroups.split(world, size: size) { InputError("--group-size \(size) \($0)") }
+            defer { rankGroups.free() }
+            let points = pending.map { owned[$0] }
+            let position = Dictionary(uniqueKeysWithValues: points.indices.map { (points[$0].id, $0) })
+            let deal = GroupDeal(lists: SweepDefinition.balance(points, into: groups).map { $0.map { position[$0.id]! } }, perRound: 1)
             let clock = Stopwatch()
             var costDone = 0.0
-            let costTotal = pending.reduce(0) { $0 + owned[$1].estimatedCost }
-            for point in mine {
-                // Stop between points when any rank of the group was signalled.
-                if try group.allreduce(Int(StopSignals.pending), .max) != 0 { stopped = true; break }
-                let outcome = try self.run(point, group: group, index: world.rank / size, memoryPerRank: budget)
-                if outcome == .stopped { stopped = true; break }
-                costDone += point.estimatedCost
-                if world.isRoot { report(progress, elapsed: clock.seconds, costDone: costDone, costTotal: costTotal, groups: groups) }
+            let costTotal = points.reduce(0) { $0 + $1.estimatedCost }
+            do {
+                try GroupWorkQueue(rankGroups, deal: deal, checkpoint: .onStopOnly).runIndependently({ p in
+                    let outcome = try self.run(points[p], group: rankGroups.group, index: rankGroups.index, memoryPerRank: budget)
+                    guard outcome != .stopped else { return false }
+                    costDone += points[p].estimatedCost
+                    if world.isRoot { report(progress, elapsed: clock.seconds, costDone: costDone, costTotal: costTotal, groups: groups) }
+                    return true
+                }, stopMessage: {
+                    "sweep stopped by a signal; finished points are kept — run the same command again (or with --resume) to do the rest"
+                })
+            } catch let stop as StoppedBySignal {
+                stopped = stop
             }
         }
-        // Every group is finished (or stopped) before rank 0 reads their results.
-        stopped = try world.allreduce(stopped ? 1 : 0, .max) != 0
+        // Every group is finished (or stopped) before rank 0 reads their results: the queue's
+        // last allreduce, or no queue at all.
         var header = try run.completedHeader()
         header.point = "\(definition.points.count) points" + (slice.map { ", slice \($0.index)/\($0.count)" } ?? "")
         let failed = try world.agree { () throws -> Int in
@@ -110,9 +120,7 @@ public struct SweepJob {
             if !quiet { print(summary) }
             return owned.count(where: { (try? PointRecord.read(from: directory(of: $0)))?.status == .failed })
         }
-        if stopped {
-            throw StoppedBySignal(message: "sweep stopped by a signal; finished points are kept — run the same command again (or with --resume) to do the rest")
-        }
+        if let stopped { throw stopped }
         // Exit 1 so a batch system marks the job; the other points' results are all on disk.
         if failed > 0 && !aggregateOnly {
             throw CollectiveFailure(message: "\(failed) of \(owned.count) points failed; their messages are in \(sweepDirectory.file("report.md")) (status failed in summary.csv)")

@@ -1,6 +1,6 @@
 // collective-checks: the library's collective code run under mpirun directly (not through the
 // CLI binary): Communicator, the data-parallel objective and its operators, the block-cyclic
-// operator, the exact assemblers, symmetrisation, the iterative driver, the Krylov estimators, and the jobs over a second model (SeamChecks). Every distributed
+// operator, the exact assemblers, symmetrisation, the iterative driver, the Krylov estimators, the jobs over a second model (SeamChecks), and the jobs' work queue (QueueChecks). Every distributed
 // result is compared with a single-rank reference that each rank computes on the whole data, so
 // `mpirun -np P collective-checks` proves "distributed = serial" for P ranks and every grid shape
 // it tries. Prints one line per check on rank 0 and "N passed, M failed"; exit 1 when any failed.
@@ -22,5 +22,6 @@ runtime.run { runtime in
     try registerDriverChecks(&suite)
     try registerKrylovChecks(&suite)
     try registerSeamChecks(&suite)
+    try registerQueueChecks(&suite)
     try suite.finish()
 }

@@ -2,7 +2,9 @@ import Cluster
 
 /// The world split into groups of ranks that work side by side — density's probes, interpolate's
 /// points — each group data-parallel inside (its own shard of the data). Rank r is in group
-/// r / size, so groups are runs of consecutive ranks (neighbours on a node share its memory bus).
+/// r / size, so groups are runs of consecutive ranks (neighbours on a node share its memory bus;
+/// `GroupWorkQueue` finds a group's results at world rank g · size). Work is dealt to the groups
+/// by `GroupWorkQueue` (rounds, results on rank 0) or `share` (results on every rank).
 struct RankGroups {
     let world: Communicator
     /// The ranks this one works with: the world itself when there is one group.
@@ -33,24 +35,5 @@ struct RankGroups {
 
     func free() {
         if ownsGroup { try? group.free() }
-    }
-}
-
-extension RankGroups {
-    /// Items 0 ..< `count` computed side by side: item i by group i mod `self.count`, each a vector
-    /// of `width` values, which every rank of the world then holds. The group's rank 0 places its
-    /// items' values in one zeroed world-wide buffer and a sum over the world fills it — exact, as
-    /// every slot has one non-zero contributor (x + 0 = x) — so all ranks continue with the very same
-    /// numbers. With one group every rank computed every item already, and nothing is exchanged.
-    /// Collective over the world (`compute` over the group).
-    func share(_ count: Int, width: Int, _ compute: (Int) throws -> [Double]) throws -> [[Double]] {
-        var flat = [Double](repeating: 0, count: count * width)
-        for item in stride(from: index, to: count, by: self.count) {
-            let values = try compute(item)
-            precondition(values.count == width, "every shared item has the same width")
-            if group.rank == 0 || self.count == 1 { flat.replaceSubrange((item * width)..<((item + 1) * width), with: values) }
-        }
-        if self.count > 1 { try world.allreduce(&flat, .sum) }
-        return (0..<count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
     }
 }
