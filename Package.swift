@@ -54,15 +54,20 @@ let package = Package(
         .target(name: "Planning", dependencies: ["Cluster", "Curvature", "DistributedLinearAlgebra", "Networks", "Support"]),
         .target(name: "Reporting", dependencies: []),
         .target(name: "Geometry", dependencies: ["Networks", "SeededRandom"]),
+        // The job layer: the runner every command runs through, run headers, run directories and
+        // their locks, settings identities, rank groups and the group work queue.
+        .target(name: "Jobs",
+                dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Krylov", "NPY", "Networks",
+                               "Objectives", "Optimization", "Support"]),
         .target(name: "Workflows",
-                dependencies: ["CBLAS", "Cluster", "Configuration", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Krylov", "NPY", "Networks",
+                dependencies: ["CBLAS", "Cluster", "Configuration", "Jobs", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Krylov", "NPY", "Networks",
                                "Objectives", "Optimization", "Planning", "Reporting", "Samples", "SeededRandom", "Support", "Training"]),
         .executableTarget(name: "landscape",
-                          dependencies: ["Workflows", "Configuration", "CriticalPoints", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
+                          dependencies: ["Workflows", "Jobs", "Configuration", "CriticalPoints", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",
-                          dependencies: ["CScaLAPACK", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry",
+                          dependencies: ["CScaLAPACK", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs",
                                          "Krylov", "Networks", "NPY", "Objectives", "Optimization", "Samples", "SeededRandom", "Training", "Workflows"],
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),

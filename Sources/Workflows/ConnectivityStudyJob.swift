@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Foundation
 import Support
 
@@ -68,7 +69,7 @@ public struct ConnectivityStudyJob {
             jobs.append(job)
         }
         try world.agree { try output.validate() }
-        let progress = Progress(communicator: world, quiet: quiet)
+        let progress = JobProgress(communicator: world, quiet: quiet)
         let parts = StudyParts(study: "connectivity", output: output, quiet: quiet)
         let plans = zip(study.widths, jobs).map { plan($0, $1) }
         let lock = try parts.lock(on: world)

@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Curvature
 import CriticalPoints
 import Datasets
@@ -132,7 +133,7 @@ public struct CriticalJob {
 
     /// The K starting points, identical on every rank.
     func startingPoints(model: any Model, training: DataParallelObjective, on world: Communicator,
-                        progress: Progress) throws -> ([[Double]], [String]) {
+                        progress: JobProgress) throws -> ([[Double]], [String]) {
         let m = model.parameterCount
         switch settings.start {
         case .initialization:
@@ -140,7 +141,7 @@ public struct CriticalJob {
             return (seeded.map { s in configuration.model.initialization.parameters(for: model, seed: s.seed).map { s.scale * $0 } },
                     seeded.map { "init seed \($0.seed) scale \($0.scale)" })
         case .files:
-            let starts = try points.enumerated().map { try TrainJob.readVector($0.element, count: m, on: world, flag: "--points #\($0.offset + 1)") }
+            let starts = try points.enumerated().map { try ParameterFile.read($0.element, count: m, on: world, flag: "--points #\($0.offset + 1)") }
             return (starts, points)
         case .trajectory:
             // The [train] run from the seed's initialisation, its state kept every R steps: the

@@ -1,3 +1,4 @@
+import Jobs
 import CriticalPoints
 import Foundation
 import NPY

@@ -4,6 +4,7 @@ import Foundation
 import Support
 import NPY
 import Configuration
+import Jobs
 
 /// `landscape data export`: the assembled dataset (after subsetting and standardisation, exactly
 /// as training sees it) as `X.npy` (N × d float64) and `y.npy` (N int64 class labels, or N × k

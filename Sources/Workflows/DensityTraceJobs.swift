@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Foundation
 import Krylov
 import NPY
@@ -208,7 +209,7 @@ extension EstimatorJob {
         context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
         let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName)"
         let resumed = (resume ? try Self.traceCheckpoint.read(checkpoint, identity: identity, on: world) : nil) ?? TraceProgress()
-        let throttle = Throttle(), clock = Stopwatch()
+        let throttle = ProgressThrottle(), clock = Stopwatch()
         let progress = context.progress
         let estimate = try context.timings.measure("trace", on: world) {
             try TraceEstimator(settings).run(a, resuming: resumed.samples) { point in

@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Datasets
 import Foundation
 import Krylov
@@ -188,18 +189,6 @@ public struct EstimatorJob {
     /// The operator the estimators apply.
     func curvature(_ kind: CurvatureKind, _ context: Context) -> CurvatureOperator {
         DataParallelObjective(model: context.model, dataset: context.dataset, communicator: context.group).curvature(kind, at: context.θ)
-    }
-
-    /// A progress line at most every 2 s (rank 0).
-    final class Throttle {
-        let clock = Stopwatch()
-        var last = -10.0
-        func due() -> Bool {
-            let now = clock.seconds
-            guard now - last >= 2 else { return false }
-            last = now
-            return true
-        }
     }
 
     /// summary.json with the run header and timings.json (collective unless given the completed

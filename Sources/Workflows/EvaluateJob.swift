@@ -7,6 +7,7 @@ import Objectives
 import NPY
 import Training
 import Configuration
+import Jobs
 
 /// `landscape evaluate`: the mean loss, accuracy and gradient norm of a parameter vector on the
 /// configured data; printed by rank 0 and written to `summary.json` in the output directory.

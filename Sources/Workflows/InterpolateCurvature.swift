@@ -1,3 +1,4 @@
+import Jobs
 import Cluster
 import Curvature
 import DistributedLinearAlgebra
@@ -62,7 +63,7 @@ extension InterpolateJob {
     /// The `count` top eigenvectors of H at θ by Lanczos (largest first). Each group computes them
     /// on its own ranks; world rank 0's are broadcast, so every group uses the very same vectors.
     func topEigenvectors(_ count: Int, at θ: [Double], model: any Model, training: DataParallelObjective,
-                         on world: Communicator, progress: Progress) throws -> [[Double]] {
+                         on world: Communicator, progress: JobProgress) throws -> [[Double]] {
         let m = model.parameterCount
         guard count < m else { throw InputError("--direction top-eigenvector needs M > \(count) (M = \(m))") }
         let settings = lanczosSettings(count: count, m: m)

@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Curvature
 import Datasets
 import Foundation
@@ -233,10 +234,10 @@ public struct InterpolateJob {
 
     /// The section through parameter space, the points to mark on its plot, and a description.
     func makeSection(model: any Model, training: DataParallelObjective, on world: Communicator,
-                     progress: Progress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
+                     progress: JobProgress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
         let m = model.parameterCount
         func read(_ path: String, _ flag: String) throws -> [Double] {
-            try TrainJob.readVector(path, count: m, on: world, flag: flag)
+            try ParameterFile.read(path, count: m, on: world, flag: flag)
         }
         switch shape {
         case .segment(let from, let to):
@@ -270,7 +271,7 @@ public struct InterpolateJob {
 
     /// `count` directions, normalised to θ.
     func directions(_ source: DirectionSource, count: Int, at θ: [Double], model: any Model,
-                    training: DataParallelObjective, on world: Communicator, progress: Progress) throws -> [[Double]] {
+                    training: DataParallelObjective, on world: Communicator, progress: JobProgress) throws -> [[Double]] {
         let m = model.parameterCount
         var raw: [[Double]]
         switch source {

@@ -1,3 +1,4 @@
+import Jobs
 import Cluster
 import Foundation
 import Geometry
@@ -61,7 +62,7 @@ extension InterpolateJob {
         let chunk = min(32, max(1, (todo.count + 20 * context.groups.count - 1) / (20 * context.groups.count)))
         let shape = context.grid.count == 1 ? "1 point" : "\(context.grid.count) points"
         context.progress.say("interpolate: \(context.description); \(shape) (\(todo.count) to compute) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.model.summary), M = \(context.m), N = \(context.training.dataset.globalCount)")
-        let clock = Stopwatch(), throttle = EstimatorJob.Throttle()
+        let clock = Stopwatch(), throttle = ProgressThrottle()
         var computed = 0
         // A checkpoint rewrites every finished point, so it is written by time, not by round: when
         // rank 0 finds `checkpointInterval` seconds passed (a killed run loses at most that and a

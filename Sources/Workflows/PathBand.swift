@@ -1,3 +1,4 @@
+import Jobs
 import Cluster
 import Foundation
 import Geometry
@@ -189,7 +190,7 @@ extension PathJob {
             driver.stopOnSignal = true
             var history = progress.history
             let phaseLabel = isFinal ? (settings.method == .autoneb ? "final run" : "NEB") : "cycle \(progress.phase + 1)/\(settings.cycles)"
-            let throttle = EstimatorJob.Throttle()
+            let throttle = ProgressThrottle()
             driver.onRecord = { step, state, measured, _ in
                 let r = measured.forces.residual
                 history.append(ConvergenceRow(iteration: step, pivots: state.band.interiorCount, highestLoss: measured.value,

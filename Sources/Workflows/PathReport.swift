@@ -1,3 +1,4 @@
+import Jobs
 import Cluster
 import DistributedLinearAlgebra
 import Foundation

@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import DistributedLinearAlgebra
 import Foundation
 import Networks

@@ -10,6 +10,7 @@ import NPY
 import Optimization
 import Training
 import Configuration
+import Jobs
 import Planning
 import Reporting
 
@@ -17,7 +18,7 @@ import Reporting
 /// ranks into a block-cyclic matrix, diagonalised, and analysed as Sagun et al. do; with `--ggn`
 /// also the Gauss–Newton part G and the residual R = H − G.
 public struct SpectrumJob {
-    public enum Point: Sendable { case checkpoint(String), initialization }
+    public typealias Point = ParameterPoint
 
     public var configuration: RunConfiguration
     /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
@@ -99,7 +100,7 @@ public struct SpectrumJob {
     /// the plan, the timings.
     struct Context {
         let world: Communicator
-        let progress: Progress
+        let progress: JobProgress
         var timings = PhaseTimings()
         let dataset: Dataset
         let model: any Model

@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Foundation
 import Geometry
 import NPY
@@ -108,7 +109,7 @@ public struct LargeSmallBatchStudyJob {
         let range: GridAxis
         do { range = try GridAxis(parsing: study.range) } catch { throw InputError("study.range \(error.message)") }
         try world.agree { try output.validate() }
-        let progress = Progress(communicator: world, quiet: quiet)
+        let progress = JobProgress(communicator: world, quiet: quiet)
         let plan = plan(range: range)
         let lock = try parts.lock(on: world)
         defer { lock.release() }

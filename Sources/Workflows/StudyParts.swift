@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Foundation
 import Support
 
@@ -49,7 +50,7 @@ struct StudyParts {
     /// Takes the study directory (collective), refusing one that holds another command's run or
     /// another study: their parts and report.md would mix with this study's.
     func lock(on world: Communicator) throws -> RunDirectoryLock {
-        try RunDirectoryLock.acquire(output, command: "study", on: world, progress: Progress(communicator: world, quiet: quiet)) {
+        try RunDirectoryLock.acquire(output, command: "study", on: world, progress: JobProgress(communicator: world, quiet: quiet)) {
             // Both studies share the kind "study" (a kind is one word in the lock file); the record says which.
             if let record = try readRecord(), record.study != study {
                 throw InputError("\(output.named) holds a `landscape study \(record.study)` run; `landscape study \(study)` would mix its parts with it — choose another --out")

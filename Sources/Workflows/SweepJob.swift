@@ -6,6 +6,7 @@ import NPY
 import Optimization
 import Training
 import Configuration
+import Jobs
 import Planning
 
 /// `landscape sweep`: every point of a `SweepDefinition`, each a full `landscape spectrum` run
@@ -174,7 +175,7 @@ public struct SweepJob {
     /// Rank 0's status line: points done / running / failed / left over the whole sweep (read from
     /// the disk, so other groups and other array tasks count too) and an ETA from this run's
     /// throughput in estimated-cost units.
-    func report(_ progress: Progress, elapsed: Double, costDone: Double, costTotal: Double, groups: Int) {
+    func report(_ progress: JobProgress, elapsed: Double, costDone: Double, costTotal: Double, groups: Int) {
         var done = 0, failed = 0, running = 0
         for point in definition.points {
             let directory = directory(of: point)

@@ -2,6 +2,7 @@ import Foundation
 import Support
 import NPY
 import Configuration
+import Jobs
 
 /// The sweep-level files, written by world rank 0 only from what the points left on disk:
 /// sweep/summary.csv (one row per point), sweep/summary.json, sweep/report.md and its SVG plots —

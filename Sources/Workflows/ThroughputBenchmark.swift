@@ -9,6 +9,7 @@ import NPY
 import SeededRandom
 import Training
 import Configuration
+import Jobs
 
 /// `landscape bench throughput`: how fast the data-parallel loss, gradient, Hessian-vector product
 /// (HVP) and Gauss–Newton-vector product (GGN) run on the configured model and data, next to the
@@ -83,7 +84,7 @@ public struct ThroughputBenchmark {
     @discardableResult
     public func run(on runtime: MPIRuntime) throws -> Report {
         let world = runtime.world
-        let progress = Progress(communicator: world, quiet: quiet)
+        let progress = JobProgress(communicator: world, quiet: quiet)
         try configuration.validate()
         guard directions >= 1 else { throw InputError("--directions must be ≥ 1") }
         guard repetitions >= 1 else { throw InputError("--repetitions must be ≥ 1") }

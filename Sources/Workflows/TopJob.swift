@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import Jobs
 import Foundation
 import Krylov
 import NPY
@@ -96,7 +97,7 @@ extension EstimatorJob {
         if saved != nil { context.progress.say("top: resuming from \(checkpoint.path)") }
         // The whole run's history: what came before a stop is in the checkpoint.
         var history: [TopSummary.HistoryPoint] = resumed?.history ?? []
-        let throttle = Throttle(), clock = Stopwatch()
+        let throttle = ProgressThrottle(), clock = Stopwatch()
         let progress = context.progress
         let outcome = try context.timings.measure("lanczos", on: world) {
             try Lanczos(settings).run(a, from: saved) { step in

@@ -8,6 +8,7 @@ import NPY
 import Optimization
 import Training
 import Configuration
+import Jobs
 
 /// `landscape train`: loads the data (each rank its shard), initialises (or resumes) the
 /// parameters, runs GD/SGD and writes the run directory: config.toml, train.csv, checkpoints,
@@ -79,15 +80,15 @@ public struct TrainJob {
 
         var state: TrainingState
         if let step = resumeStep {
-            let parameters = try TrainJob.readVector(output.file(files.checkpointName(step)), count: m, on: world)
+            let parameters = try ParameterFile.read(output.file(files.checkpointName(step)), count: m, on: world)
             var velocity: [Double]? = nil
             if configuration.train.momentum > 0 {
-                velocity = try TrainJob.readVector(output.file(files.velocityName(step)), count: m, on: world,
+                velocity = try ParameterFile.read(output.file(files.velocityName(step)), count: m, on: world,
                                                    missing: "momentum is on but the run has no \(files.velocityName(step))")
             }
             state = TrainingState(step: step, parameters: parameters, velocity: velocity)
         } else if let start {
-            state = TrainingState(step: 0, parameters: try TrainJob.readVector(start, count: m, on: world, flag: "--start-from"))
+            state = TrainingState(step: 0, parameters: try ParameterFile.read(start, count: m, on: world, flag: "--start-from"))
         } else {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: model, seed: configuration.seed))
         }
@@ -162,29 +163,6 @@ public struct TrainJob {
         if outcome.reason == .signal {
             throw StoppedBySignal(message: "\(StopSignals.name(trainer.stopSignal)) at step \(outcome.state.step): wrote \(files.checkpointName(outcome.state.step)); \(continuation)")
         }
-    }
-
-    /// A float vector of exactly `count` entries, checked on rank 0, then read by every rank.
-    /// `flag` is how the user gave the file (`--checkpoint`, `--params`, …), named in every refusal.
-    static func readVector(_ path: String, count: Int, on world: Communicator, flag: String? = nil, missing: String? = nil) throws -> [Double] {
-        let named = flag.map { "\($0) '\(path)'" } ?? "'\(path)'"
-        let fix = "give a params.npy written by landscape train (M float64 values, docs/formats.md)"
-        _ = try world.agree { () throws -> Bool in
-            guard FileManager.default.fileExists(atPath: path) else { throw InputError(missing ?? "\(named): no such file; \(fix)") }
-            let header: NPYHeader
-            do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("\(named): \(error.message); \(fix)") }
-            guard header.dataType.isFloatingPoint else { throw InputError("\(named) has dtype \(header.dataType); a float64 parameter vector is required") }
-            guard header.elementCount == count, header.shape.count == 1 || header.shape.allSatisfy({ $0 == 1 || $0 == count }) else {
-                throw InputError("\(named) holds \(header.elementCount ?? 0) values (shape \(header.shape)) but the model has M = \(count) parameters; use the data and model.layers of the run that wrote it")
-            }
-            return true
-        }
-        let values = try NPYArray(contentsOf: path).values
-        // Every rank read the same file: the same verdict everywhere, no collective needed.
-        if let i = values.firstIndex(where: { !$0.isFinite }) {
-            throw InputError("\(named): entry \(i) is \(values[i]); a parameter vector must be finite (was it written by a diverged run?)")
-        }
-        return values
     }
 }
 

@@ -1,3 +1,4 @@
+import Jobs
 import Cluster
 import Foundation
 import Support

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Jobs
 import Configuration
 import Workflows
 

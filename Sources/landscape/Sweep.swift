@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Jobs
 import DistributedLinearAlgebra
 import Configuration
 import Workflows

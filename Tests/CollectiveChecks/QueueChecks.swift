@@ -1,4 +1,5 @@
 import Cluster
+import Jobs
 import Foundation
 import Optimization
 import Support

@@ -1,5 +1,6 @@
 import CScaLAPACK
 import Cluster
+import Jobs
 import Configuration
 import Datasets
 import Foundation

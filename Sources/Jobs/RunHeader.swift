@@ -36,7 +36,7 @@ public struct RunHeader: Codable, Sendable, Equatable {
         self.peakResidentBytesPerRank = []
     }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case command, version, model, data, parameters, samples, ranks, grid, point, seconds, peakResidentBytesPerRank
     }
 
@@ -59,13 +59,18 @@ public struct RunHeader: Codable, Sendable, Equatable {
 
 /// A command's own summary with the run header in front: one JSON object whose `header` key is
 /// the `RunHeader` and whose other keys are the summary's (the two encode into the same container).
-struct HeadedSummary<Summary: Encodable>: Encodable {
-    let header: RunHeader
-    let summary: Summary
+package struct HeadedSummary<Summary: Encodable>: Encodable {
+    package let header: RunHeader
+    package let summary: Summary
 
-    enum CodingKeys: String, CodingKey { case header }
+    package init(header: RunHeader, summary: Summary) {
+        self.header = header
+        self.summary = summary
+    }
 
-    func encode(to encoder: Encoder) throws {
+    package enum CodingKeys: String, CodingKey { case header }
+
+    package func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(header, forKey: .header)
         try summary.encode(to: encoder)

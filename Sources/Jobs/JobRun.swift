@@ -22,19 +22,19 @@ public struct JobRun {
     public let command: String
     public let world: Communicator
     public let output: RunDirectory
-    public let progress: Progress
+    public let progress: JobProgress
     public var timings = PhaseTimings()
     /// What summary.json will begin with; `inputs` and `point` fill most of it.
     public var header: RunHeader
     /// config.toml: the resolved configuration of the run (nil for a job without one, `eig`).
-    let configurationText: String?
-    let clock = Stopwatch()
+    package let configurationText: String?
+    package let clock = Stopwatch()
     /// The directory's lock once `own` took it — shared by every copy of the run (a job's context
     /// may hold one), so that `perform` releases it however the job ends.
     private let ownership = Ownership()
 
     private final class Ownership {
-        var lock: RunDirectoryLock?
+        package var lock: RunDirectoryLock?
     }
 
     /// Runs `body` as the job `command` writing into `output`.
@@ -44,7 +44,7 @@ public struct JobRun {
         StopSignals.install()   // first: an early SIGUSR1 must not kill the rank
         try configuration?.validate()
         try world.agree { try output.validate(resuming: resuming) }
-        var run = JobRun(command: command, world: world, output: output, progress: Progress(communicator: world, quiet: quiet),
+        var run = JobRun(command: command, world: world, output: output, progress: JobProgress(communicator: world, quiet: quiet),
                          header: RunHeader(command: command, ranks: world.size),
                          configurationText: configuration?.toml(runningOn: model))
         defer { run.ownership.lock?.release() }
@@ -120,12 +120,12 @@ extension JobRun {
 
     /// θ at `point`: a parameter file (checked against M; `flag` names it in refusals) or the
     /// seed's initialisation. Recorded in the header; returns the point's name with it.
-    public mutating func point(_ point: SpectrumJob.Point, _ configuration: RunConfiguration, _ inputs: JobInputs,
+    public mutating func point(_ point: ParameterPoint, _ configuration: RunConfiguration, _ inputs: JobInputs,
                                flag: String = "--checkpoint") throws -> (θ: [Double], name: String) {
         let resolved: ([Double], String)
         switch point {
         case .checkpoint(let path):
-            resolved = (try TrainJob.readVector(path, count: inputs.m, on: world, flag: flag), path)
+            resolved = (try ParameterFile.read(path, count: inputs.m, on: world, flag: flag), path)
         case .initialization:
             resolved = (configuration.model.initialization.parameters(for: inputs.model, seed: configuration.seed),
                         "initialization (seed \(configuration.seed))")
@@ -147,14 +147,14 @@ extension RunDirectory {
 
 /// A job's context around its run (what its phases share once the inputs are checked): the
 /// world, progress and timings are the run's.
-protocol RunContext {
+package protocol RunContext {
     var run: JobRun { get set }
 }
 
 extension RunContext {
-    var world: Communicator { run.world }
-    var progress: Progress { run.progress }
-    var timings: PhaseTimings {
+    package var world: Communicator { run.world }
+    package var progress: JobProgress { run.progress }
+    package var timings: PhaseTimings {
         get { run.timings }
         set { run.timings = newValue }
     }

@@ -121,9 +121,9 @@ public struct PhaseTimings: Codable, Sendable {
 }
 
 /// Progress lines on rank 0's standard error (silenced by `--quiet`).
-public struct Progress: Sendable {
+public struct JobProgress: Sendable {
     public let enabled: Bool
-    let isRoot: Bool
+    package let isRoot: Bool
     public init(communicator: Communicator, quiet: Bool) {
         isRoot = communicator.isRoot
         enabled = isRoot && !quiet
@@ -134,6 +134,21 @@ public struct Progress: Sendable {
     /// A one-line note on rank 0 that `--quiet` does not silence (a fallback the user should know of).
     public func note(_ message: String) {
         if isRoot { standardError("note: \(message)") }
+    }
+}
+
+/// A progress line at most every 2 s: long loops ask `due()` before they say how far they are.
+public final class ProgressThrottle {
+    package let clock = Stopwatch()
+    package var last = -10.0
+
+    public init() {}
+
+    public func due() -> Bool {
+        let now = clock.seconds
+        guard now - last >= 2 else { return false }
+        last = now
+        return true
     }
 }
 

@@ -9,7 +9,7 @@ import Cluster
 /// its config.toml says in a comment that the `[model]` table it holds was not used.
 extension RunConfiguration {
     /// The model for `dataset`, refusing loss/data combinations that make no sense.
-    func resolvedModel(for dataset: Dataset, given: (any Model)? = nil) throws -> any Model {
+    package func resolvedModel(for dataset: Dataset, given: (any Model)? = nil) throws -> any Model {
         let loss = given?.loss ?? model.loss
         if loss == .crossEntropy && !dataset.isClassification {
             throw InputError("model.loss = \"cross-entropy\" needs class labels, but data kind '\(data.kind.rawValue)' has real-valued targets; use model.loss = \"mse\"")
@@ -29,7 +29,7 @@ extension RunConfiguration {
 
     /// config.toml of a run on `model`: the resolved configuration, with a first line naming a
     /// model that was given rather than built from `[model]`.
-    func toml(runningOn model: (any Model)?) -> String {
+    package func toml(runningOn model: (any Model)?) -> String {
         guard let model else { return toml }
         return "# model given by the library caller: \(model.summary) (the [model] table below was not used)\n" + toml
     }
@@ -38,7 +38,7 @@ extension RunConfiguration {
 extension ModelSpecification {
     /// Refuses, as bad input, a specification whose model would have more than
     /// `maximumParameterCount` parameters (or so many that M itself overflows).
-    func requireSupportedSize(inputs d: Int, outputs k: Int) throws {
+    package func requireSupportedSize(inputs d: Int, outputs k: Int) throws {
         guard let m = parameterCount(inputs: d, outputs: k), m <= maximumParameterCount else {
             throw InputError(setting: "model.layers", "\(layers) with d = \(d) inputs and k = \(k) outputs give more than 2³¹ − 1 parameters (BLAS's 32-bit sizes); use narrower or fewer layers")
         }

@@ -7,14 +7,14 @@ import Objectives
 
 extension HessianAssembler {
     /// The assembler with the configuration's hessian.block and hessian.assembly.
-    convenience init(model: any Model, objective: DataParallelObjective, configuration: RunConfiguration) throws {
+    package convenience init(model: any Model, objective: DataParallelObjective, configuration: RunConfiguration) throws {
         try self.init(model: model, objective: objective, blockSize: configuration.hessianBlock, assembly: configuration.hessianAssembly)
     }
 }
 
 /// Every eigenvalue of the exact Hessian at θ, ascending, with the configuration's hessian.block
 /// and hessian.assembly.
-func exactHessianEigenvalues(at θ: [Double], model: any Model, objective: DataParallelObjective,
+package func exactHessianEigenvalues(at θ: [Double], model: any Model, objective: DataParallelObjective,
                              configuration: RunConfiguration) throws -> [Double] {
     try exactHessianEigenvalues(at: θ, model: model, objective: objective, blockSize: configuration.hessianBlock,
                                 assembly: configuration.hessianAssembly)
@@ -23,7 +23,7 @@ func exactHessianEigenvalues(at θ: [Double], model: any Model, objective: DataP
 extension RunConfiguration {
     /// Lanczos for the `count` eigenvalues of H at one end, with the `[top]` settings' tolerance,
     /// block size and matvec budget: the basis a few times `count` (at least the minimum for it).
-    func curvatureLanczos(count: Int, which: SpectrumEnd, dimension m: Int) -> LanczosSettings {
+    package func curvatureLanczos(count: Int, which: SpectrumEnd, dimension m: Int) -> LanczosSettings {
         let b = min(top.blockSize, m)   // at M ≤ k the Krylov space is the whole space (all M pairs, exact)
         let minimum = min(m, LanczosSettings.minimumBasis(count: count, which: which, blockSize: b))
         let basis = max(minimum, min(m, 4 * count + 8 * b))

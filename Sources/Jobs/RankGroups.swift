@@ -5,18 +5,18 @@ import Cluster
 /// r / size, so groups are runs of consecutive ranks (neighbours on a node share its memory bus;
 /// `GroupWorkQueue` finds a group's results at world rank g · size). Work is dealt to the groups
 /// by `GroupWorkQueue` (rounds, results on rank 0) or `share` (results on every rank).
-struct RankGroups {
-    let world: Communicator
+package struct RankGroups {
+    package let world: Communicator
     /// The ranks this one works with: the world itself when there is one group.
-    let group: Communicator
-    let index: Int
-    let count: Int
+    package let group: Communicator
+    package let index: Int
+    package let count: Int
     /// The group is a split of the world, to be freed at the end.
-    var ownsGroup: Bool { count > 1 }
+    package var ownsGroup: Bool { count > 1 }
 
     /// Groups of `size` ranks (0 = one group of all); `size` must divide the ranks. `refuse` words
     /// the refusal for the setting or flag the size came from.
-    static func split(_ world: Communicator, size requested: Int, refuse: (String) -> InputError) throws -> RankGroups {
+    package static func split(_ world: Communicator, size requested: Int, refuse: (String) -> InputError) throws -> RankGroups {
         try check(size: requested, ranks: world.size, refuse: refuse)
         let size = requested > 0 ? requested : world.size
         let index = world.rank / size
@@ -26,14 +26,14 @@ struct RankGroups {
 
     /// Refuses a group size that does not divide `ranks` (0: one group), without splitting: a job
     /// that splits only after other work (a study, after training) checks first.
-    static func check(size requested: Int, ranks: Int, refuse: (String) -> InputError) throws {
+    package static func check(size requested: Int, ranks: Int, refuse: (String) -> InputError) throws {
         let size = requested > 0 ? requested : ranks
         guard size >= 1, size <= ranks, ranks % size == 0 else {
             throw refuse("must divide the number of ranks (\(ranks)); e.g. 1, or \(ranks) for one group")
         }
     }
 
-    func free() {
+    package func free() {
         if ownsGroup { try? group.free() }
     }
 }

@@ -7,13 +7,13 @@ import Support
 /// caller's list of pending items; every rank builds the same deal from the same list, so no
 /// rank needs to be told what another computes — world rank 0 knows from the deal alone where
 /// each gathered result belongs.
-struct GroupDeal: Sendable {
+package struct GroupDeal: Sendable {
     /// Each group's positions, in the order it takes them.
-    let lists: [[Int]]
+    package let lists: [[Int]]
     /// How many of its positions a group takes per round.
-    let perRound: Int
+    package let perRound: Int
 
-    init(lists: [[Int]], perRound: Int) {
+    package init(lists: [[Int]], perRound: Int) {
         precondition(perRound >= 1, "a round takes at least one item per group")
         self.lists = lists
         self.perRound = perRound
@@ -21,27 +21,27 @@ struct GroupDeal: Sendable {
 
     /// Consecutive chunks: round r, group g takes positions (r·groups + g)·chunk ..< +chunk, so a
     /// round covers one run of positions and its results, group after group, are in item order.
-    static func chunks(of chunk: Int, _ count: Int, groups: Int) -> GroupDeal {
+    package static func chunks(of chunk: Int, _ count: Int, groups: Int) -> GroupDeal {
         owned(count, groups: groups, perRound: chunk) { ($0 / chunk) % groups }
     }
 
     /// Position p belongs to group `owner(p)`; each round every group takes its next `perRound`.
-    static func owned(_ count: Int, groups: Int, perRound: Int, by owner: (Int) -> Int) -> GroupDeal {
+    package static func owned(_ count: Int, groups: Int, perRound: Int, by owner: (Int) -> Int) -> GroupDeal {
         var lists = [[Int]](repeating: [], count: groups)
         for p in 0..<count { lists[owner(p)].append(p) }
         return GroupDeal(lists: lists, perRound: perRound)
     }
 
-    var rounds: Int { lists.map { ($0.count + perRound - 1) / perRound }.max() ?? 0 }
+    package var rounds: Int { lists.map { ($0.count + perRound - 1) / perRound }.max() ?? 0 }
 
     /// The positions `group` computes in `round` (empty once its list is used up).
-    func positions(group: Int, round: Int) -> ArraySlice<Int> {
+    package func positions(group: Int, round: Int) -> ArraySlice<Int> {
         let list = lists[group]
         return list[min(round * perRound, list.count)..<min((round + 1) * perRound, list.count)]
     }
 
     /// Items finished by all groups together once rounds 0 ... `round` are done.
-    func completed(through round: Int) -> Int {
+    package func completed(through round: Int) -> Int {
         lists.reduce(0) { $0 + min((round + 1) * perRound, $1.count) }
     }
 }
@@ -64,34 +64,34 @@ struct GroupDeal: Sendable {
 ///   "a checkpoint is due" — so every rank writes the checkpoint and stops at the same round.
 /// - A stop comes after a round, never inside one: the checkpoint holds every finished item and a
 ///   resumed queue (the job filters out the finished items) computes the remaining ones only.
-struct GroupWorkQueue {
+package struct GroupWorkQueue {
     /// When the checkpoint is written besides on a stop (always then): after every round that
     /// leaves items to do, or when rank 0 finds that many seconds passed since the last one (a
     /// checkpoint rewrites every finished item, too much per round when rounds are short), or never.
-    enum CheckpointPolicy: Sendable {
+    package enum CheckpointPolicy: Sendable {
         case everyRound
         case every(seconds: Double)
         case onStopOnly
     }
 
     /// Where the loop is after a round, for progress lines and the stop message.
-    struct Round: Sendable {
+    package struct Round: Sendable {
         /// The round just finished (−1 before the first).
-        var index: Int
-        var count: Int
+        package var index: Int
+        package var count: Int
         /// Items finished in this queue so far, over all groups.
-        var completed: Int
-        var total: Int
+        package var completed: Int
+        package var total: Int
     }
 
     /// The record of results that are doubles only (interpolate's packed points): no JSON gather.
-    struct NoRecord: Codable, Sendable {}
+    package struct NoRecord: Codable, Sendable { package init() {} }
 
-    let groups: RankGroups
-    let deal: GroupDeal
-    let policy: CheckpointPolicy
+    package let groups: RankGroups
+    package let deal: GroupDeal
+    package let policy: CheckpointPolicy
 
-    init(_ groups: RankGroups, deal: GroupDeal, checkpoint policy: CheckpointPolicy) {
+    package init(_ groups: RankGroups, deal: GroupDeal, checkpoint policy: CheckpointPolicy) {
         precondition(deal.lists.count == groups.count, "one list per group")
         self.groups = groups
         self.deal = deal
@@ -105,7 +105,7 @@ struct GroupWorkQueue {
     /// A stop throws `StoppedBySignal(message: stopMessage(round))` on every rank, after the round
     /// and its checkpoint, when items remain — also before the first round, for a signal that came
     /// while the previous queue (interpolate's points before its curvature) finished.
-    func run<Record: Codable>(compute: ([Int]) throws -> [(record: Record, payload: [Double])],
+    package func run<Record: Codable>(compute: ([Int]) throws -> [(record: Record, payload: [Double])],
                               collect: ([(position: Int, record: Record, payload: [Double])]) throws -> Void,
                               afterRound: (Round) throws -> Void = { _ in },
                               checkpoint: () throws -> Void,
@@ -151,7 +151,7 @@ struct GroupWorkQueue {
     /// (collective over the group) returns false when a stop ended the item itself. No gather and
     /// no checkpoint: an item's completion is on disk. One world allreduce at the end: every rank
     /// throws `StoppedBySignal(message: stopMessage())` together when any group stopped.
-    func runIndependently(_ compute: (Int) throws -> Bool, stopMessage: () -> String) throws {
+    package func runIndependently(_ compute: (Int) throws -> Bool, stopMessage: () -> String) throws {
         let group = groups.group
         var stopped = false
         for position in deal.lists[groups.index] {
@@ -209,7 +209,7 @@ extension RankGroups {
     /// world fills it — exact, as every slot has one non-zero contributor (x + 0 = x) — so all ranks
     /// continue with the very same numbers. With one group every rank computed every item already,
     /// and nothing is exchanged. Collective over the world (`compute` over the group).
-    func share(_ count: Int, width: Int, _ compute: (Int) throws -> [Double]) throws -> [[Double]] {
+    package func share(_ count: Int, width: Int, _ compute: (Int) throws -> [Double]) throws -> [[Double]] {
         var flat = [Double](repeating: 0, count: count * width)
         let deal = GroupDeal.owned(count, groups: self.count, perRound: max(count, 1)) { $0 % self.count }
         for item in deal.lists[index] {

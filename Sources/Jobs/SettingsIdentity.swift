@@ -7,25 +7,25 @@ import Support
 /// Swift description of a struct, whose layout changes with the type — and a refusal can name the
 /// settings that differ. `digest` condenses it (bitDigest over the text's bytes) where only
 /// "the same or not" is needed: a later unit depends on an earlier one through its digest.
-struct SettingsIdentity: Codable, Equatable, Sendable {
+package struct SettingsIdentity: Codable, Equatable, Sendable {
     private(set) var entries: [String: String] = [:]
 
-    init() {}
+    package init() {}
 
     /// Written as a plain object of its entries (sorted, with RunDirectory.writeJSON).
-    init(from decoder: Decoder) throws { entries = try decoder.singleValueContainer().decode([String: String].self) }
+    package init(from decoder: Decoder) throws { entries = try decoder.singleValueContainer().decode([String: String].self) }
 
-    func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(entries)
     }
 
     /// The resolved configuration's keys as `table.key` entries.
-    init(configuration: RunConfiguration) { self.init(toml: configuration.toml) }
+    package init(configuration: RunConfiguration) { self.init(toml: configuration.toml) }
 
     /// A config.toml's `[table]` and `key = value` lines (as `RunConfiguration.toml` writes them)
     /// as `table.key` entries.
-    init(toml: String) {
+    package init(toml: String) {
         var table = ""
         for line in toml.split(separator: "\n") {
             if line.hasPrefix("[") && line.hasSuffix("]") {
@@ -36,14 +36,14 @@ struct SettingsIdentity: Codable, Equatable, Sendable {
         }
     }
 
-    subscript(key: String) -> String? {
+    package subscript(key: String) -> String? {
         get { entries[key] }
         set { entries[key] = newValue }
     }
 
     /// Every field of `value` as `prefix.field` entries: its Codable form with sorted keys, so a
     /// setting is named as the type codes it and rendered the same on every build.
-    mutating func add<T: Encodable>(fields value: T, prefix: String) {
+    package mutating func add<T: Encodable>(fields value: T, prefix: String) {
         let encoder = NonFiniteJSON.encoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value),
@@ -54,38 +54,38 @@ struct SettingsIdentity: Codable, Equatable, Sendable {
     }
 
     /// The entries of one configuration table (`path`: "path.pivots", …).
-    func only(table: String) -> SettingsIdentity {
+    package func only(table: String) -> SettingsIdentity {
         var identity = SettingsIdentity()
         identity.entries = entries.filter { $0.key.hasPrefix(table + ".") }
         return identity
     }
 
     /// Without the entries of one configuration table.
-    mutating func remove(table: String) {
+    package mutating func remove(table: String) {
         entries = entries.filter { !$0.key.hasPrefix(table + ".") }
     }
 
     /// Another identity's entries (they win over this one's of the same key).
-    mutating func add(_ other: SettingsIdentity) { entries.merge(other.entries) { $1 } }
+    package mutating func add(_ other: SettingsIdentity) { entries.merge(other.entries) { $1 } }
 
     /// This unit starts from another's results (`name`, e.g. "large/"): their identity is part of this one's.
-    mutating func depend(on name: String, _ other: SettingsIdentity) { depend(on: name, digest: other.digest) }
+    package mutating func depend(on name: String, _ other: SettingsIdentity) { depend(on: name, digest: other.digest) }
 
     /// This unit starts from inputs with this digest (e.g. the end points' bits).
-    mutating func depend(on name: String, digest: String) { entries["\(Self.dependencyPrefix)\(name)"] = digest }
+    package mutating func depend(on name: String, digest: String) { entries["\(Self.dependencyPrefix)\(name)"] = digest }
 
-    static let dependencyPrefix = "from "
+    package static let dependencyPrefix = "from "
 
     /// The entries as sorted `key = value` lines.
-    var text: String {
+    package var text: String {
         entries.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: "\n")
     }
 
-    var digest: String { bitDigest(Array(text.utf8).map(Double.init)) }
+    package var digest: String { bitDigest(Array(text.utf8).map(Double.init)) }
 
     /// How `other` (the earlier run's) differs from this one, in words: "study.range.count was 3,
     /// now 5", or "large/ changed" for what this unit starts from.
-    func differences(from other: SettingsIdentity) -> [String] {
+    package func differences(from other: SettingsIdentity) -> [String] {
         Set(entries.keys).union(other.entries.keys).sorted().compactMap { key in
             let then = other.entries[key], now = entries[key]
             guard then != now else { return nil }
@@ -96,8 +96,8 @@ struct SettingsIdentity: Codable, Equatable, Sendable {
 
     /// One JSON scalar as text (a string without quotes, a number as JSON wrote it, null as "none").
     private struct Scalar: Decodable {
-        let text: String
-        init(from decoder: Decoder) throws {
+        package let text: String
+        package init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
             if c.decodeNil() { text = "none" }
             else if let v = try? c.decode(Bool.self) { text = "\(v)" }

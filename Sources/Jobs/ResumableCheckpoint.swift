@@ -8,13 +8,18 @@ import Support
 /// different run. One type for every job (only the payload differs), written on rank 0 and read
 /// by rank 0 for every rank (`agree`), so all ranks resume from the same progress or refuse
 /// together. `GroupWorkQueue`'s jobs write it from the queue's checkpoint policy.
-struct ResumableCheckpoint<Payload: Codable> {
-    struct Contents: Codable { var identity: String; var payload: Payload }
-    let file: String
+package struct ResumableCheckpoint<Payload: Codable> {
+    package struct Contents: Codable { var identity: String; var payload: Payload }
+    package let file: String
     /// What the payload is, for the refusal ("probes", "samples").
-    let what: String
+    package let what: String
 
-    func write(_ payload: Payload, identity: String, to directory: RunDirectory, on world: Communicator) throws {
+    package init(file: String, what: String) {
+        self.file = file
+        self.what = what
+    }
+
+    package func write(_ payload: Payload, identity: String, to directory: RunDirectory, on world: Communicator) throws {
         try world.agree {
             try directory.create()
             try directory.writeJSON(Contents(identity: identity, payload: payload), to: file)
@@ -22,7 +27,7 @@ struct ResumableCheckpoint<Payload: Codable> {
     }
 
     /// The saved payload, or nil when there is none.
-    func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> Payload? {
+    package func read(_ directory: RunDirectory, identity: String, on world: Communicator) throws -> Payload? {
         try world.agree { () throws -> Payload? in
             guard let data = FileManager.default.contents(atPath: directory.file(file)) else { return nil }
             // The strings RunDirectory.writeJSON writes for non-finite values (a far point's loss).

@@ -25,16 +25,16 @@ import Support
 public struct RunDirectoryLock: Sendable {
     public static let fileName = ".landscape.lock"
     public static let kindFileName = ".landscape.kind"
-    let path: String
-    let holds: Bool
+    package let path: String
+    package let holds: Bool
     /// Rank 0: the guard that refuses writes once the lock is gone.
-    let watch: OutputGuard.Token?
+    package let watch: OutputGuard.Token?
 
     /// Takes the lock (collective: rank 0 acts, every rank shares the verdict), creating the
     /// directory. `verify` runs on rank 0 once the lock is held — a check that must not race with
     /// another job (e.g. "this directory holds no finished run yet"); if it throws, the lock is
     /// given back and its error goes to every rank.
-    public static func acquire(_ directory: RunDirectory, command: String, on world: Communicator, progress: Progress,
+    public static func acquire(_ directory: RunDirectory, command: String, on world: Communicator, progress: JobProgress,
                                verify: () throws -> Void = {}) throws -> RunDirectoryLock {
         let path = directory.file(fileName)
         let note: String? = try world.agree { () throws -> String? in
@@ -52,7 +52,7 @@ public struct RunDirectoryLock: Sendable {
     }
 
     /// `path` and those of its ancestors that do not exist yet, deepest first.
-    static func missingDirectories(_ path: String) -> [String] {
+    package static func missingDirectories(_ path: String) -> [String] {
         var missing: [String] = []
         var url = URL(fileURLWithPath: path).standardizedFileURL
         while url.path != "/", !FileManager.default.fileExists(atPath: url.path) {
@@ -106,14 +106,14 @@ public struct RunDirectoryLock: Sendable {
     }
 
     /// Marks an unmarked directory as holding this command's run.
-    static func markKind(_ command: String, in directory: RunDirectory) throws {
+    package static func markKind(_ command: String, in directory: RunDirectory) throws {
         let marker = directory.file(kindFileName)
         if !FileManager.default.fileExists(atPath: marker) { try writeAtomically(Data((command + "\n").utf8), to: marker) }
     }
 
     /// Refuses a directory that holds another command's run (nothing is written; also used for
     /// checks made before the lock is taken).
-    static func refuseOtherKind(_ command: String, in directory: RunDirectory) throws {
+    package static func refuseOtherKind(_ command: String, in directory: RunDirectory) throws {
         guard let text = try? String(contentsOfFile: directory.file(kindFileName), encoding: .utf8) else { return }
         let kind = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard kind == command else {
@@ -140,15 +140,15 @@ public struct RunDirectoryLock: Sendable {
     }
 
     /// The process a lock names, and whether it is gone (checked on this host only).
-    struct Holder {
-        var command = "?", host = "?", since = "?"
-        var pid: Int32 = 0
+    package struct Holder {
+        package var command = "?", host = "?", since = "?"
+        package var pid: Int32 = 0
         /// The MPI launcher's PID (0: none recorded), the holder's start time in clock ticks (0: none).
-        var launcher: Int32 = 0
-        var startTicks: UInt64 = 0
+        package var launcher: Int32 = 0
+        package var startTicks: UInt64 = 0
 
         /// `command host pid since [launcher ticks]`; locks of older versions have the first four.
-        init(lockText: String) {
+        package init(lockText: String) {
             let fields = lockText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
             guard fields.count >= 4 else { return }
             (command, host, pid, since) = (fields[0], fields[1], Int32(fields[2]) ?? 0, fields[3])
@@ -156,7 +156,7 @@ public struct RunDirectoryLock: Sendable {
         }
 
         /// Why the holder is no longer running, or nil while it may be.
-        var gone: String? {
+        package var gone: String? {
             guard pid > 0 else { return nil }
             if !Self.alive(pid) { return "which is no longer running" }
             if startTicks > 0, let now = Self.startTicks(pid), now != startTicks { return "whose PID now belongs to another process" }
@@ -165,33 +165,33 @@ public struct RunDirectoryLock: Sendable {
         }
 
         /// Running, and not a zombie (a killed process its parent has not reaped still has its PID).
-        static func alive(_ pid: Int32) -> Bool {
+        package static func alive(_ pid: Int32) -> Bool {
             if kill(pid, 0) != 0, errno == ESRCH { return false }
             guard let fields = statFields(pid) else { return true }   // no /proc: trust kill
             return fields.first != "Z" && fields.first != "X"
         }
 
         /// /proc/PID/stat after the command name: state, ppid, …, starttime (index 19).
-        static func statFields(_ pid: Int32) -> [Substring]? {
+        package static func statFields(_ pid: Int32) -> [Substring]? {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { return nil }
             return stat[stat.index(after: close)...].split(separator: " ")
         }
 
-        static func startTicks(_ pid: Int32) -> UInt64? {
+        package static func startTicks(_ pid: Int32) -> UInt64? {
             guard let fields = statFields(pid), fields.count > 19 else { return nil }
             return UInt64(fields[19])
         }
 
         /// This process's launcher when an MPI launcher started it (its parent: mpirun or the
         /// launcher's daemon), else 0 — a process started from a shell outlives the shell.
-        static var launcher: Int32 {
+        package static var launcher: Int32 {
             let environment = ProcessInfo.processInfo.environment
             return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil ? getppid() : 0
         }
     }
 
-    static var hostName: String {
+    package static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         return String(cString: buffer)
