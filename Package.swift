@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // Landscape: exact Hessians of neural-network losses on MPI clusters.
 // Module graph (arrows point one way; docs/architecture.md, checked by ArchitectureTests):
-// landscape → Workflows → Configuration, Planning, Reporting, Curvature, Training → Optimization,
+// landscape → Studies → PathJobs, Workflows; CriticalJobs → Jobs → Configuration, Planning, Reporting, Curvature, Training → Optimization,
 // Objectives → Networks, Datasets, DistributedLinearAlgebra → Cluster, NPY, Samples, Support → C shims
 // (CMPI, CBLAS, CScaLAPACK, CELPA). Only the C shims and package-internal API see raw C types.
 import PackageDescription
@@ -60,15 +60,25 @@ let package = Package(
                 dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Krylov", "NPY", "Networks",
                                "Objectives", "Optimization", "Support"]),
         .target(name: "Workflows",
-                dependencies: ["CBLAS", "Cluster", "Configuration", "Jobs", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Krylov", "NPY", "Networks",
-                               "Objectives", "Optimization", "Planning", "Reporting", "Samples", "SeededRandom", "Support", "Training"]),
+                dependencies: ["CBLAS", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs", "Krylov",
+                               "NPY", "Networks", "Objectives", "Optimization", "Planning", "Reporting", "SeededRandom", "Support", "Training"]),
+        // Command families over the jobs: paths between minima, critical points, and the studies
+        // that compose jobs.
+        .target(name: "PathJobs",
+                dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs", "Krylov", "NPY",
+                               "Networks", "Objectives", "Optimization", "Planning", "Reporting", "Support", "Training"]),
+        .target(name: "CriticalJobs",
+                dependencies: ["Cluster", "Configuration", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Jobs", "Krylov",
+                               "NPY", "Networks", "Objectives", "Optimization", "Planning", "Reporting", "Support", "Training"]),
+        .target(name: "Studies",
+                dependencies: ["Cluster", "Configuration", "Geometry", "Jobs", "NPY", "PathJobs", "Reporting", "Support", "Workflows"]),
         .executableTarget(name: "landscape",
-                          dependencies: ["Workflows", "Jobs", "Configuration", "CriticalPoints", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
+                          dependencies: ["Workflows", "Jobs", "PathJobs", "CriticalJobs", "Studies", "Configuration", "CriticalPoints", "Geometry", "Planning", "CBLAS", "Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "NPY", "Objectives", "Optimization", "Training", "Support",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Collective library code under mpirun -np 1…4 (launched by MPITests.LibraryUnderMPI).
         .executableTarget(name: "collective-checks",
-                          dependencies: ["CScaLAPACK", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs",
-                                         "Krylov", "Networks", "NPY", "Objectives", "Optimization", "Samples", "SeededRandom", "Training", "Workflows"],
+                          dependencies: ["CScaLAPACK", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs", "PathJobs", "CriticalJobs",
+                                         "Krylov", "Networks", "NPY", "Objectives", "Optimization", "Samples", "SeededRandom", "Support", "Training", "Workflows"],
                           path: "Tests/CollectiveChecks"),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Optimization"]),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Cluster
 import Configuration
+import CriticalJobs
+import Jobs
 import CriticalPoints
 import Workflows
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Cluster
 import Configuration
+import Jobs
+import PathJobs
 import Workflows
 
 struct Path: TableCommand {

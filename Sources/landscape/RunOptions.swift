@@ -1,6 +1,8 @@
 import ArgumentParser
 import Cluster
+import CriticalJobs
 import Jobs
+import PathJobs
 import Configuration
 import Workflows
 

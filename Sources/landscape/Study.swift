@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Jobs
+import Studies
 import Configuration
 import Foundation
 import Workflows

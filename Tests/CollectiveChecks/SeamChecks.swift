@@ -1,6 +1,8 @@
 import CScaLAPACK
 import Cluster
+import CriticalJobs
 import Jobs
+import PathJobs
 import Configuration
 import Datasets
 import Foundation

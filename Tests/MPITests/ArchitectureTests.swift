@@ -72,7 +72,8 @@ import Testing
         let modules = Set(declared.keys)
         for (name, dependencies) in declared where !name.hasSuffix("Tests") {
             let directory = name == "collective-checks" ? "Tests/CollectiveChecks" : "Sources/\(name)"
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent(directory).path)) ?? []
+            // Every source file, in sub-folders too (a module's command families).
+            let files = (FileManager.default.enumerator(atPath: Self.root.appendingPathComponent(directory).path)?.allObjects as? [String]) ?? []
             for file in files where file.hasSuffix(".swift") {
                 let text = try String(contentsOf: Self.root.appendingPathComponent(directory).appendingPathComponent(file), encoding: .utf8)
                 for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.hasPrefix("@testable import ") {
@@ -81,6 +82,26 @@ import Testing
                     #expect(dependencies.contains(imported), "\(directory)/\(file) imports \(imported), which \(name) does not declare")
                 }
             }
+        }
+    }
+
+    /// No module holds more than a quarter of the package's source lines: a module that grows past
+    /// it does more than one thing (the jobs were 37 % of the source in one module before the job
+    /// layer and the command families became modules of their own).
+    @Test func noModuleHoldsMoreThanAQuarterOfTheSource() throws {
+        let sources = Self.root.appendingPathComponent("Sources")
+        var lines: [String: Int] = [:]
+        for module in try FileManager.default.contentsOfDirectory(atPath: sources.path) {
+            let files = (FileManager.default.enumerator(atPath: sources.appendingPathComponent(module).path)?.allObjects as? [String]) ?? []
+            for file in files where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: sources.appendingPathComponent(module).appendingPathComponent(file), encoding: .utf8)
+                lines[module, default: 0] += text.split(separator: "\n", omittingEmptySubsequences: false).count
+            }
+        }
+        let total = lines.values.reduce(0, +)
+        #expect(total > 10_000, "counted \(total) lines in \(lines.keys.sorted())")
+        for (module, count) in lines {
+            #expect(4 * count <= total, "\(module) holds \(count) of \(total) source lines (more than a quarter)")
         }
     }
 

@@ -1,0 +1,179 @@
+import Cluster
+import Configuration
+import Jobs
+import Curvature
+import CriticalPoints
+import Datasets
+import Foundation
+import Networks
+import Objectives
+import Optimization
+import Planning
+import Support
+import Training
+
+/// `landscape critical`: critical points ∇L = 0 of every index from K starting points, their
+/// energy ε (the loss), the exact spectrum of H there and the index α = (negative eigenvalues)/M,
+/// and Pennington & Bahri's law α ≈ α₀|(ε − ε_c)/ε_c|^{3/2} fitted with the exponent free
+/// (GEOMETRY.md §6, docs/critical.md).
+///
+/// Starts are independent: rank groups take them side by side, a round at a time (one start per
+/// group), data-parallel inside a group. World rank 0 collects each round — the result, the trace,
+/// the point and its spectrum — writes the point's files and checkpoints the finished starts, so a
+/// stopped run resumes after its last round and its numbers do not depend on the grouping.
+public struct CriticalJob {
+    public typealias Start = CriticalSpecification.Start
+    /// The search's numbers: the configuration's `[critical]` table.
+    public typealias Settings = CriticalSpecification
+
+    public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
+    /// The `[critical]` settings of the configuration.
+    public var settings: Settings {
+        get { configuration.critical }
+        set { configuration.critical = newValue }
+    }
+    /// `start = files`: the points (`settings.starts` is their count).
+    public var points: [String] = []
+    package var curvatureMethod: CurvatureMethod { settings.curvature }
+    package var groupSize: Int { settings.groupSize }
+    public var output: RunDirectory
+    public var memoryPerRank: Int?
+    public var resume = false
+    public var quiet = false
+
+    public init(configuration: RunConfiguration, output: RunDirectory) {
+        self.configuration = configuration
+        self.output = output
+    }
+
+    /// Everything the searches need once the inputs are checked.
+    package struct Context: RunContext {
+        /// The job's run: world, progress, the run header.
+        package var run: JobRun
+        package let groups: RankGroups
+        package let training: DataParallelObjective
+        package let model: any Model
+        /// Where each start begins, and how it was made ("init seed 3 scale 2", "step 200", a file).
+        package let starts: [[Double]]
+        package let origins: [String]
+        /// The spectrum exactly (else the smallest eigenvalues by Lanczos).
+        package let curvatureExact: Bool
+        /// The group's exact Hessian, when `newton` or the exact spectrum needs it.
+        package let assembler: HessianAssembler?
+        package var m: Int { model.parameterCount }
+        package var group: Communicator { groups.group }
+    }
+
+    public func run(on world: Communicator) throws {
+        try JobRun.perform("critical", configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            let context = try prepare(run)
+            defer {
+                context.assembler?.release()
+                context.groups.free()
+            }
+            try run.own {
+                if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                    throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
+                }
+            }
+            let results = try compute(context)
+            let header = try context.run.completedHeader()
+            // Rank 0 writes; its failure reaches every rank through the verdict.
+            let line = try world.agree { () throws -> String in
+                let summary = try report(results, context)
+                try context.run.finish(summary, header: header)
+                return summary.line
+            }
+            context.progress.say("critical: \(line)")
+        }
+    }
+
+    /// Data, groups, starting points, the memory plan; every refusal before anything is written.
+    package func prepare(_ run: JobRun) throws -> Context {
+        var run = run
+        let (world, progress) = (run.world, run.progress)
+        if configuration.model.loss == .crossEntropy {
+            throw InputError("model.loss = \"cross-entropy\": Pennington & Bahri's energy ε is the ½-normalised squared error, and cross-entropy has no critical points of finite energy on separable data (its infimum is at infinity); use model.loss = \"mse\" (class data then fits one-hot targets), or `landscape spectrum` for the Hessian at a trained point")
+        }
+        if settings.start == .files, points.isEmpty { throw InputError(setting: "critical.start", "= files needs --points a.npy b.npy …") }
+        if settings.start != .files, !points.isEmpty {
+            throw InputError(setting: "critical.start", "= \(settings.start.rawValue): --points applies with start files (the starts are the files); give --start files, or drop --points")
+        }
+        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "critical.group-size", "= \(groupSize) \($0)") }
+        do {
+            let inputs = try run.inputs(configuration, given: model, on: groups.group)
+            let (split, model, m) = (inputs.split, inputs.model, inputs.m)
+            let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
+            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
+            if settings.method.assemblesHessian, exactBytes > Double(budget) {
+                throw InputError("--method newton assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")
+            }
+            let exact = curvatureMethod.isExact(dimension: m)
+            if exact {
+                try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact spectrum at each critical point")
+            }
+            // Every start is made (and kept) before the first search: M doubles each, and its record.
+            try MemoryPlan.requireFits(settings.starts, setting: "critical.starts", holding: "the starting points (M = \(m) parameters each)",
+                                       bytesEach: 8 * Double(m) + 1024, budget: budget)
+            let (starts, origins) = try startingPoints(model: model, training: training, on: world, progress: progress)
+            run.header.point = "\(starts.count) starts (\(settings.start.rawValue))"
+            let assembler = settings.method.assemblesHessian || exact
+                ? try HessianAssembler(model: model, objective: training, configuration: configuration) : nil
+            return Context(run: run, groups: groups, training: training, model: model,
+                           starts: starts, origins: origins, curvatureExact: exact, assembler: assembler)
+        } catch {
+            groups.free()
+            throw error
+        }
+    }
+
+    /// The K starting points, identical on every rank.
+    package func startingPoints(model: any Model, training: DataParallelObjective, on world: Communicator,
+                        progress: JobProgress) throws -> ([[Double]], [String]) {
+        let m = model.parameterCount
+        switch settings.start {
+        case .initialization:
+            let seeded = (0..<settings.starts).map { k in (seed: configuration.seed &+ UInt64(k), scale: settings.scales[k % settings.scales.count]) }
+            return (seeded.map { s in configuration.model.initialization.parameters(for: model, seed: s.seed).map { s.scale * $0 } },
+                    seeded.map { "init seed \($0.seed) scale \($0.scale)" })
+        case .files:
+            let starts = try points.enumerated().map { try ParameterFile.read($0.element, count: m, on: world, flag: "--points #\($0.offset + 1)") }
+            return (starts, points)
+        case .trajectory:
+            // The [train] run from the seed's initialisation, its state kept every R steps: the
+            // energies fall along it, so the starts spread from the initial loss to near a minimum.
+            var spec = configuration.train
+            spec.steps = max(1, (settings.starts - 1) * settings.trajectoryEvery)
+            spec.epochs = nil
+            spec.checkpointEvery = settings.trajectoryEvery
+            spec.recordEvery = settings.trajectoryEvery
+            try spec.validate(samples: training.dataset.globalCount)
+            var kept: [[Double]] = [], steps: [Int] = []
+            var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
+            trainer.onCheckpoint = { state in
+                if kept.count < settings.starts { kept.append(state.parameters); steps.append(state.step) }
+            }
+            let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
+            progress.say("critical: \(spec.steps!) training steps for the trajectory's \(settings.starts) starts")
+            _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
+            if kept.count < settings.starts {
+                progress.note("critical: the training stopped early (train.target-loss or train.target-gradient-norm); \(kept.count) of \(settings.starts) starts")
+            }
+            return (kept, steps.map { "trajectory step \($0)" })
+        }
+    }
+
+    /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
+    /// size aside: it changes no result beyond rounding), a library caller's model, the starts' bits.
+    package func identity(_ context: Context) -> String {
+        var identity = SettingsIdentity(configuration: configuration)
+        identity["critical.group-size"] = nil
+        if let model { identity["model.given"] = model.summary }
+        identity.depend(on: "the starting points", digest: bitDigest(context.starts.flatMap { $0 }))
+        return identity.text
+    }
+}

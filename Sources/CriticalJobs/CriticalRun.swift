@@ -1,0 +1,168 @@
+import Jobs
+import Cluster
+import CriticalPoints
+import DistributedLinearAlgebra
+import Foundation
+import Krylov
+import NPY
+import Objectives
+import Optimization
+import Support
+
+extension CriticalJob {
+    /// One start's outcome, as critical.csv and the checkpoint hold it.
+    package struct PointRecord: Codable, Sendable {
+        package var start: Int
+        package var origin: String
+        package var startLoss: Double
+        package var startGradientNorm: Double
+        /// The energy ε (the loss) and ‖∇L‖ where the search stopped.
+        package var loss: Double
+        package var gradientNorm: Double
+        /// The gradient norm the search had to reach: tolerance · startGradientNorm.
+        package var target: Double
+        package var stop: String
+        package var converged: Bool
+        package var iterations: Int
+        /// "exact", or "lanczos" (the smallest eigenvalues only).
+        package var curvature: String
+        /// Exact: the inertia at the spectrum command's zero tolerance. Lanczos: `negative` counts the
+        /// converged negative Ritz values, exact only when one of them is ≥ 0. `indexExact` says
+        /// whether `negative` is the index (always for an exact spectrum) or a lower bound.
+        package var negative: Int
+        package var nearZero: Int?
+        package var positive: Int?
+        package var zeroTolerance: Double?
+        package var indexExact: Bool
+        package var smallestEigenvalue: Double
+        package var largestEigenvalue: Double?
+        /// Lanczos: the smallest Ritz values (exact runs keep the whole spectrum in spectra/<k>.npy).
+        package var smallestEigenvalues: [Double]
+        /// ‖H∇L‖ / (max|λ| · ‖∇L‖) where the search stopped: near 0 when ∇L lies in H's near-null
+        /// space, a point where ½‖∇L‖² is flat but ∇L ≠ 0 — a gradient-flat point (Frye et al.
+        /// 2019) rather than a critical point. (Lanczos: max|λ| over the smallest Ritz values found.)
+        package var gradientFlatness: Double
+        package var gradientEvaluations: Int
+        package var operatorProducts: Int
+        package var hessianAssemblies: Int
+        package var seconds: Double
+        package var trace: [CriticalPointSearch.StepRecord]
+        /// Filled by the report: the first earlier start that found the same point.
+        package var duplicateOf: Int?
+    }
+
+    package static let checkpointFile = ResumableCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
+    package var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
+
+    /// The search from start `k` and the curvature where it ended (collective over the group):
+    /// the record, the point, and its eigenvalues (all of them when exact).
+    package func search(_ k: Int, _ context: Context) throws -> (PointRecord, [Double], [Double]) {
+        let clock = Stopwatch()
+        let training = context.training, m = context.m
+        let θ0 = context.starts[k]
+        let first = try training.evaluate(θ0, gradient: true)
+        let target = settings.tolerance * first.gradientNorm!
+        let hessian: CriticalPointSearch.HessianAt
+        if settings.method.assemblesHessian, let assembler = context.assembler {
+            hessian = { θ, body in try body(try assembler.decomposition(at: θ)) }
+        } else {
+            hessian = { θ, body in try body(training.curvature(.hessian, at: θ)) }
+        }
+        var searchSettings = CriticalPointSearch.Settings(method: settings.method, innerIterations: settings.innerIterations ?? m)
+        searchSettings.maximumStep = settings.maximumStep
+        var problem = CriticalPointSearch(objective: training, settings: searchSettings, hessian: hessian)
+        let driver = IterativeDriver<CriticalPointSearch>(criteria: StopCriteria(steps: settings.iterations, targetGradientNorm: target),
+                                                          recordEvery: 1, checkpointEvery: 0, communicator: context.group)
+        let outcome = try driver.run(&problem, from: .init(step: 0, parameters: θ0))
+        let θ = outcome.state.parameters
+        var trace = problem.records
+        trace.append(.init(iteration: outcome.state.step, loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!,
+                           direction: "stop", innerIterations: 0, innerStop: outcome.reason.rawValue, stepSize: 0, stepLength: 0, trials: 0))
+        var record = PointRecord(start: k, origin: context.origins[k], startLoss: first.loss, startGradientNorm: first.gradientNorm!,
+                                 loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!, target: target,
+                                 stop: outcome.reason.rawValue, converged: outcome.reason == .targetGradientNorm,
+                                 iterations: outcome.updates, curvature: context.curvatureExact ? "exact" : "lanczos",
+                                 negative: 0, nearZero: nil, positive: nil, zeroTolerance: nil, indexExact: true,
+                                 smallestEigenvalue: .nan, largestEigenvalue: nil, smallestEigenvalues: [], gradientFlatness: .nan,
+                                 gradientEvaluations: problem.gradientEvaluations + 1, operatorProducts: problem.operatorProducts,
+                                 hessianAssemblies: problem.hessianAssemblies, seconds: 0, trace: trace, duplicateOf: nil)
+        var eigenvalues: [Double]
+        if context.curvatureExact, let assembler = context.assembler {
+            eigenvalues = try assembler.eigenvalues(at: θ)
+            let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
+            (record.negative, record.nearZero, record.positive, record.zeroTolerance) = (counts.negative, counts.nearZero, counts.positive, counts.zeroTolerance)
+            (record.smallestEigenvalue, record.largestEigenvalue) = (eigenvalues.first!, eigenvalues.last!)
+        } else {
+            // The index from the smallest eigenvalues: every negative one is found when the
+            // converged Ritz values reach past zero.
+            let count = min(configuration.top.count, m)
+            let lanczos = configuration.curvatureLanczos(count: count, which: .smallest, dimension: m)
+            let result = try Lanczos(lanczos).run(training.curvature(.hessian, at: θ))
+            let converged = zip(result.eigenvalues, result.converged).filter { $0.1 }.map(\.0).sorted()
+            let scale = converged.map(abs).max() ?? 0
+            eigenvalues = result.eigenvalues.sorted()
+            record.negative = converged.filter { $0 < -1e-8 * scale }.count
+            record.indexExact = converged.contains { $0 >= -1e-8 * scale }
+            record.smallestEigenvalue = eigenvalues.first ?? .nan
+            record.smallestEigenvalues = eigenvalues
+        }
+        let gradient = outcome.final.gradient, hg = try training.curvature(.hessian, at: θ).apply(gradient)
+        let normH = eigenvalues.map(abs).max() ?? 0, normG = outcome.final.gradientNorm!
+        record.gradientFlatness = normH > 0 && normG > 0 ? (hg.reduce(0) { $0 + $1 * $1 }).squareRoot() / (normH * normG) : .nan
+        record.operatorProducts += 1
+        record.seconds = clock.seconds
+        return (record, θ, eigenvalues)
+    }
+
+    /// Rounds of starts — one per group per round (`GroupWorkQueue`) — gathered on world rank 0,
+    /// which writes each point's files and the checkpoint. A signal ends the run after the round (exit 3).
+    package func compute(_ context: Context) throws -> [PointRecord] {
+        let world = context.world, group = context.group, m = context.m
+        let identity = self.identity(context)
+        var done = (resume ? try Self.checkpointFile.read(checkpoint, identity: identity, on: world) : nil) ?? []
+        let finished = Set(done.map(\.start))
+        // A point or spectrum file of a start the checkpoint does not hold is not this run's (a
+        // finished run with more starts, a round cut short): removed now, so points/ and spectra/
+        // end up holding exactly the starts critical.csv lists.
+        try world.agree {
+            for name in ["points", "spectra"] {
+                let directory = output.subdirectory(name)
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] {
+                    guard file.hasSuffix(".npy"), let k = Int(file.dropLast(4)), !finished.contains(k) else { continue }
+                    try FileManager.default.removeItem(atPath: directory.file(file))
+                }
+            }
+        }
+        let todo = context.starts.indices.filter { !finished.contains($0) }
+        context.progress.say("critical: \(context.starts.count) starts (\(todo.count) to search) by \(settings.method.rawValue) on \(context.groups.count) group(s) of \(group.size) rank(s); \(context.model.summary), M = \(m), N = \(context.training.dataset.globalCount)")
+        // One start per group per round, checkpointed after every round (a round is a start per
+        // group, minutes at most). The point and its spectrum travel as doubles (bit-exact), the
+        // record as JSON.
+        let queue = GroupWorkQueue(context.groups, deal: .chunks(of: 1, todo.count, groups: context.groups.count), checkpoint: .everyRound)
+        try queue.run(compute: { positions in
+            try positions.map { p in
+                let (record, θ, eigenvalues) = try search(todo[p], context)
+                return (record, θ + eigenvalues)
+            }
+        }, collect: { results in
+            for (_, record, v) in results {
+                try output.subdirectory("points").create()
+                try NPYArray(shape: [m], values: Array(v[0..<m])).write(to: output.file("points/\(record.start).npy"))
+                if record.curvature == "exact" {
+                    try output.subdirectory("spectra").create()
+                    try NPYArray(shape: [m], values: Array(v[m...])).write(to: output.file("spectra/\(record.start).npy"))
+                }
+                done.append(record)
+                let index = record.indexExact ? "index \(record.negative)" : "index ≥ \(record.negative)"
+                context.progress.say(String(format: "critical: start %d (%@): %@ after %d iterations, ε = %.10g, ‖∇L‖ = %.3g, %@ (%.1f s)",
+                                            record.start, record.origin, record.converged ? "converged" : "stopped (\(record.stop))",
+                                            record.iterations, record.loss, record.gradientNorm, index, record.seconds))
+            }
+        }, checkpoint: {
+            try Self.checkpointFile.write(done, identity: identity, to: checkpoint, on: world)
+        }, stopMessage: { _ in
+            "signal after \(done.count) of \(context.starts.count) starts: the finished ones are in \(checkpoint.path); continue with the same command and --resume"
+        })
+        return done.sorted { $0.start < $1.start }
+    }
+}

@@ -1,0 +1,153 @@
+import Cluster
+import Configuration
+import Curvature
+import Jobs
+import Datasets
+import Foundation
+import Geometry
+import Networks
+import Objectives
+import Optimization
+import Planning
+import Support
+
+/// `landscape path`: a path of low loss between two minima — nudged elastic band, AutoNEB or
+/// dynamic string sampling (GEOMETRY.md §3–5, docs/path.md) — and the exact Hessian inertia at
+/// its highest pivot, which says what the top of the path is: a saddle, a flat pass, or a slope.
+/// With more than two minima, every pair is connected and the minimum spanning tree of the
+/// saddle energies is written with its disconnectivity graph.
+///
+/// Every rank holds the whole band (P × M values) and moves it identically; the pivots' losses
+/// and gradients are what costs, and rank groups take pivots side by side, data-parallel inside a
+/// group (`RankGroups.share`). World rank 0 writes.
+public struct PathJob {
+    public typealias Method = PathSpecification.Method
+    public typealias Optimizer = PathSpecification.Optimizer
+    public typealias SplitPoint = PathSpecification.SplitPoint
+    /// The method's numbers: the configuration's `[path]` table.
+    public typealias Settings = PathSpecification
+
+    public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
+    /// Two end points, or (`--minima`) three or more minima to connect pairwise.
+    public var endpoints: [String]
+    /// The `[path]` settings of the configuration.
+    public var settings: Settings {
+        get { configuration.path }
+        set { configuration.path = newValue }
+    }
+    package var indexEvery: Int? { settings.indexEvery }
+    package var curvatureMethod: CurvatureMethod { settings.curvature }
+    package var groupSize: Int { settings.groupSize }
+    public var output: RunDirectory
+    public var memoryPerRank: Int?
+    public var resume = false
+    public var quiet = false
+
+    public init(configuration: RunConfiguration, endpoints: [String], output: RunDirectory) {
+        self.configuration = configuration
+        self.endpoints = endpoints
+        self.output = output
+    }
+
+    /// Everything a path needs once the inputs are checked.
+    package struct Context: RunContext {
+        /// The job's run: world, progress, the run header.
+        package var run: JobRun
+        package let groups: RankGroups
+        package let training: DataParallelObjective
+        package let heldOut: DataParallelObjective?
+        package let model: any Model
+        /// The end points (minima) and their training losses.
+        package let points: [[Double]]
+        package let losses: [Double]
+        package let curvatureExact: Bool
+        package var m: Int { model.parameterCount }
+        package var group: Communicator { groups.group }
+    }
+
+    public func run(on world: Communicator) throws {
+        try JobRun.perform("path", configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            let context = try prepare(run)
+            defer { context.groups.free() }
+            try run.own {
+                if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
+                    throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
+                }
+            }
+            if context.points.count == 2 {
+                let result = try connect(0, 1, into: output, context)
+                context.progress.say("path: \(result.verdict)")
+            } else {
+                try connectAll(context)
+            }
+        }
+    }
+
+    /// Data, groups, the end points; every refusal before anything is written.
+    package func prepare(_ run: JobRun) throws -> Context {
+        var run = run
+        let world = run.world
+        guard endpoints.count >= 2 else { throw InputError("--minima needs at least two minima (three or more to build a tree)") }
+        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "path.group-size", "= \(groupSize) \($0)") }
+        do {
+            let inputs = try run.inputs(configuration, given: model, on: groups.group)
+            let (split, model, m) = (inputs.split, inputs.model, inputs.m)
+            let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
+            let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: groups.group) }
+            let flags = endpoints.count == 2 ? ["--from", "--to"] : endpoints.indices.map { "--minima #\($0 + 1)" }
+            let points = try zip(endpoints, flags).map { try ParameterFile.read($0, count: m, on: world, flag: $1) }
+            run.header.point = endpoints.count == 2 ? "\(endpoints[0]) → \(endpoints[1])" : "\(endpoints.count) minima"
+            for i in points.indices {
+                for j in points.indices where j > i && points[i] == points[j] {
+                    throw InputError("\(flags[i]) and \(flags[j]) are the same point ('\(endpoints[i])', '\(endpoints[j])'); a path needs two distinct end points")
+                }
+            }
+            // The band is replicated: the pivots, their gradients, the forces and the optimiser's
+            // velocity, (P + 2) × M values each, plus the model's working set.
+            let pivots = settings.largestBand
+            let bytes = 4 * 8 * Double(pivots + 2) * Double(m) + 64 * 1024 * 1024
+            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            if bytes > Double(budget) {
+                let fit = max(0, Int((Double(budget) - 64 * 1024 * 1024) / (32 * Double(m))) - 2)
+                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × M doubles: pivots, gradients, forces, velocity), \(formatBytes(budget)) available; use at most \(fit) pivots (or set --memory-per-rank)")
+            }
+            let losses = try points.map { try training.evaluate($0, gradient: false).loss }
+            if settings.method == .string, let level = settings.level, let high = losses.max(), level <= high {
+                let which = losses.count == 2 ? (losses[0] >= losses[1] ? "--from" : "--to") : "the highest minimum"
+                throw InputError(setting: "path.level", "= \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
+            }
+            let exact = curvatureMethod.isExact(dimension: m)
+            if exact {
+                try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact index at the highest pivot")
+            }
+            return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model,
+                           points: points, losses: losses, curvatureExact: exact)
+        } catch {
+            groups.free()
+            throw error
+        }
+    }
+
+    /// What a path's results depend on besides the rest of its configuration and its end points:
+    /// the `[path]` settings as rendered, without the checkpoint interval and the group size (which
+    /// change no result beyond the rounding of the data-parallel sums, docs/reproducibility.md).
+    package var settingsIdentity: SettingsIdentity {
+        var identity = SettingsIdentity(configuration: configuration).only(table: "path")
+        identity["path.checkpoint-every"] = nil
+        identity["path.group-size"] = nil
+        return identity
+    }
+
+    /// The identity of a pair's run, in its checkpoint and its summary: the configuration, the
+    /// settings, the end points' bits — a resumed run continues or keeps only the very same path.
+    package func identity(_ a: [Double], _ b: [Double]) -> SettingsIdentity {
+        var identity = SettingsIdentity(configuration: configuration)
+        identity.remove(table: "path")
+        identity.add(settingsIdentity)
+        identity.depend(on: "the end points", digest: bitDigest(a, b))
+        return identity
+    }
+}

@@ -1,0 +1,344 @@
+import Cluster
+import Configuration
+import Jobs
+import Curvature
+import Datasets
+import Foundation
+import Geometry
+import Networks
+import NPY
+import Objectives
+import Optimization
+import Planning
+import Support
+
+/// `landscape interpolate`: the loss, accuracy and gradient norm along a line or over a plane
+/// through parameter space (GEOMETRY.md §1, docs/interpolate.md), and optionally the curvature
+/// (top eigenvalues, exact index) at chosen points of a line.
+///
+/// Points are independent: rank groups of `groupSize` ranks take them in rounds, data-parallel
+/// inside a group; after each round world rank 0 collects the finished points and checkpoints
+/// them, so a stopped or killed run resumes without recomputing a finished point. Every point's
+/// θ is a function of the inputs alone, so the results do not depend on the rank count or the
+/// grouping beyond the rounding of the data-parallel sums.
+public struct InterpolateJob {
+    /// Where the section's directions come from.
+    public enum DirectionSource: Sendable, Equatable {
+        /// d ~ N(0, I) from the run's seed (filter-normalised unless told otherwise).
+        case random
+        /// The top eigenvector(s) of H at --from, by Lanczos.
+        case topEigenvectors
+        /// An NPY file: a vector of M values (a line), or an M × K array whose first columns are
+        /// taken (eigenvectors.npy of `landscape top` or `spectrum --eigenvectors`).
+        case file(String)
+    }
+
+    public enum Shape: Sendable, Equatable {
+        /// θ(α) = (1 − α)·A + α·B.
+        case segment(from: String, to: String)
+        /// θ(α) = θ₀ + α·d.
+        case line(from: String, DirectionSource)
+        /// θ(α, β) = θ₀ + α·d₁ + β·d₂.
+        case plane(from: String, DirectionSource)
+        /// The plane through A, B and C: A = (0, 0), B = (1, 0).
+        case planeThrough(String, String, String)
+
+        package var dimension: Int {
+            switch self {
+            case .segment, .line: 1
+            case .plane, .planeThrough: 2
+            }
+        }
+    }
+
+    /// Where along a line the curvature is computed.
+    public enum CurvatureSites: Sendable, Equatable {
+        case none
+        case alphas([Double])
+        /// Every K-th grid point (indices 0, K, 2K, …).
+        case every(Int)
+    }
+
+    public typealias CurvatureMethod = Curvature.CurvatureMethod
+
+    /// M up to which `auto` takes the curvature exactly (`CurvatureMethod.exactLimit`).
+    public static var exactLimit: Int { CurvatureMethod.exactLimit }
+    /// Grids above this many points need `force`.
+    public static let pointLimit = 10_000_000
+
+    public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
+    public var shape: Shape
+    /// nil: `filter` for random directions, `none` otherwise.
+    public var normalization: DirectionNormalization?
+    /// One axis for a line, one or two for a plane (one: the same for α and β).
+    public var axes: [GridAxis]
+    /// Which columns of an M × K direction file span the section (0-based); nil = the first ones.
+    public var directionColumns: [Int]?
+    public var curvatureSites: CurvatureSites = .none
+    public var curvatureMethod: CurvatureMethod = .auto
+    /// Ranks per group; 0 = one group of all ranks.
+    public var groupSize = 0
+    public var output: RunDirectory
+    public var memoryPerRank: Int?
+    public var resume = false
+    public var force = false
+    public var quiet = false
+
+    public init(configuration: RunConfiguration, shape: Shape, axes: [GridAxis], output: RunDirectory) {
+        self.configuration = configuration
+        self.shape = shape
+        self.axes = axes
+        self.output = output
+    }
+
+    /// The measurements at one point (means over the samples, reduced over the group).
+    package struct PointRecord: Codable, Equatable {
+        package var index: Int
+        package var coordinates: [Double]
+        package var loss: Double
+        package var accuracy: Double?
+        package var gradientNorm: Double?
+        package var heldOutLoss: Double?
+        package var heldOutAccuracy: Double?
+    }
+
+    /// The curvature at one point of a line.
+    package struct CurvatureRecord: Codable, Equatable {
+        package var index: Int
+        package var alpha: Double
+        package var method: String
+        /// Largest first.
+        package var topEigenvalues: [Double]
+        /// The index: the fraction of eigenvalues below −tolerance (exact only).
+        package var negativeFraction: Double?
+        package var negative: Int?
+        package var smallestEigenvalue: Double?
+        /// Lanczos only: how many of the top eigenvalues met the tolerance within top.max-matvecs.
+        package var converged: Int?
+    }
+
+    /// What a run has finished: its checkpoint's payload.
+    package struct FinishedPoints: Codable {
+        package var points: [PointRecord] = []
+        package var curvature: [CurvatureRecord] = []
+    }
+
+    package static let checkpointFile = ResumableCheckpoint<FinishedPoints>(file: "points.json", what: "points")
+    package var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
+
+    /// Everything a round of points needs, once the inputs are checked.
+    package struct Context: RunContext {
+        /// The job's run: world, progress, timings, the run header.
+        package var run: JobRun
+        package let groups: RankGroups
+        package let training: DataParallelObjective
+        package let heldOut: DataParallelObjective?
+        package let model: any Model
+        package let section: AffineSection
+        /// Plane coordinates of the named points (A, B, C; θ₀ for a direction plane).
+        package let marks: [(label: String, coordinates: [Double])]
+        package let grid: [[Double]]
+        package let curvatureAlphas: [Double]
+        package let curvatureExact: Bool
+        package let budget: Int
+        package let identity: String
+        package let description: String
+        package var m: Int { model.parameterCount }
+        package var group: Communicator { groups.group }
+    }
+
+    public func run(on world: Communicator) throws {
+        try JobRun.perform("interpolate", configuration: configuration, model: model, output: output, resuming: resume,
+                           quiet: quiet, on: world) { run in
+            var context = try prepare(run)
+            defer { context.groups.free() }
+            try context.run.own { try output.refuseFinishedRun(resuming: resume) }
+            try compute(&context)
+        }
+    }
+
+    /// Inputs, groups, data, the section and its grid; every refusal before any work.
+    package func prepare(_ run: JobRun) throws -> Context {
+        var run = run
+        let (world, progress) = (run.world, run.progress)
+        precondition(axes.count == 1 || (axes.count == 2 && shape.dimension == 2))
+        let axes2 = shape.dimension == 2 && axes.count == 1 ? [axes[0], axes[0]] : axes
+        let (total, overflow) = axes2.count == 2 ? axes2[0].count.multipliedReportingOverflow(by: axes2[1].count) : (axes2[0].count, false)
+        if overflow { throw InputError("the grid has more than 2⁶³ points; use fewer points per axis") }
+        if total > Self.pointLimit && !force {
+            throw InputError("the grid has \(total) points (> \(Self.pointLimit)); use fewer points per axis, or --force if you mean it")
+        }
+        if shape.dimension == 2, let thin = axes2.firstIndex(where: { $0.count < 2 }) {
+            throw InputError("the plane's \(thin == 0 ? "α" : "β") axis has one point: that is a line; give each axis at least 2 points (or interpolate the line)")
+        }
+        if case .every(let k) = curvatureSites, k >= axes2[0].count {
+            throw InputError("--every \(k) reaches only α = \(axes2[0].start) on a grid of \(axes2[0].count) points; give a step below \(axes2[0].count) (or --spectrum-at)")
+        }
+        if case .every(let k) = curvatureSites, k < 1 {
+            throw InputError("--every \(k): give a step of at least 1 grid point")
+        }
+        if curvatureSites != .none && shape.dimension != 1 {
+            throw InputError("--spectrum-at and --every apply to lines; drop them with --plane (or interpolate the line you want)")
+        }
+        // The smallest budget over the ranks, so that every rank reaches the same verdict.
+        let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+        // Every grid point is held from the start (its coordinates, then its record and CSV line).
+        try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "--range" : "--grid",
+                                   value: axes.map(\.description).joined(separator: ","), holding: "its \(total) grid points",
+                                   bytesEach: 320 + 8 * Double(shape.dimension), budget: budget)
+        let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
+        let group = groups.group
+        do {
+            let inputs = try run.inputs(configuration, given: model, on: group)
+            let (split, model, m) = (inputs.split, inputs.model, inputs.m)
+            let training = DataParallelObjective(model: model, dataset: split.training, communicator: group)
+            let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: group) }
+            let (section, marks, what) = try makeSection(model: model, training: training, on: world, progress: progress)
+            run.header.point = what
+            let grid: [[Double]] = axes2.count == 1 ? axes2[0].values.map { [$0] }
+                : axes2[1].values.flatMap { β in axes2[0].values.map { α in [α, β] } }
+            var alphas: [Double] = []
+            switch curvatureSites {
+            case .none: break
+            case .alphas(let list):
+                if let bad = list.first(where: { !$0.isFinite }) { throw InputError("--spectrum-at: \(bad) is not a finite α") }
+                alphas = list
+            case .every(let k): alphas = stride(from: 0, to: grid.count, by: k).map { grid[$0][0] }
+            }
+            let exact = curvatureMethod.isExact(dimension: m)
+            if !alphas.isEmpty {
+                // top.k ≥ M is no error: each site reports all M eigenvalues (Lanczos exhausts the space).
+                try checkCurvatureMemory(exact: exact, m: m, groupSize: group.size, budget: budget)
+            }
+            // A run is the same run only with the same inputs: the configuration, the section and the
+            // bits of every vector that defines it (files may change under the same name).
+            let identity = "\(configuration.toml(runningOn: self.model))|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
+            return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model, section: section, marks: marks,
+                           grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
+                           description: what)
+        } catch {
+            groups.free()
+            throw error
+        }
+    }
+
+    package var normalizationUsed: DirectionNormalization {
+        if let normalization { return normalization }
+        switch shape {
+        case .line(_, .random), .plane(_, .random): return .filter
+        default: return .none
+        }
+    }
+
+    /// The section through parameter space, the points to mark on its plot, and a description.
+    package func makeSection(model: any Model, training: DataParallelObjective, on world: Communicator,
+                     progress: JobProgress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
+        let m = model.parameterCount
+        func read(_ path: String, _ flag: String) throws -> [Double] {
+            try ParameterFile.read(path, count: m, on: world, flag: flag)
+        }
+        switch shape {
+        case .segment(let from, let to):
+            let a = try read(from, "--from"), b = try read(to, "--to")
+            return (.segment(a, b), [("A", [0]), ("B", [1])], "the line (1 − α)·A + α·B, A = \(from), B = \(to)")
+        case .line(let from, let source):
+            let θ = try read(from, "--from")
+            let d = try directions(source, count: 1, at: θ, model: model, training: training, on: world, progress: progress)
+            return (.directions(origin: θ, d), [("θ₀", [0])], "the line θ₀ + α·d, θ₀ = \(from), d: \(describe(source)), \(normalizationUsed.rawValue)-normalised")
+        case .plane(let from, let source):
+            let θ = try read(from, "--from")
+            let d = try directions(source, count: 2, at: θ, model: model, training: training, on: world, progress: progress)
+            return (.directions(origin: θ, d), [("θ₀", [0, 0])], "the plane θ₀ + α·d₁ + β·d₂, θ₀ = \(from), d₁, d₂: \(describe(source)), \(normalizationUsed.rawValue)-normalised")
+        case .planeThrough(let pa, let pb, let pc):
+            let a = try read(pa, "--from"), b = try read(pb, "--to"), c = try read(pc, "--through")
+            guard let plane = PlaneThroughPoints(a, b, c) else {
+                throw InputError("--from, --to and --through are collinear (or two of them coincide): they span no plane; give three points not on one line")
+            }
+            return (plane.section, [("A", [plane.a.0, plane.a.1]), ("B", [plane.b.0, plane.b.1]), ("C", [plane.c.0, plane.c.1])],
+                    "the plane through A = \(pa), B = \(pb), C = \(pc) (A = (0, 0), B = (1, 0), d₂ ⟂ d₁, ‖d₂‖ = ‖d₁‖)")
+        }
+    }
+
+    package func describe(_ source: DirectionSource) -> String {
+        switch source {
+        case .random: "random N(0, I) (seed \(configuration.seed))"
+        case .topEigenvectors: "top eigenvector(s) of H at θ₀ (Lanczos)"
+        case .file(let path): path
+        }
+    }
+
+    /// `count` directions, normalised to θ.
+    package func directions(_ source: DirectionSource, count: Int, at θ: [Double], model: any Model,
+                    training: DataParallelObjective, on world: Communicator, progress: JobProgress) throws -> [[Double]] {
+        let m = model.parameterCount
+        var raw: [[Double]]
+        switch source {
+        case .random:
+            raw = (0..<count).map { RandomDirection.gaussian(count: m, seed: configuration.seed, index: $0) }
+        case .file(let path):
+            raw = try readDirections(path, count: count, m: m, on: world)
+        case .topEigenvectors:
+            raw = try topEigenvectors(count, at: θ, model: model, training: training, on: world, progress: progress)
+        }
+        let normalized = raw.map { normalizationUsed.apply($0, like: θ, blocks: model.parameterBlocks) }
+        if let j = normalized.firstIndex(where: { d in !d.contains { $0 != 0 } }) {
+            throw InputError("direction \(j + 1) is zero after \(normalizationUsed.rawValue) normalisation (is θ₀ zero there?); use --normalize none or another direction")
+        }
+        if normalized.count == 2 {
+            // Two parallel directions span a line, not a plane (the three-point case is refused likewise).
+            let (a, b) = (normalized[0], normalized[1])
+            let ab = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }, aa = a.reduce(0) { $0 + $1 * $1 }, bb = b.reduce(0) { $0 + $1 * $1 }
+            if abs(ab) >= (1 - 1e-10) * (aa * bb).squareRoot() {
+                throw InputError("the two directions are parallel: they span a line, not a plane; give two independent directions (other --columns)")
+            }
+        }
+        return normalized
+    }
+
+    /// Columns of an M-vector or M × K file, in C order (`landscape top`: row i holds entry i of
+    /// every column) or Fortran order (`landscape spectrum --eigenvectors`: column after column).
+    package func readDirections(_ path: String, count: Int, m: Int, on world: Communicator) throws -> [[Double]] {
+        let wanted = directionColumns ?? Array(0..<count)
+        guard wanted.count == count else {
+            throw InputError("--columns gives \(wanted.count) column(s) but \(count == 1 ? "a line" : "a plane") needs \(count)")
+        }
+        let shape = try world.agree { () throws -> [Int] in
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw InputError("--direction '\(path)': no such file; give random, top-eigenvector, or an NPY file of M values (or M × K)")
+            }
+            let header: NPYHeader
+            do { header = try NPYHeader.read(contentsOf: path) } catch let error as NPYError { throw InputError("--direction '\(path)': \(error.message)") }
+            guard header.dataType.isFloatingPoint else { throw InputError("--direction '\(path)' has dtype \(header.dataType); directions must be float64") }
+            let columns = header.shape.count == 2 ? header.shape[1] : 1
+            guard header.shape.count <= 2, header.shape.first == m else {
+                throw InputError("--direction '\(path)' has shape \(header.shape); it must be (\(m),) or (\(m), K) for this model's M = \(m)")
+            }
+            guard columns >= count else {
+                throw InputError("--direction '\(path)' has \(columns) column(s) but a plane needs 2 (an M × K eigenvectors.npy with K ≥ 2)")
+            }
+            if let bad = wanted.first(where: { $0 < 0 || $0 >= columns }) {
+                throw InputError("--columns \(bad) is not a column of '\(path)' (it has \(columns), numbered from 0)")
+            }
+            return header.shape
+        }
+        let values = try NPYArray(contentsOf: path).values
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw InputError("--direction '\(path)': entry \(i) is \(values[i]); a direction must be finite")
+        }
+        let k = shape.count == 2 ? shape[1] : 1
+        // NPYArray hands Fortran-order files over in C order too.
+        return wanted.map { j in (0..<m).map { values[$0 * k + j] } }
+    }
+}
+
+extension AffineSection {
+    /// A digest of the defining vectors' bits, for the checkpoint's identity.
+    package var fingerprint: String {
+        switch form {
+        case .segment(let a, let b): bitDigest(a, b)
+        case .directions(let o, let d): bitDigest(([o] + d).flatMap { $0 })
+        }
+    }
+}

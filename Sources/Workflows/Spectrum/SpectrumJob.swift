@@ -1,0 +1,354 @@
+import Cluster
+import Curvature
+import Datasets
+import DistributedLinearAlgebra
+import Foundation
+import Support
+import Networks
+import Objectives
+import NPY
+import Optimization
+import Training
+import Configuration
+import Jobs
+import Planning
+import Reporting
+
+/// `landscape spectrum`: the exact Hessian of the mean training loss at a point, assembled across
+/// ranks into a block-cyclic matrix, diagonalised, and analysed as Sagun et al. do; with `--ggn`
+/// also the Gauss–Newton part G and the residual R = H − G.
+public struct SpectrumJob {
+    public typealias Point = ParameterPoint
+
+    public var configuration: RunConfiguration
+    /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
+    public var model: (any Model)? = nil
+    public var point: Point
+    public var output: RunDirectory
+    public var gaussNewtonSplit = false
+    public var vectors: EigenvectorSelection = .none
+    public var solver: EigensolverChoice = .auto
+    public var saveHessian = false
+    public var zeroTolerance: Double? = nil
+    public var memoryPerRank: Int? = nil
+    public var quiet = false
+    /// Print the report on standard output (rank 0); off inside a sweep.
+    public var announce = true
+    /// Continue from DIR/checkpoint (left by a run stopped by SIGTERM/SIGUSR1), if it is there.
+    public var resume = false
+
+    public init(configuration: RunConfiguration, point: Point, output: RunDirectory) {
+        self.configuration = configuration
+        self.point = point
+        self.output = output
+    }
+
+    /// The analysis of one matrix's spectrum (H, G or R).
+    public struct SpectrumSummary: Codable, Sendable {
+        package var counts: SpectrumCounts
+        package var outliers: OutlierCounts
+        package var trace: TraceCheck
+        package var symmetryDefect: Double
+        package var solver: String
+    }
+
+    /// summary.json (read back by the sweep's aggregation).
+    package struct Summary: Codable {
+        package var model: String
+        package var data: String
+        package var parameters: Int
+        package var samples: Int
+        package var point: String
+        package var loss: Double
+        package var accuracy: Double?
+        package var gradientNorm: Double
+        package var ranks: Int
+        package var grid: String
+        package var block: Int
+        package var hessian: SpectrumSummary
+        package var gaussNewton: SpectrumSummary?
+        package var residual: SpectrumSummary?
+        /// |tr H − tr G − tr R| / |tr H| from the three spectra (an independent check of the split).
+        package var splitTraceDefect: Double?
+        package var assemblyGFLOP: Double
+        package var assemblyGFLOPPerSecond: Double
+        package var seconds: [String: Double]
+        package var peakResidentBytesPerRank: [Int]
+        package var memoryEstimateBytesPerRank: Int
+    }
+
+    /// One matrix of the job: which curvature, and where its spectrum goes. H comes first (it
+    /// alone may get eigenvectors); with the split, G and R = H − G follow.
+    package struct Target {
+        package let kind: CurvatureKind
+        package let eigenvaluesFile: String
+        package let vectorsFile: String?
+        /// "H", "G", "R": the name in timings, checkpoints and the report.
+        package var name: String { kind.symbol }
+
+        package static func list(split: Bool, vectors: EigenvectorSelection) -> [Target] {
+            var targets = [Target(kind: .hessian, eigenvaluesFile: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")]
+            if split {
+                targets += [Target(kind: .gaussNewton, eigenvaluesFile: "ggn_eigenvalues.npy", vectorsFile: nil),
+                            Target(kind: .residual, eigenvaluesFile: "residual_eigenvalues.npy", vectorsFile: nil)]
+            }
+            return targets
+        }
+    }
+
+    /// What every phase shares: the communicator, the data, the model and the point, the grid and
+    /// the plan, the timings.
+    package struct Context {
+        package let world: Communicator
+        package let progress: JobProgress
+        package var timings = PhaseTimings()
+        package let dataset: Dataset
+        package let model: any Model
+        package let θ: [Double]
+        package let pointName: String
+        package let grid: ProcessGrid
+        package let blockSize: Int
+        package let assembly: CurvatureAssembly
+        package let eigensolver: Eigensolver
+        package let plan: MemoryPlan
+        package var m: Int { model.parameterCount }
+    }
+
+    /// Runs on `world`: the whole job, or one group of a sweep. Phases: prepare (inputs, grid,
+    /// memory plan), assemble (or read back a checkpoint), decompose each target in turn (a signal
+    /// between them checkpoints the rest), report.
+    public func run(on world: Communicator) throws {
+        try JobRun.perform("spectrum", configuration: configuration, model: model, output: output, quiet: quiet, on: world) { run in
+            try execute(&run)
+        }
+    }
+
+    /// Every refusal of this job (inputs, grid, memory plan) without running it: a study checks
+    /// its later parts before the first one starts.
+    package func check(on world: Communicator) throws {
+        try JobRun.perform("spectrum", configuration: configuration, model: model, output: output, quiet: true, on: world) { run in
+            try prepare(&run).grid.release()
+        }
+    }
+
+    private func execute(_ run: inout JobRun) throws {
+        let world = run.world
+        var context = try prepare(&run)
+        defer { context.grid.release() }
+        // Every input is checked: from here on this job owns the run directory.
+        try run.own { try output.refuseFinishedRun(resuming: resume) }
+
+        // Loss and gradient at the point.
+        let evaluation = try DataParallelObjective(model: context.model, dataset: context.dataset, communicator: world)
+            .evaluate(context.θ)
+
+        let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
+        let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
+        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
+        let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
+        var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
+        var finished = saved?.finished ?? [:]
+        let assemblyFlops: Double, assemblySeconds: Double
+        if let saved {
+            context.progress.say("spectrum: resuming from \(checkpoint.directory.path): spectra done: \(finished.isEmpty ? "none" : finished.keys.sorted().joined(separator: ", ")); reading \(saved.remaining.joined(separator: ", "))")
+            let (grid, blockSize) = (context.grid, context.blockSize)
+            for (k, target) in targets.enumerated() where saved.remaining.contains(target.name) {
+                matrices[k] = try context.timings.measure("read checkpoint \(target.name)", on: world) {
+                    try checkpoint.read(target.name, grid: grid, blockSize: blockSize)
+                }
+            }
+            (assemblyFlops, assemblySeconds) = (saved.assemblyFlops, saved.assemblySeconds)
+        } else {
+            (assemblyFlops, assemblySeconds) = try assemble(targets, into: &matrices, &context)
+        }
+
+        // Spectra, one matrix at a time. Before each eigensolve, a pending SIGTERM/SIGUSR1 (on any
+        // rank) stops the job: the matrices not yet decomposed go to DIR/checkpoint through MPI-IO,
+        // with the finished spectra's summaries, and `--resume` continues from there.
+        for (k, target) in targets.enumerated() where finished[target.name] == nil {
+            if try world.allreduce(Int(StopSignals.pending), .max) != 0 {
+                let remaining = targets.indices.filter { $0 >= k && finished[targets[$0].name] == nil }
+                try checkpoint.write(remaining.map { (targets[$0].name, matrices[$0]!) }, state: .init(
+                    identity: identity, finished: finished, remaining: remaining.map { targets[$0].name },
+                    assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds), on: world)
+                throw StoppedBySignal(message: "signal before the eigen-decomposition of \(target.name): the matrices not yet decomposed are in \(checkpoint.directory.path); continue with the same command and --resume")
+            }
+            var matrix = matrices[k]!
+            matrices[k] = nil   // the eigensolver overwrites it; drop the other reference first
+            finished[target.name] = try analyse(&matrix, target, &context)
+        }
+        if world.isRoot && saved != nil { try checkpoint.remove() }
+        run.timings = context.timings
+        try report(finished, evaluation: evaluation, assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context, run)
+    }
+
+    /// Inputs, the point, the grid, the assembly and the memory plan — every refusal before any
+    /// large allocation.
+    package func prepare(_ run: inout JobRun) throws -> Context {
+        let (world, progress) = (run.world, run.progress)
+        let inputs = try run.inputs(configuration, given: model)
+        let (dataset, model, m) = (inputs.dataset, inputs.model, inputs.m)
+        let (θ, pointName) = try run.point(point, configuration, inputs)
+        let blockSize = configuration.hessianBlock
+        guard blockSize >= 1, blockSize <= m else {
+            throw InputError(setting: "hessian.block", "= \(blockSize) must be between 1 and M = \(m); 64 is a good default")
+        }
+        let shape = try ProcessGrid.parseShape(configuration.hessianGrid, processes: world.size)
+        let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
+        run.header.grid = grid.shapeDescription
+        do {
+            let assembly = try CurvatureAssembly(model: model, requested: configuration.hessianAssembly)
+            // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
+            let (eigensolver, plan, notes) = try MemoryPlan.choose(
+                solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
+                extraMatrices: gaussNewtonSplit ? 2 : 0,
+                extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
+            notes.forEach(progress.note)
+            try plan.check(limit: memoryPerRank, on: world)
+            progress.say("spectrum: \(model.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
+            return Context(world: world, progress: progress, timings: run.timings, dataset: dataset, model: model, θ: θ,
+                           pointName: pointName, grid: grid, blockSize: blockSize, assembly: assembly, eigensolver: eigensolver, plan: plan)
+        } catch {
+            grid.release()
+            throw error
+        }
+    }
+
+    /// H, and with the split G and R = H − G, into `matrices` (the only references to them, so the
+    /// in-place eigensolvers never trigger a copy-on-write of an M × M piece). Returns the
+    /// assembly's flops and its slowest rank's seconds.
+    package func assemble(_ targets: [Target], into matrices: inout [BlockCyclicMatrix?], _ context: inout Context) throws -> (Double, Double) {
+        let (world, assembly, m) = (context.world, context.assembly, context.m)
+        let unit = assembly.method == .sampleGEMM ? "row blocks" : "column panels"
+        func assemble(_ part: CurvaturePart) throws -> BlockCyclicMatrix {
+            var matrix = try BlockCyclicMatrix(grid: context.grid, rows: m, columns: m, blockSize: context.blockSize)
+            let timing = try assembly.assemble(part, at: context.θ, shard: context.dataset.samples,
+                                               globalSampleCount: context.dataset.globalCount, into: &matrix) { done, total in
+                if done == total || done % max(1, total / 10) == 0 {
+                    context.progress.say("spectrum: assembling \(part.rawValue): \(done)/\(total) \(unit)")
+                }
+            }
+            try context.timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
+            try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
+            return matrix
+        }
+        let clock = Stopwatch()
+        matrices[0] = try assemble(.hessian)
+        let seconds = try world.allreduce(clock.seconds, .max)
+        let flops = assembly.flops(samples: context.dataset.globalCount)
+        if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }), let r = targets.firstIndex(where: { $0.kind == .residual }) {
+            let gaussNewton = try assemble(.gaussNewton)
+            var residual = matrices[0]!   // R = H − G: its own storage, by design
+            for i in residual.local.indices { residual.local[i] -= gaussNewton.local[i] }
+            matrices[g] = gaussNewton
+            matrices[r] = residual
+        }
+        if saveHessian {
+            try context.timings.measure("write matrices", on: world) {
+                try output.createCollectively(on: world)
+                try matrices[0]!.writeNPY(to: output.file("hessian.npy"))
+                if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }) {
+                    try matrices[g]!.writeNPY(to: output.file("gauss_newton.npy"))
+                }
+            }
+        }
+        return (flops, seconds)
+    }
+
+    /// Symmetrise, decompose and summarise one target's matrix (destroyed in place).
+    package func analyse(_ matrix: inout BlockCyclicMatrix, _ target: Target, _ context: inout Context) throws -> SpectrumSummary {
+        let (world, m) = (context.world, context.m)
+        let diagonalTrace = try matrix.trace()
+        let symmetry = try matrix.symmetrize()
+        let selection = target.vectorsFile == nil ? EigenvectorSelection.none : vectors
+        // H may be asked for eigenvectors; G and R never are, and may get a different method.
+        let solverForThis = selection == vectors ? context.eigensolver
+            : try MemoryPlan.choose(solver, vectors: selection, grid: context.grid, n: m, blockSize: context.blockSize,
+                                    limit: memoryPerRank, extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
+        // An expectation from the cost model's rates (docs/scaling.md), so a long solve is not silent.
+        let rates = CostModel()
+        var rate = rates.scalapackEigenvaluesRate
+        if selection != .none { rate = rates.eigenvectorsRate } else if case .elpa = solverForThis { rate = rates.eigenvaluesRate }
+        let expected = pow(Double(m), 3) / Double(world.size) / (rate * 1e9)
+        context.progress.say("spectrum: eigen-decomposition of \(target.name) (\(solverForThis)); expected ≈ \(Int(expected.rounded(.up))) s at this machine's measured rate")
+        let decomposition = try context.timings.measure("eigensolve \(target.name)", on: world) {
+            try solverForThis.decompose(&matrix, selection: selection)
+        }
+        try context.timings.measure("write \(target.name)", on: world) {
+            try output.write(decomposition, eigenvalues: target.eigenvaluesFile, eigenvectors: target.vectorsFile, on: world)
+        }
+        let all = decomposition.eigenvalues
+        return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
+                               outliers: OutlierCounts(eigenvalues: all),
+                               trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
+                               symmetryDefect: symmetry.defect, solver: solverForThis.description)
+    }
+
+    /// summary.json, timings.json, config.toml and the plots (rank 0), and the printed report.
+    package func report(_ finished: [String: SpectrumSummary], evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
+                _ context: Context, _ run: JobRun) throws {
+        let world = context.world, m = context.m, dataset = context.dataset
+        let h = finished["H"]!, g = finished["G"], r = finished["R"]
+        // The spectra for the plots, as written (rank 0 reads them back; a resumed run did not compute all of them).
+        func values(_ file: String) throws -> [Double] { world.isRoot ? try NPYArray(contentsOf: output.file(file)).values : [] }
+        let hValues = try values("eigenvalues.npy")
+        var split: [(String, [Double])] = []
+        if gaussNewtonSplit {
+            split = [("H", hValues), ("G (Gauss–Newton)", try values("ggn_eigenvalues.npy")), ("R = H − G", try values("residual_eigenvalues.npy"))]
+        }
+        var splitDefect: Double? = nil
+        if let g, let r {
+            let total = h.trace.fromEigenvalues
+            splitDefect = abs(total - g.trace.fromEigenvalues - r.trace.fromEigenvalues) / max(abs(total), .leastNormalMagnitude)
+        }
+        let header = try run.completedHeader()
+        let summary = Summary(
+            model: context.model.summary,
+            data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
+            loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
+            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
+            assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
+            seconds: context.timings.wallSeconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank,
+            memoryEstimateBytesPerRank: context.plan.bytesPerRank)
+        try run.finish(summary, header: header)
+        if world.isRoot {
+            let caption = "\(summary.model), \(dataset.description.split(separator: ":").first ?? ""), M = \(m), N = \(dataset.globalCount)"
+            for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption) {
+                try writeAtomically(Data(plot.render().utf8), to: output.file(name))
+            }
+            if announce { print(Self.report(summary, directory: output.path)) }
+        }
+    }
+
+    /// The paper's Figure 1: the ordered spectra at initialisation and after training, overlaid
+    /// (rank 0, from the two run directories' eigenvalues.npy).
+    public static func writeComparison(initial: RunDirectory, final: RunDirectory, to output: RunDirectory) throws {
+        let before = try NPYArray(contentsOf: initial.file("eigenvalues.npy")).values
+        let after = try NPYArray(contentsOf: final.file("eigenvalues.npy")).values
+        var plot = SVGPlot(title: "Hessian spectrum at initialisation and after training",
+                           xLabel: "index i (ascending)", yLabel: "eigenvalue λᵢ")
+        plot.subtitle = "M = \(before.count)"
+        plot.series = [("at initialisation", before), ("after training", after)].map { name, values in
+            SVGPlot.Series(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) })
+        }
+        try writeAtomically(Data(plot.render().utf8), to: output.file("spectra.svg"))
+    }
+
+    package static func report(_ s: Summary, directory: String) -> String {
+        func line(_ name: String, _ x: SpectrumSummary) -> String {
+            String(format: "  %@: λ ∈ [%.6g, %.6g]; %d negative, %d near zero (|λ| ≤ %.2g), %d positive; outliers: gap %d, ratio %d, elbow %d; trace %.6g (diagonal %.6g)",
+                   name, x.counts.minimum, x.counts.maximum, x.counts.negative, x.counts.nearZero, x.counts.zeroTolerance,
+                   x.counts.positive, x.outliers.gap, x.outliers.ratio, x.outliers.elbow, x.trace.fromEigenvalues, x.trace.fromDiagonal)
+        }
+        var lines = ["spectrum of \(s.model) at \(s.point): M = \(s.parameters), N = \(s.samples), \(s.ranks) ranks on \(s.grid), block \(s.block)",
+                     String(format: "  loss %.6g, ‖∇L‖ %.3g", s.loss, s.gradientNorm) + (s.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""),
+                     line("H", s.hessian)]
+        if let g = s.gaussNewton { lines.append(line("G", g)) }
+        if let r = s.residual { lines.append(line("R", r)) }
+        lines.append(String(format: "  assembly %.2f GFLOP at %.1f GFLOP/s", s.assemblyGFLOP, s.assemblyGFLOPPerSecond))
+        let phases = s.seconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
+        lines.append("  time: " + phases.joined(separator: ", "))
+        lines.append("  results in \(directory)/")
+        return lines.joined(separator: "\n")
+    }
+}
