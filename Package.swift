@@ -49,7 +49,7 @@ let package = Package(
                                                  "Optimization"]),
         .target(name: "Curvature", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Objectives", "Samples", "Support"]),
         .target(name: "Configuration",
-                dependencies: ["Cluster", "CriticalPoints", "Curvature", "Datasets", "Krylov", "Networks", "Objectives", "Training",
+                dependencies: ["Cluster", "CriticalPoints", "Curvature", "Datasets", "Geometry", "Krylov", "Networks", "Objectives", "Training",
                                .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Planning", dependencies: ["Cluster", "Curvature", "DistributedLinearAlgebra", "Networks", "Support"]),
         .target(name: "Reporting", dependencies: []),

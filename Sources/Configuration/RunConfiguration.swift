@@ -29,6 +29,8 @@ public struct RunConfiguration: Sendable, Equatable {
     public var path = PathSpecification()
     /// `landscape critical`'s search.
     public var critical = CriticalSpecification()
+    /// `landscape interpolate`'s grid, directions and curvature.
+    public var interpolate = InterpolateSpecification()
 
     public init() {}
 
@@ -104,6 +106,7 @@ public struct RunConfiguration: Sendable, Equatable {
         try trace.validate()
         try path.validate()
         try critical.validate()
+        try interpolate.validate()
     }
 
     /// The resolved configuration as TOML.
@@ -215,14 +218,15 @@ public struct ConfigurationKey: Sendable {
     let set: @Sendable (inout RunConfiguration, ConfigurationValue) throws -> Void
     let render: @Sendable (RunConfiguration) -> String?
 
-    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path", "critical"]
+    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path", "critical", "interpolate"]
 
     /// The key called `name` (e.g. "data.samples"), nil for an unknown one.
     public static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }
 
     /// The tables of one command only: their flags belong to `landscape top`, `density`, `trace`
-    /// (each has an --operator), `path` or `critical`; the other tables' flags are on every command.
-    public static let commandTables: Set<String> = ["top", "density", "trace", "path", "critical"]
+    /// (each has an --operator), `path`, `critical` or `interpolate`; the other tables' flags are on
+    /// every command.
+    public static let commandTables: Set<String> = ["top", "density", "trace", "path", "critical", "interpolate"]
 
     /// The command whose flags include this key's, or nil for every command.
     public var command: String? {
@@ -271,6 +275,28 @@ public struct ConfigurationKey: Sendable {
             guard let x = v.reals else { throw InputError("expected a list of numbers such as [0.5, 1, 2]") }
             c[keyPath: path] = x
         }, render: { "[" + $0[keyPath: path].map(renderReal).joined(separator: ", ") + "]" })
+    }
+    static func optionalIntegers(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Int]?> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .integers, set: { c, v in
+            guard let x = v.integers else { throw InputError("expected a list of integers such as [0, 1]") }
+            c[keyPath: path] = x
+        }, render: { $0[keyPath: path].map { "[" + $0.map(String.init).joined(separator: ", ") + "]" } })
+    }
+    static func optionalReals(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Double]?> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, flag: flag, kind: .reals, set: { c, v in
+            guard let x = v.reals else { throw InputError("expected a list of numbers such as [0, 0.5, 1]") }
+            c[keyPath: path] = x
+        }, render: { $0[keyPath: path].map { "[" + $0.map(renderReal).joined(separator: ", ") + "]" } })
+    }
+    /// A string restricted to the raw values of `T`, or unset.
+    static func optionalChoice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T?> & Sendable) -> ConfigurationKey where T.RawValue == String {
+        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in
+            guard let x = v.text else { throw InputError("expected a string") }
+            guard let choice = T(rawValue: x) else {
+                throw InputError("'\(x)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c[keyPath: path] = choice
+        }, render: { $0[keyPath: path].map { renderText($0.rawValue) } })
     }
     /// A string restricted to the raw values of `T` (activation, loss, kinds…).
     static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T> & Sendable) -> ConfigurationKey where T.RawValue == String {
@@ -394,6 +420,14 @@ public struct ConfigurationKey: Sendable {
         real("critical.near-critical", "--near-critical", \.critical.nearCriticalTolerance),
         choice("critical.curvature", "--curvature", \.critical.curvature),
         integer("critical.group-size", "--group-size", \.critical.groupSize),
+        optionalText("interpolate.range", "--range", \.interpolate.range),
+        optionalText("interpolate.grid", "--grid", \.interpolate.grid),
+        optionalChoice("interpolate.normalize", "--normalize", \.interpolate.normalize),
+        optionalIntegers("interpolate.columns", "--columns", \.interpolate.columns),
+        optionalReals("interpolate.spectrum-at", "--spectrum-at", \.interpolate.spectrumAt),
+        optionalInteger("interpolate.every", "--every", \.interpolate.every),
+        choice("interpolate.curvature", "--curvature", \.interpolate.curvature),
+        integer("interpolate.group-size", "--group-size", \.interpolate.groupSize),
     ]
 }
 

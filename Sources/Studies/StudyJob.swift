@@ -129,7 +129,9 @@ public struct LargeSmallBatchStudyJob {
         let a = large.file("params.npy"), b = small.file("params.npy")
         try parts.run(plan.line, on: world) {
             progress.say("study: the line from the end of Part I (α = 0) to the end of Part II (α = 1)")
-            var job = InterpolateJob(configuration: base, shape: .segment(from: a, to: b), axes: [range], output: line)
+            var lineConfiguration = base
+            lineConfiguration.interpolate.range = range.description
+            var job = InterpolateJob(configuration: lineConfiguration, shape: .segment(from: a, to: b), output: line)
             job.resume = true   // finished points of a stopped run of the study are kept
             job.quiet = quiet
             job.memoryPerRank = memoryPerRank

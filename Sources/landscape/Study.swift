@@ -75,9 +75,8 @@ struct Connectivity: MPICommand {
         discussion: """
             --config is a run configuration plus a [study] table (examples/connectivity.toml): for every width in study.widths, \
             a minimum is trained with [train] from every seed in study.seeds on one dataset (data.seed, or seed), and the minima \
-            are connected pairwise by `landscape path` (study.method, pivots, max-pivots, cycles, cycle-iterations, iterations, \
-            climb, tolerance, step-size, spring, level, group-size: as its flags), with the minimum spanning tree of the saddles \
-            for three or more seeds. DIR/report.md tabulates each path's barrier against the straight line's and the exact \
+            are connected pairwise by `landscape path` with the file's [path] settings (path.method, path.pivots, … as its \
+            flags), with the minimum spanning tree of the saddles for three or more seeds. DIR/report.md tabulates each path's barrier against the straight line's and the exact \
             index at its highest pivot, per width. Re-running the same command skips the parts already finished and \
             continues a stopped one; a part run with other settings is refused (exit 2). See docs/connectivity.md.
             """)

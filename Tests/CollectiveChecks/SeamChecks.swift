@@ -111,8 +111,8 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
     // interpolate: the loss along a random line through θ is the closed-form quadratic.
     try suite.check("seam.interpolate", tolerance: 1e-12) {
         let output = root.subdirectory("interpolate")
-        var job = InterpolateJob(configuration: configuration, shape: .line(from: trained.file("params.npy"), .random),
-                                 axes: [try GridAxis(start: -1, end: 1, count: 5)], output: output)
+        var job = InterpolateJob(configuration: configuration, shape: .line(from: trained.file("params.npy"), .random), output: output)
+        job.settings.range = "-1:1:5"
         job.model = model
         job.quiet = true
         try job.run(on: world)
@@ -193,9 +193,9 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
         (path.model, path.quiet) = (tiny, true)
         try path.run(on: world)
 
-        var line = InterpolateJob(configuration: small, shape: .line(from: ends[0], .random),
-                                  axes: [try GridAxis(start: -1, end: 1, count: 3)], output: base.subdirectory("interpolate"))
-        (line.model, line.quiet, line.curvatureSites, line.curvatureMethod) = (tiny, true, .every(1), .lanczos)
+        var line = InterpolateJob(configuration: small, shape: .line(from: ends[0], .random), output: base.subdirectory("interpolate"))
+        (line.settings.range, line.settings.every, line.settings.curvature) = ("-1:1:3", 1, .lanczos)
+        (line.model, line.quiet) = (tiny, true)
         try line.run(on: world)
         try world.barrier()
 

@@ -28,7 +28,7 @@ import Testing
         // path, critical: the run keys and their own table (their curvature takes [hessian] from --config).
         let keys = ConfigurationKey.all.filter {
             switch command {
-            case "interpolate": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k"
+            case "interpolate": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k" || $0.command == "interpolate"
             case "path", "critical": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.command == command
             default: $0.command == nil || $0.command == command
             }

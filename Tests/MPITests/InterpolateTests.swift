@@ -301,7 +301,7 @@ extension MPIJobs {
             (["--from", f.a, "--to", f.b, "--group-size", "3"], "must divide the number of ranks"),
             (["--from", f.a, "--direction", wide2, "--columns", "0,0", "--plane"], "the two directions are parallel"),
             (["--from", f.a, "--direction", "random", "--plane", "--grid", "-1:1:5,0:0:1"], "axis has one point"),
-            (["--from", f.a, "--to", f.b, "--range", "0:1:5", "--every", "5"], "--every 5 reaches only"),
+            (["--from", f.a, "--to", f.b, "--range", "0:1:5", "--every", "5"], "--every = 5 reaches only"),
         ]
         for (arguments, message) in cases {
             let out = f.path("out")

@@ -31,6 +31,14 @@ public struct InterpolateJob {
         /// An NPY file: a vector of M values (a line), or an M × K array whose first columns are
         /// taken (eigenvectors.npy of `landscape top` or `spectrum --eigenvectors`).
         case file(String)
+
+        var rendered: String {
+            switch self {
+            case .random: "random"
+            case .topEigenvectors: "top-eigenvector"
+            case .file(let path): "file \(path)"
+            }
+        }
     }
 
     public enum Shape: Sendable, Equatable {
@@ -47,6 +55,16 @@ public struct InterpolateJob {
             switch self {
             case .segment, .line: 1
             case .plane, .planeThrough: 2
+            }
+        }
+
+        /// The section as the user gave it, in words (for the checkpoint's identity).
+        var rendered: String {
+            switch self {
+            case .segment(let a, let b): "segment \(a) to \(b)"
+            case .line(let a, let d): "line from \(a) along \(d.rendered)"
+            case .plane(let a, let d): "plane at \(a) along \(d.rendered)"
+            case .planeThrough(let a, let b, let c): "plane through \(a), \(b), \(c)"
             }
         }
     }
@@ -70,27 +88,58 @@ public struct InterpolateJob {
     /// Run on this model instead of one built from `configuration.model` (library callers; `JobModel.swift`).
     public var model: (any Model)? = nil
     public var shape: Shape
-    /// nil: `filter` for random directions, `none` otherwise.
-    public var normalization: DirectionNormalization?
-    /// One axis for a line, one or two for a plane (one: the same for α and β).
-    public var axes: [GridAxis]
-    /// Which columns of an M × K direction file span the section (0-based); nil = the first ones.
-    public var directionColumns: [Int]?
-    public var curvatureSites: CurvatureSites = .none
-    public var curvatureMethod: CurvatureMethod = .auto
-    /// Ranks per group; 0 = one group of all ranks.
-    public var groupSize = 0
+    /// The configuration's `[interpolate]` settings: the grid, the directions' scaling and
+    /// columns, the curvature sites and method, the group size.
+    public var settings: InterpolateSpecification {
+        get { configuration.interpolate }
+        set { configuration.interpolate = newValue }
+    }
+    var curvatureMethod: CurvatureMethod { settings.curvature }
+    var groupSize: Int { settings.groupSize }
     public var output: RunDirectory
     public var memoryPerRank: Int?
     public var resume = false
     public var force = false
     public var quiet = false
 
-    public init(configuration: RunConfiguration, shape: Shape, axes: [GridAxis], output: RunDirectory) {
+    public init(configuration: RunConfiguration, shape: Shape, output: RunDirectory) {
         self.configuration = configuration
         self.shape = shape
-        self.axes = axes
         self.output = output
+    }
+
+    /// Where along the line the curvature is taken (`interpolate.spectrum-at` or `.every`).
+    var curvatureSites: CurvatureSites {
+        if let alphas = settings.spectrumAt { return .alphas(alphas) }
+        if let k = settings.every { return .every(k) }
+        return .none
+    }
+
+    /// The grid's axes — one for a line, (α, β) for a plane — after the refusals of settings that
+    /// do not fit the section's shape.
+    func axes() throws -> [GridAxis] {
+        switch shape {
+        case .segment, .line:
+            if settings.grid != nil {
+                throw InputError(setting: "interpolate.grid", "is for planes (--plane); a line takes interpolate.range (--range a:b:n)")
+            }
+            if case .segment = shape, settings.normalize != nil {
+                throw InputError(setting: "interpolate.normalize", "applies to directions; a line between two points is not rescaled")
+            }
+            return [try settings.lineAxis(betweenPoints: { if case .segment = shape { true } else { false } }())]
+        case .plane, .planeThrough:
+            if settings.range != nil {
+                throw InputError(setting: "interpolate.range", "is for lines; a plane takes interpolate.grid (--grid a:b:n[,c:d:m])")
+            }
+            if case .planeThrough = shape, settings.normalize != nil {
+                throw InputError(setting: "interpolate.normalize", "applies to directions; the plane through three points is not rescaled")
+            }
+            if curvatureSites != .none {
+                throw InputError(setting: settings.every != nil ? "interpolate.every" : "interpolate.spectrum-at",
+                                 "applies to lines; drop it with --plane (or interpolate the line you want)")
+            }
+            return try settings.planeAxes(throughPoints: { if case .planeThrough = shape { true } else { false } }())
+        }
     }
 
     /// The measurements at one point (means over the samples, reduced over the group).
@@ -139,6 +188,8 @@ public struct InterpolateJob {
         package let section: AffineSection
         /// Plane coordinates of the named points (A, B, C; θ₀ for a direction plane).
         package let marks: [(label: String, coordinates: [Double])]
+        /// One axis for a line, (α, β) for a plane.
+        package let axes: [GridAxis]
         package let grid: [[Double]]
         package let curvatureAlphas: [Double]
         package let curvatureExact: Bool
@@ -163,8 +214,10 @@ public struct InterpolateJob {
     package func prepare(_ run: JobRun) throws -> Context {
         var run = run
         let (world, progress) = (run.world, run.progress)
-        precondition(axes.count == 1 || (axes.count == 2 && shape.dimension == 2))
-        let axes2 = shape.dimension == 2 && axes.count == 1 ? [axes[0], axes[0]] : axes
+        if settings.columns != nil, !{ if case .line(_, .file) = shape { true } else if case .plane(_, .file) = shape { true } else { false } }() {
+            throw InputError(setting: "interpolate.columns", "selects columns of a --direction FILE.npy; drop it, or give the direction as a file")
+        }
+        let axes2 = try axes()
         let (total, overflow) = axes2.count == 2 ? axes2[0].count.multipliedReportingOverflow(by: axes2[1].count) : (axes2[0].count, false)
         if overflow { throw InputError("the grid has more than 2⁶³ points; use fewer points per axis") }
         if total > Self.pointLimit && !force {
@@ -174,21 +227,15 @@ public struct InterpolateJob {
             throw InputError("the plane's \(thin == 0 ? "α" : "β") axis has one point: that is a line; give each axis at least 2 points (or interpolate the line)")
         }
         if case .every(let k) = curvatureSites, k >= axes2[0].count {
-            throw InputError("--every \(k) reaches only α = \(axes2[0].start) on a grid of \(axes2[0].count) points; give a step below \(axes2[0].count) (or --spectrum-at)")
-        }
-        if case .every(let k) = curvatureSites, k < 1 {
-            throw InputError("--every \(k): give a step of at least 1 grid point")
-        }
-        if curvatureSites != .none && shape.dimension != 1 {
-            throw InputError("--spectrum-at and --every apply to lines; drop them with --plane (or interpolate the line you want)")
+            throw InputError(setting: "interpolate.every", "= \(k) reaches only α = \(axes2[0].start) on a grid of \(axes2[0].count) points; give a step below \(axes2[0].count) (or interpolate.spectrum-at)")
         }
         // The smallest budget over the ranks, so that every rank reaches the same verdict.
         let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
         // Every grid point is held from the start (its coordinates, then its record and CSV line).
-        try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "--range" : "--grid",
-                                   value: axes.map(\.description).joined(separator: ","), holding: "its \(total) grid points",
+        try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "interpolate.range" : "interpolate.grid",
+                                   value: "= " + (shape.dimension == 1 ? axes2[0].description : axes2.map(\.description).joined(separator: ",")), holding: "its \(total) grid points",
                                    bytesEach: 320 + 8 * Double(shape.dimension), budget: budget)
-        let groups = try RankGroups.split(world, size: groupSize) { InputError("--group-size \(groupSize) \($0)") }
+        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "interpolate.group-size", "= \(groupSize) \($0)") }
         let group = groups.group
         do {
             let inputs = try run.inputs(configuration, given: model, on: group)
@@ -202,9 +249,7 @@ public struct InterpolateJob {
             var alphas: [Double] = []
             switch curvatureSites {
             case .none: break
-            case .alphas(let list):
-                if let bad = list.first(where: { !$0.isFinite }) { throw InputError("--spectrum-at: \(bad) is not a finite α") }
-                alphas = list
+            case .alphas(let list): alphas = list
             case .every(let k): alphas = stride(from: 0, to: grid.count, by: k).map { grid[$0][0] }
             }
             let exact = curvatureMethod.isExact(dimension: m)
@@ -214,9 +259,9 @@ public struct InterpolateJob {
             }
             // A run is the same run only with the same inputs: the configuration, the section and the
             // bits of every vector that defines it (files may change under the same name).
-            let identity = "\(configuration.toml(runningOn: self.model))|\(shape)|\(axes2)|\(normalizationUsed)|\(alphas)|\(exact)|\(section.fingerprint)"
+            let identity = self.identity(section: section, axes: axes2, alphas: alphas)
             return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model, section: section, marks: marks,
-                           grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
+                           axes: axes2, grid: grid, curvatureAlphas: alphas, curvatureExact: exact, budget: budget, identity: identity,
                            description: what)
         } catch {
             groups.free()
@@ -224,8 +269,24 @@ public struct InterpolateJob {
         }
     }
 
+    /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
+    /// size aside), a library caller's model, the section as the user gave it (which points and
+    /// direction files), what it resolved to (axes, normalisation, curvature sites), and a digest of
+    /// the bits of every vector that defines it (files may change under the same name).
+    func identity(section: AffineSection, axes: [GridAxis], alphas: [Double]) -> String {
+        var identity = SettingsIdentity(configuration: configuration)
+        identity["interpolate.group-size"] = nil
+        if let model { identity["model.given"] = model.summary }
+        identity["section"] = shape.rendered
+        identity["section.axes"] = axes.map(\.description).joined(separator: ",")
+        identity["section.normalization"] = normalizationUsed.rawValue
+        identity["section.curvature-alphas"] = alphas.map { "\($0)" }.joined(separator: ",")
+        identity.depend(on: "the section's vectors", digest: section.fingerprint)
+        return identity.text
+    }
+
     package var normalizationUsed: DirectionNormalization {
-        if let normalization { return normalization }
+        if let normalization = settings.normalize { return normalization }
         switch shape {
         case .line(_, .random), .plane(_, .random): return .filter
         default: return .none
@@ -300,7 +361,7 @@ public struct InterpolateJob {
     /// Columns of an M-vector or M × K file, in C order (`landscape top`: row i holds entry i of
     /// every column) or Fortran order (`landscape spectrum --eigenvectors`: column after column).
     package func readDirections(_ path: String, count: Int, m: Int, on world: Communicator) throws -> [[Double]] {
-        let wanted = directionColumns ?? Array(0..<count)
+        let wanted = settings.columns ?? Array(0..<count)
         guard wanted.count == count else {
             throw InputError("--columns gives \(wanted.count) column(s) but \(count == 1 ? "a line" : "a plane") needs \(count)")
         }

@@ -59,7 +59,7 @@ extension InterpolateJob {
                 section: context.description, model: context.model.summary, data: context.training.dataset.description,
                 heldOut: context.heldOut?.dataset.description, parameters: context.m, samples: context.training.dataset.globalCount,
                 ranks: world.size, groups: context.groups.count, groupSize: context.group.size, normalization: normalizationUsed.rawValue,
-                axes: axesUsed.map(\.description), points: points.count, pointsComputed: computed, pointsFromCheckpoint: restored.points,
+                axes: context.axes.map(\.description), points: points.count, pointsComputed: computed, pointsFromCheckpoint: restored.points,
                 pointsPerSecond: Double(computed) / max(pointSeconds, 1e-12),
                 segment: isSegment ? SegmentProfile(alphas: alphas, losses: points.map(\.loss)) : nil,
                 heldOutSegment: isSegment && context.heldOut != nil ? SegmentProfile(alphas: alphas, losses: points.map { $0.heldOutLoss ?? .nan }) : nil,
@@ -76,7 +76,6 @@ extension InterpolateJob {
         }
     }
 
-    package var axesUsed: [GridAxis] { shape.dimension == 2 && axes.count == 1 ? [axes[0], axes[0]] : axes }
 
     package func reportText(_ s: Summary) -> String {
         var lines = ["interpolate: \(s.section)",
@@ -148,7 +147,7 @@ extension InterpolateJob {
     }
 
     package func writePlane(_ points: [PointRecord], _ context: Context) throws {
-        let axes = axesUsed, nx = axes[0].count, ny = axes[1].count
+        let axes = context.axes, nx = axes[0].count, ny = axes[1].count
         // plane.npy[j, i] = L(α_i, β_j): rows are β, as matplotlib's contour(alphas, betas, Z) expects.
         try NPYArray(shape: [ny, nx], values: points.map(\.loss)).write(to: output.file("plane.npy"))
         if context.heldOut != nil {
