@@ -31,6 +31,8 @@ public struct RunConfiguration: Sendable, Equatable {
     public var critical = CriticalSpecification()
     /// `landscape interpolate`'s grid, directions and curvature.
     public var interpolate = InterpolateSpecification()
+    /// The eigensolver and zero tolerance of exact spectra.
+    public var eig = EigenSpecification()
 
     public init() {}
 
@@ -107,6 +109,7 @@ public struct RunConfiguration: Sendable, Equatable {
         try path.validate()
         try critical.validate()
         try interpolate.validate()
+        try eig.validate()
     }
 
     /// The resolved configuration as TOML.
@@ -218,15 +221,15 @@ public struct ConfigurationKey: Sendable {
     let set: @Sendable (inout RunConfiguration, ConfigurationValue) throws -> Void
     let render: @Sendable (RunConfiguration) -> String?
 
-    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path", "critical", "interpolate"]
+    static let tables = ["data", "model", "train", "hessian", "top", "density", "trace", "path", "critical", "interpolate", "eig"]
 
     /// The key called `name` (e.g. "data.samples"), nil for an unknown one.
     public static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }
 
     /// The tables of one command only: their flags belong to `landscape top`, `density`, `trace`
-    /// (each has an --operator), `path`, `critical` or `interpolate`; the other tables' flags are on
-    /// every command.
-    public static let commandTables: Set<String> = ["top", "density", "trace", "path", "critical", "interpolate"]
+    /// (each has an --operator), `path`, `critical` or `interpolate`, and `[eig]`'s on `spectrum`
+    /// (the exact spectrum's solver); the other tables' flags are on every command.
+    public static let commandTables: Set<String> = ["top", "density", "trace", "path", "critical", "interpolate", "eig"]
 
     /// The command whose flags include this key's, or nil for every command.
     public var command: String? {
@@ -428,6 +431,8 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("interpolate.every", "--every", \.interpolate.every),
         choice("interpolate.curvature", "--curvature", \.interpolate.curvature),
         integer("interpolate.group-size", "--group-size", \.interpolate.groupSize),
+        choice("eig.solver", "--solver", \.eig.solver),
+        optionalReal("eig.zero-tolerance", "--zero-tolerance", \.eig.zeroTolerance),
     ]
 }
 

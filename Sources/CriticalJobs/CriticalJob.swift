@@ -170,9 +170,8 @@ public struct CriticalJob {
     /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
     /// size aside: it changes no result beyond rounding), a library caller's model, the starts' bits.
     package func identity(_ context: Context) -> String {
-        var identity = SettingsIdentity(configuration: configuration)
+        var identity = SettingsIdentity(run: configuration, model: model)
         identity["critical.group-size"] = nil
-        if let model { identity["model.given"] = model.summary }
         identity.depend(on: "the starting points", digest: bitDigest(context.starts.flatMap { $0 }))
         return identity.text
     }

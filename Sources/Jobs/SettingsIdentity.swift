@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Networks
 import Support
 
 /// What a resumable unit's results depend on (a study's part, a path), as canonical `key = value`
@@ -22,6 +23,15 @@ package struct SettingsIdentity: Codable, Equatable, Sendable {
 
     /// The resolved configuration's keys as `table.key` entries.
     package init(configuration: RunConfiguration) { self.init(toml: configuration.toml) }
+
+    /// A run's identity in its checkpoint: the configuration's keys as rendered, the summary of a
+    /// library caller's model (which the `[model]` keys then do not describe), and `entries` — what
+    /// else the results depend on (the point, the job's own choices), each a rendered value.
+    package init(run configuration: RunConfiguration, model: (any Model)?, _ entries: KeyValuePairs<String, String> = [:]) {
+        self.init(configuration: configuration)
+        if let model { self.entries["model.given"] = model.summary }
+        for (key, value) in entries { self.entries[key] = value }
+    }
 
     /// A config.toml's `[table]` and `key = value` lines (as `RunConfiguration.toml` writes them)
     /// as `table.key` entries.

@@ -144,7 +144,7 @@ public struct PathJob {
     /// The identity of a pair's run, in its checkpoint and its summary: the configuration, the
     /// settings, the end points' bits — a resumed run continues or keeps only the very same path.
     package func identity(_ a: [Double], _ b: [Double]) -> SettingsIdentity {
-        var identity = SettingsIdentity(configuration: configuration)
+        var identity = SettingsIdentity(run: configuration, model: model)
         identity.remove(table: "path")
         identity.add(settingsIdentity)
         identity.depend(on: "the end points", digest: bitDigest(a, b))

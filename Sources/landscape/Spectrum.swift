@@ -26,22 +26,30 @@ struct Spectrum: MPICommand {
     @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
     var eigenvectors: String = "none"
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
-    @Option(help: "Eigensolver: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr.") var solver: EigensolverChoice = .auto
-    @Option(parsing: .unconditional, help: "Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|).") var zeroTolerance: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Eigensolver: auto (default), elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr. [eig.solver]", valueName: "solver"))
+    var solver: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|). [eig.zero-tolerance]", valueName: "tol"))
+    var zeroTolerance: String?
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
+    /// (key, text) of the `[eig]` flags given.
+    var eigenOverrides: [(key: String, text: String)] { keyFlags([("eig.solver", solver), ("eig.zero-tolerance", zeroTolerance)]) }
+
     func displayName(ofSetting setting: String) -> String? {
-        setting == "vectors" ? "--eigenvectors" : settings.displayName(ofSetting: setting)
+        if setting == "vectors" { return "--eigenvectors" }
+        if eigenOverrides.contains(where: { $0.key == setting }) { return ConfigurationKey.named(setting)?.flag }
+        return settings.displayName(ofSetting: setting)
     }
 
     func validate() throws {
         guard checkpoint == nil || at == nil else { throw ValidationError("give at most one of --checkpoint params.npy or --at init") }
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
         _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: eigenvectors) }
+        try validateKeyFlags(eigenOverrides)
     }
 
     func run(on runtime: MPIRuntime) throws {
-        let configuration = try options.configuration(overrides: settings.overrides, on: runtime)
+        let configuration = try options.configuration(overrides: settings.overrides + eigenOverrides, on: runtime)
         let output = options.output
         let job = try spectrumJob(configuration, checkpoint.map { .checkpoint($0) } ?? .initialization, output)
         if checkpoint == nil && at == nil {
@@ -57,8 +65,6 @@ struct Spectrum: MPICommand {
         job.gaussNewtonSplit = ggn
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.saveHessian = saveHessian
-        job.solver = solver
-        job.zeroTolerance = zeroTolerance
         try options.apply(to: &job)
         return job
     }

@@ -27,7 +27,7 @@ struct Sweep: MPICommand {
     @Option(help: ArgumentHelp("Run only slice I of N (0-based) of the points, e.g. a job-array task's $SLURM_ARRAY_TASK_ID/N.", valueName: "I/N"))
     var slice: String?
     @Flag(help: "Run no points; only write the sweep-level files from what is on disk.") var aggregateOnly = false
-    @Option(help: "Eigensolver for every point: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr.") var solver: EigensolverChoice = .auto
+    @Option(help: "Eigensolver for every point: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr (default: eig.solver of --config).") var solver: EigensolverChoice?
     @OptionGroup var memory: MemoryOption
     @Flag(help: "No progress lines on standard error.") var quiet = false
 

@@ -3,7 +3,6 @@ import Jobs
 import Foundation
 import Optimization
 import Support
-@testable import Workflows
 
 /// The job layer's work queue (`GroupWorkQueue`) on groups of every size that divides P: every
 /// item computed exactly once, by every rank of one group; world rank 0 holds the results in item

@@ -25,11 +25,13 @@ import Testing
         #expect(!options.isEmpty, "no options found for \(command)")
         // The run tables' keys are on every command; [top], [density], [trace] on their own only.
         // interpolate: no [hessian] flags (its --grid is the plane's grid), and top.k for its curvature;
-        // path, critical: the run keys and their own table (their curvature takes [hessian] from --config).
+        // path, critical: the run keys and their own table (their curvature takes [hessian] from --config);
+        // spectrum: the run keys and [eig].
         let keys = ConfigurationKey.all.filter {
             switch command {
             case "interpolate": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.name == "top.k" || $0.command == "interpolate"
             case "path", "critical": ($0.command == nil && !$0.name.hasPrefix("hessian.")) || $0.command == command
+            case "spectrum": $0.command == nil || $0.command == "eig"
             default: $0.command == nil || $0.command == command
             }
         }

@@ -82,7 +82,7 @@ extension EstimatorJob {
         // block are applied together: the deal is the one density always made, so the blocks and
         // their bits are too); a stopped run's finished probes are kept. The checkpoint is written
         // on a stop only.
-        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName)"
+        let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName]).text
         let finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
         let done = Set(finished.map(\.probe))
@@ -207,7 +207,7 @@ extension EstimatorJob {
         let a = curvature(spec.curvature, context)
         let what = spec.power == 1 ? "tr \(spec.curvature.symbol)" : "tr \(spec.curvature.symbol)²"
         context.progress.say("trace: \(what) by \(spec.method.rawValue) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks, \(spec.distribution.rawValue) probes, tolerance \(spec.tolerance), at most \(spec.maxMatvecs) matvecs")
-        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName)"
+        let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName]).text
         let resumed = (resume ? try Self.traceCheckpoint.read(checkpoint, identity: identity, on: world) : nil) ?? TraceProgress()
         let throttle = ProgressThrottle(), clock = Stopwatch()
         let progress = context.progress

@@ -91,7 +91,8 @@ extension EstimatorJob {
         let (settings, estimate) = try lanczosSettings(context)
         let a = curvature(spec.curvature, context)
         context.progress.say("top: \(spec.count) \(spec.which.rawValue) eigenpairs of \(spec.curvature.symbol) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks: Lanczos, blocks of \(settings.blockSize), basis \(settings.basis), tolerance \(spec.tolerance); memory ≈ \(formatBytes(Int(estimate))) per rank")
-        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName) basis=\(settings.basis)"
+        // The basis as resolved (top.basis = 0: what the memory budget allowed): the checkpoint holds that many vectors.
+        let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "top.basis-used": "\(settings.basis)"]).text
         let resumed = resume ? try LanczosCheckpoint.read(checkpoint, identity: identity, dimension: m, capacity: settings.basis, on: world) : nil
         let saved = resumed?.state
         if saved != nil { context.progress.say("top: resuming from \(checkpoint.path)") }

@@ -274,13 +274,10 @@ public struct InterpolateJob {
     /// direction files), what it resolved to (axes, normalisation, curvature sites), and a digest of
     /// the bits of every vector that defines it (files may change under the same name).
     func identity(section: AffineSection, axes: [GridAxis], alphas: [Double]) -> String {
-        var identity = SettingsIdentity(configuration: configuration)
+        var identity = SettingsIdentity(run: configuration, model: model, [
+            "section": shape.rendered, "section.axes": axes.map(\.description).joined(separator: ","),
+            "section.normalization": normalizationUsed.rawValue, "section.curvature-alphas": alphas.map { "\($0)" }.joined(separator: ",")])
         identity["interpolate.group-size"] = nil
-        if let model { identity["model.given"] = model.summary }
-        identity["section"] = shape.rendered
-        identity["section.axes"] = axes.map(\.description).joined(separator: ",")
-        identity["section.normalization"] = normalizationUsed.rawValue
-        identity["section.curvature-alphas"] = alphas.map { "\($0)" }.joined(separator: ",")
         identity.depend(on: "the section's vectors", digest: section.fingerprint)
         return identity.text
     }

@@ -27,9 +27,16 @@ public struct SpectrumJob {
     public var output: RunDirectory
     public var gaussNewtonSplit = false
     public var vectors: EigenvectorSelection = .none
-    public var solver: EigensolverChoice = .auto
+    /// The configuration's `[eig]`: the eigensolver, and the zero tolerance of the inertia.
+    public var solver: EigensolverChoice {
+        get { configuration.eig.solver }
+        set { configuration.eig.solver = newValue }
+    }
     public var saveHessian = false
-    public var zeroTolerance: Double? = nil
+    public var zeroTolerance: Double? {
+        get { configuration.eig.zeroTolerance }
+        set { configuration.eig.zeroTolerance = newValue }
+    }
     public var memoryPerRank: Int? = nil
     public var quiet = false
     /// Print the report on standard output (rank 0); off inside a sweep.
@@ -144,7 +151,8 @@ public struct SpectrumJob {
 
         let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
         let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
-        let identity = "\(configuration.toml(runningOn: self.model))point=\(context.pointName) ggn=\(gaussNewtonSplit) vectors=\(vectors)"
+        let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
+                                                                          "spectrum.eigenvectors": vectors.description]).text
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
         var finished = saved?.finished ?? [:]

@@ -33,7 +33,8 @@ public struct SweepJob {
     public var slice: (index: Int, count: Int)? = nil
     public var aggregateOnly = false
     public var resume = false
-    public var solver: EigensolverChoice = .auto
+    /// Every point's eigensolver instead of the configuration's eig.solver (nil: the configuration's).
+    public var solver: EigensolverChoice?
     public var memoryPerRank: Int? = nil
     public var quiet = false
 
@@ -141,7 +142,7 @@ public struct SweepJob {
         }
         var spectrum = SpectrumJob(configuration: point.configuration, point: .initialization, output: directory)
         spectrum.gaussNewtonSplit = point.gaussNewtonSplit
-        spectrum.solver = solver
+        if let solver { spectrum.solver = solver }
         spectrum.memoryPerRank = memoryPerRank
         spectrum.quiet = true
         spectrum.announce = false
