@@ -156,179 +156,56 @@ public struct Lanczos {
 
     /// Runs to convergence or the matvec budget. `observe` is called after every expansion on
     /// every rank with the same values; returning false stops the iteration at a resumable state.
+    ///
+    /// Each pass: `expand` the basis by the next block, `rayleighRitz` on T with the residual
+    /// estimates, one agreed verdict (ended on some rank, stop asked by some observer), then either
+    /// hold (a multiplicity check still resolving), `augment` (the check's fresh directions), or
+    /// `finish` (true residuals: return, or tighten the estimates and go on), and `restartIfFull`.
     public func run(_ a: any SymmetricOperator, from saved: State?,
                     observe: (Step) throws -> Bool) throws -> Outcome {
-        let n = a.dimension, b = settings.blockSize, capacity = settings.basis
+        let n = a.dimension, b = settings.blockSize
         // wanted = n is allowed (critical's and path's inertia at M ≤ k): the basis then grows until
         // it spans the space, where the Ritz pairs are the exact eigenpairs — all n of them.
         precondition(settings.count >= 1 && settings.wanted <= n && b >= 1 && b <= n)
-        precondition(capacity >= LanczosSettings.minimumBasis(count: settings.count, which: settings.which, blockSize: b) || capacity >= n)
+        precondition(settings.basis >= LanczosSettings.minimumBasis(count: settings.count, which: settings.which, blockSize: b) || settings.basis >= n)
         let world = a.communicator
-        var basis = Basis(length: n, capacity: capacity)
-        var t = [Double](repeating: 0, count: capacity * capacity)
-        var next: [Double]   // the block to expand next, orthonormal to the basis
-        var (matvecs, restarts, expansions, factor) = (0, 0, 0, 1.0)
-        var seconds = Seconds()
-        var augmentedAt: [Double]? = nil
-        var firstConvergence: Int? = nil
-        var holdUntil = 0
-        let replacements = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
-        // A fresh direction where a block column breaks down: a function of the expansion and
-        // column alone, so a resumed run draws the same ones.
-        func replacement(_ column: Int) -> [Double] { replacements.vector(expansions * 4096 + column, length: n) }
-        if let saved {
-            basis = Basis(restoring: saved.basis, count: saved.basisCount, length: n, capacity: capacity)
-            t = saved.projected
-            next = saved.next
-            (matvecs, restarts, expansions, factor, seconds) = (saved.matvecs, saved.restarts, saved.expansions, saved.estimateFactor, saved.seconds)
-            (augmentedAt, firstConvergence, holdUntil) = (saved.augmentedAt, saved.firstConvergence, saved.holdUntil)
-        } else {
-            let start = ProbeStream(seed: settings.seed, purpose: .start, distribution: .gaussian).block(0..<b, length: n)
-            next = orthonormalize(start, length: n, count: b, against: nil, replacement: replacement).q
-        }
-
+        var iteration = Iteration(settings, dimension: n, restoring: saved)
         while true {
-            // Expand: W = A Q; its coefficients against the basis and Q itself are T's new columns.
-            // Q is b wide: 2b after an augmentation (below), narrower where the Krylov space ran out
-            // of room (c + b > n).
-            let width = next.count / n
-            let clock = Stopwatch()
-            var w = try a.apply(next, count: width)
-            try requireFinite(w, "the operator")
-            matvecs += width
-            seconds.operator_ += clock.seconds
-            let orthogonalizing = Stopwatch()
-            let c0 = basis.count
-            basis.append(next, count: width)
-            let coefficients = basis.orthogonalize(&w, count: width)
-            let c = basis.count
-            for j in 0..<width {
-                for i in 0..<c0 {
-                    t[(c0 + j) * capacity + i] = coefficients[j * c + i]
-                    t[i * capacity + c0 + j] = coefficients[j * c + i]
-                }
-                // The diagonal block, symmetrised: (Qᵀ A Q + (Qᵀ A Q)ᵀ) / 2.
-                for i in 0..<width {
-                    t[(c0 + j) * capacity + c0 + i] = (coefficients[j * c + c0 + i] + coefficients[i * c + c0 + j]) / 2
-                }
-            }
-            // The next block Q R = W (R: width × width, rows beyond Q's width zero).
-            let exhausted = c >= n   // the basis spans the space: the Ritz pairs are exact
-            var r = [Double](repeating: 0, count: width * width)
-            if exhausted {
-                next = []
-            } else {
-                let scale = (0..<c).reduce(0.0) { max($0, abs(t[$1 * capacity + $1])) }   // ≤ ‖A‖, a scale for breakdown
-                let factorization = orthonormalize(w, length: n, count: width, against: basis, scale: scale, replacement: replacement)
-                next = factorization.q
-                r = factorization.r
-            }
-            expansions += 1
-            seconds.orthogonalization += orthogonalizing.seconds
-
-            // Rayleigh–Ritz on T and the residual estimates ‖R s_last‖.
-            let ritzClock = Stopwatch()
-            let projected = try ProjectedEigenproblem(Self.leading(t, capacity: capacity, size: c), size: c)
-            let wanted = selection(of: projected.values, count: settings.wanted)
-            // The tolerance's scale |θ₁|: the largest Ritz value in magnitude, ≈ ‖A‖ (not the wanted
-            // pair's own |θ|, which is no scale at all for eigenvalues at zero — G's null space).
-            let scale = max(abs(projected.values.first!), abs(projected.values.last!))
-            var worst = 0.0
-            var convergedCount = 0
-            for i in wanted {
-                var r2 = 0.0
-                for row in 0..<width {
-                    var sum = 0.0
-                    for col in 0..<width { sum += r[col * width + row] * projected.vector(i, row: c - width + col) }
-                    r2 += sum * sum
-                }
-                let relative = r2.squareRoot() / max(scale, .leastNormalMagnitude)
-                worst = max(worst, relative)
-                if relative <= settings.tolerance * factor { convergedCount += 1 }
-            }
-            seconds.ritz += ritzClock.seconds
-            let allWanted = wanted.count == settings.wanted
-            let budgetLeft = matvecs + b <= settings.maxMatvecs
-            let proceed = try observe(Step(matvecs: matvecs, converged: allWanted ? convergedCount : 0, wanted: settings.wanted,
-                                           worstResidual: worst, basisCount: c))
-            let done = (allWanted && convergedCount == wanted.count) || exhausted || next.isEmpty || !budgetLeft
+            let expansion = try iteration.expand(a)
+            let ritz = try iteration.rayleighRitz(expansion)
+            let budgetLeft = iteration.matvecs + b <= settings.maxMatvecs
+            let proceed = try observe(Step(matvecs: iteration.matvecs, converged: ritz.allWanted ? ritz.convergedCount : 0,
+                                           wanted: settings.wanted, worstResidual: ritz.worstResidual, basisCount: expansion.size))
+            let canGoOn = !expansion.exhausted && !iteration.next.isEmpty
+            let done = ritz.allConverged || !canGoOn || !budgetLeft
             // One verdict for all ranks, so none leaves the loop alone: two flags, each the largest
             // over the ranks; a stop wins over everything but the end.
             var flags = [done ? 1 : 0, proceed ? 0 : 1]
             try world.allreduce(&flags, .max)
-            let stopRequested = flags[1] == 1 && flags[0] == 0
-            let verdict = flags[0] == 1 ? 2 : 0
+            let ended = flags[0] == 1, stopAsked = flags[1] == 1
             // Converged — but a Krylov space holds only a b-dimensional part of each eigenspace,
             // so a multiple eigenvalue (G's null space, degenerate outliers) is found at most b
             // times. With `checkMultiplicity`, convergence is accepted only once an expansion with
             // b fresh random directions beside the continuation, run for as many expansions as the
             // first convergence took (what the fresh directions need to be resolved), leaves the
             // wanted Ritz values unchanged; a copy the space lacked shows up as a change.
-            let values = wanted.map { projected.values[$0] }
-            if verdict == 2 && firstConvergence == nil { firstConvergence = expansions }
-            let held = verdict == 2 && expansions < holdUntil && !exhausted && !next.isEmpty && budgetLeft
-            let unchanged = augmentedAt.map { old in zip(old, values).allSatisfy { abs($0 - $1) <= 10 * settings.tolerance * scale } } ?? false
+            let values = ritz.wanted.map { ritz.projected.values[$0] }
+            if ended && iteration.firstConvergence == nil { iteration.firstConvergence = iteration.expansions }
+            let held = ended && iteration.expansions < iteration.holdUntil && canGoOn && budgetLeft
+            let unchanged = iteration.augmentedAt.map { old in
+                zip(old, values).allSatisfy { abs($0 - $1) <= 10 * settings.tolerance * ritz.scale }
+            } ?? false
             if held {
                 // not yet: the fresh directions are still being resolved
-            } else if verdict == 2, settings.checkMultiplicity, !unchanged, !exhausted, !next.isEmpty, matvecs + 2 * b <= settings.maxMatvecs {
-                augmentedAt = values
-                holdUntil = expansions + (firstConvergence ?? expansions)
-                let fresh = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
-                    .block(expansions * 4096 + 2048 ..< expansions * 4096 + 2048 + b, length: n)
-                var extra = fresh
-                _ = basis.orthogonalize(&extra, count: b)
-                var continuation = Basis(length: n, capacity: next.count / n)
-                continuation.append(next, count: next.count / n)
-                _ = continuation.orthogonalize(&extra, count: b)
-                // Only directions with a real part outside the space (none once it is exhausted).
-                let room = (0..<b).filter { columnNorm(extra, length: n, column: $0) > 1e-8 * columnNorm(fresh, length: n, column: $0) }
-                let columns = room.flatMap { extra[$0 * n ..< ($0 + 1) * n] }
-                next += orthonormalize(columns, length: n, count: room.count, against: nil).q
-            } else if verdict == 2 {
-                // The true residuals, with the operator: the estimates assume exact orthogonality.
-                let y = basis.combine(Self.columns(projected, wanted), ld: c, columns: wanted.count)
-                let applyClock = Stopwatch()
-                let ay = try a.apply(y, count: wanted.count)
-                try requireFinite(ay, "the operator")
-                seconds.operator_ += applyClock.seconds
-                matvecs += wanted.count
-                let residuals = wanted.enumerated().map { column, i in
-                    var r2 = 0.0
-                    let θ = projected.values[i]
-                    for e in column * n ..< (column + 1) * n {
-                        let d = ay[e] - θ * y[e]
-                        r2 += d * d
-                    }
-                    return r2.squareRoot()
-                }
-                let converged = residuals.map { $0 <= settings.tolerance * max(scale, .leastNormalMagnitude) }
-                let retry = !converged.allSatisfy { $0 } && !exhausted && !next.isEmpty && matvecs + b <= settings.maxMatvecs && factor > 1e-4
-                if try world.allreduce(retry ? 1 : 0, .max) == 0 {
-                    return .finished(Result(eigenvalues: wanted.map { projected.values[$0] }, eigenvectors: y, residuals: residuals,
-                                            scale: scale, converged: converged, matvecs: matvecs, restarts: restarts,
-                                            expansions: expansions, seconds: seconds))
-                }
-                factor /= 10   // an estimate was optimistic: ask more of the estimates and go on
+            } else if ended, settings.checkMultiplicity, !unchanged, canGoOn, iteration.matvecs + 2 * b <= settings.maxMatvecs {
+                iteration.augment(values: values)
+            } else if ended, let result = try iteration.finish(a, ritz, canGoOn: canGoOn) {
+                return .finished(result)
             }
-            if basis.count + next.count / n > capacity {
-                // Thick restart: keep the wanted Ritz vectors and the best of the rest, up to half
-                // the basis (and always room for the next expansion).
-                let restartClock = Stopwatch()
-                let keep = min(capacity - next.count / n, max(settings.wanted + b, capacity / 2), c)
-                let kept = selection(of: projected.values, count: keep)
-                basis.rotate(by: Self.columns(projected, kept), ld: c, keeping: kept.count)
-                t = [Double](repeating: 0, count: capacity * capacity)
-                for (j, i) in kept.enumerated() { t[j * capacity + j] = projected.values[i] }
-                restarts += 1
-                seconds.restart += restartClock.seconds
-            }
+            iteration.restartIfFull(ritz)
             // Stopped between expansions, after any restart, so the saved basis has room for `next`.
             // A signal during a multiplicity hold or a retry (converged once) stops there too.
-            if stopRequested || (flags[1] == 1 && verdict == 2) {
-                return .stopped(State(basis: basis.storage, basisCount: basis.count, projected: t, next: next, matvecs: matvecs,
-                                      restarts: restarts, expansions: expansions, estimateFactor: factor, augmentedAt: augmentedAt,
-                                      firstConvergence: firstConvergence, holdUntil: holdUntil, seconds: seconds))
-            }
+            if stopAsked { return .stopped(iteration.state) }
         }
     }
 
@@ -365,3 +242,213 @@ public struct Lanczos {
     }
 }
 
+extension Lanczos {
+    /// What one expansion leaves: the basis size c, the block's width, and R of the next block
+    /// Q R = W (width × width; rows beyond Q's width zero).
+    struct Expansion {
+        let size: Int
+        let width: Int
+        let r: [Double]
+        /// The basis spans the space: the Ritz pairs are exact.
+        let exhausted: Bool
+    }
+
+    /// Rayleigh–Ritz on the leading c × c part of T: the Ritz pairs, the wanted ones, the
+    /// tolerance's scale, and the residual estimates.
+    struct Ritz {
+        let projected: ProjectedEigenproblem
+        let wanted: [Int]
+        /// |θ₁|, the largest Ritz value in magnitude (≈ ‖A‖).
+        let scale: Double
+        let worstResidual: Double
+        let convergedCount: Int
+        let allWanted: Bool
+        var allConverged: Bool { allWanted && convergedCount == wanted.count }
+    }
+
+    /// The iteration between two expansions — the basis, T, the block to expand next and the
+    /// counters — and the steps that advance it. `state` is all of it, so a stopped run resumes
+    /// bit for bit.
+    struct Iteration {
+        let settings: LanczosSettings
+        let n: Int
+        var basis: Basis
+        var t: [Double]
+        var next: [Double]
+        var matvecs = 0, restarts = 0, expansions = 0
+        /// How far below `tolerance` the estimates must fall.
+        var factor = 1.0
+        var seconds = Seconds()
+        var augmentedAt: [Double]? = nil
+        var firstConvergence: Int? = nil
+        var holdUntil = 0
+        let replacements: ProbeStream
+
+        var capacity: Int { settings.basis }
+
+        init(_ settings: LanczosSettings, dimension n: Int, restoring saved: State?) {
+            self.settings = settings
+            self.n = n
+            replacements = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
+            if let saved {
+                basis = Basis(restoring: saved.basis, count: saved.basisCount, length: n, capacity: settings.basis)
+                t = saved.projected
+                next = saved.next
+                (matvecs, restarts, expansions, factor, seconds) = (saved.matvecs, saved.restarts, saved.expansions, saved.estimateFactor, saved.seconds)
+                (augmentedAt, firstConvergence, holdUntil) = (saved.augmentedAt, saved.firstConvergence, saved.holdUntil)
+            } else {
+                basis = Basis(length: n, capacity: settings.basis)
+                t = [Double](repeating: 0, count: settings.basis * settings.basis)
+                let b = settings.blockSize
+                let start = ProbeStream(seed: settings.seed, purpose: .start, distribution: .gaussian).block(0..<b, length: n)
+                next = []
+                next = orthonormalize(start, length: n, count: b, against: nil, replacement: replacement).q
+            }
+        }
+
+        /// A fresh direction where a block column breaks down: a function of the expansion and
+        /// column alone, so a resumed run draws the same ones.
+        var replacement: (Int) -> [Double] {
+            let (stream, expansion, n) = (replacements, expansions, n)
+            return { stream.vector(expansion * 4096 + $0, length: n) }
+        }
+
+        /// Expand: W = A Q; its coefficients against the basis and Q itself are T's new columns,
+        /// and W's part outside the basis is the next block. Q is b wide: 2b after an augmentation,
+        /// narrower where the Krylov space ran out of room (c + b > n).
+        mutating func expand(_ a: any SymmetricOperator) throws -> Expansion {
+            let width = next.count / n
+            let clock = Stopwatch()
+            var w = try a.apply(next, count: width)
+            try requireFinite(w, "the operator")
+            matvecs += width
+            seconds.operator_ += clock.seconds
+            let orthogonalizing = Stopwatch()
+            let c0 = basis.count
+            basis.append(next, count: width)
+            let coefficients = basis.orthogonalize(&w, count: width)
+            let c = basis.count
+            for j in 0..<width {
+                for i in 0..<c0 {
+                    t[(c0 + j) * capacity + i] = coefficients[j * c + i]
+                    t[i * capacity + c0 + j] = coefficients[j * c + i]
+                }
+                // The diagonal block, symmetrised: (Qᵀ A Q + (Qᵀ A Q)ᵀ) / 2.
+                for i in 0..<width {
+                    t[(c0 + j) * capacity + c0 + i] = (coefficients[j * c + c0 + i] + coefficients[i * c + c0 + j]) / 2
+                }
+            }
+            // The next block Q R = W.
+            let exhausted = c >= n
+            var r = [Double](repeating: 0, count: width * width)
+            if exhausted {
+                next = []
+            } else {
+                let scale = (0..<c).reduce(0.0) { max($0, abs(t[$1 * capacity + $1])) }   // ≤ ‖A‖, a scale for breakdown
+                let factorization = orthonormalize(w, length: n, count: width, against: basis, scale: scale, replacement: replacement)
+                next = factorization.q
+                r = factorization.r
+            }
+            expansions += 1
+            seconds.orthogonalization += orthogonalizing.seconds
+            return Expansion(size: c, width: width, r: r, exhausted: exhausted)
+        }
+
+        /// Rayleigh–Ritz on T and the residual estimates ‖R s_last‖.
+        mutating func rayleighRitz(_ expansion: Expansion) throws -> Ritz {
+            let clock = Stopwatch()
+            let (c, width, r) = (expansion.size, expansion.width, expansion.r)
+            let projected = try ProjectedEigenproblem(Lanczos.leading(t, capacity: capacity, size: c), size: c)
+            let wanted = Lanczos(settings).selection(of: projected.values, count: settings.wanted)
+            // The tolerance's scale |θ₁|: the largest Ritz value in magnitude, ≈ ‖A‖ (not the wanted
+            // pair's own |θ|, which is no scale at all for eigenvalues at zero — G's null space).
+            let scale = max(abs(projected.values.first!), abs(projected.values.last!))
+            var worst = 0.0
+            var convergedCount = 0
+            for i in wanted {
+                var r2 = 0.0
+                for row in 0..<width {
+                    var sum = 0.0
+                    for col in 0..<width { sum += r[col * width + row] * projected.vector(i, row: c - width + col) }
+                    r2 += sum * sum
+                }
+                let relative = r2.squareRoot() / max(scale, .leastNormalMagnitude)
+                worst = max(worst, relative)
+                if relative <= settings.tolerance * factor { convergedCount += 1 }
+            }
+            seconds.ritz += clock.seconds
+            return Ritz(projected: projected, wanted: wanted, scale: scale, worstResidual: worst, convergedCount: convergedCount,
+                        allWanted: wanted.count == settings.wanted)
+        }
+
+        /// The multiplicity check: b fresh random directions, orthogonal to the basis and to the
+        /// continuation, join the next block — only those with a real part outside the space.
+        mutating func augment(values: [Double]) {
+            let b = settings.blockSize
+            augmentedAt = values
+            holdUntil = expansions + (firstConvergence ?? expansions)
+            let fresh = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
+                .block(expansions * 4096 + 2048 ..< expansions * 4096 + 2048 + b, length: n)
+            var extra = fresh
+            _ = basis.orthogonalize(&extra, count: b)
+            var continuation = Basis(length: n, capacity: next.count / n)
+            continuation.append(next, count: next.count / n)
+            _ = continuation.orthogonalize(&extra, count: b)
+            let room = (0..<b).filter { columnNorm(extra, length: n, column: $0) > 1e-8 * columnNorm(fresh, length: n, column: $0) }
+            let columns = room.flatMap { extra[$0 * n ..< ($0 + 1) * n] }
+            next += orthonormalize(columns, length: n, count: room.count, against: nil).q
+        }
+
+        /// The true residuals ‖Av − θv‖, with the operator (the estimates assume exact
+        /// orthogonality): the result, or nil when an estimate was optimistic and the iteration can
+        /// go on — then the estimates must fall ten times lower (collective: one agreed verdict).
+        mutating func finish(_ a: any SymmetricOperator, _ ritz: Ritz, canGoOn: Bool) throws -> Result? {
+            let (projected, wanted, c) = (ritz.projected, ritz.wanted, ritz.projected.size)
+            let y = basis.combine(Lanczos.columns(projected, wanted), ld: c, columns: wanted.count)
+            let clock = Stopwatch()
+            let ay = try a.apply(y, count: wanted.count)
+            try requireFinite(ay, "the operator")
+            seconds.operator_ += clock.seconds
+            matvecs += wanted.count
+            let residuals = wanted.enumerated().map { column, i in
+                var r2 = 0.0
+                let θ = projected.values[i]
+                for e in column * n ..< (column + 1) * n {
+                    let d = ay[e] - θ * y[e]
+                    r2 += d * d
+                }
+                return r2.squareRoot()
+            }
+            let converged = residuals.map { $0 <= settings.tolerance * max(ritz.scale, .leastNormalMagnitude) }
+            let retry = !converged.allSatisfy { $0 } && canGoOn && matvecs + settings.blockSize <= settings.maxMatvecs && factor > 1e-4
+            if try a.communicator.allreduce(retry ? 1 : 0, .max) == 0 {
+                return Result(eigenvalues: wanted.map { projected.values[$0] }, eigenvectors: y, residuals: residuals,
+                              scale: ritz.scale, converged: converged, matvecs: matvecs, restarts: restarts,
+                              expansions: expansions, seconds: seconds)
+            }
+            factor /= 10
+            return nil
+        }
+
+        /// Thick restart when the next expansion would not fit: keep the wanted Ritz vectors and
+        /// the best of the rest, up to half the basis (and always room for the next expansion).
+        mutating func restartIfFull(_ ritz: Ritz) {
+            let c = ritz.projected.size
+            guard basis.count + next.count / n > capacity else { return }
+            let clock = Stopwatch()
+            let keep = min(capacity - next.count / n, max(settings.wanted + settings.blockSize, capacity / 2), c)
+            let kept = Lanczos(settings).selection(of: ritz.projected.values, count: keep)
+            basis.rotate(by: Lanczos.columns(ritz.projected, kept), ld: c, keeping: kept.count)
+            t = [Double](repeating: 0, count: capacity * capacity)
+            for (j, i) in kept.enumerated() { t[j * capacity + j] = ritz.projected.values[i] }
+            restarts += 1
+            seconds.restart += clock.seconds
+        }
+
+        var state: State {
+            State(basis: basis.storage, basisCount: basis.count, projected: t, next: next, matvecs: matvecs, restarts: restarts,
+                  expansions: expansions, estimateFactor: factor, augmentedAt: augmentedAt, firstConvergence: firstConvergence,
+                  holdUntil: holdUntil, seconds: seconds)
+        }
+    }
+}

@@ -59,8 +59,8 @@ extension InterpolateJob: RunSettings {}
 extension SpectrumJob: RunSettings {}
 extension EstimatorJob: RunSettings {}
 
-/// A command with a configuration table of its own (`[path]`, `[critical]`): a flag for each of
-/// its keys, the run keys' flags, and `RunOptions`.
+/// A command with a configuration table of its own (`[path]`, `[critical]`, `[interpolate]`): a
+/// flag for each of its keys, the run keys' flags, and `RunOptions`.
 protocol TableCommand: MPICommand {
     /// The table's name: its keys are `table.key`.
     static var table: String { get }

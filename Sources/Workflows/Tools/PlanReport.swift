@@ -34,7 +34,6 @@ public struct PlanReport {
         // ScaLAPACK indexes with 32-bit integers: M beyond that is no spectrum job, and the plan's
         // own loops over layer widths would run for hours.
         try configuration.model.requireSupportedSize(inputs: d, outputs: k)
-        let parameters = configuration.model.parameterCount(inputs: d, outputs: k)!
         guard ranks >= 1 else { throw InputError("--ranks must be ≥ 1 (got \(ranks))") }
         let budget = memoryPerRank.map(Double.init)
             ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
