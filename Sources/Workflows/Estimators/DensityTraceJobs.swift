@@ -81,7 +81,8 @@ extension EstimatorJob {
         // Probes are dealt to the groups round-robin by number, `block` at a time (probes of a
         // block are applied together: the deal is the one density always made, so the blocks and
         // their bits are too); a stopped run's finished probes are kept. The checkpoint is written
-        // on a stop only.
+        // on a stop and, as interpolate's, every `checkpointInterval` seconds: a run killed without
+        // a signal (a scheduler's SIGKILL) loses at most that and a round.
         let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName]).text
         let finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
@@ -89,7 +90,7 @@ extension EstimatorJob {
         let pending = (0..<spec.probes).filter { !done.contains($0) }
         let groups = context.groups.count
         let queue = GroupWorkQueue(context.groups, deal: .owned(pending.count, groups: groups, perRound: block) { pending[$0] % groups },
-                                   checkpoint: .onStopOnly)
+                                   checkpoint: .every(seconds: Self.checkpointInterval))
         let slq = StochasticLanczosQuadrature(steps: steps, distribution: spec.distribution, seed: configuration.seed)
         var computed: [ProbeQuadrature] = []   // on world rank 0
         let clock = Stopwatch()
@@ -256,6 +257,8 @@ extension EstimatorJob {
 
 extension EstimatorJob {
     package static let densityCheckpoint = ResumableCheckpoint<[ProbeQuadrature]>(file: "density.json", what: "probes")
+    /// Seconds between density's checkpoints besides the one on a stop (rank 0's clock).
+    package static let checkpointInterval = 30.0
     package static let traceCheckpoint = ResumableCheckpoint<TraceProgress>(file: "trace.json", what: "samples")
 }
 
