@@ -277,39 +277,37 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey(name: name, flag: flag, kind: .reals, set: { c, v in
             guard let x = v.reals else { throw InputError("expected a list of numbers such as [0.5, 1, 2]") }
             c[keyPath: path] = x
-        }, render: { "[" + $0[keyPath: path].map(renderReal).joined(separator: ", ") + "]" })
+        }, render: { ConfigurationValue.reals($0[keyPath: path]).rendered })
     }
     static func optionalIntegers(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Int]?> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .integers, set: { c, v in
             guard let x = v.integers else { throw InputError("expected a list of integers such as [0, 1]") }
             c[keyPath: path] = x
-        }, render: { $0[keyPath: path].map { "[" + $0.map(String.init).joined(separator: ", ") + "]" } })
+        }, render: { $0[keyPath: path].map { ConfigurationValue.integers($0).rendered } })
     }
     static func optionalReals(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Double]?> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .reals, set: { c, v in
             guard let x = v.reals else { throw InputError("expected a list of numbers such as [0, 0.5, 1]") }
             c[keyPath: path] = x
-        }, render: { $0[keyPath: path].map { "[" + $0.map(renderReal).joined(separator: ", ") + "]" } })
+        }, render: { $0[keyPath: path].map { ConfigurationValue.reals($0).rendered } })
     }
     /// A string restricted to the raw values of `T`, or unset.
     static func optionalChoice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T?> & Sendable) -> ConfigurationKey where T.RawValue == String {
-        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in
-            guard let x = v.text else { throw InputError("expected a string") }
-            guard let choice = T(rawValue: x) else {
-                throw InputError("'\(x)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            c[keyPath: path] = choice
-        }, render: { $0[keyPath: path].map { renderText($0.rawValue) } })
+        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in c[keyPath: path] = try chosen(v) },
+                         render: { $0[keyPath: path].map { renderText($0.rawValue) } })
     }
     /// A string restricted to the raw values of `T` (activation, loss, kinds…).
     static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T> & Sendable) -> ConfigurationKey where T.RawValue == String {
-        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in
-            guard let x = v.text else { throw InputError("expected a string") }
-            guard let choice = T(rawValue: x) else {
-                throw InputError("'\(x)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            c[keyPath: path] = choice
-        }, render: { renderText($0[keyPath: path].rawValue) })
+        ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in c[keyPath: path] = try chosen(v) },
+                         render: { renderText($0[keyPath: path].rawValue) })
+    }
+    /// One of the raw values of `T`, or a refusal listing them.
+    static func chosen<T: RawRepresentable & CaseIterable>(_ v: ConfigurationValue) throws -> T where T.RawValue == String {
+        guard let x = v.text else { throw InputError("expected a string") }
+        guard let choice = T(rawValue: x) else {
+            throw InputError("'\(x)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return choice
     }
 
     /// Every key, in the order `toml` renders them.
@@ -341,7 +339,7 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey(name: "model.layers", flag: "--layers", kind: .integers, set: { c, v in
             guard let x = v.integers else { throw InputError("expected a list of widths such as [30, 30]") }
             c.model.layers = x
-        }, render: { "[" + $0.model.layers.map(String.init).joined(separator: ", ") + "]" }),
+        }, render: { ConfigurationValue.integers($0.model.layers).rendered }),
         choice("model.activation", "--activation", \.model.activation),
         choice("model.loss", "--loss", \.model.loss),
         choice("model.init", "--init", \.model.initialization),

@@ -74,11 +74,7 @@ public struct CriticalJob {
                 context.assembler?.release()
                 context.groups.free()
             }
-            try run.own {
-                if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                    throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
-                }
-            }
+            try run.own { try output.refuseFinishedRun(resuming: resume) }
             let results = try compute(context)
             let header = try context.run.completedHeader()
             // Rank 0 writes; its failure reaches every rank through the verdict.
@@ -102,7 +98,7 @@ public struct CriticalJob {
         if settings.start != .files, !points.isEmpty {
             throw InputError(setting: "critical.start", "= \(settings.start.rawValue): --points applies with start files (the starts are the files); give --start files, or drop --points")
         }
-        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "critical.group-size", "= \(groupSize) \($0)") }
+        let groups = try RankGroups.split(world, size: groupSize, setting: "critical.group-size")
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
@@ -170,8 +166,7 @@ public struct CriticalJob {
     /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
     /// size aside: it changes no result beyond rounding), a library caller's model, the starts' bits.
     package func identity(_ context: Context) -> String {
-        var identity = SettingsIdentity(run: configuration, model: model)
-        identity["critical.group-size"] = nil
+        var identity = SettingsIdentity(run: configuration, model: model, ignoring: ["critical.group-size"])
         identity.depend(on: "the starting points", digest: bitDigest(context.starts.flatMap { $0 }))
         return identity.text
     }

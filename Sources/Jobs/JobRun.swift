@@ -137,10 +137,10 @@ extension JobRun {
 
 extension RunDirectory {
     /// The usual `verify` of `JobRun.own`: a directory that already holds a finished run (its
-    /// summary.json) is refused, unless the job resumes it.
+    /// summary.json) is refused, unless the job resumes it (every job that calls this can).
     public func refuseFinishedRun(resuming: Bool) throws {
         if !resuming, FileManager.default.fileExists(atPath: file("summary.json")) {
-            throw InputError("\(named) already holds results (summary.json); choose another --out")
+            throw InputError("\(named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
         }
     }
 }

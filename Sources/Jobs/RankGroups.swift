@@ -14,10 +14,10 @@ package struct RankGroups {
     /// The group is a split of the world, to be freed at the end.
     package var ownsGroup: Bool { count > 1 }
 
-    /// Groups of `size` ranks (0 = one group of all); `size` must divide the ranks. `refuse` words
-    /// the refusal for the setting or flag the size came from.
-    package static func split(_ world: Communicator, size requested: Int, refuse: (String) -> InputError) throws -> RankGroups {
-        try check(size: requested, ranks: world.size, refuse: refuse)
+    /// Groups of `size` ranks (0 = one group of all); `size` must divide the ranks. `setting` is
+    /// the key the size came from (`path.group-size`), named in the refusal.
+    package static func split(_ world: Communicator, size requested: Int, setting: String) throws -> RankGroups {
+        try check(size: requested, ranks: world.size, setting: setting)
         let size = requested > 0 ? requested : world.size
         let index = world.rank / size
         let group = size == world.size ? world : try world.split(color: index)
@@ -26,10 +26,10 @@ package struct RankGroups {
 
     /// Refuses a group size that does not divide `ranks` (0: one group), without splitting: a job
     /// that splits only after other work (a study, after training) checks first.
-    package static func check(size requested: Int, ranks: Int, refuse: (String) -> InputError) throws {
+    package static func check(size requested: Int, ranks: Int, setting: String) throws {
         let size = requested > 0 ? requested : ranks
         guard size >= 1, size <= ranks, ranks % size == 0 else {
-            throw refuse("must divide the number of ranks (\(ranks)); e.g. 1, or \(ranks) for one group")
+            throw InputError(setting: setting, "= \(requested) must divide the number of ranks (\(ranks)); e.g. 1, or \(ranks) for one group")
         }
     }
 

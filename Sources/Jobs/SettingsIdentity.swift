@@ -24,11 +24,15 @@ package struct SettingsIdentity: Codable, Equatable, Sendable {
     /// The resolved configuration's keys as `table.key` entries.
     package init(configuration: RunConfiguration) { self.init(toml: configuration.toml) }
 
-    /// A run's identity in its checkpoint: the configuration's keys as rendered, the summary of a
-    /// library caller's model (which the `[model]` keys then do not describe), and `entries` — what
-    /// else the results depend on (the point, the job's own choices), each a rendered value.
-    package init(run configuration: RunConfiguration, model: (any Model)?, _ entries: KeyValuePairs<String, String> = [:]) {
+    /// A run's identity in its checkpoint: the configuration's keys as rendered but those in
+    /// `ignoring` (settings that change no result beyond rounding: a group size, a checkpoint
+    /// interval), the summary of a library caller's model (which the `[model]` keys then do not
+    /// describe), and `entries` — what else the results depend on (the point, the job's own
+    /// choices), each a rendered value.
+    package init(run configuration: RunConfiguration, model: (any Model)?, ignoring: [String] = [],
+                 _ entries: KeyValuePairs<String, String> = [:]) {
         self.init(configuration: configuration)
+        for key in ignoring { self.entries[key] = nil }
         if let model { self.entries["model.given"] = model.summary }
         for (key, value) in entries { self.entries[key] = value }
     }

@@ -72,11 +72,7 @@ public struct PathJob {
                            quiet: quiet, on: world) { run in
             let context = try prepare(run)
             defer { context.groups.free() }
-            try run.own {
-                if !resume, FileManager.default.fileExists(atPath: output.file("summary.json")) {
-                    throw InputError("\(output.named) already holds results (summary.json); choose another --out (or --resume a stopped run)")
-                }
-            }
+            try run.own { try output.refuseFinishedRun(resuming: resume) }
             if context.points.count == 2 {
                 let result = try connect(0, 1, into: output, context)
                 context.progress.say("path: \(result.verdict)")
@@ -91,7 +87,7 @@ public struct PathJob {
         var run = run
         let world = run.world
         guard endpoints.count >= 2 else { throw InputError("--minima needs at least two minima (three or more to build a tree)") }
-        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "path.group-size", "= \(groupSize) \($0)") }
+        let groups = try RankGroups.split(world, size: groupSize, setting: "path.group-size")
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
@@ -135,18 +131,16 @@ public struct PathJob {
     /// the `[path]` settings as rendered, without the checkpoint interval and the group size (which
     /// change no result beyond the rounding of the data-parallel sums, docs/reproducibility.md).
     package var settingsIdentity: SettingsIdentity {
-        var identity = SettingsIdentity(configuration: configuration).only(table: "path")
-        identity["path.checkpoint-every"] = nil
-        identity["path.group-size"] = nil
-        return identity
+        SettingsIdentity(run: configuration, model: nil, ignoring: Self.keysWithoutEffect).only(table: "path")
     }
+
+    /// `[path]` keys that change no result beyond rounding.
+    static let keysWithoutEffect = ["path.checkpoint-every", "path.group-size"]
 
     /// The identity of a pair's run, in its checkpoint and its summary: the configuration, the
     /// settings, the end points' bits — a resumed run continues or keeps only the very same path.
     package func identity(_ a: [Double], _ b: [Double]) -> SettingsIdentity {
-        var identity = SettingsIdentity(run: configuration, model: model)
-        identity.remove(table: "path")
-        identity.add(settingsIdentity)
+        var identity = SettingsIdentity(run: configuration, model: model, ignoring: Self.keysWithoutEffect)
         identity.depend(on: "the end points", digest: bitDigest(a, b))
         return identity
     }

@@ -15,7 +15,7 @@ func registerQueueChecks(_ suite: inout CheckSuite) throws {
     guard suite.selects(family: "queue.") else { return }
     let world = suite.world
     let sizes = (1...world.size).filter { world.size % $0 == 0 }
-    func split(_ size: Int) throws -> RankGroups { try RankGroups.split(world, size: size) { InputError($0) } }
+    func split(_ size: Int) throws -> RankGroups { try RankGroups.split(world, size: size, setting: "group-size") }
     // The deals the jobs use: critical's one per group, interpolate's chunks, density's owners.
     let deals: [(String, (Int, Int, [Int]) -> GroupDeal)] = [
         ("one", { n, g, _ in .chunks(of: 1, n, groups: g) }),

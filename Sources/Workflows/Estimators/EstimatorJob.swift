@@ -133,7 +133,7 @@ public struct EstimatorJob {
         let world = run.world
         // Groups of ranks (density only): probes in parallel, data-parallel inside a group.
         let requested = estimator == .density ? configuration.density.groupSize : 0
-        let groups = try RankGroups.split(world, size: requested) { InputError(setting: "density.group-size", "= \(requested) \($0)") }
+        let groups = try RankGroups.split(world, size: requested, setting: "density.group-size")
         let group = groups.group
         do {
             let inputs = try run.inputs(configuration, given: model, on: group)

@@ -58,6 +58,22 @@ public struct InterpolateJob {
             }
         }
 
+        /// Through given points only (a segment, a three-point plane): no direction to rescale.
+        var throughPoints: Bool {
+            switch self {
+            case .segment, .planeThrough: true
+            case .line, .plane: false
+            }
+        }
+
+        /// Its directions are read from an NPY file.
+        var directionFile: Bool {
+            switch self {
+            case .line(_, .file), .plane(_, .file): true
+            default: false
+            }
+        }
+
         /// The section as the user gave it, in words (for the checkpoint's identity).
         var rendered: String {
             switch self {
@@ -118,28 +134,27 @@ public struct InterpolateJob {
     /// The grid's axes — one for a line, (α, β) for a plane — after the refusals of settings that
     /// do not fit the section's shape.
     func axes() throws -> [GridAxis] {
-        switch shape {
-        case .segment, .line:
+        if settings.columns != nil, !shape.directionFile {
+            throw InputError(setting: "interpolate.columns", "selects columns of a --direction FILE.npy; drop it, or give the direction as a file")
+        }
+        if settings.normalize != nil, shape.throughPoints {
+            throw InputError(setting: "interpolate.normalize",
+                             "applies to directions; \(shape.dimension == 1 ? "a line between two points" : "the plane through three points") is not rescaled")
+        }
+        if shape.dimension == 1 {
             if settings.grid != nil {
                 throw InputError(setting: "interpolate.grid", "is for planes (--plane); a line takes interpolate.range (--range a:b:n)")
             }
-            if case .segment = shape, settings.normalize != nil {
-                throw InputError(setting: "interpolate.normalize", "applies to directions; a line between two points is not rescaled")
-            }
-            return [try settings.lineAxis(betweenPoints: { if case .segment = shape { true } else { false } }())]
-        case .plane, .planeThrough:
-            if settings.range != nil {
-                throw InputError(setting: "interpolate.range", "is for lines; a plane takes interpolate.grid (--grid a:b:n[,c:d:m])")
-            }
-            if case .planeThrough = shape, settings.normalize != nil {
-                throw InputError(setting: "interpolate.normalize", "applies to directions; the plane through three points is not rescaled")
-            }
-            if curvatureSites != .none {
-                throw InputError(setting: settings.every != nil ? "interpolate.every" : "interpolate.spectrum-at",
-                                 "applies to lines; drop it with --plane (or interpolate the line you want)")
-            }
-            return try settings.planeAxes(throughPoints: { if case .planeThrough = shape { true } else { false } }())
+            return [try settings.lineAxis(betweenPoints: shape.throughPoints)]
         }
+        if settings.range != nil {
+            throw InputError(setting: "interpolate.range", "is for lines; a plane takes interpolate.grid (--grid a:b:n[,c:d:m])")
+        }
+        if curvatureSites != .none {
+            throw InputError(setting: settings.every != nil ? "interpolate.every" : "interpolate.spectrum-at",
+                             "applies to lines; drop it with --plane (or interpolate the line you want)")
+        }
+        return try settings.planeAxes(throughPoints: shape.throughPoints)
     }
 
     /// The measurements at one point (means over the samples, reduced over the group).
@@ -214,9 +229,6 @@ public struct InterpolateJob {
     package func prepare(_ run: JobRun) throws -> Context {
         var run = run
         let (world, progress) = (run.world, run.progress)
-        if settings.columns != nil, !{ if case .line(_, .file) = shape { true } else if case .plane(_, .file) = shape { true } else { false } }() {
-            throw InputError(setting: "interpolate.columns", "selects columns of a --direction FILE.npy; drop it, or give the direction as a file")
-        }
         let axes2 = try axes()
         let (total, overflow) = axes2.count == 2 ? axes2[0].count.multipliedReportingOverflow(by: axes2[1].count) : (axes2[0].count, false)
         if overflow { throw InputError("the grid has more than 2⁶³ points; use fewer points per axis") }
@@ -235,7 +247,7 @@ public struct InterpolateJob {
         try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "interpolate.range" : "interpolate.grid",
                                    value: "= " + (shape.dimension == 1 ? axes2[0].description : axes2.map(\.description).joined(separator: ",")), holding: "its \(total) grid points",
                                    bytesEach: 320 + 8 * Double(shape.dimension), budget: budget)
-        let groups = try RankGroups.split(world, size: groupSize) { InputError(setting: "interpolate.group-size", "= \(groupSize) \($0)") }
+        let groups = try RankGroups.split(world, size: groupSize, setting: "interpolate.group-size")
         let group = groups.group
         do {
             let inputs = try run.inputs(configuration, given: model, on: group)
@@ -274,10 +286,9 @@ public struct InterpolateJob {
     /// direction files), what it resolved to (axes, normalisation, curvature sites), and a digest of
     /// the bits of every vector that defines it (files may change under the same name).
     func identity(section: AffineSection, axes: [GridAxis], alphas: [Double]) -> String {
-        var identity = SettingsIdentity(run: configuration, model: model, [
+        var identity = SettingsIdentity(run: configuration, model: model, ignoring: ["interpolate.group-size"], [
             "section": shape.rendered, "section.axes": axes.map(\.description).joined(separator: ","),
             "section.normalization": normalizationUsed.rawValue, "section.curvature-alphas": alphas.map { "\($0)" }.joined(separator: ",")])
-        identity["interpolate.group-size"] = nil
         identity.depend(on: "the section's vectors", digest: section.fingerprint)
         return identity.text
     }

@@ -91,7 +91,7 @@ public struct SweepJob {
         var stopped: StoppedBySignal? = nil
         if !pending.isEmpty {
             let budget = try memoryPerRank ?? MemoryPlan.defaultBudget(on: world)
-            let rankGroups = try RankGroups.split(world, size: size) { InputError("--group-size \(size) \($0)") }
+            let rankGroups = try RankGroups.split(world, size: size, setting: "--group-size")
             defer { rankGroups.free() }
             let points = pending.map { owned[$0] }
             let position = Dictionary(uniqueKeysWithValues: points.indices.map { (points[$0].id, $0) })
