@@ -103,6 +103,13 @@ public struct CriticalJob {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
+            if let k = settings.index, k >= m {
+                throw InputError(setting: "critical.index", "= \(k): the Hessian has M = \(m) eigenvalues, so the index is at most \(m - 1); give a smaller k")
+            }
+            if settings.projectSymmetries, model.symmetryGroup(preservingNorm: settings.l2 > 0) == .none {
+                let why = settings.l2 > 0 ? " with critical.l2 > 0 (the L2 term breaks rescaling; only a linear network keeps O(h))" : ""
+                throw InputError(setting: "critical.project-symmetries", "asked for \(model.summary), which has no continuous symmetry\(why); drop it (tanh and softplus have only permutations and sign flips)")
+            }
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
             if settings.method.assemblesHessian, exactBytes > Double(budget) {

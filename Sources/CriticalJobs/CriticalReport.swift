@@ -14,6 +14,14 @@ extension CriticalJob {
         package var curvature: String
         package var starts: Int
         package var converged: Int
+        /// Certified critical points (GEOMETRY.md §6b), those not duplicating an earlier one, and
+        /// every end's class (`EndClass`) counted.
+        package var certified: Int
+        package var certifiedDistinct: Int
+        package var classes: [String: Int]
+        /// eigenvector-following's target index; the L2 weight of the energy.
+        package var targetIndex: Int?
+        package var l2: Double
         /// Converged and not a duplicate of an earlier start.
         package var distinct: Int
         package var minima: Int
@@ -30,6 +38,8 @@ extension CriticalJob {
         package var tolerance: Double
         /// α = α₀|(ε − ε_c)/ε_c|^p over the distinct saddles with an exact index (nil with fewer than 4).
         package var fit: IndexEnergyFit?
+        /// The same fit over the distinct certified saddles only.
+        package var certifiedFit: IndexEnergyFit?
         /// Unconverged searches that ended within `nearCriticalTolerance` of their start's ‖∇L‖,
         /// and the same fit over them (with an exact index) — labelled apart: not critical points.
         package var nearCritical: Int
@@ -57,20 +67,26 @@ extension CriticalJob {
         let fit = IndexEnergyFit(energies: exactIndex.map(\.loss), indices: exactIndex.map { Double($0.negative) / Double(m) })
         let near = results.filter { !$0.converged && $0.gradientNorm <= settings.nearCriticalTolerance * $0.startGradientNorm && $0.indexExact }
         let nearFit = IndexEnergyFit(energies: near.map(\.loss), indices: near.map { Double($0.negative) / Double(m) })
+        let certified = distinct.filter(\.certified)
+        let certifiedFit = IndexEnergyFit(energies: certified.map(\.loss), indices: certified.map { Double($0.negative) / Double(m) })
+        let classes = Dictionary(grouping: results, by: \.endClass).mapValues(\.count)
         let phi = Double(m) / Double(n * k)
         let minima = exactIndex.filter { $0.negative == 0 }
         let converged = results.filter(\.converged)
-        let orders = converged.compactMap { Self.convergenceOrder($0.trace.map(\.gradientNorm)) }.sorted()
+        let orders = converged.compactMap { Certificate.order($0.trace.map(\.gradientNorm)) }.sorted()
         let seconds = results.map(\.seconds).reduce(0, +)
         func mean(_ x: (PointRecord) -> Int) -> Double { results.isEmpty ? 0 : Double(results.map(x).reduce(0, +)) / Double(results.count) }
         var line = "\(results.count) starts, \(converged.count) converged to ‖∇L‖ ≤ \(settings.tolerance) × the start's: \(distinct.count) distinct (\(minima.count) minima, \(exactIndex.count - minima.count) saddles)"
+        line += "; \(results.filter(\.certified).count) certified (\(certified.count) distinct)"
         if let fit { line += String(format: "; α = %.3g |(ε − %.4g)/%.4g|^(%.3f ± %.3f)", fit.amplitude, fit.criticalEnergy, fit.criticalEnergy, fit.exponent, fit.exponentError) }
         if !near.isEmpty { line += "; \(near.count) more stopped near-critical (‖∇L‖ ≤ \(settings.nearCriticalTolerance) × the start's)" }
         let summary = Summary(method: settings.method.rawValue, start: settings.start.rawValue, curvature: context.curvatureExact ? "exact" : "lanczos",
-                              starts: results.count, converged: converged.count, distinct: distinct.count, minima: minima.count,
+                              starts: results.count, converged: converged.count, certified: results.filter(\.certified).count,
+                              certifiedDistinct: certified.count, classes: classes, targetIndex: settings.method.targetsIndex ? settings.index ?? 0 : nil,
+                              l2: settings.l2, distinct: distinct.count, minima: minima.count,
                               saddles: exactIndex.count - minima.count, parameters: m, samples: n, outputs: k, phi: phi,
                               memorizationEnergy: phi < 1 ? 0.5 * (1 - phi) * (1 - phi) : 0, lowestMinimumEnergy: minima.map(\.loss).min(),
-                              tolerance: settings.tolerance, fit: fit, nearCritical: near.count, nearCriticalFit: nearFit, convergenceOrder: orders.isEmpty ? nil : orders[orders.count / 2],
+                              tolerance: settings.tolerance, fit: fit, certifiedFit: certifiedFit, nearCritical: near.count, nearCriticalFit: nearFit, convergenceOrder: orders.isEmpty ? nil : orders[orders.count / 2],
                               secondsPerCriticalPoint: converged.isEmpty ? nil : seconds / Double(converged.count),
                               hessianAssembliesPerStart: mean(\.hessianAssemblies), operatorProductsPerStart: mean(\.operatorProducts),
                               gradientEvaluationsPerStart: mean(\.gradientEvaluations), seconds: seconds, line: line)
@@ -111,32 +127,23 @@ extension CriticalJob {
         }
     }
 
-    /// The order q of the last steps, log(gₖ/gₖ₋₁) / log(gₖ₋₁/gₖ₋₂) over the last three gradient
-    /// norms that fell (2 for quadratic convergence); nil with fewer than three decreasing values.
-    package static func convergenceOrder(_ norms: [Double]) -> Double? {
-        var g = norms
-        while g.count >= 2, g[g.count - 1] >= g[g.count - 2] { g.removeLast() }
-        guard g.count >= 3 else { return nil }
-        let a = g[g.count - 3], b = g[g.count - 2], c = g[g.count - 1]
-        guard a > 0, b > 0, c > 0, b < a else { return nil }
-        return log(c / b) / log(b / a)
-    }
-
     package static func table(_ results: [PointRecord]) -> String {
         func opt<T>(_ x: T?) -> String { x.map { "\($0)" } ?? "" }
-        var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,gradient_flatness,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds\n"
+        var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,gradient_flatness,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds,target_index,class,certified,newton_step,parameter_norm,convergence_order,flat_ratio,symmetry_modes,reducibility,failures\n"
         for r in results {
             let α = Double(r.negative) / Double(r.negative + (r.nearZero ?? 0) + (r.positive ?? 0))
-            text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(r.gradientFlatness),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)\n"
+            let c = r.certificate
+            text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(r.gradientFlatness),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)"
+            text += ",\(opt(r.targetIndex)),\(r.endClass),\(r.certified),\(opt(c?.newtonStep)),\(opt(c?.parameterNorm)),\(opt(c?.convergenceOrder)),\(opt(r.flatRatio)),\(r.symmetryModes),\"\(r.reducibility ?? "")\",\"\((c?.failures ?? []).joined(separator: "; "))\"\n"
         }
         return text
     }
 
     package static func traceTable(_ results: [PointRecord]) -> String {
-        var text = "start,iteration,loss,gradient_norm,direction,inner_iterations,inner_stop,damping,step_size,step_length,trials\n"
+        var text = "start,iteration,loss,gradient_norm,direction,inner_iterations,inner_stop,damping,step_size,step_length,trials,parameter_norm,uphill_radius,downhill_radius\n"
         for r in results {
             for s in r.trace {
-                text += "\(r.start),\(s.iteration),\(s.loss),\(s.gradientNorm),\(s.direction),\(s.innerIterations),\(s.innerStop),\(s.damping),\(s.stepSize),\(s.stepLength),\(s.trials)\n"
+                text += "\(r.start),\(s.iteration),\(s.loss),\(s.gradientNorm),\(s.direction),\(s.innerIterations),\(s.innerStop),\(s.damping),\(s.stepSize),\(s.stepLength),\(s.trials),\(s.parameterNorm),\(s.uphillRadius),\(s.downhillRadius)\n"
             }
         }
         return text
@@ -200,18 +207,21 @@ extension CriticalJob {
             | fitted ε_c | \(g(s.fit?.criticalEnergy)) ± \(g(s.fit?.criticalEnergyError)) |
             | fitted α₀ | \(g(s.fit?.amplitude)) ± \(g(s.fit?.amplitudeError)) |
             | fitted exponent p (3/2 in the paper) | \(g(s.fit?.exponent)) ± \(g(s.fit?.exponentError)) over \(s.fit?.points ?? 0) saddles |
+            | certified (‖∇L‖ ≤ \(g(Certificate.gradientBound)), Newton step, order, stable inertia, isolated) | \(s.certified) (\(s.certifiedDistinct) distinct); over the certified saddles p = \(g(s.certifiedFit?.exponent)) ± \(g(s.certifiedFit?.exponentError)) |
+            | ends by class | \(EndClass.allCases.map { "\($0.rawValue) \(s.classes[$0.rawValue] ?? 0)" }.joined(separator: ", ")) |
+            | target index, L2 weight λ | \(s.targetIndex.map(String.init) ?? "–"), \(g(s.l2)) |
             | near-critical points (not converged, ‖∇L‖ ≤ \(settings.nearCriticalTolerance) × the start's) | \(s.nearCritical); their fit: p = \(g(s.nearCriticalFit?.exponent)) ± \(g(s.nearCriticalFit?.exponentError)), ε_c = \(g(s.nearCriticalFit?.criticalEnergy)) |
             | convergence order of the last steps (median) | \(g(s.convergenceOrder)) |
             | seconds per critical point | \(g(s.secondsPerCriticalPoint)) |
             | per start: assemblies / products / gradients | \(g(s.hessianAssembliesPerStart)) / \(g(s.operatorProductsPerStart)) / \(g(s.gradientEvaluationsPerStart)) |
 
-            | start | origin | stop | iterations | ε | ‖∇L‖ | ‖H∇L‖/(‖H‖‖∇L‖) | index | α | duplicate of |
-            |---|---|---|---|---|---|---|---|---|---|
+            | start | origin | stop | class | iterations | ε | ‖∇L‖ | ‖H∇L‖/(‖H‖‖∇L‖) | index | α | duplicate of |
+            |---|---|---|---|---|---|---|---|---|---|---|
 
             """
         for r in results {
             let index = r.indexExact ? "\(r.negative)" : "≥ \(r.negative)"
-            text += "| \(r.start) | \(r.origin) | \(r.stop) | \(r.iterations) | \(g(r.loss)) | \(g(r.gradientNorm)) | \(String(format: "%.2g", r.gradientFlatness)) | \(index) | \(g(Double(r.negative) / Double(s.parameters))) | \(r.duplicateOf.map(String.init) ?? "") |\n"
+            text += "| \(r.start) | \(r.origin) | \(r.stop) | \(r.endClass) | \(r.iterations) | \(g(r.loss)) | \(g(r.gradientNorm)) | \(String(format: "%.2g", r.gradientFlatness)) | \(index) | \(g(Double(r.negative) / Double(s.parameters))) | \(r.duplicateOf.map(String.init) ?? "") |\n"
         }
         text += "\n" + plots.map { "![\($0)](\($0))" }.joined(separator: "\n") + "\n\nPer-step traces: trace.csv; points: points/<start>.npy; spectra: spectra/<start>.npy. See docs/critical.md.\n"
         return text

@@ -9,6 +9,8 @@ import Objectives
 import Optimization
 import Support
 
+private func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
 extension CriticalJob {
     /// One start's outcome, as critical.csv and the checkpoint hold it.
     package struct PointRecord: Codable, Sendable {
@@ -49,6 +51,17 @@ extension CriticalJob {
         package var trace: [CriticalPointSearch.StepRecord]
         /// Filled by the report: the first earlier start that found the same point.
         package var duplicateOf: Int?
+        /// eigenvector-following: the index aimed at.
+        package var targetIndex: Int?
+        /// What the end point is (`EndClass`), and the certificate's measurements (exact runs).
+        package var endClass: String
+        package var certificate: Certificate?
+        /// Frye's ratio ‖P₀∇L‖/‖∇L‖ over the eigenvectors with |λ| ≤ 10⁻⁴·max|λ| (exact runs).
+        package var flatRatio: Double?
+        /// Deflated symmetry directions (counted as zero eigenvalues in the spectrum written).
+        package var symmetryModes: Int
+        package var reducibility: String?
+        package var certified: Bool { certificate?.certified == true }
     }
 
     package static let checkpointFile = ResumableCheckpoint<[PointRecord]>(file: "critical.json", what: "critical points")
@@ -63,21 +76,25 @@ extension CriticalJob {
         let first = try training.evaluate(θ0, gradient: true)
         let target = settings.tolerance * first.gradientNorm!
         let hessian: CriticalPointSearch.HessianAt
+        let tangents = { (θ: [Double]) in settings.projectSymmetries ? context.model.symmetryTangents(at: θ, preservingNorm: settings.l2 > 0) : [] }
         if settings.method.assemblesHessian, let assembler = context.assembler {
-            hessian = { θ, body in try body(try assembler.decomposition(at: θ)) }
+            hessian = { θ, body in try body(try assembler.decomposition(at: θ, deflating: tangents(θ))) }
         } else {
             hessian = { θ, body in try body(training.curvature(.hessian, at: θ)) }
         }
         var searchSettings = CriticalPointSearch.Settings(method: settings.method, innerIterations: settings.innerIterations ?? m)
         searchSettings.maximumStep = settings.maximumStep
+        (searchSettings.index, searchSettings.trustRadius, searchSettings.l2) = (settings.index ?? 0, settings.trustRadius, settings.l2)
         var problem = CriticalPointSearch(objective: training, settings: searchSettings, hessian: hessian)
         let driver = IterativeDriver<CriticalPointSearch>(criteria: StopCriteria(steps: settings.iterations, targetGradientNorm: target),
                                                           recordEvery: 1, checkpointEvery: 0, communicator: context.group)
         let outcome = try driver.run(&problem, from: .init(step: 0, parameters: θ0))
         let θ = outcome.state.parameters
         var trace = problem.records
-        trace.append(.init(iteration: outcome.state.step, loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!,
-                           direction: "stop", innerIterations: 0, innerStop: outcome.reason.rawValue, stepSize: 0, stepLength: 0, trials: 0))
+        var last = CriticalPointSearch.StepRecord(iteration: outcome.state.step, loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!,
+                                                  direction: "stop", innerIterations: 0, innerStop: outcome.reason.rawValue, stepSize: 0, stepLength: 0, trials: 0)
+        last.parameterNorm = norm(θ)
+        trace.append(last)
         var record = PointRecord(start: k, origin: context.origins[k], startLoss: first.loss, startGradientNorm: first.gradientNorm!,
                                  loss: outcome.final.value, gradientNorm: outcome.final.gradientNorm!, target: target,
                                  stop: outcome.reason.rawValue, converged: outcome.reason == .targetGradientNorm,
@@ -85,19 +102,36 @@ extension CriticalJob {
                                  negative: 0, nearZero: nil, positive: nil, zeroTolerance: nil, indexExact: true,
                                  smallestEigenvalue: .nan, largestEigenvalue: nil, smallestEigenvalues: [], gradientFlatness: .nan,
                                  gradientEvaluations: problem.gradientEvaluations + 1, operatorProducts: problem.operatorProducts,
-                                 hessianAssemblies: problem.hessianAssemblies, seconds: 0, trace: trace, duplicateOf: nil)
+                                 hessianAssemblies: problem.hessianAssemblies, seconds: 0, trace: trace, duplicateOf: nil,
+                                 targetIndex: settings.method.targetsIndex ? settings.index ?? 0 : nil, endClass: EndClass.stalled.rawValue,
+                                 certificate: nil, flatRatio: nil, symmetryModes: 0, reducibility: context.model.reducibility(at: θ, tolerance: 1e-6))
         var eigenvalues: [Double]
+        let gradient = outcome.final.gradient
         if context.curvatureExact, let assembler = context.assembler {
-            eigenvalues = try assembler.eigenvalues(at: θ)
+            // The energy's Hessian with the symmetry directions deflated: its transverse eigenvalues
+            // are the curvature; the s deflated directions are exact zeros at a critical point
+            // (GEOMETRY.md §6b) and are written as zeros.
+            let spectral = try assembler.decomposition(at: θ, deflating: tangents(θ))
+            let s = spectral.symmetryModes, n = m - s
+            let transverse = spectral.eigenvalues[0..<n].map { $0 + settings.l2 }
+            let c = Array(try spectral.coordinates(of: gradient)[0..<n])
+            record.operatorProducts += 1
+            eigenvalues = (transverse + [Double](repeating: 0, count: s)).sorted()
             let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
             (record.negative, record.nearZero, record.positive, record.zeroTolerance) = (counts.negative, counts.nearZero, counts.positive, counts.zeroTolerance)
             (record.smallestEigenvalue, record.largestEigenvalue) = (eigenvalues.first!, eigenvalues.last!)
+            record.symmetryModes = s
+            record.certificate = Certificate(gradientNorms: trace.map(\.gradientNorm), parameterNorm: norm(θ), transverse: transverse,
+                                             coordinates: c, threshold: counts.zeroTolerance)
+            let flat = EndClass.flatThreshold * (transverse.map(abs).max() ?? 0)
+            let flatPart = zip(transverse, c).filter { abs($0.0) <= flat }.reduce(0) { $0 + $1.1 * $1.1 }
+            record.flatRatio = outcome.final.gradientNorm! > 0 ? flatPart.squareRoot() / outcome.final.gradientNorm! : 0
         } else {
             // The index from the smallest eigenvalues: every negative one is found when the
             // converged Ritz values reach past zero.
             let count = min(configuration.top.count, m)
             let lanczos = configuration.curvatureLanczos(count: count, which: .smallest, dimension: m)
-            let result = try Lanczos(lanczos).run(training.curvature(.hessian, at: θ))
+            let result = try Lanczos(lanczos).run(ShiftedOperator(training.curvature(.hessian, at: θ), shift: settings.l2))
             let converged = zip(result.eigenvalues, result.converged).filter { $0.1 }.map(\.0).sorted()
             let scale = converged.map(abs).max() ?? 0
             eigenvalues = result.eigenvalues.sorted()
@@ -106,10 +140,12 @@ extension CriticalJob {
             record.smallestEigenvalue = eigenvalues.first ?? .nan
             record.smallestEigenvalues = eigenvalues
         }
-        let gradient = outcome.final.gradient, hg = try training.curvature(.hessian, at: θ).apply(gradient)
+        let hg = try ShiftedOperator(training.curvature(.hessian, at: θ), shift: settings.l2).apply(gradient)
         let normH = eigenvalues.map(abs).max() ?? 0, normG = outcome.final.gradientNorm!
         record.gradientFlatness = normH > 0 && normG > 0 ? (hg.reduce(0) { $0 + $1 * $1 }).squareRoot() / (normH * normG) : .nan
         record.operatorProducts += 1
+        record.endClass = EndClass(certificate: record.certificate, reachedTarget: record.converged, reducibility: record.reducibility,
+                                   flatness: record.flatRatio, parameterNorms: trace.map(\.parameterNorm)).rawValue
         record.seconds = clock.seconds
         return (record, θ, eigenvalues)
     }

@@ -36,9 +36,12 @@ public struct CriticalPointSearch: IterativeProblem {
         case newton
         case gaussNewtonMR = "gauss-newton-mr"
         case gradientNorm = "gradient-norm"
+        case eigenvectorFollowing = "eigenvector-following"
 
         /// Whether every step assembles the exact Hessian (memory ∝ M²).
-        public var assemblesHessian: Bool { self == .newton }
+        public var assemblesHessian: Bool { self == .newton || self == .eigenvectorFollowing }
+        /// Whether the method aims at a chosen index (the others find whatever is nearest).
+        public var targetsIndex: Bool { self == .eigenvectorFollowing }
     }
 
     public struct Settings: Sendable, Equatable, Codable {
@@ -49,8 +52,15 @@ public struct CriticalPointSearch: IterativeProblem {
         public var maximumStep = 1.0
         /// Armijo's c: accept α when f(θ + αp) ≤ f(θ) + c·α·f′(θ; p).
         public var sufficientDecrease = 1e-4
-        /// Halvings of α before a direction is given up.
+        /// Halvings of α before a direction is given up (eigenvector-following: radius cuts).
         public var backtracks = 30
+        /// eigenvector-following: k, the index aimed at, and the subspaces' first trust radius
+        /// (`maximumStep` is the largest they may grow to).
+        public var index = 0
+        public var trustRadius = 0.1
+        /// λ of the L2 term λ‖θ‖²/2 added to the loss: the energy is L + λ‖θ‖²/2, its gradient
+        /// ∇L + λθ and its Hessian H + λI.
+        public var l2 = 0.0
 
         public init(method: Method, innerIterations: Int) {
             self.method = method
@@ -90,6 +100,10 @@ public struct CriticalPointSearch: IterativeProblem {
         public var stepLength: Double
         /// Loss-and-gradient evaluations of the line search.
         public var trials: Int
+        /// ‖θ‖ at the iterate, and (eigenvector-following) the trust radii after the step.
+        public var parameterNorm = 0.0
+        public var uphillRadius = 0.0
+        public var downhillRadius = 0.0
 
         public init(iteration: Int, loss: Double, gradientNorm: Double, direction: String, innerIterations: Int,
                     innerStop: String, stepSize: Double, stepLength: Double, trials: Int) {
@@ -118,11 +132,32 @@ public struct CriticalPointSearch: IterativeProblem {
     private var stalled = false
     /// Levenberg–Marquardt's factor c of μ = c‖∇L‖, adapted by the steps' success.
     private var damping = 1.0
+    /// eigenvector-following: the trust radii, carried from step to step.
+    private var follower: EigenvectorFollowing
+    /// eigenvector-following: accepted steps in a row whose model change was below L's rounding and
+    /// that did not lower ‖∇L‖ — the rounding floor; three end the search (`stalled`).
+    private var floorSteps = 0
 
     public init(objective: DataParallelObjective, settings: Settings, hessian: @escaping HessianAt) {
         self.objective = objective
         self.settings = settings
         self.hessian = hessian
+        follower = EigenvectorFollowing(index: settings.index, radius: min(settings.trustRadius, settings.maximumStep),
+                                        maximumRadius: settings.maximumStep)
+    }
+
+    /// The energy L + λ‖θ‖²/2 and its gradient (collective).
+    func energy(_ θ: [Double], gradient: Bool) throws -> Evaluation {
+        var e = try objective.evaluate(θ, gradient: gradient)
+        let λ = settings.l2
+        guard λ != 0 else { return e }
+        e.loss += 0.5 * λ * dot(θ, θ)
+        if var g = e.gradient {
+            for i in g.indices { g[i] += λ * θ[i] }
+            e.gradient = g
+            e.gradientNorm = dot(g, g).squareRoot()
+        }
+        return e
     }
 
     public var measuresEveryStep: Bool { true }
@@ -134,7 +169,7 @@ public struct CriticalPointSearch: IterativeProblem {
         if let latest, latest.parameters == state.parameters {
             e = latest.evaluation
         } else {
-            e = try objective.evaluate(state.parameters, gradient: true)
+            e = try energy(state.parameters, gradient: true)
             gradientEvaluations += 1
             latest = (state.parameters, e)
         }
@@ -148,15 +183,27 @@ public struct CriticalPointSearch: IterativeProblem {
         let merit = 0.5 * norm * norm
         var record = StepRecord(iteration: state.step, loss: measured.value, gradientNorm: norm, direction: "none",
                                 innerIterations: 0, innerStop: "", stepSize: 0, stepLength: 0, trials: 0)
+        record.parameterNorm = dot(θ, θ).squareRoot()
         var accepted: (parameters: [Double], evaluation: Evaluation)?
         var products = 0
         let settings = self.settings
-        var search = LineSearch(objective: objective, settings: settings, merit: merit)
+        let snapshot = self
+        var search = LineSearch(energy: { try snapshot.energy($0, gradient: $1) }, settings: settings, merit: merit)
         let scale = initialGradientNorm ?? norm
         var damping = self.damping
         defer { self.damping = damping }
-        try hessian(θ) { h in
-            if settings.method != .gradientNorm, let spectral = h as? EigendecomposedOperator {
+        var follower = self.follower, atFloor = false
+        defer { self.follower = follower }
+        try hessian(θ) { unshifted in
+            let h: any SymmetricOperator = settings.l2 == 0 ? unshifted : ShiftedOperator(unshifted, shift: settings.l2)
+            if settings.method == .eigenvectorFollowing {
+                guard let spectral = unshifted as? EigendecomposedOperator else {
+                    throw CriticalSearchFailed(description: "eigenvector-following needs the assembled Hessian's eigenvectors (critical.method = eigenvector-following assembles it)")
+                }
+                accepted = try followEigenvectors(spectral, at: θ, gradient: g, loss: measured.value, follower: &follower,
+                                                  atFloor: &atFloor, record: &record, products: &products, search: &search)
+                if accepted == nil { return }
+            } else if settings.method != .gradientNorm, let spectral = unshifted as? EigendecomposedOperator {
                 accepted = try levenbergMarquardt(spectral, at: θ, gradient: g, merit: merit, damping: &damping,
                                                   record: &record, products: &products, search: &search)
             } else if settings.method != .gradientNorm {
@@ -195,6 +242,8 @@ public struct CriticalPointSearch: IterativeProblem {
             record.stepLength = search.acceptedLength
             state.parameters = accepted.parameters
             latest = accepted
+            floorSteps = atFloor ? floorSteps + 1 : 0
+            if floorSteps >= 3 { stalled = true }
         } else {
             stalled = true
         }
@@ -217,7 +266,7 @@ extension CriticalPointSearch {
     func levenbergMarquardt(_ h: some EigendecomposedOperator, at θ: [Double], gradient g: [Double], merit: Double,
                             damping: inout Double, record: inout StepRecord, products: inout Int,
                             search: inout LineSearch) throws -> ([Double], Evaluation)? {
-        let λ = h.eigenvalues, c = try h.coordinates(of: g)
+        let λ = h.eigenvalues.map { $0 + settings.l2 }, c = try h.coordinates(of: g)
         products += 1
         let norm = (2 * merit).squareRoot()
         // ‖∇L‖² outside the span of the eigenvectors (zero for a complete Z, up to rounding).
@@ -239,7 +288,7 @@ extension CriticalPointSearch {
             for i in λ.indices { let r = c[i] + λ[i] * coefficients[i]; model += r * r }
             let predicted = merit - 0.5 * model
             let trial = zip(θ, p).map { $0 + $1 }
-            let e = try objective.evaluate(trial, gradient: true)
+            let e = try energy(trial, gradient: true)
             search.trials += 1
             let f = 0.5 * e.gradientNorm! * e.gradientNorm!
             let ratio = predicted > 0 ? (merit - f) / predicted : -1
@@ -256,6 +305,59 @@ extension CriticalPointSearch {
     }
 }
 
+extension CriticalPointSearch {
+    /// One eigenvector-following step from θ (`EigenvectorFollowing`): the step in H's eigenbasis
+    /// (the deflated symmetry modes excluded), L measured along its uphill part alone and its
+    /// downhill part alone, the radii judged on those changes, and the whole step taken when both
+    /// parts moved L the way their models said; else the radii shrink and the step is recomputed
+    /// from the same decomposition (up to `backtracks` times). Each trial costs two products with Z
+    /// and two losses; the accepted one a gradient.
+    func followEigenvectors(_ h: some EigendecomposedOperator, at θ: [Double], gradient g: [Double], loss: Double,
+                            follower: inout EigenvectorFollowing, atFloor: inout Bool, record: inout StepRecord,
+                            products: inout Int, search: inout LineSearch) throws -> ([Double], Evaluation)? {
+        let n = h.eigenvalues.count - h.symmetryModes
+        var λ = h.eigenvalues
+        for i in 0..<n { λ[i] += settings.l2 }
+        let c = try h.coordinates(of: g)
+        products += 1
+        // L's own rounding: changes below it say nothing about the model.
+        let noise = 1e3 * Double.ulpOfOne * max(abs(loss), .leastNormalMagnitude)
+        let scale = max(1, dot(θ, θ).squareRoot())
+        defer { (record.uphillRadius, record.downhillRadius) = (follower.uphillRadius, follower.downhillRadius) }
+        for _ in 0..<settings.backtracks {
+            let step = follower.step(eigenvalues: λ, coordinates: c, modes: n)
+            let up = follower.index > 0 ? try h.vector(from: step.uphill) : [Double](repeating: 0, count: θ.count)
+            let down = try h.vector(from: step.downhill)
+            products += follower.index > 0 ? 2 : 1
+            let upLoss = follower.index > 0 ? try energy(zip(θ, up).map { $0 + $1 }, gradient: false).loss : loss
+            let downLoss = try energy(zip(θ, down).map { $0 + $1 }, gradient: false).loss
+            search.trials += follower.index > 0 ? 2 : 1
+            if upLoss.isFinite, downLoss.isFinite,
+               follower.judge(step, actualUphill: upLoss - loss, actualDownhill: downLoss - loss, noise: noise) {
+                var trial = θ, length = 0.0
+                for i in θ.indices {
+                    let d = up[i] + down[i]
+                    trial[i] += d
+                    length += d * d
+                }
+                length = length.squareRoot()
+                let e = try energy(trial, gradient: true)
+                search.trials += 1
+                guard e.loss.isFinite, e.gradientNorm!.isFinite else { continue }
+                (record.direction, record.innerStop, record.damping) = ("eigenvector-following", "k = \(follower.index)", step.shifts.downhill)
+                (record.stepSize, record.stepLength) = (1, length)
+                (search.acceptedStep, search.acceptedLength) = (1, length)
+                let belowNoise = abs(step.predictedUphill) <= noise && abs(step.predictedDownhill) <= noise
+                let norm = dot(g, g).squareRoot()
+                atFloor = belowNoise && e.gradientNorm! >= 0.5 * norm
+                return (trial, e)
+            }
+            if max(follower.uphillRadius, follower.downhillRadius) < 1e-14 * scale { break }
+        }
+        return nil
+    }
+}
+
 public struct CriticalSearchFailed: Error, CustomStringConvertible {
     public let description: String
 }
@@ -263,7 +365,7 @@ public struct CriticalSearchFailed: Error, CustomStringConvertible {
 /// Armijo backtracking on f = ½‖∇L‖² along one direction, from a first step capped by the
 /// longest allowed move.
 struct LineSearch {
-    let objective: DataParallelObjective
+    let energy: (_ θ: [Double], _ gradient: Bool) throws -> Evaluation
     let settings: CriticalPointSearch.Settings
     let merit: Double
     var trials = 0
@@ -276,7 +378,7 @@ struct LineSearch {
         var α = min(first, settings.maximumStep / length)
         for _ in 0..<settings.backtracks {
             let trial = zip(θ, p).map { $0 + α * $1 }
-            let e = try objective.evaluate(trial, gradient: true)
+            let e = try energy(trial, true)
             trials += 1
             let f = 0.5 * e.gradientNorm! * e.gradientNorm!
             if e.loss.isFinite, f.isFinite, f <= merit + settings.sufficientDecrease * α * slope {

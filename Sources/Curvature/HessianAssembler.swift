@@ -58,6 +58,56 @@ public final class HessianAssembler {
         return SpectralHessian(eigenvalues: d.eigenvalues, vectors: d.eigenvectors!)
     }
 
+    /// H at θ with the span of `tangents` deflated, as an eigendecomposition whose last
+    /// `symmetryModes` eigenpairs are that span (GEOMETRY.md §6b).
+    ///
+    /// With Q an orthonormal basis of the tangents (s columns) and P = I − QQᵀ, the matrix
+    /// decomposed is H′ = PHP + cQQᵀ: on span(Q)⊥ it is H's compression, on span(Q) it is c·I. At a
+    /// critical point HQ = 0 and H′'s other eigenpairs are H's; away from one, PHP is the curvature
+    /// transverse to the symmetry orbit, which is what a step or an inertia count should see. c is
+    /// put above the whole spectrum (c > ‖H‖_F ≥ ‖PHP‖₂), so the symmetry modes are the top s
+    /// eigenpairs and nothing about the low end (the index) depends on them. With Y = HQ,
+    /// H′ = H + UVᵀ for U = [Q(QᵀY + cI) − Y, −Q] and V = [Q, Y]: one rank-2s update of the
+    /// assembled matrix, no communication beyond the s products HQ.
+    public func decomposition(at θ: [Double], deflating tangents: [[Double]]) throws -> SpectralHessian {
+        guard !tangents.isEmpty else { return try decomposition(at: θ) }
+        try fill(at: θ)
+        let m = matrix.rows
+        let q = orthonormalBasis(tangents), s = q.count / max(m, 1)
+        if s > 0 {
+            let y = try matrix.multiply(replicated: q, count: s)
+            let c = 1.001 * (try matrix.frobeniusNorm()) + 1e-300
+            // A = QᵀY + cI (s × s, symmetric up to rounding: symmetrised).
+            var a = [Double](repeating: 0, count: s * s)
+            for i in 0..<s {
+                for j in 0..<s {
+                    var x = 0.0
+                    for r in 0..<m { x += q[i * m + r] * y[j * m + r] }
+                    a[j * s + i] = x
+                }
+            }
+            for i in 0..<s { for j in 0..<i { let x = 0.5 * (a[j * s + i] + a[i * s + j]); (a[j * s + i], a[i * s + j]) = (x, x) } }
+            for i in 0..<s { a[i * s + i] += c }
+            var u = [Double](repeating: 0, count: m * 2 * s), v = [Double](repeating: 0, count: m * 2 * s)
+            for t in 0..<s {
+                for r in 0..<m {
+                    var qa = 0.0
+                    for p in 0..<s { qa += q[p * m + r] * a[t * s + p] }
+                    u[t * m + r] = qa - y[t * m + r]
+                    u[(s + t) * m + r] = -q[t * m + r]
+                    v[t * m + r] = q[t * m + r]
+                    v[(s + t) * m + r] = y[t * m + r]
+                }
+            }
+            matrix.addProduct(u, v, count: 2 * s)
+            _ = try matrix.symmetrize()
+        }
+        let solver = try Eigensolver.resolve(.auto, selection: .all, n: m, blockSize: blockSize, grid: (grid.rows, grid.columns)).solver
+        let d = try solver.decompose(&matrix, selection: .all)
+        precondition(d.eigenvalues.count == m && d.eigenvectors?.columns == m, "every eigenpair of H")
+        return SpectralHessian(eigenvalues: d.eigenvalues, vectors: d.eigenvectors!, symmetryModes: s)
+    }
+
     private func fill(at θ: [Double]) throws {
         _ = try assembly.assemble(.hessian, at: θ, shard: objective.dataset.samples, globalSampleCount: objective.dataset.globalCount, into: &matrix)
         _ = try matrix.symmetrize()
@@ -67,8 +117,15 @@ public final class HessianAssembler {
 /// H = Z Λ Zᵀ with Z block-cyclic (every eigenpair): products Z(Λ(Zᵀv)), and the coordinates
 /// the exact Newton steps of `CriticalPointSearch` are computed in.
 public struct SpectralHessian: EigendecomposedOperator {
-    public let eigenvalues: [Double]
+    public var eigenvalues: [Double]
     public let vectors: BlockCyclicMatrix
+    /// The last `symmetryModes` eigenpairs span deflated symmetry tangents (their eigenvalue is
+    /// a shift above the spectrum, not curvature): `decomposition(at:deflating:)`.
+    public var symmetryModes = 0
+
+    public init(eigenvalues: [Double], vectors: BlockCyclicMatrix, symmetryModes: Int = 0) {
+        (self.eigenvalues, self.vectors, self.symmetryModes) = (eigenvalues, vectors, symmetryModes)
+    }
 
     public var dimension: Int { vectors.rows }
     public var communicator: Communicator { vectors.grid.communicator }
@@ -114,3 +171,27 @@ extension CurvatureMethod {
     }
 }
 
+
+/// An orthonormal basis (column-major, n × s) of the span of `vectors` (each of length n), by
+/// Gram–Schmidt with one reorthogonalisation ("twice is enough", Giraud et al. 2005); a vector
+/// whose remainder is below 10⁻¹⁰ of its own norm is dependent and dropped, so s is the rank.
+/// Deterministic, and the input is replicated: every rank gets the same basis.
+func orthonormalBasis(_ vectors: [[Double]]) -> [Double] {
+    guard let n = vectors.first?.count else { return [] }
+    var basis: [[Double]] = []
+    for vector in vectors {
+        let norm0 = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm0 > 0 else { continue }
+        var w = vector
+        for _ in 0..<2 {
+            for b in basis {
+                var d = 0.0
+                for i in 0..<n { d += b[i] * w[i] }
+                for i in 0..<n { w[i] -= d * b[i] }
+            }
+        }
+        let norm = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > 1e-10 * norm0 { basis.append(w.map { $0 / norm }) }
+    }
+    return basis.flatMap { $0 }
+}

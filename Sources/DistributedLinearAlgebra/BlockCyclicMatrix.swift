@@ -127,6 +127,30 @@ extension BlockCyclicMatrix {
 }
 
 extension BlockCyclicMatrix {
+    /// A += U Vᵀ for replicated U (rows × K) and V (columns × K), column-major — a rank-K update
+    /// with no communication: each rank gathers the rows of U its local rows are and the rows of V
+    /// its local columns are, and adds their product to its piece with one dgemm (the local part
+    /// of PDGER generalised to K columns).
+    public mutating func addProduct(_ u: [Double], _ v: [Double], count K: Int) {
+        precondition(K >= 0 && u.count == rows * K && v.count == columns * K, "U must be rows × K and V columns × K")
+        guard K > 0, localRows > 0, localColumns > 0 else { return }
+        var uLocal = [Double](repeating: 0, count: localRows * K), vLocal = [Double](repeating: 0, count: localColumns * K)
+        for t in 0..<K {
+            for r in 0..<localRows { uLocal[t * localRows + r] = u[t * rows + globalRow(r)] }
+            for c in 0..<localColumns { vLocal[t * localColumns + c] = v[t * columns + globalColumn(c)] }
+        }
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, Int32(localRows), Int32(localColumns), Int32(K), 1,
+                    uLocal, Int32(localRows), vLocal, Int32(localColumns), 1, &local, Int32(leadingDimension))
+    }
+
+    /// ‖A‖_F (collective: local sums of squares, one allreduce).
+    public func frobeniusNorm() throws -> Double {
+        var sum = [0.0]
+        for c in 0..<localColumns { for r in 0..<localRows { let x = local[c * leadingDimension + r]; sum[0] += x * x } }
+        try grid.communicator.allreduce(&sum, .sum)
+        return sum[0].squareRoot()
+    }
+
     /// The first (column-major) global position (row, column) holding NaN or ±∞, or nil
     /// (collective: each rank scans its piece, one allreduce picks the first of all).
     public func firstNonFinite() throws -> (row: Int, column: Int)? {

@@ -83,9 +83,22 @@ public protocol Model: Sendable {
     func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]], on batch: SampleBatch) -> [LossStatistics]
     /// Σᵢ Jᵢᵀ uᵢⱼ for B cotangents per sample: `cotangents` is n × B × k as above; the result M × B.
     func transposedJacobianProduct(_ parameters: [Double], on batch: SampleBatch, cotangents: [Double], count: Int) -> [Double]
+
+    /// The continuous symmetry group acting on θ (`Symmetries.swift`); with an L2 term only its
+    /// norm-preserving part.
+    func symmetryGroup(preservingNorm: Bool) -> SymmetryGroup
+    /// The tangents at θ of that group's generators: null vectors of H at every critical point.
+    func symmetryTangents(at parameters: [Double], preservingNorm: Bool) -> [[Double]]
+    /// Why θ is a reducible configuration (a unit that can be removed or merged), or nil.
+    func reducibility(at parameters: [Double], tolerance: Double) -> String?
 }
 
 extension Model {
+    /// A model that declares no symmetry has none the searches can use.
+    public func symmetryGroup(preservingNorm: Bool) -> SymmetryGroup { .none }
+    public func symmetryTangents(at parameters: [Double], preservingNorm: Bool) -> [[Double]] { [] }
+    public func reducibility(at parameters: [Double], tolerance: Double) -> String? { nil }
+
     /// One evaluation per point, θ formed in full: what any model can do.
     public func evaluate(origin: [Double], directions: [[Double]], coefficients: [[Double]], on batch: SampleBatch) -> [LossStatistics] {
         coefficients.map { c in evaluate(AffineFamily.point(origin, directions, c), on: batch) }

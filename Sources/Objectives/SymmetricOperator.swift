@@ -29,6 +29,26 @@ public protocol EigendecomposedOperator: SymmetricOperator {
     func coordinates(of v: [Double]) throws -> [Double]
     /// Z c (collective).
     func vector(from c: [Double]) throws -> [Double]
+    /// The last `symmetryModes` eigenpairs span deflated symmetry directions, not curvature.
+    var symmetryModes: Int { get }
+}
+
+extension EigendecomposedOperator {
+    public var symmetryModes: Int { 0 }
+}
+
+/// A + σI: the Hessian of L + σ‖θ‖²/2 from the Hessian of L.
+public struct ShiftedOperator: SymmetricOperator {
+    public let base: any SymmetricOperator
+    public let shift: Double
+    public init(_ base: any SymmetricOperator, shift: Double) { (self.base, self.shift) = (base, shift) }
+    public var dimension: Int { base.dimension }
+    public var communicator: Communicator { base.communicator }
+    public func apply(_ directions: [Double], count: Int) throws -> [Double] {
+        var w = try base.apply(directions, count: count)
+        for i in w.indices { w[i] += shift * directions[i] }
+        return w
+    }
 }
 
 /// A distributed dense matrix is an operator: each rank multiplies its local piece, one allreduce
