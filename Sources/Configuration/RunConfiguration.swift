@@ -249,11 +249,13 @@ public struct ConfigurationKey: Sendable {
             c[keyPath: path] = x
         }, render: { $0[keyPath: path].map { "\($0)" } })
     }
-    static func boolean(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Bool> & Sendable) -> ConfigurationKey {
+    /// A boolean; `omitted`, when given, is a value config.toml leaves out (the key's default).
+    static func boolean(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Bool> & Sendable,
+                        omitted: Bool? = nil) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .boolean, set: { c, v in
             guard let x = v.boolean else { throw InputError("expected true or false") }
             c[keyPath: path] = x
-        }, render: { "\($0[keyPath: path])" })
+        }, render: { c in c[keyPath: path] == omitted ? nil : "\(c[keyPath: path])" })
     }
     static func real(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .real, set: { c, v in
@@ -343,6 +345,10 @@ public struct ConfigurationKey: Sendable {
         choice("model.activation", "--activation", \.model.activation),
         choice("model.loss", "--loss", \.model.loss),
         choice("model.init", "--init", \.model.initialization),
+        // Rendered only when false: the config.toml, and so the checkpoint identity, of every run
+        // with biases stays what it was before the key existed (their resumes still match), while a
+        // bias-free run's identity differs from any run with biases (its M differs too).
+        boolean("model.bias", "--bias", \.model.bias, omitted: true),
         choice("train.algorithm", "--algorithm", \.train.algorithm),
         optionalInteger("train.batch", "--batch", \.train.batch),
         real("train.learning-rate", "--learning-rate", \.train.learningRate),

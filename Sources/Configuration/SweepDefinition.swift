@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import TOMLKit
+import Networks
 
 /// A sweep: a base run configuration (the same keys as `landscape spectrum --config`) and the
 /// points to vary it at, from the `[sweep]` table of the same TOML file:
@@ -178,8 +179,7 @@ public struct SweepPoint: Sendable {
         case "cifar10": (inputs, outputs) = (3072, 10)
         default: (inputs, outputs) = (c.data.dimension, c.data.classes)
         }
-        let widths = [inputs] + c.model.layers + [outputs]
-        let m = Double(zip(widths, widths.dropFirst()).reduce(0) { $0 + $1.1 * ($1.0 + 1) })
+        let m = Double(c.model.parameterCount(inputs: inputs, outputs: outputs) ?? Int.max)
         let n = Double(c.data.samples ?? 1000)
         let steps = Double(c.train.steps ?? 1000)
         let spectra = (gaussNewtonSplit ? 3.0 : 1.0) * (includeInitialization ? 2 : 1)

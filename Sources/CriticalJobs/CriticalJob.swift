@@ -122,7 +122,7 @@ public struct CriticalJob {
             // Every start is made (and kept) before the first search: M doubles each, and its record.
             try MemoryPlan.requireFits(settings.starts, setting: "critical.starts", holding: "the starting points (M = \(m) parameters each)",
                                        bytesEach: 8 * Double(m) + 1024, budget: budget)
-            let (starts, origins) = try startingPoints(model: model, training: training, on: world, progress: progress)
+            let (starts, origins) = try startingPoints(inputs, training: training, on: world, progress: progress)
             run.header.point = "\(starts.count) starts (\(settings.start.rawValue))"
             let assembler = settings.method.assemblesHessian || exact
                 ? try HessianAssembler(model: model, objective: training, configuration: configuration) : nil
@@ -135,16 +135,16 @@ public struct CriticalJob {
     }
 
     /// The K starting points, identical on every rank.
-    package func startingPoints(model: any Model, training: DataParallelObjective, on world: Communicator,
+    package func startingPoints(_ inputs: JobInputs, training: DataParallelObjective, on world: Communicator,
                         progress: JobProgress) throws -> ([[Double]], [String]) {
-        let m = model.parameterCount
+        let model = inputs.model
         switch settings.start {
         case .initialization:
             let seeded = (0..<settings.starts).map { k in (seed: configuration.seed &+ UInt64(k), scale: settings.scales[k % settings.scales.count]) }
             return (seeded.map { s in configuration.model.initialization.parameters(for: model, seed: s.seed).map { s.scale * $0 } },
                     seeded.map { "init seed \($0.seed) scale \($0.scale)" })
         case .files:
-            let starts = try points.enumerated().map { try ParameterFile.read($0.element, count: m, on: world, flag: "--points #\($0.offset + 1)") }
+            let starts = try points.enumerated().map { try inputs.readParameters($0.element, on: world, flag: "--points #\($0.offset + 1)") }
             return (starts, points)
         case .trajectory:
             // The [train] run from the seed's initialisation, its state kept every R steps: the

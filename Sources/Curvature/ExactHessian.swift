@@ -21,6 +21,10 @@ public enum CurvaturePart: String, Codable, Sendable, CaseIterable {
 /// column of ones, T (N × ncols) the Γ-weighted factor over all columns from W_l[p, 0] onwards.
 /// About N·M² flops for the upper triangle, independent of the number of outputs.
 ///
+/// Without biases (`layout.biases == false`) there is no bias slot: Ā is the inputs alone
+/// (n_{l−1} columns), a row block has n_{l−1} rows, and T has no b_m segments — the same GEMMs
+/// on the weight rows and columns, which are all of θ.
+///
 /// Samples are processed in tiles so that T stays small (tile × ncols doubles).
 public struct ExactHessian: Sendable {
     public let network: MultilayerPerceptron
@@ -50,6 +54,9 @@ public struct ExactHessian: Sendable {
         return 8 * (samples * perSample + min(sampleTile, max(samples, 1)) * (M + widest) + widest * M)
     }
 
+    /// The rows of a row block of layer l: the n_{l−1} inputs, and the bias slot if there is one.
+    private func inputSlots(_ l: Int) -> Int { network.layout.widths[l - 1] + (network.layout.biases ? 1 : 0) }
+
     /// Flops of the GEMMs for one pass over `samples` samples (the assembly's physical cost).
     public func gemmFlops(samples: Int) -> Double {
         let layout = network.layout
@@ -57,7 +64,7 @@ public struct ExactHessian: Sendable {
         for l in 1...layout.layerCount {
             for p in 0..<layout.widths[l] {
                 let c0 = layout.weightOffset(l) + p * layout.widths[l - 1]
-                flops += 2 * Double(samples) * Double(layout.widths[l - 1] + 1) * Double(layout.count - c0)
+                flops += 2 * Double(samples) * Double(inputSlots(l)) * Double(layout.count - c0)
             }
         }
         return flops
@@ -78,7 +85,7 @@ public struct ExactHessian: Sendable {
         var C = [Double](repeating: 0, count: (n.max()! + 1) * M)
 
         for l in 1...L {
-            let inputs = n[l - 1] + 1
+            let inputs = inputSlots(l), bias = layout.biasOffset(l)
             for p in 0..<n[l] {
                 let c0 = layout.weightOffset(l) + p * n[l - 1]
                 let ncols = M - c0
@@ -88,9 +95,9 @@ public struct ExactHessian: Sendable {
                     let rowsInTile = min(tile, N - start)
                     for t in 0..<rowsInTile {
                         let i = start + t
-                        // Ā row: [a_{l−1,i}, 1].
+                        // Ā row: [a_{l−1,i}, 1] (a_{l−1,i} alone without biases).
                         for q in 0..<n[l - 1] { abar[t * inputs + q] = s.a[l - 1][i * n[l - 1] + q] }
-                        abar[t * inputs + n[l - 1]] = 1
+                        if bias != nil { abar[t * inputs + n[l - 1]] = 1 }
                         fillTRow(&T, row: t * ncols, sample: i, l: l, p: p, s: s, part: part)
                     }
                     // C += Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile).
@@ -105,7 +112,7 @@ public struct ExactHessian: Sendable {
                     start += rowsInTile
                 }
                 var rows = (0..<n[l - 1]).map { c0 + $0 }
-                rows.append(layout.biasOffset(l) + p)
+                if let bias { rows.append(bias + p) }
                 try C.withUnsafeBufferPointer { c in
                     try body(RowBlock(rows: rows, firstColumn: c0,
                                       panel: UnsafeBufferPointer(rebasing: c[0..<(inputs * ncols)])))
@@ -115,10 +122,10 @@ public struct ExactHessian: Sendable {
     }
 
     /// Row t of T for sample i and row block (l, p): the segments W_l[r ≥ p, :], b_l, then
-    /// W_m, b_m for every later layer m, in θ order.
+    /// W_m, b_m for every later layer m, in θ order (no b segments without biases).
     private func fillTRow(_ T: inout [Double], row base: Int, sample i: Int, l: Int, p: Int,
                           s: SampleCurvature, part: CurvaturePart) {
-        let n = s.widths, L = n.count - 1
+        let n = s.widths, L = n.count - 1, biases = network.layout.biases
         var c = base
         T.withUnsafeMutableBufferPointer { t in
             // m = l: Γ^{ll}[p, r] a_{l−1}[s] for r ≥ p, then Γ^{ll}[p, r] for the biases.
@@ -129,8 +136,10 @@ public struct ExactHessian: Sendable {
                 for q in 0..<n[l - 1] { t[c + q] = γ * a[aBase + q] }
                 c += n[l - 1]
             }
-            for r in 0..<n[l] { t[c + r] = g[gBase + r] }
-            c += n[l]
+            if biases {
+                for r in 0..<n[l] { t[c + r] = g[gBase + r] }
+                c += n[l]
+            }
             guard l < L else { return }
             for m in (l + 1)...L {
                 let g = s.gamma[l][m], gBase = i * n[l] * n[m] + p * n[m]
@@ -152,8 +161,10 @@ public struct ExactHessian: Sendable {
                     }
                     c += n[m - 1]
                 }
-                for r in 0..<n[m] { t[c + r] = g[gBase + r] }
-                c += n[m]
+                if biases {
+                    for r in 0..<n[m] { t[c + r] = g[gBase + r] }
+                    c += n[m]
+                }
             }
         }
     }

@@ -36,6 +36,17 @@ extension RunConfiguration {
 }
 
 extension ModelSpecification {
+    /// M of `model` (built from this specification), with the M of the same layers under the
+    /// other `model.bias`: the two differ by Σ n_l, never 0, so a file of the other size has a
+    /// likely cause.
+    package func expectedParameters(of model: any Model) -> ParameterCount {
+        var flipped = self
+        flipped.bias.toggle()
+        return ParameterCount(m: model.parameterCount, other: flipped.parameterCount(inputs: model.inputDimension, outputs: model.outputDimension).map {
+            ParameterCount.Other(m: $0, setting: "model.bias = \(flipped.bias)", current: "model.bias = \(bias)")
+        })
+    }
+
     /// Refuses, as bad input, a specification whose model would have more than
     /// `maximumParameterCount` parameters (or so many that M itself overflows).
     package func requireSupportedSize(inputs d: Int, outputs k: Int) throws {

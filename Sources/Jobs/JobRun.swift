@@ -98,8 +98,15 @@ public struct JobRun {
 public struct JobInputs {
     public let split: DataSplit
     public let model: any Model
+    /// What a parameter file for the model must hold (with the likely cause of a wrong size).
+    public let parameters: ParameterCount
     public var dataset: Dataset { split.training }
     public var m: Int { model.parameterCount }
+
+    /// A parameter file for this model (`ParameterFile.read`).
+    public func readParameters(_ path: String, on world: Communicator, flag: String? = nil, missing: String? = nil) throws -> [Double] {
+        try ParameterFile.read(path, expecting: parameters, on: world, flag: flag, missing: missing)
+    }
 }
 
 extension JobRun {
@@ -115,7 +122,9 @@ extension JobRun {
         header.data = split.training.description
         header.parameters = model.parameterCount
         header.samples = split.training.globalCount
-        return JobInputs(split: split, model: model)
+        // A library caller's model is not described by [model]: no setting to blame for a wrong size.
+        let parameters = given == nil ? configuration.model.expectedParameters(of: model) : ParameterCount(m: model.parameterCount)
+        return JobInputs(split: split, model: model, parameters: parameters)
     }
 
     /// θ at `point`: a parameter file (checked against M; `flag` names it in refusals) or the
@@ -125,7 +134,7 @@ extension JobRun {
         let resolved: ([Double], String)
         switch point {
         case .checkpoint(let path):
-            resolved = (try ParameterFile.read(path, count: inputs.m, on: world, flag: flag), path)
+            resolved = (try inputs.readParameters(path, on: world, flag: flag), path)
         case .initialization:
             resolved = (configuration.model.initialization.parameters(for: inputs.model, seed: configuration.seed),
                         "initialization (seed \(configuration.seed))")

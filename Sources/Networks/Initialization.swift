@@ -1,6 +1,6 @@
 import SeededRandom
 
-/// How weights are drawn; biases always start at 0.
+/// How weights are drawn; biases (if the network has them) always start at 0.
 ///
 /// fan_in = n_{l−1}, fan_out = n_l:
 /// * He (Kaiming): variance 2/fan_in — normal N(0, 2/fan_in) or uniform U(±√(6/fan_in)).
@@ -16,7 +16,8 @@ public enum Initialization: String, CaseIterable, Sendable, Codable {
 
     /// θ₀ as a function of the seed alone: the weights of layer l come from
     /// `SplitMix64(seed).fork(stream).fork(l)`, drawn in θ order, so any rank (or any other
-    /// program that ports SplitMix64) gets the same vector; biases are 0.
+    /// program that ports SplitMix64) gets the same vector; biases are 0. A network without biases
+    /// gets the same weights: the draws do not depend on the bias blocks.
     ///
     /// Fans come from each weight block's shape, as JAX's stax `init_fun` takes them: the shape is
     /// [out, in, receptive field…] (a dense weight [n_l, n_{l−1}], a filter bank [c_out, c_in, k, k]),

@@ -6,8 +6,22 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
     public var activation: Activation = .relu
     public var loss: Loss = .crossEntropy
     public var initialization: Initialization = .heNormal
+    /// Whether every affine layer has a bias: z_l = W_l a_{l−1} + b_l, or z_l = W_l a_{l−1}
+    /// (Pennington & Bahri's networks: M = 512 for 16-16-16, not 544).
+    public var bias = true
 
     public init() {}
+
+    /// Every field, as the synthesised decoder would read it, but `bias` may be absent: a
+    /// specification encoded before the setting existed described a network with biases.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layers = try c.decode([Int].self, forKey: .layers)
+        activation = try c.decode(Activation.self, forKey: .activation)
+        loss = try c.decode(Loss.self, forKey: .loss)
+        initialization = try c.decode(Initialization.self, forKey: .initialization)
+        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
+    }
 
     /// nil when valid, else the key at fault and what is wrong with it.
     public func problem() -> (setting: String, detail: String)? {
@@ -17,12 +31,12 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
 
     /// M for d inputs and k outputs, or nil when it would overflow (absurd configurations).
     public func parameterCount(inputs d: Int, outputs k: Int) -> Int? {
-        ParameterLayout.parameterCount(widths: [d] + layers + [k])
+        ParameterLayout.parameterCount(widths: [d] + layers + [k], biases: bias)
     }
 
     /// The model for d inputs and k outputs. The one place that names the MLP: everything above
     /// works on `any Model`.
     public func model(inputs d: Int, outputs k: Int) -> any Model {
-        MultilayerPerceptron(widths: [d] + layers + [k], activation: activation, loss: loss)
+        MultilayerPerceptron(widths: [d] + layers + [k], biases: bias, activation: activation, loss: loss)
     }
 }

@@ -1,7 +1,9 @@
 import CBLAS
 import Samples
-/// A fully connected network with biases: z_l = W_l a_{l−1} + b_l, a_l = σ(z_l) for the hidden
-/// layers l = 1…L−1, f = z_L (no activation on the output; the loss applies softmax if any).
+/// A fully connected network: z_l = W_l a_{l−1} + b_l, a_l = σ(z_l) for the hidden layers
+/// l = 1…L−1, f = z_L (no activation on the output; the loss applies softmax if any). Without
+/// biases (`layout.biases == false`) z_l = W_l a_{l−1}: every b_l term below drops out, decided
+/// once per layer, never per element.
 ///
 /// Every method works on a block of samples at once (one `dgemm` per layer and per pass) and
 /// returns **sums over the samples**, not means: data-parallel callers add the sums of all ranks
@@ -23,16 +25,18 @@ public struct MultilayerPerceptron: Model {
         self.loss = loss
     }
 
-    /// Widths [d, hidden…, k] → the network.
-    public init(widths: [Int], activation: Activation, loss: Loss) {
-        self.init(layout: ParameterLayout(widths: widths), activation: activation, loss: loss)
+    /// Widths [d, hidden…, k] → the network (with a bias in every layer unless `biases` is false).
+    public init(widths: [Int], biases: Bool = true, activation: Activation, loss: Loss) {
+        self.init(layout: ParameterLayout(widths: widths, biases: biases), activation: activation, loss: loss)
     }
 
     public var parameterCount: Int { layout.count }
     public var parameterBlocks: [ParameterBlock] { layout.blocks }
     public var inputDimension: Int { layout.inputDimension }
     public var outputDimension: Int { layout.outputDimension }
-    public var summary: String { "MLP \(layout.widths.map(String.init).joined(separator: "-")), \(activation.rawValue), \(loss.rawValue)" }
+    public var summary: String {
+        "MLP \(layout.widths.map(String.init).joined(separator: "-")), \(activation.rawValue), \(loss.rawValue)" + (layout.biases ? "" : ", no bias")
+    }
 
     /// GEMM flops per sample: the 2·m·n·k of every `dgemm` a pass issues; element-wise work
     /// (activations, softmax, the loss Hessian's products, bias sums) is not counted, so rates
@@ -76,7 +80,7 @@ public struct MultilayerPerceptron: Model {
 
     /// The loss at every point θ₀ + Σⱼ cⱼ·dⱼ of an affine family, sharing the first layer: z₁ =
     /// X W₁ᵀ + 1 b₁ᵀ is linear in (W₁, b₁), so z₁(θ) = z₁(θ₀) + Σⱼ cⱼ·z₁(dⱼ) (with z₁(dⱼ) the same
-    /// product with dⱼ's first-layer block, bias included). Per tile that is r + 1 products of
+    /// product with dⱼ's first-layer block, bias included if the network has one). Per tile that is r + 1 products of
     /// n × d × n₁ for all the points, and per point an axpy of n × n₁ instead of a product —
     /// the first layer is most of the work when d is large (784-100-100-10: 88 % of the flops).
     /// The other layers run per point as in `evaluate`. Equal to it up to rounding.
@@ -93,9 +97,12 @@ public struct MultilayerPerceptron: Model {
             let products: [[Double]] = family.map { vector in
                 vector.withUnsafeBufferPointer { v in
                     var z = [Double](repeating: 0, count: tile.n * n1)
-                    let w = v.baseAddress! + layout.weightOffset(1), b = v.baseAddress! + layout.biasOffset(1)
+                    let w = v.baseAddress! + layout.weightOffset(1)
                     z.withUnsafeMutableBufferPointer { out in
-                        for i in 0..<tile.n { (out.baseAddress! + i * n1).update(from: b, count: n1) }
+                        if let b = layout.biasOffset(1) {
+                            for i in 0..<tile.n { (out.baseAddress! + i * n1).update(from: v.baseAddress! + b, count: n1) }
+                        }
+                        // Without a bias z starts at 0 (the array's zeros), so β = 1 serves both.
                         gemm(transposeB: true, m: tile.n, n: n1, k: d, tile.x, lda: d, w, ldb: d, beta: 1, out.baseAddress!, ldc: n1)
                     }
                     return z
@@ -159,7 +166,8 @@ public struct MultilayerPerceptron: Model {
     /// backward R δ_L = ∇²_f ℓ · R z_L,
     ///          R e_{l−1} = W_lᵀ R δ_l + V_lᵀ δ_l,
     ///          R δ_{l−1} = σ′(z_{l−1}) ⊙ R e_{l−1} + σ″(z_{l−1}) ⊙ e_{l−1} ⊙ R z_{l−1};
-    /// (Hv)_{W_l} = R δ_l a_{l−1}ᵀ + δ_l (R a_{l−1})ᵀ,  (Hv)_{b_l} = R δ_l.
+    /// (Hv)_{W_l} = R δ_l a_{l−1}ᵀ + δ_l (R a_{l−1})ᵀ,  (Hv)_{b_l} = R δ_l
+    /// (without biases neither v_{b_l} nor (Hv)_{b_l} exists).
     /// All B directions ride in the sample dimension of the same dgemms (rows = (sample, direction)).
     public func hessianVectorProduct(_ parameters: [Double], on batch: SampleBatch,
                                      directions: [Double], count: Int) -> [Double] {

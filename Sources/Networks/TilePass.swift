@@ -43,9 +43,9 @@ final class TilePass {
     /// a_{l}: the input for l = 0, the hidden activations otherwise.
     @inline(__always) func input(_ l: Int) -> UnsafePointer<Double> { l == 0 ? x : UnsafePointer(a[l].pointer) }
     @inline(__always) func weights(_ l: Int) -> UnsafePointer<Double> { theta + network.layout.weightOffset(l) }
-    @inline(__always) func bias(_ l: Int) -> UnsafePointer<Double> { theta + network.layout.biasOffset(l) }
 
-    /// z_l = a_{l−1} W_lᵀ + 1 b_lᵀ (one dgemm per layer), a_l = σ(z_l); then the loss head.
+    /// z_l = a_{l−1} W_lᵀ + 1 b_lᵀ (one dgemm per layer; without biases z_l = a_{l−1} W_lᵀ),
+    /// a_l = σ(z_l); then the loss head.
     /// `firstLayer`, when given, writes z₁ (n × n₁) into the buffer it is handed: the pass starts from it.
     func forward(keepDerivatives: Bool, firstLayer: ((UnsafeMutablePointer<Double>) -> Void)? = nil) {
         let activation = network.activation
@@ -56,10 +56,15 @@ final class TilePass {
             if l == 1, let firstLayer {
                 firstLayer(zl.pointer)
             } else {
-                let b = bias(l)
-                for i in 0..<n { (zl.pointer + i * nout).update(from: b, count: nout) }
+                // With a bias z_l starts as its rows and the product is added (β = 1); without,
+                // β = 0 writes the product over the unwritten buffer (BLAS reads no C when β = 0).
+                var beta = 0.0
+                if let b = network.layout.biasOffset(l) {
+                    for i in 0..<n { (zl.pointer + i * nout).update(from: theta + b, count: nout) }
+                    beta = 1
+                }
                 gemm(transposeB: true, m: n, n: nout, k: nin, input(l - 1), lda: nin, weights(l), ldb: nin,
-                     beta: 1, zl.pointer, ldc: nout)
+                     beta: beta, zl.pointer, ldc: nout)
             }
             z.append(zl)
             guard l < depth else { break }
@@ -114,14 +119,15 @@ final class TilePass {
         }
     }
 
-    /// ∇W_l += Δ_lᵀ A_{l−1}, ∇b_l += Σᵢ δ_{l,i}.
+    /// ∇W_l += Δ_lᵀ A_{l−1}, ∇b_l += Σᵢ δ_{l,i} (if the layer has a bias).
     func accumulateGradient(into g: UnsafeMutablePointer<Double>) {
         let layout = network.layout
         for l in 1...depth {
             let nin = widths[l - 1], nout = widths[l]
             gemm(transposeA: true, m: nout, n: nin, k: n, delta[l].pointer, lda: nout, input(l - 1), ldb: nin,
                  beta: 1, g + layout.weightOffset(l), ldc: nin)
-            let gb = g + layout.biasOffset(l), dl = delta[l].pointer
+            guard let b = layout.biasOffset(l) else { continue }
+            let gb = g + b, dl = delta[l].pointer
             for i in 0..<n { for p in 0..<nout { gb[p] += dl[i * nout + p] } }
         }
     }
@@ -134,11 +140,13 @@ final class TilePass {
         let layout = network.layout, M = layout.count
         var rz = [Buffer(0)], ra = [Buffer(0)]
         for l in 1...depth {
-            let nin = widths[l - 1], nout = widths[l], boff = layout.biasOffset(l)
+            let nin = widths[l - 1], nout = widths[l]
             let packed = packing.stacked[l]
             let rzl = Buffer(n * B * nout)
-            // R z_l ← 1 ⊗ v_b (each sample row gets every direction's bias part) …
-            for i in 0..<n { for j in 0..<B { (rzl.pointer + (i * B + j) * nout).update(from: v + j * M + boff, count: nout) } }
+            // R z_l ← 1 ⊗ v_b (each sample row gets every direction's bias part; 0 without biases) …
+            if let boff = layout.biasOffset(l) {
+                for i in 0..<n { for j in 0..<B { (rzl.pointer + (i * B + j) * nout).update(from: v + j * M + boff, count: nout) } }
+            }
             // … + a_{l−1} V_lᵀ (n × B·nout) …
             gemm(transposeB: true, m: n, n: B * nout, k: nin, input(l - 1), lda: nin, packed.pointer, ldb: nin,
                  beta: 1, rzl.pointer, ldc: B * nout)
@@ -190,7 +198,7 @@ final class TilePass {
 
         // Backward.
         for l in stride(from: depth, through: 1, by: -1) {
-            let nin = widths[l - 1], nout = widths[l], woff = layout.weightOffset(l), boff = layout.biasOffset(l)
+            let nin = widths[l - 1], nout = widths[l], woff = layout.weightOffset(l)
             // (Hv)_{W_l} += R Δ_lᵀ A_{l−1} and (Hessian only) Δ_lᵀ R A_{l−1} (R a₀ = 0): one dgemm
             // each for all B directions — rows (j, p) of R Δᵀ are direction j's rows, and the
             // columns (j, q) of R A are direction j's — then added into each direction's
@@ -214,10 +222,12 @@ final class TilePass {
                 } }
             }
             // (Hv)_{b_l} += Σᵢ R δ_{l,i}.
-            for i in 0..<n { for j in 0..<B {
-                let target = out + j * M + boff, source = rd.pointer + (i * B + j) * nout
-                for p in 0..<nout { target[p] += source[p] }
-            } }
+            if let boff = layout.biasOffset(l) {
+                for i in 0..<n { for j in 0..<B {
+                    let target = out + j * M + boff, source = rd.pointer + (i * B + j) * nout
+                    for p in 0..<nout { target[p] += source[p] }
+                } }
+            }
             guard l > 1 else { break }
             // R e_{l−1} = R δ_l W_l (+ δ_l V_l for the Hessian).
             let re = Buffer(n * B * nin)

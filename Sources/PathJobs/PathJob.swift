@@ -94,7 +94,7 @@ public struct PathJob {
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
             let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: groups.group) }
             let flags = endpoints.count == 2 ? ["--from", "--to"] : endpoints.indices.map { "--minima #\($0 + 1)" }
-            let points = try zip(endpoints, flags).map { try ParameterFile.read($0, count: m, on: world, flag: $1) }
+            let points = try zip(endpoints, flags).map { try inputs.readParameters($0, on: world, flag: $1) }
             run.header.point = endpoints.count == 2 ? "\(endpoints[0]) → \(endpoints[1])" : "\(endpoints.count) minima"
             for i in points.indices {
                 for j in points.indices where j > i && points[i] == points[j] {

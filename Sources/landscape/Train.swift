@@ -27,6 +27,7 @@ struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("cross-entropy or mse. [model.loss]", valueName: "name")) var loss: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("he-normal, he-uniform, glorot-normal or glorot-uniform. [model.init]", valueName: "scheme")) var `init`: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A bias vector in every layer; false: z = W a only (M = Σ n_l n_{l−1}). [model.bias]", valueName: "true|false")) var bias: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("gd or sgd. [train.algorithm]", valueName: "gd|sgd")) var algorithm: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("SGD minibatch size. [train.batch]", valueName: "B")) var batch: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Learning rate η. [train.learning-rate]", valueName: "η")) var learningRate: String?
@@ -47,7 +48,7 @@ struct RunKeyOptions: ConfigurationFlags {
             ("data.dimension", dimension), ("data.covariance", covariance), ("data.x", x), ("data.y", y),
             ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset), ("data.held-out", heldOut),
             ("data.standardize", standardize), ("model.layers", layers), ("model.activation", activation),
-            ("model.loss", loss), ("model.init", `init`), ("train.algorithm", algorithm), ("train.batch", batch),
+            ("model.loss", loss), ("model.init", `init`), ("model.bias", bias), ("train.algorithm", algorithm), ("train.batch", batch),
             ("train.learning-rate", learningRate), ("train.steps", steps), ("train.epochs", epochs),
             ("train.momentum", momentum), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
             ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),

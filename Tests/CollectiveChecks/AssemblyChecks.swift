@@ -10,13 +10,15 @@ func registerAssemblyChecks(_ suite: inout CheckSuite) throws {
     let alone = try world.split(color: world.rank)
     defer { try? alone.free() }
     let sharded = try clusters(on: world), whole = try clusters(on: alone)
-    let shapes: [[Int]] = [[5, 6, 4, 3], [5, 7, 3], [5, 4, 4, 4, 3]]
+    // The last two without biases (model.bias = false: no bias rows or columns in the row blocks).
+    let shapes: [(widths: [Int], biases: Bool)] = [([5, 6, 4, 3], true), ([5, 7, 3], true), ([5, 4, 4, 4, 3], true),
+                                                   ([5, 6, 4, 3], false), ([5, 7, 3], false)]
     let grids = gridShapes(world.size)
 
-    for (s, widths) in shapes.enumerated() {
+    for (s, (widths, biases)) in shapes.enumerated() {
         for (a, activation) in Activation.allCases.enumerated() {
             let loss: Loss = s % 2 == 0 ? .crossEntropy : .meanSquaredError
-            let model = MultilayerPerceptron(widths: widths, activation: activation, loss: loss)
+            let model = MultilayerPerceptron(widths: widths, biases: biases, activation: activation, loss: loss)
             let M = model.parameterCount
             let θ = randomParameters(M, seed: 21 + UInt64(s))
             // Grids in turn, so every shape is tried over the shapes and activations.
@@ -24,7 +26,7 @@ func registerAssemblyChecks(_ suite: inout CheckSuite) throws {
             let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
             defer { grid.release() }
             for part in CurvaturePart.allCases {
-                let name = "assembly.\(part.rawValue).\(widths.map(String.init).joined(separator: "-")).\(activation.rawValue).\(shape.rows)x\(shape.columns)"
+                let name = "assembly.\(part.rawValue).\(widths.map(String.init).joined(separator: "-"))\(biases ? "" : ".nobias").\(activation.rawValue).\(shape.rows)x\(shape.columns)"
                 // The generic assembler (panels of 5 columns: several panels, the last one short)
                 // against the sample-GEMM fast path, on the same grid.
                 try suite.check(name + ".generic=fast", tolerance: 1e-12) {

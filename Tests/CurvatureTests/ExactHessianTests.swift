@@ -33,6 +33,17 @@ import Samples
         return columns.map { $0 / Double(batch.count) }   // column j = H e_j; H is symmetric
     }
 
+    /// The assembled matrix (in tiles of 16 samples: several, one partial) and its largest
+    /// difference from `reference`, relative to the reference's largest entry.
+    static func assembledAgainstReference(_ network: MultilayerPerceptron, _ θ: [Double], _ batch: SampleBatch,
+                                          _ part: CurvaturePart) -> (H: [Double], error: Double) {
+        var assembler = ExactHessian(network: network)
+        assembler.sampleTile = 16
+        let H = assembler.dense(θ, batch: batch, part: part)
+        let R = reference(network, θ, batch, part)
+        return (H, zip(H, R).map { abs($0 - $1) }.max()! / R.map(abs).max()!)
+    }
+
     @Test(arguments: [
         ([3, 4, 2], Activation.tanh, Loss.crossEntropy),
         ([3, 5, 4, 3], .tanh, .meanSquaredError),
@@ -45,13 +56,8 @@ import Samples
     func matchesHessianVectorProducts(net: ([Int], Activation, Loss), part: CurvaturePart) {
         let (widths, activation, loss) = net
         let (network, θ, batch) = Self.problem(widths: widths, activation: activation, loss: loss, samples: 37, seed: 5)
-        var assembler = ExactHessian(network: network)
-        assembler.sampleTile = 16   // several tiles, one partial
-        let H = assembler.dense(θ, batch: batch, part: part)
-        let R = Self.reference(network, θ, batch, part)
-        let scale = R.map(abs).max()!
-        let error = zip(H, R).map { abs($0 - $1) }.max()!
-        #expect(error <= 1e-12 * scale, "\(widths) \(activation) \(loss) \(part): \(error / scale)")
+        let (H, error) = Self.assembledAgainstReference(network, θ, batch, part)
+        #expect(error <= 1e-12, "\(widths) \(activation) \(loss) \(part): \(error)")
         let M = network.parameterCount
         for i in 0..<M { for j in 0..<i { #expect(H[i * M + j] == H[j * M + i]) } }
     }
@@ -89,6 +95,12 @@ import Samples
                       ([2, 5, 3], .sigmoid, .crossEntropy)])
     func columnsAreFiniteDifferencesOfTheGradient(net: ([Int], Activation, Loss)) {
         let (network, θ, batch) = ExactHessianAgainstHVP.problem(widths: net.0, activation: net.1, loss: net.2, samples: 23, seed: 8)
+        let error = Self.relativeError(network, θ, batch)
+        #expect(error <= 1e-6, "\(net.0) \(net.1): relative \(error)")
+    }
+
+    /// max |FD − H| over every entry, relative to max |H| (step 1e-5: error O(h²)).
+    static func relativeError(_ network: MultilayerPerceptron, _ θ: [Double], _ batch: SampleBatch) -> Double {
         let M = network.parameterCount
         let H = ExactHessian(network: network).dense(θ, batch: batch)
         let h = 1e-5
@@ -105,6 +117,72 @@ import Samples
                 scale = max(scale, abs(H[i * M + j]))
             }
         }
-        #expect(worst <= 1e-6 * scale, "\(net.0) \(net.1): relative \(worst / scale)")
+        return worst / scale
+    }
+}
+
+/// The sample-GEMM assembly of networks without biases (`model.bias = false`): no bias slot in
+/// Ā, no bias rows or b segments — against the same independent references.
+@Suite struct ExactHessianWithoutBiases {
+    static func problem(widths: [Int], activation: Activation, loss: Loss, samples: Int, seed: UInt64)
+        -> (MultilayerPerceptron, [Double], SampleBatch) {
+        // The batch of the biased problem; θ drawn the same way for the bias-free M.
+        let (_, _, batch) = ExactHessianAgainstHVP.problem(widths: widths, activation: activation, loss: loss, samples: samples, seed: seed)
+        let network = MultilayerPerceptron(widths: widths, biases: false, activation: activation, loss: loss)
+        var rng = SplitMix64(seed: seed &+ 100)
+        return (network, (0..<network.parameterCount).map { _ in 0.7 * rng.nextNormal() }, batch)
+    }
+
+    @Test(arguments: [
+        ([3, 4, 2], Activation.tanh, Loss.crossEntropy),
+        ([4, 3, 3, 3, 2], .softplus, .crossEntropy),
+        ([3, 5, 4, 3], .tanh, .meanSquaredError),
+        ([3, 6, 5, 4], .relu, .crossEntropy),
+        ([4, 3], .tanh, .crossEntropy),
+    ], CurvaturePart.allCases)
+    func matchesHessianVectorProducts(net: ([Int], Activation, Loss), part: CurvaturePart) {
+        let (widths, activation, loss) = net
+        let (network, θ, batch) = Self.problem(widths: widths, activation: activation, loss: loss, samples: 37, seed: 5)
+        let error = ExactHessianAgainstHVP.assembledAgainstReference(network, θ, batch, part).error
+        #expect(error <= 1e-12, "\(widths) \(activation) \(loss) \(part): \(error)")
+        // Row blocks have n_{l−1} rows, all weight slots, and together cover θ once, in order.
+        var rows: [Int] = []
+        ExactHessian(network: network).forEachRowBlock(θ, batch: batch, part: part) { rows += $0.rows }
+        #expect(rows == Array(0..<network.parameterCount))
+        let biased = ExactHessian(network: MultilayerPerceptron(widths: widths, activation: activation, loss: loss))
+        #expect(ExactHessian(network: network).gemmFlops(samples: 10) < biased.gemmFlops(samples: 10))
+    }
+
+    /// Pennington & Bahri's 16-16-16 shape, M = 512: the assembly against 512 HVP columns.
+    @Test func sixteenSixteenSixteen() {
+        let (network, θ, batch) = Self.problem(widths: [16, 16, 16], activation: .tanh, loss: .meanSquaredError, samples: 40, seed: 3)
+        #expect(network.parameterCount == 512)
+        #expect(ExactHessianAgainstHVP.assembledAgainstReference(network, θ, batch, .hessian).error <= 1e-12)
+    }
+
+    /// Tiny nets' Hessians against central differences of the exact gradient, column by column.
+    @Test(arguments: [([3, 4, 3], Activation.tanh, Loss.crossEntropy), ([2, 3, 3, 2], .tanh, .meanSquaredError)])
+    func columnsAreFiniteDifferencesOfTheGradient(net: ([Int], Activation, Loss)) {
+        let (network, θ, batch) = Self.problem(widths: net.0, activation: net.1, loss: net.2, samples: 23, seed: 8)
+        let error = ExactHessianAgainstFiniteDifferences.relativeError(network, θ, batch)
+        #expect(error <= 1e-6, "\(net.0) \(net.1): relative \(error)")
+    }
+
+    /// The bias-free Hessian is the weight–weight block of the biased network's Hessian at b = 0.
+    @Test(arguments: [Activation.tanh, .relu])
+    func isTheWeightBlockOfTheBiasedHessianAtZeroBiases(activation: Activation) {
+        let widths = [4, 5, 4, 3]
+        let (network, θ, batch) = Self.problem(widths: widths, activation: activation, loss: .crossEntropy, samples: 29, seed: 12)
+        let biased = MultilayerPerceptron(widths: widths, activation: activation, loss: .crossEntropy)
+        let weights = biased.parameterBlocks.filter { $0.role == .weight }.flatMap { Array($0.range) }
+        var θb = [Double](repeating: 0, count: biased.parameterCount)
+        for (i, index) in weights.enumerated() { θb[index] = θ[i] }
+        let H = ExactHessian(network: network).dense(θ, batch: batch)
+        let Hb = ExactHessian(network: biased).dense(θb, batch: batch)
+        let M = network.parameterCount, Mb = biased.parameterCount
+        let scale = H.map(abs).max()!
+        var worst = 0.0
+        for i in 0..<M { for j in 0..<M { worst = max(worst, abs(H[i * M + j] - Hb[weights[i] * Mb + weights[j]])) } }
+        #expect(worst <= 1e-13 * scale, "\(activation): relative \(worst / scale)")
     }
 }

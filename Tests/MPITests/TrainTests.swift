@@ -209,5 +209,48 @@ extension MPIJobs {
         #expect(trained.accuracy == evaluated.accuracy)
         #expect(run.stdout.contains("loss "))
     }
+
+    /// `[model] bias = false` (Pennington & Bahri's 16-16-16: M = 512, not 544): train reports
+    /// and writes M = 512 and `bias = false` in config.toml, spectrum decomposes the 512 × 512
+    /// Hessian of its params.npy; a params.npy of the other bias setting is refused, exit 2, one
+    /// line naming model.bias, nothing written — both ways (spectrum --checkpoint, train --start-from).
+    @Test func biasFreeModel() throws {
+        let directory = try MPITestSupport.temporaryDirectory("train-nobias")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let biased = Self.config.replacingOccurrences(of: "classes = 3\n", with: "classes = 16\n")
+            .replacingOccurrences(of: "dimension = 5", with: "dimension = 16").replacingOccurrences(of: "layers = [7, 6]", with: "layers = [16]")
+            .replacingOccurrences(of: "steps = 100", with: "steps = 20")
+        let withBias = try Self.write(biased, in: directory)
+        let free = directory.appendingPathComponent("nobias.toml").path
+        try biased.replacingOccurrences(of: "layers = [16]", with: "layers = [16]\nbias = false").write(toFile: free, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("free").path, other = directory.appendingPathComponent("biased").path
+        var run = try MPITestSupport.run(np: 2, ["train", "--config", free, "--out", out])
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("MLP 16-16-16, tanh, cross-entropy, no bias, M = 512;"), "\(run.stdout)")
+        #expect(try NPYArray(contentsOf: out + "/params.npy").values.count == 512)
+        #expect(try String(contentsOfFile: out + "/config.toml", encoding: .utf8).contains("\nbias = false\n"))
+        run = try MPITestSupport.run(np: 2, ["spectrum", "--config", free, "--checkpoint", out + "/params.npy",
+                                             "--out", directory.appendingPathComponent("spectrum").path, "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(try NPYArray(contentsOf: directory.appendingPathComponent("spectrum/eigenvalues.npy").path).values.count == 512)
+        // The same run with biases (the flag overriding the file): M = 544, and no bias line.
+        run = try MPITestSupport.run(np: 2, ["train", "--config", free, "--bias", "true", "--out", other, "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(try NPYArray(contentsOf: other + "/params.npy").values.count == 544)
+        #expect(try !String(contentsOfFile: other + "/config.toml", encoding: .utf8).contains("bias"))
+        for (arguments, message) in [
+            (["spectrum", "--config", free, "--checkpoint", other + "/params.npy"],
+             "holds 544 values, the M of this model with model.bias = true, but this run has model.bias = false (M = 512); set model.bias = true"),
+            (["train", "--config", withBias, "--start-from", out + "/params.npy"],
+             "holds 512 values, the M of this model with model.bias = false, but this run has model.bias = true (M = 544); set model.bias = false"),
+        ] {
+            let refused = directory.appendingPathComponent("refused").path
+            let run = try MPITestSupport.run(np: 2, arguments + ["--out", refused])
+            #expect(run.status == 2, "\(arguments[0]): exit \(run.status), \(run.stderr)")
+            let errors = run.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(errors.count == 1 && errors[0].contains(message), "\(arguments[0]): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: refused), "\(arguments[0]) wrote \(refused)")
+        }
+    }
 }
 }

@@ -9,8 +9,8 @@ struct Fixture {
     let batch: SampleBatch
 
     /// widths [d, hidden…, k]; classification targets are one-hot, regression targets normal.
-    init(widths: [Int], activation: Activation, loss: Loss, samples: Int = 7, seed: UInt64 = 1, scale: Double = 1) {
-        network = MultilayerPerceptron(widths: widths, activation: activation, loss: loss)
+    init(widths: [Int], biases: Bool = true, activation: Activation, loss: Loss, samples: Int = 7, seed: UInt64 = 1, scale: Double = 1) {
+        network = MultilayerPerceptron(widths: widths, biases: biases, activation: activation, loss: loss)
         var random = SplitMix64(seed: seed)
         // Non-zero biases, so that every parameter block is exercised away from a special point.
         parameters = (0..<network.parameterCount).map { _ in scale * 0.6 * random.nextNormal() }
@@ -37,6 +37,11 @@ struct Fixture {
 
     func hvp(_ v: [Double]) -> [Double] {
         network.hessianVectorProduct(parameters, on: batch, directions: v, count: 1).map { $0 / Double(batch.count) }
+    }
+
+    /// (∇L(w + hv) − ∇L(w − hv)) / 2h: Hv by central differences of the gradient.
+    func hvpByDifferences(_ v: [Double], step h: Double) -> [Double] {
+        zip(meanGradient(axpy(parameters, h, v)), meanGradient(axpy(parameters, -h, v))).map { ($0 - $1) / (2 * h) }
     }
 
     func randomDirection(seed: UInt64) -> [Double] {

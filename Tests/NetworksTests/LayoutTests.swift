@@ -40,7 +40,7 @@ import SeededRandom
         let variance = w1.reduce(0) { $0 + $1 * $1 } / Double(w1.count)
         let expected = scheme == .heNormal || scheme == .heUniform ? 2.0 / 200 : 2.0 / 300
         #expect(abs(variance / expected - 1) < 0.05, "\(scheme): variance \(variance), expected \(expected)")
-        #expect(a[layout.biasOffset(1)..<(layout.biasOffset(1) + 100)].allSatisfy { $0 == 0 })
+        #expect(a[layout.biasOffset(1)!..<(layout.biasOffset(1)! + 100)].allSatisfy { $0 == 0 })
     }
 
     /// The block-shaped initialisation draws exactly what the per-layer one did before it (params.npy

@@ -20,7 +20,7 @@ import Samples
         }
         #expect(next == network.parameterCount)
         #expect(network.block(named: "layer2.weight")?.shape == [3, 5])
-        #expect(network.block(named: "layer3.bias")?.range == network.layout.biasOffset(3)..<network.parameterCount)
+        #expect(network.block(named: "layer3.bias")?.range == network.layout.biasOffset(3)!..<network.parameterCount)
     }
 
     /// Jᵢ v against (f(w + hv) − f(w − hv)) / 2h, smooth activations, h = 1e-5.

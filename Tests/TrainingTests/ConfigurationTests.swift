@@ -79,4 +79,24 @@ import Training
         try c.override("data.samples", text: "0")
         #expect(throws: InputError.self) { try c.validate() }
     }
+
+    /// `[model] bias = false` (or `--bias false`): a model of M = Σ n_l n_{l−1}. config.toml says
+    /// `bias = false` and leaves the default out, so the rendered configuration — and the checkpoint
+    /// identity built from it — of a run with biases is what it was before the key existed.
+    @Test func biasKey() throws {
+        let c = try RunConfiguration(toml: "[model]\nlayers = [16]\nbias = false", source: "run.toml")
+        #expect(!c.model.bias && c.model.parameterCount(inputs: 16, outputs: 16) == 512)
+        #expect(c.toml.contains("[model]\nlayers = [16]\nactivation = \"relu\"\nloss = \"cross-entropy\"\ninit = \"he-normal\"\nbias = false\n"))
+        #expect(try RunConfiguration(toml: c.toml, source: "config.toml") == c)
+        var d = RunConfiguration()
+        #expect(d.model.bias && !d.toml.contains("bias"))
+        try d.override("model.bias", text: "false")
+        var expected = c
+        expected.model.layers = [30, 30]
+        #expect(d == expected)
+        try d.override("model.bias", text: "true")
+        #expect(d == RunConfiguration())
+        #expect(message("[model]\nbias = \"no\"")?.contains("model.bias: expected true or false") == true)
+        #expect(throws: InputError.self) { try d.override("model.bias", text: "no") }
+    }
 }

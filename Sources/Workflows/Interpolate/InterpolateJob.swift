@@ -254,7 +254,7 @@ public struct InterpolateJob {
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: group)
             let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: group) }
-            let (section, marks, what) = try makeSection(model: model, training: training, on: world, progress: progress)
+            let (section, marks, what) = try makeSection(inputs, training: training, on: world, progress: progress)
             run.header.point = what
             let grid: [[Double]] = axes2.count == 1 ? axes2[0].values.map { [$0] }
                 : axes2[1].values.flatMap { β in axes2[0].values.map { α in [α, β] } }
@@ -302,11 +302,11 @@ public struct InterpolateJob {
     }
 
     /// The section through parameter space, the points to mark on its plot, and a description.
-    package func makeSection(model: any Model, training: DataParallelObjective, on world: Communicator,
+    package func makeSection(_ inputs: JobInputs, training: DataParallelObjective, on world: Communicator,
                      progress: JobProgress) throws -> (AffineSection, [(label: String, coordinates: [Double])], String) {
-        let m = model.parameterCount
+        let model = inputs.model
         func read(_ path: String, _ flag: String) throws -> [Double] {
-            try ParameterFile.read(path, count: m, on: world, flag: flag)
+            try inputs.readParameters(path, on: world, flag: flag)
         }
         switch shape {
         case .segment(let from, let to):

@@ -80,15 +80,15 @@ public struct TrainJob {
 
         var state: TrainingState
         if let step = resumeStep {
-            let parameters = try ParameterFile.read(output.file(files.checkpointName(step)), count: m, on: world)
+            let parameters = try inputs.readParameters(output.file(files.checkpointName(step)), on: world)
             var velocity: [Double]? = nil
             if configuration.train.momentum > 0 {
-                velocity = try ParameterFile.read(output.file(files.velocityName(step)), count: m, on: world,
-                                                   missing: "momentum is on but the run has no \(files.velocityName(step))")
+                velocity = try inputs.readParameters(output.file(files.velocityName(step)), on: world,
+                                                     missing: "momentum is on but the run has no \(files.velocityName(step))")
             }
             state = TrainingState(step: step, parameters: parameters, velocity: velocity)
         } else if let start {
-            state = TrainingState(step: 0, parameters: try ParameterFile.read(start, count: m, on: world, flag: "--start-from"))
+            state = TrainingState(step: 0, parameters: try inputs.readParameters(start, on: world, flag: "--start-from"))
         } else {
             state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: model, seed: configuration.seed))
         }
