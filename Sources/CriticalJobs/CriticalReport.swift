@@ -129,12 +129,12 @@ extension CriticalJob {
 
     package static func table(_ results: [PointRecord]) -> String {
         func opt<T>(_ x: T?) -> String { x.map { "\($0)" } ?? "" }
-        var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,gradient_flatness,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds,target_index,class,certified,newton_step,parameter_norm,convergence_order,flat_ratio,symmetry_modes,reducibility,failures\n"
+        var text = "start,origin,converged,stop,iterations,start_loss,start_gradient_norm,loss,gradient_norm,target,curvature,negative,near_zero,positive,index,index_exact,smallest_eigenvalue,largest_eigenvalue,gradient_flatness,duplicate_of,hessian_assemblies,operator_products,gradient_evaluations,seconds,target_index,class,certified,newton_step,parameter_norm,convergence_order,flat_ratio,symmetry_modes,reducibility,failures,data_loss\n"
         for r in results {
             let α = Double(r.negative) / Double(r.negative + (r.nearZero ?? 0) + (r.positive ?? 0))
             let c = r.certificate
             text += "\(r.start),\"\(r.origin)\",\(r.converged),\(r.stop),\(r.iterations),\(r.startLoss),\(r.startGradientNorm),\(r.loss),\(r.gradientNorm),\(r.target),\(r.curvature),\(r.negative),\(opt(r.nearZero)),\(opt(r.positive)),\(r.curvature == "exact" ? "\(α)" : ""),\(r.indexExact),\(r.smallestEigenvalue),\(opt(r.largestEigenvalue)),\(r.gradientFlatness),\(opt(r.duplicateOf)),\(r.hessianAssemblies),\(r.operatorProducts),\(r.gradientEvaluations),\(r.seconds)"
-            text += ",\(opt(r.targetIndex)),\(r.endClass),\(r.certified),\(opt(c?.newtonStep)),\(opt(c?.parameterNorm)),\(opt(c?.convergenceOrder)),\(opt(r.flatRatio)),\(r.symmetryModes),\"\(r.reducibility ?? "")\",\"\((c?.failures ?? []).joined(separator: "; "))\"\n"
+            text += ",\(opt(r.targetIndex)),\(r.endClass),\(r.certified),\(opt(c?.newtonStep)),\(opt(c?.parameterNorm)),\(opt(c?.convergenceOrder)),\(opt(r.flatRatio)),\(r.symmetryModes),\"\(r.reducibility ?? "")\",\"\((c?.failures ?? []).joined(separator: "; "))\",\(r.dataLoss)\n"
         }
         return text
     }

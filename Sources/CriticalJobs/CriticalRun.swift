@@ -61,6 +61,8 @@ extension CriticalJob {
         /// Deflated symmetry directions (counted as zero eigenvalues in the spectrum written).
         package var symmetryModes: Int
         package var reducibility: String?
+        /// The loss L alone where the search stopped (ε = `loss` is L + λ‖θ‖²/2 with an L2 term).
+        package var dataLoss: Double
         package var certified: Bool { certificate?.certified == true }
     }
 
@@ -104,7 +106,8 @@ extension CriticalJob {
                                  gradientEvaluations: problem.gradientEvaluations + 1, operatorProducts: problem.operatorProducts,
                                  hessianAssemblies: problem.hessianAssemblies, seconds: 0, trace: trace, duplicateOf: nil,
                                  targetIndex: settings.method.targetsIndex ? settings.index ?? 0 : nil, endClass: EndClass.stalled.rawValue,
-                                 certificate: nil, flatRatio: nil, symmetryModes: 0, reducibility: context.model.reducibility(at: θ, tolerance: 1e-6))
+                                 certificate: nil, flatRatio: nil, symmetryModes: 0, reducibility: context.model.reducibility(at: θ, tolerance: 1e-6),
+                                 dataLoss: settings.l2 > 0 ? try training.evaluate(θ, gradient: false).loss : outcome.final.value)
         var eigenvalues: [Double]
         let gradient = outcome.final.gradient
         if context.curvatureExact, let assembler = context.assembler {

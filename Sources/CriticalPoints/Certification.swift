@@ -22,7 +22,7 @@ public enum EndClass: String, Sendable, Codable, CaseIterable {
 /// The certified-convergence criteria, all measured where a search stopped (GEOMETRY.md §6b):
 /// ‖∇L‖ ≤ `gradientBound` (absolute); the Newton step ‖H⁺∇L‖ ≤ `newtonBound`·‖θ‖ (H⁺ over the
 /// eigenvalues above the zero threshold); a superlinear decrease of ‖∇L‖ over the last steps
-/// (the order of the last three decreasing norms ≥ 1.5, or the gradient already at the bound when
+/// (the largest order over the last three triples of decreasing norms ≥ 1.5, or the gradient already at the bound when
 /// the search began within two steps of it); the inertia unchanged with the zero threshold ×10 and
 /// ÷10; and no eigenvalue within the threshold beyond the deflated symmetry modes — the point is
 /// isolated modulo its symmetries.
@@ -73,18 +73,25 @@ public struct Certificate: Sendable, Codable, Equatable {
         self.failures = failures
     }
 
-    /// The order q of the last steps, log(gₖ/gₖ₋₁) / log(gₖ₋₁/gₖ₋₂) over the last three gradient
-    /// norms that fell (2 for quadratic convergence); nil with fewer than three decreasing values.
-    /// Norms at the rounding floor are dropped first: the tail that stopped falling, and every norm
-    /// below 10⁻¹³ of the first (a step that lands on the floor falls by less than its order says).
+    /// The order q of the last steps: the largest log(gₖ/gₖ₋₁) / log(gₖ₋₁/gₖ₋₂) over the last three
+    /// triples of decreasing gradient norms (2 for quadratic convergence, 1 for linear); nil with
+    /// fewer than three decreasing values. The largest, because far from the solution a quadratic
+    /// sequence's ratios are still settling (eₖ₊₁ = C eₖ² measures below 2 until C eₖ ≪ 1) while a
+    /// linear one never shows more than 1. Norms at the rounding floor are dropped first: the tail
+    /// that stopped falling, and every norm below 10⁻¹⁴ of the first.
     public static func order(_ norms: [Double]) -> Double? {
-        let floor = 1e-13 * (norms.first ?? 0)
+        let floor = 1e-14 * (norms.first ?? 0)
         var g = Array(norms.prefix { $0 > floor })
         while g.count >= 2, g[g.count - 1] >= g[g.count - 2] { g.removeLast() }
-        guard g.count >= 3 else { return nil }
-        let a = g[g.count - 3], b = g[g.count - 2], c = g[g.count - 1]
-        guard a > 0, b > 0, c > 0, b < a else { return nil }
-        return log(c / b) / log(b / a)
+        var orders: [Double] = []
+        var end = g.count
+        while end >= 3, orders.count < 3 {
+            let a = g[end - 3], b = g[end - 2], c = g[end - 1]
+            guard a > 0, b > 0, c > 0, b < a, c < b else { break }
+            orders.append(log(c / b) / log(b / a))
+            end -= 1
+        }
+        return orders.max()
     }
 }
 
