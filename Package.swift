@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(name: "CurvatureTests", dependencies: ["Curvature", "Networks", "Samples"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Networks", "NPY", "Samples"]),
         .testTarget(name: "CriticalPointsTests", dependencies: ["CriticalPoints"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Networks", "Datasets", "Configuration"]),
     ]
 )

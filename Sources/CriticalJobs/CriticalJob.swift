@@ -113,7 +113,7 @@ public struct CriticalJob {
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
             if settings.method.assemblesHessian, exactBytes > Double(budget) {
-                throw InputError("--method newton assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")
+                throw InputError("--method \(settings.method.rawValue) assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {

@@ -75,8 +75,6 @@ extension CriticalJob {
         let clock = Stopwatch()
         let training = context.training, m = context.m
         let θ0 = context.starts[k]
-        let first = try training.evaluate(θ0, gradient: true)
-        let target = settings.tolerance * first.gradientNorm!
         let hessian: CriticalPointSearch.HessianAt
         let tangents = { (θ: [Double]) in settings.projectSymmetries ? context.model.symmetryTangents(at: θ, preservingNorm: settings.l2 > 0) : [] }
         if settings.method.assemblesHessian, let assembler = context.assembler {
@@ -88,6 +86,9 @@ extension CriticalJob {
         searchSettings.maximumStep = settings.maximumStep
         (searchSettings.index, searchSettings.trustRadius, searchSettings.l2) = (settings.index ?? 0, settings.trustRadius, settings.l2)
         var problem = CriticalPointSearch(objective: training, settings: searchSettings, hessian: hessian)
+        // The energy (with the L2 term) at the start: the tolerance is relative to its gradient.
+        let first = try problem.energy(θ0, gradient: true)
+        let target = settings.tolerance * first.gradientNorm!
         let driver = IterativeDriver<CriticalPointSearch>(criteria: StopCriteria(steps: settings.iterations, targetGradientNorm: target),
                                                           recordEvery: 1, checkpointEvery: 0, communicator: context.group)
         let outcome = try driver.run(&problem, from: .init(step: 0, parameters: θ0))

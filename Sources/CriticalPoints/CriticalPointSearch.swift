@@ -147,7 +147,7 @@ public struct CriticalPointSearch: IterativeProblem {
     }
 
     /// The energy L + λ‖θ‖²/2 and its gradient (collective).
-    func energy(_ θ: [Double], gradient: Bool) throws -> Evaluation {
+    public func energy(_ θ: [Double], gradient: Bool) throws -> Evaluation {
         var e = try objective.evaluate(θ, gradient: gradient)
         let λ = settings.l2
         guard λ != 0 else { return e }
@@ -316,6 +316,9 @@ extension CriticalPointSearch {
                             follower: inout EigenvectorFollowing, atFloor: inout Bool, record: inout StepRecord,
                             products: inout Int, search: inout LineSearch) throws -> ([Double], Evaluation)? {
         let n = h.eigenvalues.count - h.symmetryModes
+        guard follower.index <= n else {
+            throw CriticalSearchFailed(description: "critical.index = \(follower.index) exceeds the \(n) modes left after deflating \(h.symmetryModes) symmetry directions; give k ≤ \(n)")
+        }
         var λ = h.eigenvalues
         for i in 0..<n { λ[i] += settings.l2 }
         let c = try h.coordinates(of: g)

@@ -65,8 +65,15 @@ public struct SVGPlot {
         var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
         // A log axis starts at 10⁰ for counts, lower for values below 1 (densities, residuals).
         if logY { y0 = min(0, floor(y0)); y1 = max(y1 + 0.15, y0 + 1) }
-        if x1 <= x0 { x0 -= 1; x1 += 1 }
-        if y1 <= y0 { y0 -= 1; y1 += 1 }
+        // A range at the values' rounding (equal values, or a fitted curve that is constant up to
+        // rounding) is no range: widen it to ±5 % of the value (±1 at 0).
+        func widen(_ a: inout Double, _ b: inout Double) {
+            guard b - a <= 1e-9 * max(abs(a), abs(b)) else { return }
+            let half = max(abs(a), abs(b)) > 0 ? 0.05 * max(abs(a), abs(b)) : 1
+            (a, b) = (a - half, b + half)
+        }
+        widen(&x0, &x1)
+        widen(&y0, &y1)
         let pad = 0.04 * (y1 - y0)
         if !logY { y0 -= pad; y1 += pad }
         let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
@@ -148,11 +155,17 @@ public struct SVGPlot {
         let raw = (high - low) / 6
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        var t = ceil(low / step) * step, result: [Double] = []
+        let first = ceil(low / step) * step
         // A range far below the values' own precision cannot be ticked (t + step == t): one tick.
-        guard step > 0, t + step > t else { return [low] }
-        while t <= high + step * 1e-9 { result.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
-        return result
+        guard step > 0, step.isFinite, first + step > first else { return [low] }
+        // Tick i is first + i·step (not a running sum, which rounding can stall), at most a dozen.
+        var result: [Double] = []
+        for i in 0..<12 {
+            let t = first + Double(i) * step
+            guard t <= high + step * 1e-9 else { break }
+            result.append(abs(t) < step * 1e-9 ? 0 : t)
+        }
+        return result.isEmpty ? [low] : result
     }
 
     public static func label(_ v: Double) -> String {
