@@ -49,7 +49,7 @@ public struct CriticalJob {
     }
 
     /// Everything the searches need once the inputs are checked.
-    package struct Context: RunContext {
+    package struct Context: GroupedRunContext {
         /// The job's run: world, progress, the run header.
         package var run: JobRun
         package let groups: RankGroups
@@ -62,8 +62,6 @@ public struct CriticalJob {
         package let curvatureExact: Bool
         /// The group's exact Hessian, when `newton` or the exact spectrum needs it.
         package let assembler: HessianAssembler?
-        package var m: Int { model.parameterCount }
-        package var group: Communicator { groups.group }
     }
 
     public func run(on world: Communicator) throws {

@@ -44,7 +44,8 @@ extension CriticalJob {
         /// and the same fit over them (with an exact index) — labelled apart: not critical points.
         package var nearCritical: Int
         package var nearCriticalFit: IndexEnergyFit?
-        /// The median over converged starts of log(g_last/g_prev)/log(g_prev/g_prevprev): 2 for quadratic convergence.
+        /// The median over converged starts of `Certificate.order` (the largest log(gₖ/gₖ₋₁)/log(gₖ₋₁/gₖ₋₂)
+        /// over the last three triples above the rounding floor): 2 for quadratic convergence.
         package var convergenceOrder: Double?
         package var secondsPerCriticalPoint: Double?
         package var hessianAssembliesPerStart: Double

@@ -111,6 +111,8 @@ extension CriticalJob {
                                  dataLoss: settings.l2 > 0 ? try training.evaluate(θ, gradient: false).loss : outcome.final.value)
         var eigenvalues: [Double]
         let gradient = outcome.final.gradient
+        // The energy's Hessian H + λI, matrix-free.
+        let curvature = ShiftedOperator(training.curvature(.hessian, at: θ), shift: settings.l2)
         if context.curvatureExact, let assembler = context.assembler {
             // The energy's Hessian with the symmetry directions deflated: its transverse eigenvalues
             // are the curvature; the s deflated directions are exact zeros at a critical point
@@ -135,7 +137,7 @@ extension CriticalJob {
             // converged Ritz values reach past zero.
             let count = min(configuration.top.count, m)
             let lanczos = configuration.curvatureLanczos(count: count, which: .smallest, dimension: m)
-            let result = try Lanczos(lanczos).run(ShiftedOperator(training.curvature(.hessian, at: θ), shift: settings.l2))
+            let result = try Lanczos(lanczos).run(curvature)
             let converged = zip(result.eigenvalues, result.converged).filter { $0.1 }.map(\.0).sorted()
             let scale = converged.map(abs).max() ?? 0
             eigenvalues = result.eigenvalues.sorted()
@@ -144,9 +146,9 @@ extension CriticalJob {
             record.smallestEigenvalue = eigenvalues.first ?? .nan
             record.smallestEigenvalues = eigenvalues
         }
-        let hg = try ShiftedOperator(training.curvature(.hessian, at: θ), shift: settings.l2).apply(gradient)
+        let hg = try curvature.apply(gradient)
         let normH = eigenvalues.map(abs).max() ?? 0, normG = outcome.final.gradientNorm!
-        record.gradientFlatness = normH > 0 && normG > 0 ? (hg.reduce(0) { $0 + $1 * $1 }).squareRoot() / (normH * normG) : .nan
+        record.gradientFlatness = normH > 0 && normG > 0 ? norm(hg) / (normH * normG) : .nan
         record.operatorProducts += 1
         record.endClass = EndClass(certificate: record.certificate, reachedTarget: record.converged, reducibility: record.reducibility,
                                    flatness: record.flatRatio, parameterNorms: trace.map(\.parameterNorm)).rawValue

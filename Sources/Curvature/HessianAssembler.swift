@@ -49,16 +49,8 @@ public final class HessianAssembler {
         return try solver.decompose(&matrix, selection: .none).eigenvalues
     }
 
-    /// H at θ as its eigendecomposition Z Λ Zᵀ (every eigenpair), the operator of exact Newton steps.
-    public func decomposition(at θ: [Double]) throws -> SpectralHessian {
-        try fill(at: θ)
-        let solver = try Eigensolver.resolve(.auto, selection: .all, n: matrix.rows, blockSize: blockSize, grid: (grid.rows, grid.columns)).solver
-        let d = try solver.decompose(&matrix, selection: .all)
-        precondition(d.eigenvalues.count == matrix.rows && d.eigenvectors?.columns == matrix.rows, "every eigenpair of H")
-        return SpectralHessian(eigenvalues: d.eigenvalues, vectors: d.eigenvectors!)
-    }
-
-    /// H at θ with the span of `tangents` deflated, as an eigendecomposition whose last
+    /// H at θ as its eigendecomposition Z Λ Zᵀ (every eigenpair), the operator of exact Newton
+    /// steps — with the span of `tangents` deflated when any are given: then the last
     /// `symmetryModes` eigenpairs are that span (GEOMETRY.md §6b).
     ///
     /// With Q an orthonormal basis of the tangents (s columns) and P = I − QQᵀ, the matrix
@@ -69,43 +61,46 @@ public final class HessianAssembler {
     /// eigenpairs and nothing about the low end (the index) depends on them. With Y = HQ,
     /// H′ = H + UVᵀ for U = [Q(QᵀY + cI) − Y, −Q] and V = [Q, Y]: one rank-2s update of the
     /// assembled matrix, no communication beyond the s products HQ.
-    public func decomposition(at θ: [Double], deflating tangents: [[Double]]) throws -> SpectralHessian {
-        guard !tangents.isEmpty else { return try decomposition(at: θ) }
+    public func decomposition(at θ: [Double], deflating tangents: [[Double]] = []) throws -> SpectralHessian {
         try fill(at: θ)
         let m = matrix.rows
         let q = orthonormalBasis(tangents), s = q.count / max(m, 1)
-        if s > 0 {
-            let y = try matrix.multiply(replicated: q, count: s)
-            let c = 1.001 * (try matrix.frobeniusNorm()) + 1e-300
-            // A = QᵀY + cI (s × s, symmetric up to rounding: symmetrised).
-            var a = [Double](repeating: 0, count: s * s)
-            for i in 0..<s {
-                for j in 0..<s {
-                    var x = 0.0
-                    for r in 0..<m { x += q[i * m + r] * y[j * m + r] }
-                    a[j * s + i] = x
-                }
-            }
-            for i in 0..<s { for j in 0..<i { let x = 0.5 * (a[j * s + i] + a[i * s + j]); (a[j * s + i], a[i * s + j]) = (x, x) } }
-            for i in 0..<s { a[i * s + i] += c }
-            var u = [Double](repeating: 0, count: m * 2 * s), v = [Double](repeating: 0, count: m * 2 * s)
-            for t in 0..<s {
-                for r in 0..<m {
-                    var qa = 0.0
-                    for p in 0..<s { qa += q[p * m + r] * a[t * s + p] }
-                    u[t * m + r] = qa - y[t * m + r]
-                    u[(s + t) * m + r] = -q[t * m + r]
-                    v[t * m + r] = q[t * m + r]
-                    v[(s + t) * m + r] = y[t * m + r]
-                }
-            }
-            matrix.addProduct(u, v, count: 2 * s)
-            _ = try matrix.symmetrize()
-        }
+        if s > 0 { try deflate(q, count: s) }
         let solver = try Eigensolver.resolve(.auto, selection: .all, n: m, blockSize: blockSize, grid: (grid.rows, grid.columns)).solver
         let d = try solver.decompose(&matrix, selection: .all)
         precondition(d.eigenvalues.count == m && d.eigenvectors?.columns == m, "every eigenpair of H")
         return SpectralHessian(eigenvalues: d.eigenvalues, vectors: d.eigenvectors!, symmetryModes: s)
+    }
+
+    /// The assembled H becomes H′ = H + UVᵀ (above) for the orthonormal Q (m × s, column-major).
+    private func deflate(_ q: [Double], count s: Int) throws {
+        let m = matrix.rows
+        let y = try matrix.multiply(replicated: q, count: s)
+        let c = 1.001 * (try matrix.frobeniusNorm()) + 1e-300
+        // A = QᵀY + cI (s × s, symmetric up to rounding: symmetrised).
+        var a = [Double](repeating: 0, count: s * s)
+        for i in 0..<s {
+            for j in 0..<s {
+                var x = 0.0
+                for r in 0..<m { x += q[i * m + r] * y[j * m + r] }
+                a[j * s + i] = x
+            }
+        }
+        for i in 0..<s { for j in 0..<i { let x = 0.5 * (a[j * s + i] + a[i * s + j]); (a[j * s + i], a[i * s + j]) = (x, x) } }
+        for i in 0..<s { a[i * s + i] += c }
+        var u = [Double](repeating: 0, count: m * 2 * s), v = [Double](repeating: 0, count: m * 2 * s)
+        for t in 0..<s {
+            for r in 0..<m {
+                var qa = 0.0
+                for p in 0..<s { qa += q[p * m + r] * a[t * s + p] }
+                u[t * m + r] = qa - y[t * m + r]
+                u[(s + t) * m + r] = -q[t * m + r]
+                v[t * m + r] = q[t * m + r]
+                v[(s + t) * m + r] = y[t * m + r]
+            }
+        }
+        matrix.addProduct(u, v, count: 2 * s)
+        _ = try matrix.symmetrize()
     }
 
     private func fill(at θ: [Double]) throws {

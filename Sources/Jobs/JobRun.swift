@@ -160,6 +160,18 @@ package protocol RunContext {
     var run: JobRun { get set }
 }
 
+/// The context of a job whose work runs in rank groups on one model (critical, path,
+/// interpolate, the estimators): M and this rank's group, derived.
+package protocol GroupedRunContext: RunContext {
+    var groups: RankGroups { get }
+    var model: any Model { get }
+}
+
+extension GroupedRunContext {
+    package var m: Int { model.parameterCount }
+    package var group: Communicator { groups.group }
+}
+
 extension RunContext {
     package var world: Communicator { run.world }
     package var progress: JobProgress { run.progress }

@@ -9,8 +9,6 @@
 /// θ[off:off + n_l·n_{l−1}] to (n_l, n_{l−1}) and compute x @ W.T + b.
 public struct ParameterLayout: Equatable, Sendable, Codable {
     public let widths: [Int]
-    /// Whether every affine layer has a bias vector b_l.
-    public let biases: Bool
     /// weightOffsets[l − 1] is the offset of W_l; biasOffsets[l − 1] that of b_l (empty without biases).
     public let weightOffsets: [Int]
     public let biasOffsets: [Int]
@@ -20,7 +18,6 @@ public struct ParameterLayout: Equatable, Sendable, Codable {
     public init(widths: [Int], biases: Bool = true) {
         precondition(widths.count >= 2 && widths.allSatisfy { $0 >= 1 }, "widths must be ≥ 1 with at least input and output")
         self.widths = widths
-        self.biases = biases
         var weights: [Int] = [], offsets: [Int] = [], offset = 0
         for l in 1..<widths.count {
             weights.append(offset)
@@ -34,15 +31,9 @@ public struct ParameterLayout: Equatable, Sendable, Codable {
         count = offset
     }
 
-    /// A layout encoded before biases were optional has no `biases` field: it had biases.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        widths = try c.decode([Int].self, forKey: .widths)
-        biases = try c.decodeIfPresent(Bool.self, forKey: .biases) ?? true
-        weightOffsets = try c.decode([Int].self, forKey: .weightOffsets)
-        biasOffsets = try c.decode([Int].self, forKey: .biasOffsets)
-        count = try c.decode(Int.self, forKey: .count)
-    }
+    /// Whether every affine layer has a bias vector b_l (derived, so the encoded layout is the
+    /// same as before biases were optional: a layout without biases has no bias offsets).
+    public var biases: Bool { !biasOffsets.isEmpty }
 
     /// L, the number of affine layers.
     public var layerCount: Int { widths.count - 1 }

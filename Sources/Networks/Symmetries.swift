@@ -40,19 +40,15 @@ extension MultilayerPerceptron {
         precondition(θ.count == parameterCount)
         let group = symmetryGroup(preservingNorm: preservingNorm)
         guard group != .none else { return [] }
-        let blocks = parameterBlocks
         var tangents: [[Double]] = []
-        for l in 1..<layout.layerCount {
-            let incoming = blocks.first { $0.layer == l && $0.role == .weight }!
-            let bias = blocks.first { $0.layer == l && $0.role == .bias }
-            let outgoing = blocks.first { $0.layer == l + 1 && $0.role == .weight }!
-            let h = incoming.shape[0], fanIn = incoming.shape[1], fanOut = outgoing.shape[0]
+        for layer in hiddenLayers {
+            let (h, fanIn, fanOut, incoming, outgoing) = (layer.width, layer.fanIn, layer.fanOut, layer.incoming, layer.outgoing)
             // δ for E_ab: row a of the incoming block gains row b; column b of the outgoing block
             // loses column a (−W_{l+1} E_ab has column b equal to −W_{l+1}[:, a]).
             func generator(_ a: Int, _ b: Int, into t: inout [Double], sign: Double) {
-                for q in 0..<fanIn { t[incoming.offset + a * fanIn + q] += sign * θ[incoming.offset + b * fanIn + q] }
-                if let bias { t[bias.offset + a] += sign * θ[bias.offset + b] }
-                for p in 0..<fanOut { t[outgoing.offset + p * h + b] -= sign * θ[outgoing.offset + p * h + a] }
+                for q in 0..<fanIn { t[incoming + a * fanIn + q] += sign * θ[incoming + b * fanIn + q] }
+                if let bias = layer.bias { t[bias + a] += sign * θ[bias + b] }
+                for p in 0..<fanOut { t[outgoing + p * h + b] -= sign * θ[outgoing + p * h + a] }
             }
             for a in 0..<h {
                 let others: [Int]
@@ -71,12 +67,11 @@ extension MultilayerPerceptron {
             // A linear layer's bias is redundant with the next one's: b_l → b_l + δ,
             // b_{l+1} → b_{l+1} − W_{l+1}δ leaves f unchanged (the translations of the affine group
             // GL(h) ⋉ Rʰ). Not norm-preserving: gone with an L2 term.
-            let nextBias = blocks.first { $0.layer == l + 1 && $0.role == .bias }
-            if group == .generalLinear, !preservingNorm, let bias, let nextBias {
+            if group == .generalLinear, !preservingNorm, let bias = layer.bias, let nextBias = layer.nextBias {
                 for a in 0..<h {
                     var t = [Double](repeating: 0, count: parameterCount)
-                    t[bias.offset + a] = 1
-                    for p in 0..<fanOut { t[nextBias.offset + p] = -θ[outgoing.offset + p * h + a] }
+                    t[bias + a] = 1
+                    for p in 0..<fanOut { t[nextBias + p] = -θ[outgoing + p * h + a] }
                     tangents.append(t)
                 }
             }
@@ -91,21 +86,17 @@ extension MultilayerPerceptron {
     /// one unit with the sum of their outgoing weights. `tolerance` is relative to the largest
     /// entry of the block compared.
     public func reducibility(at θ: [Double], tolerance: Double = 1e-6) -> String? {
-        let blocks = parameterBlocks
         let odd = activation == .tanh || activation == .linear
-        for l in 1..<layout.layerCount {
-            let incoming = blocks.first { $0.layer == l && $0.role == .weight }!
-            let bias = blocks.first { $0.layer == l && $0.role == .bias }
-            let outgoing = blocks.first { $0.layer == l + 1 && $0.role == .weight }!
-            let h = incoming.shape[0], fanIn = incoming.shape[1], fanOut = outgoing.shape[0]
+        for layer in hiddenLayers {
+            let (l, h, fanIn, fanOut, incoming, outgoing) = (layer.index, layer.width, layer.fanIn, layer.fanOut, layer.incoming, layer.outgoing)
             func row(_ a: Int) -> [Double] {
-                Array(θ[(incoming.offset + a * fanIn)..<(incoming.offset + (a + 1) * fanIn)]) + (bias.map { [θ[$0.offset + a]] } ?? [])
+                Array(θ[(incoming + a * fanIn)..<(incoming + (a + 1) * fanIn)]) + (layer.bias.map { [θ[$0 + a]] } ?? [])
             }
             let rows = (0..<h).map(row)
             let inScale = rows.flatMap { $0 }.map(abs).max() ?? 0
-            let outScale = θ[outgoing.range].map(abs).max() ?? 0
+            let outScale = θ[outgoing..<(outgoing + fanOut * h)].map(abs).max() ?? 0
             for a in 0..<h {
-                let out = (0..<fanOut).map { abs(θ[outgoing.offset + $0 * h + a]) }.max() ?? 0
+                let out = (0..<fanOut).map { abs(θ[outgoing + $0 * h + a]) }.max() ?? 0
                 if out <= tolerance * outScale { return "layer \(l) unit \(a + 1) has zero outgoing weights" }
                 if (rows[a].map(abs).max() ?? 0) <= tolerance * inScale { return "layer \(l) unit \(a + 1) has zero incoming weights" }
                 for b in 0..<a {
@@ -116,5 +107,21 @@ extension MultilayerPerceptron {
             }
         }
         return nil
+    }
+
+    /// Hidden layer l (1 ≤ l < L) as the symmetries see it: its h units, the block (W_l, b_l)
+    /// that feeds them (W_l is h × fanIn, row-major) and W_{l+1} (fanOut × h) they feed, with
+    /// b_{l+1} — offsets into θ from `layout`.
+    struct HiddenLayer {
+        let index: Int, width: Int, fanIn: Int, fanOut: Int
+        let incoming: Int, bias: Int?, outgoing: Int, nextBias: Int?
+    }
+
+    var hiddenLayers: [HiddenLayer] {
+        let w = layout.widths
+        return (1..<layout.layerCount).map { l in
+            HiddenLayer(index: l, width: w[l], fanIn: w[l - 1], fanOut: w[l + 1], incoming: layout.weightOffset(l),
+                        bias: layout.biasOffset(l), outgoing: layout.weightOffset(l + 1), nextBias: layout.biasOffset(l + 1))
+        }
     }
 }

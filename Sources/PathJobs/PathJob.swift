@@ -52,7 +52,7 @@ public struct PathJob {
     }
 
     /// Everything a path needs once the inputs are checked.
-    package struct Context: RunContext {
+    package struct Context: GroupedRunContext {
         /// The job's run: world, progress, the run header.
         package var run: JobRun
         package let groups: RankGroups
@@ -63,8 +63,6 @@ public struct PathJob {
         package let points: [[Double]]
         package let losses: [Double]
         package let curvatureExact: Bool
-        package var m: Int { model.parameterCount }
-        package var group: Communicator { groups.group }
     }
 
     public func run(on world: Communicator) throws {

@@ -43,7 +43,7 @@ public struct EstimatorJob {
     }
 
     /// What every estimator shares once the inputs are checked.
-    package struct Context: RunContext {
+    package struct Context: GroupedRunContext {
         /// The job's run: world, progress, timings, the run header.
         package var run: JobRun
         /// The ranks that apply the operator together: the world, or one group (density).
@@ -56,8 +56,6 @@ public struct EstimatorJob {
         /// Rank 0 only: the exact eigenvalues to compare with.
         package let exact: SpectralComparison?
         package let budget: Int
-        package var m: Int { model.parameterCount }
-        package var group: Communicator { groups.group }
     }
 
     package var checkpoint: RunDirectory { output.subdirectory("checkpoint") }

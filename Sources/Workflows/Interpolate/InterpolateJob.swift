@@ -193,7 +193,7 @@ public struct InterpolateJob {
     package var checkpoint: RunDirectory { output.subdirectory("checkpoint") }
 
     /// Everything a round of points needs, once the inputs are checked.
-    package struct Context: RunContext {
+    package struct Context: GroupedRunContext {
         /// The job's run: world, progress, timings, the run header.
         package var run: JobRun
         package let groups: RankGroups
@@ -211,8 +211,6 @@ public struct InterpolateJob {
         package let budget: Int
         package let identity: String
         package let description: String
-        package var m: Int { model.parameterCount }
-        package var group: Communicator { groups.group }
     }
 
     public func run(on world: Communicator) throws {
