@@ -15,6 +15,10 @@ public struct CriticalSpecification: Sendable, Equatable, Codable {
         case trajectory
         /// Parameter files (`landscape critical --points`).
         case files
+        /// The [train] run's whole trajectory (train.steps), its states every `trajectoryEvery`
+        /// steps the candidates: the K whose energies are nearest K levels evenly spaced from the
+        /// first state's energy to the lowest — starts spread uniformly in loss, not in steps.
+        case trajectoryLoss = "trajectory-loss"
     }
 
     public var method = CriticalPointSearch.Method.newton

@@ -257,11 +257,13 @@ public struct ConfigurationKey: Sendable {
             c[keyPath: path] = x
         }, render: { c in c[keyPath: path] == omitted ? nil : "\(c[keyPath: path])" })
     }
-    static func real(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double> & Sendable) -> ConfigurationKey {
+    /// A number; `omitted`, when given, is a value config.toml leaves out (as `boolean`'s).
+    static func real(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double> & Sendable,
+                     omitted: Double? = nil) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .real, set: { c, v in
             guard let x = v.real else { throw InputError("expected a number") }
             c[keyPath: path] = x
-        }, render: { renderReal($0[keyPath: path]) })
+        }, render: { c in c[keyPath: path] == omitted ? nil : renderReal(c[keyPath: path]) })
     }
     static func optionalReal(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, Double?> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .real, set: { c, v in
@@ -355,6 +357,8 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("train.steps", "--steps", \.train.steps),
         optionalInteger("train.epochs", "--epochs", \.train.epochs),
         real("train.momentum", "--momentum", \.train.momentum),
+        // Rendered only when > 0, as model.bias: the identities of runs without it stay what they were.
+        real("train.weight-decay", "--weight-decay", \.train.weightDecay, omitted: 0),
         integer("train.decay-every", "--decay-every", \.train.decayEvery),
         real("train.decay-factor", "--decay-factor", \.train.decayFactor),
         optionalReal("train.target-loss", "--target-loss", \.train.targetLoss),

@@ -120,7 +120,7 @@ public struct CriticalJob {
             // Every start is made (and kept) before the first search: M doubles each, and its record.
             try MemoryPlan.requireFits(settings.starts, setting: "critical.starts", holding: "the starting points (M = \(m) parameters each)",
                                        bytesEach: 8 * Double(m) + 1024, budget: budget)
-            let (starts, origins) = try startingPoints(inputs, training: training, on: world, progress: progress)
+            let (starts, origins) = try startingPoints(inputs, training: training, on: world, budget: budget, progress: progress)
             run.header.point = "\(starts.count) starts (\(settings.start.rawValue))"
             let assembler = settings.method.assemblesHessian || exact
                 ? try HessianAssembler(model: model, objective: training, configuration: configuration) : nil
@@ -133,7 +133,7 @@ public struct CriticalJob {
     }
 
     /// The K starting points, identical on every rank.
-    package func startingPoints(_ inputs: JobInputs, training: DataParallelObjective, on world: Communicator,
+    package func startingPoints(_ inputs: JobInputs, training: DataParallelObjective, on world: Communicator, budget: Int,
                         progress: JobProgress) throws -> ([[Double]], [String]) {
         let model = inputs.model
         switch settings.start {
@@ -165,7 +165,45 @@ public struct CriticalJob {
                 progress.note("critical: the training stopped early (train.target-loss or train.target-gradient-norm); \(kept.count) of \(settings.starts) starts")
             }
             return (kept, steps.map { "trajectory step \($0)" })
+        case .trajectoryLoss:
+            var spec = configuration.train
+            let total = spec.totalSteps(samples: training.dataset.globalCount)
+            (spec.steps, spec.epochs, spec.checkpointEvery, spec.recordEvery) = (total, nil, settings.trajectoryEvery, settings.trajectoryEvery)
+            try spec.validate(samples: training.dataset.globalCount)
+            let candidates = total / settings.trajectoryEvery + 1
+            try MemoryPlan.requireFits(candidates, setting: "critical.trajectory-every",
+                                       holding: "the trajectory's candidate states (train.steps / critical.trajectory-every + 1 of M = \(model.parameterCount) parameters each)",
+                                       bytesEach: 8 * Double(model.parameterCount) + 1024, budget: budget)
+            var states: [Int: [Double]] = [:], energies: [Int: Double] = [:]
+            var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
+            trainer.onCheckpoint = { states[$0.step] = $0.parameters }
+            trainer.onRecord = { energies[$0.step] = $0.loss }
+            let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
+            progress.say("critical: \(total) training steps, \(settings.starts) starts at evenly spaced energies")
+            _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
+            let steps = states.keys.filter { energies[$0] != nil }.sorted()
+            let chosen = Self.evenlySpacedInEnergy(steps.map { energies[$0]! }, count: settings.starts).map { steps[$0] }
+            if chosen.count < settings.starts {
+                progress.note("critical: the trajectory has \(steps.count) states; \(chosen.count) of \(settings.starts) starts")
+            }
+            return (chosen.map { states[$0]! }, chosen.map { "trajectory step \($0) energy \(energies[$0]!)" })
         }
+    }
+
+    /// Indices of `count` distinct entries of `energies` (a trajectory's, in step order) nearest the
+    /// levels e₀ − j(e₀ − e_min)/(count − 1), j = 0 … count − 1, taken in turn, each the nearest
+    /// not yet taken (ties to the earlier state); returned in step order. Fewer when there are
+    /// fewer entries.
+    package static func evenlySpacedInEnergy(_ energies: [Double], count: Int) -> [Int] {
+        guard let first = energies.first, count > 0 else { return [] }
+        let lowest = energies.min()!
+        var taken = Set<Int>()
+        for j in 0..<min(count, energies.count) {
+            let level = count == 1 ? first : first - Double(j) * (first - lowest) / Double(count - 1)
+            let nearest = energies.indices.filter { !taken.contains($0) }.min { abs(energies[$0] - level) < abs(energies[$1] - level) }!
+            taken.insert(nearest)
+        }
+        return taken.sorted()
     }
 
     /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group

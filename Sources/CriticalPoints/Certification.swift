@@ -22,7 +22,8 @@ public enum EndClass: String, Sendable, Codable, CaseIterable {
 /// The certified-convergence criteria, all measured where a search stopped (GEOMETRY.md §6b):
 /// ‖∇L‖ ≤ `gradientBound` (absolute); the Newton step ‖H⁺∇L‖ ≤ `newtonBound`·‖θ‖ (H⁺ over the
 /// eigenvalues above the zero threshold); a superlinear decrease of ‖∇L‖ over the last steps
-/// (the largest order over the last three triples of decreasing norms ≥ 1.5, or the gradient already at the bound when
+/// (the largest order over the last three triples of decreasing norms whose first step halved the
+/// norm ≥ 1.5, or the gradient already at the bound when
 /// the search began within two steps of it); the inertia unchanged with the zero threshold ×10 and
 /// ÷10; and no eigenvalue within the threshold beyond the deflated symmetry modes — the point is
 /// isolated modulo its symmetries.
@@ -41,6 +42,11 @@ public struct Certificate: Sendable, Codable, Equatable {
     public static let gradientBound = 1e-10
     public static let newtonBound = 1e-8
     public static let minimumOrder = 1.5
+    /// A triple counts towards the order only when its first step took ‖∇L‖ down by this factor.
+    public static let minimumFirstDecrease = 0.5
+    /// Gradient norms below this are rounding noise to the order: ‖∇L‖ computed in float64 at an
+    /// exact critical point of the presets measures 3e-17 … 4e-16 (sums of M terms at ε_mach).
+    public static let orderFloor = 1e-15
 
     /// `transverse`: the eigenvalues of the energy's Hessian without the deflated symmetry modes,
     /// `coordinates`: ∇L in their eigenbasis; `threshold`: the zero tolerance (|λ| ≤ threshold is zero);
@@ -66,7 +72,7 @@ public struct Certificate: Sendable, Codable, Equatable {
         if let order = convergenceOrder {
             if order < Self.minimumOrder { failures.append("convergence order \(order) < \(Self.minimumOrder)") }
         } else if !(recent.first! <= gradientBound) {
-            failures.append("no superlinear decrease measured (fewer than three decreasing ‖∇L‖)")
+            failures.append("no superlinear decrease measured (no three decreasing ‖∇L‖ whose first step halved it)")
         }
         if Set(inertia).count > 1 { failures.append("inertia \(inertia[0]) changes with the zero threshold ×10, ÷10: \(inertia[1]), \(inertia[2])") }
         if excessZeros > 0 { failures.append("\(excessZeros) near-zero eigenvalue(s) beyond the symmetries: not isolated") }
@@ -74,22 +80,25 @@ public struct Certificate: Sendable, Codable, Equatable {
     }
 
     /// The order q of the last steps: the largest log(gₖ/gₖ₋₁) / log(gₖ₋₁/gₖ₋₂) over the last three
-    /// triples of decreasing gradient norms (2 for quadratic convergence, 1 for linear); nil with
-    /// fewer than three decreasing values. The largest, because far from the solution a quadratic
-    /// sequence's ratios are still settling (eₖ₊₁ = C eₖ² measures below 2 until C eₖ ≪ 1) while a
-    /// linear one never shows more than 1. Norms at the rounding floor are dropped first: the tail
-    /// that stopped falling, and every norm below 10⁻¹⁴ of the first.
+    /// triples of decreasing gradient norms whose first step at least halved the norm
+    /// (gₖ₋₁ ≤ ½gₖ₋₂); 2 for quadratic convergence, 1 for linear; nil when none of the three
+    /// qualifies. The largest, because far from the solution a quadratic sequence's ratios are
+    /// still settling (eₖ₊₁ = C eₖ² measures below 2 until C eₖ ≪ 1) while a linear one never shows
+    /// more than 1. A triple whose first step barely moved (gₖ₋₁ ≈ gₖ₋₂: log(gₖ₋₁/gₖ₋₂) ≈ 0) would
+    /// read a huge order whatever followed — a stalled search that then takes one good step — so
+    /// it does not count. Norms at the rounding floor are dropped first: the tail that stopped
+    /// falling, and every norm below 10⁻¹⁴ of the first or below `orderFloor` (a search that
+    /// started near the point reaches ‖∇L‖'s rounding noise, ~10⁻¹⁶, in a step or two, and ratios of
+    /// noise are no order).
     public static func order(_ norms: [Double]) -> Double? {
-        let floor = 1e-14 * (norms.first ?? 0)
+        let floor = max(1e-14 * (norms.first ?? 0), orderFloor)
         var g = Array(norms.prefix { $0 > floor })
         while g.count >= 2, g[g.count - 1] >= g[g.count - 2] { g.removeLast() }
         var orders: [Double] = []
-        var end = g.count
-        while end >= 3, orders.count < 3 {
+        for end in stride(from: g.count, to: max(g.count - 3, 2), by: -1) {
             let a = g[end - 3], b = g[end - 2], c = g[end - 1]
-            guard a > 0, b > 0, c > 0, b < a, c < b else { break }
-            orders.append(log(c / b) / log(b / a))
-            end -= 1
+            guard a > 0, b > 0, c > 0, c < b else { break }
+            if b <= minimumFirstDecrease * a { orders.append(log(c / b) / log(b / a)) }
         }
         return orders.max()
     }

@@ -94,3 +94,20 @@ public struct Evaluation: Sendable {
     public var gradientNorm: Double?
     public var samples: Int
 }
+
+extension Evaluation {
+    /// The same evaluation of the energy L + λ‖θ‖²/2 (the L2 term, the energy-landscape codes'
+    /// convention: `train.weight-decay`, `critical.l2`): loss + λ‖θ‖²/2, gradient ∇L + λθ and its
+    /// norm; the accuracy and sample count are the data's. λ = 0 returns it unchanged, bit for bit.
+    public func addingL2(_ λ: Double, at θ: [Double]) -> Evaluation {
+        guard λ != 0 else { return self }
+        var e = self
+        e.loss += 0.5 * λ * θ.reduce(0) { $0 + $1 * $1 }
+        if var g = gradient {
+            for i in g.indices { g[i] += λ * θ[i] }
+            e.gradientNorm = g.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            e.gradient = g
+        }
+        return e
+    }
+}

@@ -61,7 +61,8 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
 /// inside each gradient (and the driver's signal check), so all ranks take identical steps and the
 /// trajectory does not depend on the number of ranks (up to the rounding of the summation's
 /// grouping). The update is w ← w − η_t g (`GradientDescent`) or v ← μ v + g, w ← w − η_t v
-/// (`Momentum`), g the full gradient (GD) or the minibatch's (SGD).
+/// (`Momentum`), g the full gradient (GD) or the minibatch's (SGD), plus λw with weight decay
+/// (`TrainingSpecification.weightDecay`: the energy L + λ‖w‖²/2).
 public struct Trainer {
     public let objective: DataParallelObjective
     public let specification: TrainingSpecification
@@ -131,15 +132,17 @@ struct TrainingProblem: IterativeProblem {
 
     var measuresEveryStep: Bool { schedule == nil }
 
+    /// The energy trained on: L, plus λ‖θ‖²/2 with weight decay (so train.csv's loss, the target
+    /// loss and gradient norm, and the final evaluation are the energy's).
     func measure(_ state: TrainingState, gradient: Bool) throws -> Evaluation {
-        try objective.evaluate(state.parameters, gradient: gradient)
+        try objective.evaluate(state.parameters, gradient: gradient).addingL2(specification.weightDecay, at: state.parameters)
     }
 
     mutating func advance(_ state: inout TrainingState, measured: Evaluation?) throws -> Double {
         let t = state.step
         let step: Evaluation
         if schedule != nil {
-            step = try objective.minibatch(state.parameters, indices: schedule!.indices(step: t))
+            step = try objective.minibatch(state.parameters, indices: schedule!.indices(step: t)).addingL2(specification.weightDecay, at: state.parameters)
             guard step.loss.isFinite else { return step.loss }   // the driver stops: diverged
         } else {
             step = measured!

@@ -19,6 +19,10 @@ public struct TrainingSpecification: Sendable, Codable, Equatable {
     public var epochs: Int?
     /// Heavy-ball momentum μ: v ← μ v + ∇L, w ← w − η v. 0 (the default) is plain (S)GD.
     public var momentum = 0.0
+    /// λ of the L2 term: training descends the energy L + λ‖θ‖²/2 (gradient ∇L + λθ), the
+    /// convention of `critical.l2` — so a trajectory ends near a minimum of the energy a
+    /// critical-point search with the same λ certifies. 0 (the default) trains on L alone.
+    public var weightDecay = 0.0
     /// Step schedule: η_t = η · decayFactor^⌊t / decayEvery⌋; decayEvery = 0 keeps η constant.
     public var decayEvery = 0
     public var decayFactor = 1.0
@@ -41,6 +45,9 @@ public struct TrainingSpecification: Sendable, Codable, Equatable {
         if let batch, batch < 1 { throw InputError(setting: "train.batch", "must be ≥ 1 (got \(batch))") }
         if algorithm == .sgd && batch == nil { throw InputError("train.algorithm = \"sgd\" needs train.batch (the minibatch size)") }
         guard momentum >= 0, momentum < 1 else { throw InputError(setting: "train.momentum", "must be in [0, 1) (got \(momentum))") }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw InputError(setting: "train.weight-decay", "= \(weightDecay): give a finite L2 weight λ ≥ 0 (training descends L + λ‖θ‖²/2)")
+        }
         guard decayEvery >= 0 else { throw InputError(setting: "train.decay-every", "must be ≥ 0 (got \(decayEvery))") }
         guard decayFactor > 0, decayFactor.isFinite else { throw InputError(setting: "train.decay-factor", "must be > 0 (got \(decayFactor))") }
         guard recordEvery >= 1 else { throw InputError(setting: "train.record-every", "must be ≥ 1 (got \(recordEvery))") }

@@ -12,7 +12,8 @@ struct Critical: TableCommand {
         abstract: "Critical points ∇L = 0 of every index, their energy and exact index, and the index–energy law (Pennington & Bahri).",
         discussion: """
             From --starts K starting points (--start init: the initialisation at seeds seed, seed + 1, … scaled by --scales in \
-            turn; trajectory: the [train] run's state every --trajectory-every steps; files: --points a.npy …), each search \
+            turn; trajectory: the [train] run's state every --trajectory-every steps; trajectory-loss: the states of the whole [train] \
+            run nearest K evenly spaced energies; files: --points a.npy …), each search \
             solves ∇L = 0 by Newton steps — --method newton: the exact H assembled at every iterate; gauss-newton-mr: MINRES on \
             Hessian–vector products (Newton-MR); gradient-norm: steepest descent on ½‖∇L‖² — with an Armijo line search on \
             ½‖∇L‖² and its gradient H∇L as the fallback far from a solution, until ‖∇L‖ ≤ --tolerance × ‖∇L‖ at the start or \
@@ -30,10 +31,10 @@ struct Critical: TableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("eigenvector-following: the first trust radius of the uphill and downhill subspaces; 0.1. [critical.trust-radius]", valueName: "r")) var trustRadius: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("The energy gains the L2 term λ‖θ‖²/2; 0. [critical.l2]", valueName: "λ")) var l2: String?
     @Flag(help: "Deflate the model's continuous symmetries (linear: GL(h), or O(h) with --l2; ReLU: rescaling) from the steps and the index count. [critical.project-symmetries]") var projectSymmetries = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Starting points: init (default), trajectory or files. [critical.start]", valueName: "where")) var start: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Starting points: init (default), trajectory, trajectory-loss or files. [critical.start]", valueName: "where")) var start: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("The number of starting points (start files: the files); 8. [critical.starts]", valueName: "K")) var starts: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("start init: scale factors of the initialisation, used in turn; 1. [critical.scales]", valueName: "a,b,…")) var scales: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("start trajectory: training steps between starts; 100. [critical.trajectory-every]", valueName: "R")) var trajectoryEvery: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("start trajectory: training steps between starts; trajectory-loss: between candidates; 100. [critical.trajectory-every]", valueName: "R")) var trajectoryEvery: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("--start files: the starting points.", valueName: "a.npy b.npy …"))
     var points: [String] = []
     @Option(parsing: .unconditional, help: ArgumentHelp("Converged when ‖∇L‖ ≤ tol × ‖∇L‖ at the start; 1e-10. [critical.tolerance]", valueName: "tol")) var tolerance: String?

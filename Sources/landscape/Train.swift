@@ -34,6 +34,7 @@ struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("Number of updates. [train.steps]", valueName: "n")) var steps: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Passes over the data instead of --steps. [train.epochs]", valueName: "n")) var epochs: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Heavy-ball momentum μ in [0, 1); 0 = off. [train.momentum]", valueName: "μ")) var momentum: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("L2 weight λ: descend L + λ‖θ‖²/2; 0 = off. [train.weight-decay]", valueName: "λ")) var weightDecay: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Multiply η by --decay-factor every this many steps; 0 = constant. [train.decay-every]", valueName: "n")) var decayEvery: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Step-schedule factor. [train.decay-factor]", valueName: "f")) var decayFactor: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop once the full-data loss is ≤ this. [train.target-loss]", valueName: "L")) var targetLoss: String?
@@ -50,7 +51,7 @@ struct RunKeyOptions: ConfigurationFlags {
             ("data.standardize", standardize), ("model.layers", layers), ("model.activation", activation),
             ("model.loss", loss), ("model.init", `init`), ("model.bias", bias), ("train.algorithm", algorithm), ("train.batch", batch),
             ("train.learning-rate", learningRate), ("train.steps", steps), ("train.epochs", epochs),
-            ("train.momentum", momentum), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
+            ("train.momentum", momentum), ("train.weight-decay", weightDecay), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
             ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),
             ("train.record-every", recordEvery), ("train.checkpoint-every", checkpointEvery),
         ]

@@ -125,4 +125,27 @@ func registerDriverChecks(_ suite: inout CheckSuite) throws {
             return moved && a.updates == 40 ? relativeDifference(a.state.parameters, b.state.parameters) : .infinity
         }
     }
+
+    // Weight decay: one GD step is w − η(∇L + λw) by hand, train.csv's loss at step 0 is
+    // L + λ‖w‖²/2, and the sharded SGD run with it equals the single-rank one.
+    try suite.check("driver.train.weight-decay", tolerance: 1e-12) {
+        var spec = TrainingSpecification()
+        (spec.steps, spec.learningRate, spec.weightDecay, spec.recordEvery) = (1, 0.2, 0.05, 1)
+        let θ0 = randomParameters(model.parameterCount, seed: 4)
+        let objective = DataParallelObjective(model: model, dataset: sharded, communicator: world)
+        var trainer = Trainer(objective: objective, specification: spec, seed: 5)
+        var first: Double?
+        trainer.onRecord = { record in if record.step == 0 { first = record.loss } }
+        let stepped = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
+        let e = try objective.evaluate(θ0)
+        let byHand = θ0.indices.map { θ0[$0] - 0.2 * (e.gradient![$0] + 0.05 * θ0[$0]) }
+        let energy = e.loss + 0.025 * θ0.reduce(0) { $0 + $1 * $1 }
+        (spec.algorithm, spec.batch, spec.steps) = (.sgd, 7, 30)
+        var distributed = Trainer(objective: objective, specification: spec, seed: 5)
+        var serial = Trainer(objective: DataParallelObjective(model: model, dataset: whole, communicator: alone), specification: spec, seed: 5)
+        let a = try distributed.run(from: TrainingState(step: 0, parameters: θ0))
+        let b = try serial.run(from: TrainingState(step: 0, parameters: θ0))
+        return [relativeDifference(stepped.state.parameters, byHand), abs(first! - energy) / energy,
+                relativeDifference(a.state.parameters, b.state.parameters)].max()!
+    }
 }

@@ -119,6 +119,25 @@ import Testing
         #expect(hypot(minimum.point[0] - 0.62350, minimum.point[1] - 0.02804) <= 1e-4 && minimum.index == 0, "\(minimum.point)")
     }
 
+    /// The order counts only triples whose first step halved ‖∇L‖: a stalled search that ends with
+    /// one good step (1e-5 → 0.99e-5 → 1e-12 reads log(1e-7)/log(0.99) ≈ 1600) is not quadratic, and a
+    /// linear sequence reads 1 or nothing.
+    @Test func theConvergenceOrderIgnoresStalledSteps() {
+        #expect(abs(Certificate.order([1e-2, 1e-4, 1e-8, 1e-16])! - 2) <= 1e-9)
+        #expect(Certificate.order([1.5e-5, 1e-5, 0.99e-5, 1e-12]) == nil)
+        #expect(Certificate.order([1e-3, 1e-5, 0.99e-5, 1e-12])! < 0.01)   // only the stalling triple counts
+        #expect(abs(Certificate.order([1, 0.3, 0.09, 0.027, 0.0081])! - 1) <= 1e-9)
+        #expect(Certificate.order([1, 0.9, 0.81, 0.729, 0.6561]) == nil)
+        // A start near the point: rounding noise after one step is no order, and the bound was met at once.
+        let near = [4.7e-7, 2e-12, 8e-17, 9e-17, 6e-17, 7.7e-17]
+        #expect(Certificate.order(near) == nil)
+        let certified = Certificate(gradientNorms: near, parameterNorm: 3, transverse: [1, 2], coordinates: [7e-17, 0], threshold: 1e-12)
+        #expect(certified.certified, "\(certified.failures)")
+        let stalled = Certificate(gradientNorms: [1e-3, 1e-5, 0.99e-5, 1e-12], parameterNorm: 3, transverse: [-1, 2], coordinates: [1e-12, 0],
+                                  threshold: 1e-12)
+        #expect(!stalled.certified && stalled.failures.contains { $0.contains("convergence order") }, "\(stalled.failures)")
+    }
+
     @Test func theCertificateAndTheClassesOfSyntheticEnds() {
         let quadratic = [1e-2, 1e-4, 1e-8, 1e-16]
         let good = Certificate(gradientNorms: quadratic, parameterNorm: 3, transverse: [-1, 2, 3], coordinates: [1e-16, 0, 0], threshold: 1e-12)

@@ -267,6 +267,57 @@ extension MPIJobs {
         }
     }
 
+    /// `train --weight-decay λ` descends the energy `critical --l2 λ` certifies: its last energy
+    /// (train.csv) is critical's start energy at params.npy, and index-0 eigenvector-following from
+    /// there (O(2) deflated: the only symmetry the L2 term leaves a linear network) certifies a
+    /// minimum near it. `--start trajectory-loss` takes the states of the same training whose
+    /// energies lie nearest evenly spaced levels: recomputed here from train.csv.
+    @Test func weightDecayTrainsTheEnergyAndTrajectoryLossStartsAreEvenlySpaced() throws {
+        let f = try Self.fixture("critical-decay")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let training = ["--weight-decay", "0.05", "--learning-rate", "0.05", "--steps", "400"]
+        let trained = f.path("train")
+        let run = try MPITestSupport.run(np: 2, ["train"] + f.model + training + ["--record-every", "10", "--out", trained, "--quiet"], timeout: 120)
+        let long = f.path("train-long")
+        let longRun = try MPITestSupport.run(np: 2, ["train"] + f.model + training + ["--steps", "4000", "--out", long, "--quiet"], timeout: 120)
+        try #require(run.status == 0 && longRun.status == 0, "\(run.stderr)\(longRun.stderr)")
+        let curve = try Paths.rows(long + "/train.csv")
+        let out = f.path("polish")
+        let polish = try MPITestSupport.run(np: 2, ["critical"] + f.model + ["--l2", "0.05", "--method", "eigenvector-following", "--index", "0",
+                                                                              "--project-symmetries", "--start", "files", "--points", long + "/params.npy",
+                                                                              "--tolerance", "1e-14", "--out", out, "--quiet"], timeout: 120)
+        try #require(polish.status == 0, "\(polish.stderr)")
+        let end = try #require(try Paths.rows(out + "/critical.csv").first)
+        let last = Double(curve.last!["loss"]!)!
+        #expect(abs(Double(end["start_loss"]!)! - last) <= 1e-12 * last, "train.csv's energy \(last) vs critical's \(end["start_loss"]!)")
+        #expect(end["certified"] == "true" && end["negative"] == "0" && end["symmetry_modes"] == "1", "\(end)")
+        let moved = MPITestSupport.maxRelativeDifference(try NPYArray(contentsOf: out + "/points/0.npy").values,
+                                                         try NPYArray(contentsOf: long + "/params.npy").values)
+        #expect(moved < 1e-2, "the trained point is \(moved) from the certified minimum")
+
+        let spaced = f.path("spaced")
+        let trajectory = try Paths.rows(trained + "/train.csv")
+        let starts = try MPITestSupport.run(np: 2, ["critical"] + f.model + training + ["--l2", "0.05", "--start", "trajectory-loss", "--starts", "5", "--trajectory-every", "10",
+                                                                                        "--iterations", "1", "--out", spaced, "--quiet"], timeout: 120)
+        try #require(starts.status == 0, "\(starts.stderr)")
+        // The selection by hand: levels from the first energy to the lowest, each the nearest untaken state.
+        let energies = trajectory.map { (Int($0["step"]!)!, Double($0["loss"]!)!) }.filter { $0.0 % 10 == 0 }
+        let (first, lowest) = (energies[0].1, energies.map(\.1).min()!)
+        var taken: [Int] = []
+        for j in 0..<5 {
+            let level = first - Double(j) * (first - lowest) / 4
+            let pick = energies.filter { !taken.contains($0.0) }.min { abs($0.1 - level) < abs($1.1 - level) }!
+            taken.append(pick.0)
+        }
+        let rows = try Paths.rows(spaced + "/critical.csv")
+        #expect(rows.map { $0["origin"]!.split(separator: " ")[2] }.map { Int($0)! } == taken.sorted(), "\(rows.map { $0["origin"]! }) vs steps \(taken.sorted())")
+        for r in rows {
+            let step = Int(r["origin"]!.split(separator: " ")[2])!
+            let e = energies.first { $0.0 == step }!.1
+            #expect(abs(Double(r["start_loss"]!)! - e) <= 1e-12 * e, "step \(step): \(r["start_loss"]!) vs train.csv \(e)")
+        }
+    }
+
     /// One line, exit 2, nothing written.
     @Test func badInputIsRefusedWithOneLineAndNothingWritten() throws {
         let f = try Self.fixture("critical-bad")

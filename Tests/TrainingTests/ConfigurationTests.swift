@@ -99,4 +99,17 @@ import Training
         #expect(message("[model]\nbias = \"no\"")?.contains("model.bias: expected true or false") == true)
         #expect(throws: InputError.self) { try d.override("model.bias", text: "no") }
     }
+
+    /// `train.weight-decay`: rendered only when > 0 (the identities of runs without it unchanged),
+    /// refused below 0 naming the key.
+    @Test func weightDecayKey() throws {
+        let c = try RunConfiguration(toml: "[train]\nweight-decay = 1e-3", source: "run.toml")
+        #expect(c.train.weightDecay == 1e-3 && c.toml.contains("weight-decay = 0.001"))
+        #expect(try RunConfiguration(toml: c.toml, source: "config.toml") == c)
+        #expect(!RunConfiguration().toml.contains("weight-decay"))
+        var d = RunConfiguration()
+        try d.override("train.weight-decay", text: "-1")
+        #expect(throws: InputError.self) { try d.validate() }
+        #expect((try? d.train.validate()) == nil)
+    }
 }
