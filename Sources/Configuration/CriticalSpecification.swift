@@ -47,14 +47,17 @@ public struct CriticalSpecification: Sendable, Equatable, Codable {
     public var curvature = CurvatureMethod.auto
     /// Ranks per group (groups take starts side by side); 0 = one group of all ranks.
     public var groupSize = 0
-    /// eigenvector-following: the index k aimed at (nil: 0, minima).
+    /// eigenvector-following, min-mode-following: the index k aimed at (nil: 0, minima).
     public var index: Int?
-    /// eigenvector-following: the first trust radius of each subspace (`maximumStep` caps it).
+    /// eigenvector-following, min-mode-following: the first trust radius of each subspace (`maximumStep` caps it).
     public var trustRadius = 0.1
     /// λ of the L2 term λ‖θ‖²/2 the energy gains (0: the loss alone).
     public var l2 = 0.0
     /// Deflate the model's continuous symmetries from the steps and the index count.
     public var projectSymmetries = false
+    /// min-mode-following: switch to exact eigenvector-following steps once ‖∇E‖ ≤ polish × ‖∇E‖ at
+    /// the start (or when the matrix-free steps find no acceptable step); nil: matrix-free throughout.
+    public var polish: Double?
 
     public init() {}
 
@@ -83,9 +86,17 @@ public struct CriticalSpecification: Sendable, Equatable, Codable {
         }
         if let index, index < 0 { throw InputError(setting: "critical.index", "= \(index): give an index k ≥ 0 (the number of negative eigenvalues aimed at)") }
         if index != nil, !method.targetsIndex {
-            throw InputError(setting: "critical.index", "needs a method that aims at an index: critical.method = \(method.rawValue) finds whatever critical point is nearest; give --method eigenvector-following")
+            throw InputError(setting: "critical.index", "needs a method that aims at an index: critical.method = \(method.rawValue) finds whatever critical point is nearest; give --method eigenvector-following or min-mode-following")
         }
         guard trustRadius > 0, trustRadius.isFinite else { throw InputError(setting: "critical.trust-radius", "= \(trustRadius): give a finite radius > 0") }
+        if let polish {
+            guard polish > 0, polish.isFinite else {
+                throw InputError(setting: "critical.polish", "= \(polish): give a finite fraction > 0 of the start's ‖∇E‖ below which the exact steps take over (e.g. 1e-4)")
+            }
+            guard method == .minModeFollowing else {
+                throw InputError(setting: "critical.polish", "applies to --method min-mode-following (critical.method = \(method.rawValue) takes the same steps throughout); drop it, or give --method min-mode-following")
+            }
+        }
         guard l2 >= 0, l2.isFinite else { throw InputError(setting: "critical.l2", "= \(l2): give a finite L2 weight ≥ 0 (the energy gains λ‖θ‖²/2)") }
         guard groupSize >= 0 else { throw InputError(setting: "critical.group-size", "= \(groupSize): give 0 (one group) or a divisor of the number of ranks") }
     }

@@ -435,6 +435,7 @@ public struct ConfigurationKey: Sendable {
         real("critical.trust-radius", "--trust-radius", \.critical.trustRadius),
         real("critical.l2", "--l2", \.critical.l2),
         boolean("critical.project-symmetries", "--project-symmetries", \.critical.projectSymmetries),
+        optionalReal("critical.polish", "--polish", \.critical.polish),
         optionalText("interpolate.range", "--range", \.interpolate.range),
         optionalText("interpolate.grid", "--grid", \.interpolate.grid),
         optionalChoice("interpolate.normalize", "--normalize", \.interpolate.normalize),

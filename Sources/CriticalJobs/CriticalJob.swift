@@ -111,7 +111,10 @@ public struct CriticalJob {
             let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
             if settings.method.assemblesHessian, exactBytes > Double(budget) {
-                throw InputError("--method \(settings.method.rawValue) assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")
+                throw InputError("--method \(settings.method.rawValue) assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr or min-mode-following (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")
+            }
+            if settings.polish != nil, exactBytes > Double(budget) {
+                throw InputError(setting: "critical.polish", "assembles H (M = \(m)) for the exact steps: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; drop it (min-mode following alone is matrix-free), or use larger groups (--group-size) or more ranks (or set --memory-per-rank)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {
@@ -122,7 +125,7 @@ public struct CriticalJob {
                                        bytesEach: 8 * Double(m) + 1024, budget: budget)
             let (starts, origins) = try startingPoints(inputs, training: training, on: world, budget: budget, progress: progress)
             run.header.point = "\(starts.count) starts (\(settings.start.rawValue))"
-            let assembler = settings.method.assemblesHessian || exact
+            let assembler = settings.method.assemblesHessian || exact || settings.polish != nil
                 ? try HessianAssembler(model: model, objective: training, configuration: configuration) : nil
             return Context(run: run, groups: groups, training: training, model: model,
                            starts: starts, origins: origins, curvatureExact: exact, assembler: assembler)

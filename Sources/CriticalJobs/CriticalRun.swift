@@ -75,17 +75,19 @@ extension CriticalJob {
         let clock = Stopwatch()
         let training = context.training, m = context.m
         let θ0 = context.starts[k]
-        let hessian: CriticalPointSearch.HessianAt
         let tangents = { (θ: [Double]) in settings.projectSymmetries ? context.model.symmetryTangents(at: θ, preservingNorm: settings.l2 > 0) : [] }
-        if settings.method.assemblesHessian, let assembler = context.assembler {
-            hessian = { θ, body in try body(try assembler.decomposition(at: θ, deflating: tangents(θ))) }
-        } else {
-            hessian = { θ, body in try body(training.curvature(.hessian, at: θ)) }
+        // The assembled, decomposed H (symmetries deflated), or Hessian–vector products.
+        let decomposed: CriticalPointSearch.HessianAt? = context.assembler.map { assembler in
+            { θ, body in try body(try assembler.decomposition(at: θ, deflating: tangents(θ))) }
         }
+        let matrixFree: CriticalPointSearch.HessianAt = { θ, body in try body(training.curvature(.hessian, at: θ)) }
+        let hessian = settings.method.assemblesHessian ? decomposed ?? matrixFree : matrixFree
         var searchSettings = CriticalPointSearch.Settings(method: settings.method, innerIterations: settings.innerIterations ?? m)
         searchSettings.maximumStep = settings.maximumStep
         (searchSettings.index, searchSettings.trustRadius, searchSettings.l2) = (settings.index ?? 0, settings.trustRadius, settings.l2)
-        var problem = CriticalPointSearch(objective: training, settings: searchSettings, hessian: hessian)
+        searchSettings.polish = settings.polish
+        var problem = CriticalPointSearch(objective: training, settings: searchSettings, hessian: hessian,
+                                          polish: settings.polish != nil ? decomposed : nil)
         // The energy (with the L2 term) at the start: the tolerance is relative to its gradient.
         let first = try problem.energy(θ0, gradient: true)
         let target = settings.tolerance * first.gradientNorm!

@@ -24,6 +24,10 @@ import Optimization
 ///   backtracking search on f.
 /// * `gradient-norm`: steepest descent on f, direction −H∇L, the step minimising f's quadratic
 ///   model, Armijo backtracking — the baseline the paper's method resembles.
+/// * `eigenvector-following` (exact, H assembled) and `min-mode-following` (matrix-free, the k
+///   lowest modes by Lanczos) aim at an index k and judge their steps on the energy itself
+///   (`EigenvectorFollowing`, `MinModeFollowing`); min-mode following can finish with exact
+///   eigenvector-following steps (`Settings.polish`).
 ///
 /// A Newton direction that fails its test (far from a solution, where H is a poor model of ∇L)
 /// falls back to the steepest-descent direction of f. When neither lowers f — a minimum of f that
@@ -37,11 +41,12 @@ public struct CriticalPointSearch: IterativeProblem {
         case gaussNewtonMR = "gauss-newton-mr"
         case gradientNorm = "gradient-norm"
         case eigenvectorFollowing = "eigenvector-following"
+        case minModeFollowing = "min-mode-following"
 
         /// Whether every step assembles the exact Hessian (memory ∝ M²).
         public var assemblesHessian: Bool { self == .newton || self == .eigenvectorFollowing }
         /// Whether the method aims at a chosen index (the others find whatever is nearest).
-        public var targetsIndex: Bool { self == .eigenvectorFollowing }
+        public var targetsIndex: Bool { self == .eigenvectorFollowing || self == .minModeFollowing }
     }
 
     public struct Settings: Sendable, Equatable, Codable {
@@ -61,6 +66,10 @@ public struct CriticalPointSearch: IterativeProblem {
         /// λ of the L2 term λ‖θ‖²/2 added to the loss: the energy is L + λ‖θ‖²/2, its gradient
         /// ∇L + λθ and its Hessian H + λI.
         public var l2 = 0.0
+        /// min-mode-following: continue with exact eigenvector-following steps (the `polish`
+        /// closure's decomposition) once ‖∇E‖ ≤ polish · ‖∇E‖ at the start, or when a min-mode step
+        /// finds no acceptable step; nil: matrix-free throughout.
+        public var polish: Double?
 
         public init(method: Method, innerIterations: Int) {
             self.method = method
@@ -120,6 +129,8 @@ public struct CriticalPointSearch: IterativeProblem {
     public let objective: DataParallelObjective
     public let settings: Settings
     let hessian: HessianAt
+    /// min-mode-following with `polish`: the assembled, decomposed Hessian for the exact steps.
+    let exactHessian: HessianAt?
     public private(set) var records: [StepRecord] = []
     /// Work done: loss-and-gradient evaluations, operator products (HVPs, or products with the
     /// assembled matrix for `newton`), Hessian assemblies.
@@ -137,11 +148,16 @@ public struct CriticalPointSearch: IterativeProblem {
     /// eigenvector-following: accepted steps in a row whose model change was below L's rounding and
     /// that did not lower ‖∇L‖ — the rounding floor; three end the search (`stalled`).
     private var floorSteps = 0
+    /// min-mode-following: the last iterate's Ritz vectors (M × k), the next Lanczos run's start.
+    private var modes: [Double]?
+    /// min-mode-following: the search has switched to the exact steps (`Settings.polish`).
+    public private(set) var polishing = false
 
-    public init(objective: DataParallelObjective, settings: Settings, hessian: @escaping HessianAt) {
+    public init(objective: DataParallelObjective, settings: Settings, hessian: @escaping HessianAt, polish exactHessian: HessianAt? = nil) {
         self.objective = objective
         self.settings = settings
         self.hessian = hessian
+        self.exactHessian = exactHessian
         follower = EigenvectorFollowing(index: settings.index, radius: min(settings.trustRadius, settings.maximumStep),
                                         maximumRadius: settings.maximumStep)
     }
@@ -185,9 +201,19 @@ public struct CriticalPointSearch: IterativeProblem {
         defer { self.damping = damping }
         var follower = self.follower, atFloor = false
         defer { self.follower = follower }
-        try hessian(θ) { unshifted in
+        // min-mode following hands over to the exact steps below the polish threshold (or after a
+        // failed min-mode step, below).
+        if settings.method == .minModeFollowing, exactHessian != nil, let polish = settings.polish, norm <= polish * scale { polishing = true }
+        let exact = polishing
+        var modes = self.modes
+        defer { self.modes = modes }
+        try (exact ? exactHessian! : hessian)(θ) { unshifted in
             let h: any SymmetricOperator = settings.l2 == 0 ? unshifted : ShiftedOperator(unshifted, shift: settings.l2)
-            if settings.method == .eigenvectorFollowing {
+            if settings.method == .minModeFollowing, !exact {
+                accepted = try followMinModes(h, at: θ, gradient: g, loss: measured.value, forcing: min(0.1, max(norm / max(scale, .leastNormalMagnitude), 1e-12)),
+                                              modes: &modes, follower: &follower, atFloor: &atFloor, record: &record, products: &products, search: &search)
+                if accepted == nil { return }
+            } else if settings.method.targetsIndex {
                 guard let spectral = unshifted as? EigendecomposedOperator else {
                     throw CriticalSearchFailed(description: "eigenvector-following needs the assembled Hessian's eigenvectors (critical.method = eigenvector-following assembles it)")
                 }
@@ -224,7 +250,7 @@ public struct CriticalPointSearch: IterativeProblem {
                 }
             }
         }
-        hessianAssemblies += settings.method.assemblesHessian ? 1 : 0
+        hessianAssemblies += settings.method.assemblesHessian || exact ? 1 : 0
         operatorProducts += products
         gradientEvaluations += search.trials
         record.trials = search.trials
@@ -234,7 +260,14 @@ public struct CriticalPointSearch: IterativeProblem {
             state.parameters = accepted.parameters
             latest = accepted
             floorSteps = atFloor ? floorSteps + 1 : 0
-            if floorSteps >= 3 { stalled = true }
+            if floorSteps >= 3 {
+                // At the rounding floor of the matrix-free steps the exact ones may still certify.
+                if settings.method == .minModeFollowing, !exact, exactHessian != nil { (polishing, floorSteps) = (true, 0) } else { stalled = true }
+            }
+        } else if settings.method == .minModeFollowing, !exact, exactHessian != nil {
+            // No acceptable min-mode step (the Ritz vectors or the complement's model poor at every
+            // radius): the exact steps take over from here rather than end the search.
+            polishing = true
         } else {
             stalled = true
         }
@@ -314,8 +347,6 @@ extension CriticalPointSearch {
         for i in 0..<n { λ[i] += settings.l2 }
         let c = try h.coordinates(of: g)
         products += 1
-        // L's own rounding: changes below it say nothing about the model.
-        let noise = 1e3 * Double.ulpOfOne * max(abs(loss), .leastNormalMagnitude)
         let scale = max(1, dot(θ, θ).squareRoot())
         defer { (record.uphillRadius, record.downhillRadius) = (follower.uphillRadius, follower.downhillRadius) }
         for _ in 0..<settings.backtracks {
@@ -323,32 +354,88 @@ extension CriticalPointSearch {
             let up = follower.index > 0 ? try h.vector(from: step.uphill) : [Double](repeating: 0, count: θ.count)
             let down = try h.vector(from: step.downhill)
             products += follower.index > 0 ? 2 : 1
-            let upLoss = follower.index > 0 ? try energy(zip(θ, up).map { $0 + $1 }, gradient: false).loss : loss
-            let downLoss = try energy(zip(θ, down).map { $0 + $1 }, gradient: false).loss
-            search.trials += follower.index > 0 ? 2 : 1
-            if upLoss.isFinite, downLoss.isFinite,
-               follower.judge(step, actualUphill: upLoss - loss, actualDownhill: downLoss - loss, noise: noise) {
-                var trial = θ, length = 0.0
-                for i in θ.indices {
-                    let d = up[i] + down[i]
-                    trial[i] += d
-                    length += d * d
-                }
-                length = length.squareRoot()
-                let e = try energy(trial, gradient: true)
-                search.trials += 1
-                guard e.loss.isFinite, e.gradientNorm!.isFinite else { continue }
+            if let accepted = try judgedTrial(up: up, down: down, step, at: θ, gradient: g, loss: loss, follower: &follower, atFloor: &atFloor,
+                                              search: &search) {
                 (record.direction, record.innerStop, record.damping) = ("eigenvector-following", "k = \(follower.index)", step.shifts.downhill)
-                (record.stepSize, record.stepLength) = (1, length)
-                (search.acceptedStep, search.acceptedLength) = (1, length)
-                let belowNoise = abs(step.predictedUphill) <= noise && abs(step.predictedDownhill) <= noise
-                let norm = dot(g, g).squareRoot()
-                atFloor = belowNoise && e.gradientNorm! >= 0.5 * norm
-                return (trial, e)
+                (record.stepSize, record.stepLength) = (search.acceptedStep, search.acceptedLength)
+                return accepted
             }
             if max(follower.uphillRadius, follower.downhillRadius) < 1e-14 * scale { break }
         }
         return nil
+    }
+
+    /// One min-mode-following step from θ (`MinModeFollowing`): the k lowest eigenpairs of the
+    /// energy's Hessian `h` by Lanczos on Hessian–vector products — started from the last iterate's
+    /// Ritz vectors, so a step costs a few expansions once the modes settle, and converged to a
+    /// tolerance that falls with ‖∇E‖ (10⁻⁴ … 10⁻¹⁰ of ‖H‖: loose far away, where only the modes'
+    /// rough directions matter; tight near the point, where their error limits the convergence) —
+    /// then the uphill P-RFO step in their span and Steihaug's conjugate gradients in the complement,
+    /// judged like eigenvector-following's. A rejected step is recomputed with the smaller radii from
+    /// the same Ritz pairs.
+    func followMinModes(_ h: any SymmetricOperator, at θ: [Double], gradient g: [Double], loss: Double, forcing: Double, modes: inout [Double]?,
+                        follower: inout EigenvectorFollowing, atFloor: inout Bool, record: inout StepRecord,
+                        products: inout Int, search: inout LineSearch) throws -> ([Double], Evaluation)? {
+        let n = θ.count, k = follower.index
+        var λ: [Double] = [], v: [Double] = []
+        var lanczosProducts = 0
+        if k > 0 {
+            let b = k
+            let lanczos = Lanczos(LanczosSettings(count: k, which: .smallest, tolerance: max(1e-10, min(1e-4, forcing * 1e-3)), blockSize: b,
+                                                  basis: min(n, max(LanczosSettings.minimumBasis(count: k, which: .smallest, blockSize: b), 2 * k + 30)),
+                                                  maxMatvecs: max(settings.innerIterations, 20 * b), seed: 0))
+            let result = try modes.map { try lanczos.run(h, startingWith: $0) } ?? lanczos.run(h)
+            (λ, v) = (result.eigenvalues, result.eigenvectors)
+            modes = v
+            lanczosProducts = result.matvecs
+            products += result.matvecs
+        }
+        let scale = max(1, dot(θ, θ).squareRoot())
+        defer { (record.uphillRadius, record.downhillRadius) = (follower.uphillRadius, follower.downhillRadius) }
+        for _ in 0..<settings.backtracks {
+            let step = try MinModeFollowing.step(gradient: g, ritzValues: λ, ritzVectors: v, follower: follower, forcing: forcing,
+                                                 maxIterations: settings.innerIterations) { try h.apply($0) }
+            products += step.innerIterations
+            if let accepted = try judgedTrial(up: step.up, down: step.down, step.judged, at: θ, gradient: g, loss: loss, follower: &follower,
+                                              atFloor: &atFloor, search: &search) {
+                (record.direction, record.innerIterations, record.innerStop) = ("min-mode", step.innerIterations, step.innerStop.rawValue)
+                (record.stepSize, record.stepLength) = (search.acceptedStep, search.acceptedLength)
+                record.innerStop += " (lanczos \(lanczosProducts))"
+                return accepted
+            }
+            if max(follower.uphillRadius, follower.downhillRadius) < 1e-14 * scale { break }
+        }
+        return nil
+    }
+
+    /// The trial of a step split into its uphill part `up` and downhill part `down` (parameter
+    /// space): E along each part alone, the radii judged on those changes against `step`'s models,
+    /// and — when both parts moved E the way their models said — E and ∇E at θ + up + down, the
+    /// accepted point (nil: rejected, the radii cut). `atFloor` says whether the step's model change
+    /// was below E's rounding (10³·ε_mach·|E|: changes below it say nothing about the model) and
+    /// ‖∇E‖ did not halve. Two losses and a gradient per trial (one loss for k = 0).
+    func judgedTrial(up: [Double], down: [Double], _ step: EigenvectorFollowing.Step, at θ: [Double], gradient g: [Double], loss: Double,
+                     follower: inout EigenvectorFollowing, atFloor: inout Bool, search: inout LineSearch) throws -> ([Double], Evaluation)? {
+        let noise = 1e3 * Double.ulpOfOne * max(abs(loss), .leastNormalMagnitude)
+        let upLoss = follower.index > 0 ? try energy(zip(θ, up).map { $0 + $1 }, gradient: false).loss : loss
+        let downLoss = try energy(zip(θ, down).map { $0 + $1 }, gradient: false).loss
+        search.trials += follower.index > 0 ? 2 : 1
+        guard upLoss.isFinite, downLoss.isFinite,
+              follower.judge(step, actualUphill: upLoss - loss, actualDownhill: downLoss - loss, noise: noise) else { return nil }
+        var trial = θ, length = 0.0
+        for i in θ.indices {
+            let d = up[i] + down[i]
+            trial[i] += d
+            length += d * d
+        }
+        length = length.squareRoot()
+        let e = try energy(trial, gradient: true)
+        search.trials += 1
+        guard e.loss.isFinite, e.gradientNorm!.isFinite else { return nil }
+        (search.acceptedStep, search.acceptedLength) = (1, length)
+        let belowNoise = abs(step.predictedUphill) <= noise && abs(step.predictedDownhill) <= noise
+        atFloor = belowNoise && e.gradientNorm! >= 0.5 * dot(g, g).squareRoot()
+        return (trial, e)
     }
 }
 

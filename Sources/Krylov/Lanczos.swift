@@ -154,6 +154,19 @@ public struct Lanczos {
         return result
     }
 
+    /// Runs to convergence or the matvec budget from `block` (n × blockSize, column-major;
+    /// orthonormalised here) instead of the seed's random first block: a warm start from nearby
+    /// eigenvectors — min-mode following's previous Ritz vectors, whose Krylov space already holds
+    /// most of the wanted pairs.
+    public func run(_ a: any SymmetricOperator, startingWith block: [Double]) throws -> Result {
+        precondition(block.count == a.dimension * settings.blockSize)
+        let first = Iteration(settings, dimension: a.dimension, restoring: nil, start: block).state
+        guard case .finished(let result) = try run(a, from: first, observe: { _ in true }) else {
+            preconditionFailure("Lanczos stopped without an observer asking it to")
+        }
+        return result
+    }
+
     /// Runs to convergence or the matvec budget. `observe` is called after every expansion on
     /// every rank with the same values; returning false stops the iteration at a resumable state.
     ///
@@ -286,7 +299,7 @@ extension Lanczos {
 
         var capacity: Int { settings.basis }
 
-        init(_ settings: LanczosSettings, dimension n: Int, restoring saved: State?) {
+        init(_ settings: LanczosSettings, dimension n: Int, restoring saved: State?, start given: [Double]? = nil) {
             self.settings = settings
             self.n = n
             replacements = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
@@ -300,7 +313,7 @@ extension Lanczos {
                 basis = Basis(length: n, capacity: settings.basis)
                 t = [Double](repeating: 0, count: settings.basis * settings.basis)
                 let b = settings.blockSize
-                let start = ProbeStream(seed: settings.seed, purpose: .start, distribution: .gaussian).block(0..<b, length: n)
+                let start = given ?? ProbeStream(seed: settings.seed, purpose: .start, distribution: .gaussian).block(0..<b, length: n)
                 next = []
                 next = orthonormalize(start, length: n, count: b, against: nil, replacement: replacement).q
             }

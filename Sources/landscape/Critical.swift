@@ -26,11 +26,12 @@ struct Critical: TableCommand {
             """)
 
     @OptionGroup var options: RunOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("newton (default), gauss-newton-mr, gradient-norm, or eigenvector-following (aims at --index). [critical.method]", valueName: "how")) var method: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("eigenvector-following: the index k aimed at (negative eigenvalues); 0. [critical.index]", valueName: "k")) var index: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("eigenvector-following: the first trust radius of the uphill and downhill subspaces; 0.1. [critical.trust-radius]", valueName: "r")) var trustRadius: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("newton (default), gauss-newton-mr, gradient-norm, eigenvector-following (aims at --index; H assembled), or min-mode-following (aims at --index; matrix-free). [critical.method]", valueName: "how")) var method: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("eigenvector-following, min-mode-following: the index k aimed at (negative eigenvalues); 0. [critical.index]", valueName: "k")) var index: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("eigenvector-following, min-mode-following: the first trust radius of the uphill and downhill subspaces; 0.1. [critical.trust-radius]", valueName: "r")) var trustRadius: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("The energy gains the L2 term λ‖θ‖²/2; 0. [critical.l2]", valueName: "λ")) var l2: String?
     @Flag(help: "Deflate the model's continuous symmetries (linear: GL(h), or O(h) with --l2; ReLU: rescaling) from the steps and the index count. [critical.project-symmetries]") var projectSymmetries = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("min-mode-following: exact eigenvector-following steps (H assembled) once ‖∇E‖ ≤ f × the start's, or when the matrix-free steps stall; off by default. [critical.polish]", valueName: "f")) var polish: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Starting points: init (default), trajectory, trajectory-loss or files. [critical.start]", valueName: "where")) var start: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("The number of starting points (start files: the files); 8. [critical.starts]", valueName: "K")) var starts: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("start init: scale factors of the initialisation, used in turn; 1. [critical.scales]", valueName: "a,b,…")) var scales: String?
@@ -56,7 +57,8 @@ struct Critical: TableCommand {
                   ("critical.iterations", iterations), ("critical.inner-iterations", innerIterations), ("critical.max-step", maxStep),
                   ("critical.duplicate-tolerance", duplicateTolerance), ("critical.near-critical", nearCritical),
                   ("critical.curvature", curvature), ("critical.group-size", groupSize), ("critical.index", index),
-                  ("critical.trust-radius", trustRadius), ("critical.l2", l2), ("critical.project-symmetries", projectSymmetries ? "true" : nil)])
+                  ("critical.trust-radius", trustRadius), ("critical.l2", l2), ("critical.project-symmetries", projectSymmetries ? "true" : nil),
+                  ("critical.polish", polish)])
     }
 
     func validate() throws {

@@ -38,34 +38,49 @@ import Testing
                        } })
     }()
 
-    /// The search with the surface's exact 2 × 2 eigendecomposition: where it ended, ‖∇‖ at every
-    /// iterate, and the index there.
-    static func follow(_ s: Surface, from start: [Double], index k: Int, radius: Double) -> (point: [Double], norms: [Double], index: Int) {
+    /// The eigenvalues of the 2 × 2 Hessian [h11, h12, h22], ascending, and their unit eigenvectors.
+    static func eigen(_ h: [Double]) -> ([Double], [[Double]]) {
+        let angle = 0.5 * atan2(2 * h[1], h[0] - h[2])
+        let (c, s) = (cos(angle), sin(angle))
+        let l1 = c * c * h[0] + 2 * s * c * h[1] + s * s * h[2], l2 = s * s * h[0] - 2 * s * c * h[1] + c * c * h[2]
+        return l1 <= l2 ? ([l1, l2], [[c, s], [-s, c]]) : ([l2, l1], [[-s, c], [c, s]])
+    }
+
+    /// A step's uphill and downhill parts (parameter space) and the judge's view of them.
+    typealias Proposal = (up: [Double], down: [Double], step: EigenvectorFollowing.Step)
+
+    /// The search loop on a surface: `propose` makes a step from ∇, the Hessian [h11, h12, h22], the
+    /// radii and ‖∇‖ so far; the parts are judged on the surface's values. Where it ended, ‖∇‖ at
+    /// every iterate, and the index there.
+    static func walk(_ s: Surface, from start: [Double], index k: Int, radius: Double,
+                     propose: (_ g: [Double], _ h: [Double], _ follower: EigenvectorFollowing, _ norms: [Double]) throws -> Proposal)
+        rethrows -> (point: [Double], norms: [Double], index: Int) {
         var p = start, norms: [Double] = []
         var follower = EigenvectorFollowing(index: k, radius: radius, maximumRadius: 4 * radius)
-        func eigen(_ h: [Double]) -> ([Double], [[Double]]) {
-            let angle = 0.5 * atan2(2 * h[1], h[0] - h[2])
-            let (c, s) = (cos(angle), sin(angle))
-            let l1 = c * c * h[0] + 2 * s * c * h[1] + s * s * h[2], l2 = s * s * h[0] - 2 * s * c * h[1] + c * c * h[2]
-            return l1 <= l2 ? ([l1, l2], [[c, s], [-s, c]]) : ([l2, l1], [[-s, c], [c, s]])
-        }
-        for _ in 0..<200 {
+        for _ in 0..<300 {
             let g = s.gradient(p[0], p[1])
             norms.append((g[0] * g[0] + g[1] * g[1]).squareRoot())
             if norms.last! <= 1e-13 { break }
-            let (λ, z) = eigen(s.hessian(p[0], p[1]))
-            let coordinates = z.map { $0[0] * g[0] + $0[1] * g[1] }
-            let step = follower.step(eigenvalues: λ, coordinates: coordinates, modes: 2)
-            func vector(_ c: [Double]) -> [Double] { [c[0] * z[0][0] + c[1] * z[1][0], c[0] * z[0][1] + c[1] * z[1][1]] }
-            let up = vector(step.uphill), down = vector(step.downhill)
+            let (up, down, step) = try propose(g, s.hessian(p[0], p[1]), follower, norms)
             let value = s.value(p[0], p[1])
             if follower.judge(step, actualUphill: s.value(p[0] + up[0], p[1] + up[1]) - value,
                               actualDownhill: s.value(p[0] + down[0], p[1] + down[1]) - value, noise: 1e-13 * s.scale(p[0], p[1])) {
                 p = [p[0] + up[0] + down[0], p[1] + up[1] + down[1]]
             }
         }
-        let λ = eigen(s.hessian(p[0], p[1])).0
+        let λ = Self.eigen(s.hessian(p[0], p[1])).0
         return (p, norms, λ.filter { $0 < 0 }.count)
+    }
+
+    /// P-RFO with the surface's exact 2 × 2 eigendecomposition.
+    static func follow(_ s: Surface, from start: [Double], index k: Int, radius: Double) -> (point: [Double], norms: [Double], index: Int) {
+        walk(s, from: start, index: k, radius: radius) { g, h, follower, _ in
+            let (λ, z) = Self.eigen(h)
+            let coordinates = z.map { $0[0] * g[0] + $0[1] * g[1] }
+            let step = follower.step(eigenvalues: λ, coordinates: coordinates, modes: 2)
+            func vector(_ c: [Double]) -> [Double] { [c[0] * z[0][0] + c[1] * z[1][0], c[0] * z[0][1] + c[1] * z[1][1]] }
+            return (vector(step.uphill), vector(step.downhill), step)
+        }
     }
 
     @Test func theShiftsAreTheBorderedMatricesExtremeEigenvalues() {

@@ -318,6 +318,38 @@ extension MPIJobs {
         }
     }
 
+    /// Min-mode following (matrix-free: the lowest mode by Lanczos on Hessian–vector products) aimed
+    /// at index 1 with the exact polish (`--polish 1e-4`: eigenvector-following steps, symmetries
+    /// deflated, once ‖∇L‖ fell by 10⁴) certifies the linear network's index-1 saddle at its
+    /// closed-form energy, after taking min-mode steps first; and 1 and 2 ranks agree (ε to 1e-10).
+    @Test func minModeFollowingWithThePolishCertifiesTheIndexOneSaddle() throws {
+        let f = try Self.fixture("critical-minmode")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let energy = try #require(try Self.energiesByIndex(f)[1])
+        let args = ["critical"] + f.model + ["--method", "min-mode-following", "--index", "1", "--project-symmetries", "--polish", "1e-4",
+                                             "--starts", "3", "--tolerance", "1e-13", "--quiet"]
+        var byRanks: [[[String: String]]] = []
+        for np in [1, 2] {
+            let out = f.path("ranks-\(np)")
+            let run = try MPITestSupport.run(np: np, args + ["--out", out], timeout: 300)
+            try #require(run.status == 0, "np \(np): \(run.stderr)")
+            let rows = try Paths.rows(out + "/critical.csv")
+            let certified = rows.filter { $0["certified"] == "true" }
+            #expect(certified.count >= 1, "np \(np): \(rows.map { ($0["class"]!, $0["failures"]!) })")
+            for r in certified {
+                #expect(Int(r["negative"]!) == 1 && r["target_index"] == "1" && r["symmetry_modes"] == "6", "np \(np): \(r)")
+                #expect(abs(Double(r["loss"]!)! - energy) <= 1e-9 * energy, "np \(np): ε = \(r["loss"]!) vs the closed form \(energy)")
+            }
+            let directions = try Paths.rows(out + "/trace.csv").map { $0["direction"]! }
+            #expect(directions.contains("min-mode") && directions.first == "min-mode", "np \(np): \(Set(directions))")
+            byRanks.append(rows)
+        }
+        for (a, b) in zip(byRanks[0], byRanks[1]) where a["certified"] == "true" || b["certified"] == "true" {
+            #expect(a["certified"] == b["certified"] && a["negative"] == b["negative"], "1 vs 2 ranks: \(a) vs \(b)")
+            #expect(abs(Double(a["loss"]!)! - Double(b["loss"]!)!) <= 1e-10 * Double(a["loss"]!)!, "1 vs 2 ranks: \(a["loss"]!) vs \(b["loss"]!)")
+        }
+    }
+
     /// One line, exit 2, nothing written.
     @Test func badInputIsRefusedWithOneLineAndNothingWritten() throws {
         let f = try Self.fixture("critical-bad")
@@ -331,7 +363,11 @@ extension MPIJobs {
             (["--scales", "1,-2"], "--scales"),
             (["--method", "eigenvector-following", "--index", "-1"], "--index = -1"),
             (["--method", "eigenvector-following", "--index", "\(Self.parameterCount)"], "at most \(Self.parameterCount - 1)"),
-            (["--index", "1"], "--method eigenvector-following"),
+            (["--index", "1"], "--method eigenvector-following or min-mode-following"),
+            (["--method", "min-mode-following", "--index", "\(Self.parameterCount)"], "at most \(Self.parameterCount - 1)"),
+            (["--polish", "1e-4"], "--polish applies to --method min-mode-following"),
+            (["--method", "min-mode-following", "--polish", "0"], "--polish = 0"),
+            (["--method", "min-mode-following", "--polish", "1e-4", "--memory-per-rank", "1M"], "--polish assembles H"),
             (["--l2", "-0.1"], "--l2 = -0.1"),
             (["--activation", "tanh", "--project-symmetries"], "no continuous symmetry"),
             (["--activation", "relu", "--l2", "0.01", "--project-symmetries"], "the L2 term breaks rescaling"),
