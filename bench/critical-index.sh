@@ -8,6 +8,7 @@
 # Not a test: the figures go to the issue's closing note and docs/critical.md.
 #   bench/critical-index.sh
 #   STARTS=4 INDICES="1 2" L2S="0.01" bench/critical-index.sh        (smoke run)
+#   ARGS="--layers 8 --dimension 8 --classes 8 --samples 32" bench/critical-index.sh   (ARGS: flags added to every search)
 # Writes bench/results/critical-index/… and bench/results/critical-index-<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ cd "$(dirname "$0")/.."
 : "${INDICES:=0 1 2 3 4 6 8 12 16}"
 : "${L2S:=0.01 0.001}"
 : "${ITERATIONS:=500}"
+: "${ARGS:=}"
+read -r -a extra <<< "$ARGS"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 : "${OUT:=bench/results/critical-index}"
 out=$OUT
@@ -25,11 +28,11 @@ start=$(date +%s)
 for l2 in $L2S; do
     for k in $INDICES; do
         mpirun -np 2 --oversubscribe "$LANDSCAPE" critical --config examples/critical-certified.toml --index "$k" --l2 "$l2" \
-            --starts "$STARTS" --iterations "$ITERATIONS" --out "$out/l2-$l2-k$k" --quiet </dev/null
+            --starts "$STARTS" --iterations "$ITERATIONS" "${extra[@]}" --out "$out/l2-$l2-k$k" --quiet </dev/null
     done
 done
 seconds=$(( $(date +%s) - start ))
 report="$out-$(date +%Y%m%d-%H%M).md"
-python3 bench/critical_index.py "$out" "$seconds" > "$report"
+python3 bench/critical_index.py "$out" "$seconds" "$ARGS" > "$report"
 cat "$report"
 echo "wrote $report"

@@ -48,6 +48,7 @@ for r in csv.DictReader(open(sys.argv[1] + '/critical.csv')):
 done
 seconds=$(( $(date +%s) - start ))
 report="$OUT-$(date +%Y%m%d-%H%M).md"
-python3 bench/critical_minima.py "$OUT" "$seconds" $LADDER > "$report"
+read -r -a ladder <<< "$LADDER"
+python3 bench/critical_minima.py "$OUT" "$seconds" "${ladder[@]}" > "$report"
 cat "$report"
 echo "wrote $report"

@@ -6,7 +6,9 @@ import csv, glob, json, math, os, sys
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+import tomllib
 out, seconds = sys.argv[1], int(sys.argv[2])
+extra = sys.argv[3] if len(sys.argv) > 3 else ""
 runs = {}
 for path in sorted(glob.glob(f"{out}/l2-*-k*/critical.csv")):
     name = os.path.basename(os.path.dirname(path))
@@ -29,7 +31,14 @@ def fit(eps, alpha):
     return coef[1], r.x * lo, math.exp(coef[0])
 
 print(f"# Certified critical points of chosen index (bench/critical-index.sh)\n")
-print(f"examples/critical-certified.toml (tanh 16-16-16, no biases, M = 512, N = 64, φ = 0.5), eigenvector-following, 2 ranks as 2 groups of 1; whole run {seconds} s wall.\n")
+first = sorted(glob.glob(f"{out}/l2-*-k*/"))[0]
+config, summary = tomllib.load(open(first + "config.toml", "rb")), json.load(open(first + "summary.json"))
+data, model = config["data"], config["model"]
+widths = "-".join(str(w) for w in [data["dimension"]] + model["layers"] + [data["classes"]])
+phi = summary["phi"]
+print(f"examples/critical-certified.toml{' with ' + extra if extra else ''}: {model['activation']} {widths}, "
+      f"{'no biases' if model.get('bias') is False else 'biases'}, M = {summary['parameters']}, N = {data['samples']}, φ = {phi:.4g}; "
+      f"starts: {config['critical']['start']}; eigenvector-following, 2 ranks as 2 groups of 1; whole run {seconds} s wall.\n")
 print("| λ (L2) | k | starts | certified | rate | classes | iterations (median, certified) | s / start | s / certified |")
 print("|---|---|---|---|---|---|---|---|---|")
 for (l2, k), rows in sorted(runs.items(), key=lambda x: (-x[0][0], x[0][1])):
@@ -60,7 +69,7 @@ for l2 in sorted({l for l, _ in runs}, reverse=True):
     print(f"## λ = {l2:g}: {len(points)} certified points, {len(distinct)} distinct ({len(minima)} minima, {len(saddles)} saddles)\n")
     if minima:
         e = sorted(p[0] for p in minima)
-        print(f"minima: energy ε = L + λ‖θ‖²/2 from {e[0]:.6g} to {e[-1]:.6g}; data loss from {min(p[1] for p in minima):.6g}; ½(1 − φ)² = 0.125\n")
+        print(f"minima: energy ε = L + λ‖θ‖²/2 from {e[0]:.6g} to {e[-1]:.6g}; data loss from {min(p[1] for p in minima):.6g}; ½(1 − φ)² = {0.5 * max(0, 1 - phi) ** 2:.4g}\n")
     if len(saddles) < 5:
         print("fewer than 5 distinct certified saddles: no fit\n")
         continue
