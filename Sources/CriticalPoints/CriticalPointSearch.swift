@@ -148,16 +148,7 @@ public struct CriticalPointSearch: IterativeProblem {
 
     /// The energy L + λ‖θ‖²/2 and its gradient (collective).
     public func energy(_ θ: [Double], gradient: Bool) throws -> Evaluation {
-        var e = try objective.evaluate(θ, gradient: gradient)
-        let λ = settings.l2
-        guard λ != 0 else { return e }
-        e.loss += 0.5 * λ * dot(θ, θ)
-        if var g = e.gradient {
-            for i in g.indices { g[i] += λ * θ[i] }
-            e.gradient = g
-            e.gradientNorm = dot(g, g).squareRoot()
-        }
-        return e
+        try EnergyObjective(objective, l2: settings.l2).evaluate(θ, gradient: gradient)
     }
 
     public var measuresEveryStep: Bool { true }
