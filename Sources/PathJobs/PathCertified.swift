@@ -70,6 +70,18 @@ extension PathJob {
         package var barrier: Double
         /// The saddle's energy − the band's top: ≤ 0 up to the band's convergence for the pass the band crossed.
         package var aboveBandTop: Double
+        /// A certified index-1 saddle between the higher minimum's energy and the band's top (to
+        /// 1e-9 relative): it can be the pass the band crossed. A saddle below the higher minimum,
+        /// or above a path that stays lower, is another pass — eigenvector-following from a top
+        /// that is far from critical can walk to one.
+        package var isPass: Bool
+
+        package init(point: CertifiedPoint, pivot: Int, bandTopEnergy: Double, higherMinimum: Double) {
+            (self.point, self.pivot, self.bandTopEnergy) = (point, pivot, bandTopEnergy)
+            barrier = point.energy - higherMinimum
+            aboveBandTop = point.energy - bandTopEnergy
+            isPass = point.reachedTarget && barrier >= 0 && aboveBandTop <= 1e-9 * max(1, abs(bandTopEnergy))
+        }
     }
 
     /// Eigenvector-following budget of the polish and the refinement.

@@ -212,8 +212,7 @@ extension PathJob {
         if settings.polish, settings.method != .string, let top = interior {
             let refined = try Self.certify([Array(band.pivot(top))], names: ["saddle"], search: certifiedSearch(index: 1, training: context.training, model: context.model, assembler: context.assembler),
                                            groups: context.groups, progress: context.progress)[0]
-            saddle = (RefinedSaddle(point: refined.point, pivot: top, bandTopEnergy: energies[top], barrier: refined.point.energy - higherEnd,
-                                    aboveBandTop: refined.point.energy - energies[top]), refined.parameters)
+            saddle = (RefinedSaddle(point: refined.point, pivot: top, bandTopEnergy: energies[top], higherMinimum: higherEnd), refined.parameters)
         }
         let certifiedEnds = context.polished.map { [$0[i], $0[j]] }
         let verdict = Self.verdict(highestCurvature, tolerance: settings.tolerance, suggestClimbing: settings.method != .string && !settings.climb)
@@ -338,10 +337,14 @@ extension PathJob {
         clauses.append(failed.isEmpty ? "both ends certified minima" : failed.map(\.sentence).joined(separator: "; "))
         if let saddle {
             let p = saddle.point
-            clauses.append(p.reachedTarget
-                ? String(format: "refined top: a certified index-1 saddle, E = %.10g, barrier %.4g above the higher minimum (band's top %+.3g)",
-                         p.energy, saddle.barrier, saddle.aboveBandTop)
-                : p.sentence)
+            let numbers = String(format: "E = %.10g, %.4g above the higher minimum, %+.3g against the band's top", p.energy, saddle.barrier, saddle.aboveBandTop)
+            if saddle.isPass {
+                clauses.append("refined top: a certified index-1 saddle, \(numbers) — the barrier is \(String(format: "%.4g", saddle.barrier))")
+            } else if p.reachedTarget {
+                clauses.append("refined top: a certified index-1 saddle, but not this path's pass (\(numbers))")
+            } else {
+                clauses.append(p.sentence)
+            }
         }
         return "; " + clauses.joined(separator: "; ")
     }

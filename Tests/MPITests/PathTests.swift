@@ -362,6 +362,7 @@ extension MPIJobs {
             #expect(e <= top + 1e-8, "the refined saddle \(e) vs the band's top \(top)")
             #expect(e > minima.max()!, "the saddle \(e) above both minima \(minima)")
             #expect(abs(try #require(saddle["barrier"] as? Double) - (e - minima.max()!)) <= 1e-15)
+            #expect(saddle["isPass"] as? Bool == true, "\(saddle)")
             #expect((s["verdict"] as? String)?.contains("both ends certified minima; refined top: a certified index-1 saddle") == true, "\(s["verdict"] ?? "")")
             // The path runs between the polished points, which are written, as is the saddle.
             let pivots = try NPYArray(contentsOf: out + "/pivots.npy"), m = 16
