@@ -337,7 +337,8 @@ extension PathJob {
         clauses.append(failed.isEmpty ? "both ends certified minima" : failed.map(\.sentence).joined(separator: "; "))
         if let saddle {
             let p = saddle.point
-            let numbers = String(format: "E = %.10g, %.4g above the higher minimum, %+.3g against the band's top", p.energy, saddle.barrier, saddle.aboveBandTop)
+            let numbers = String(format: "E = %.10g, %.4g %@ the higher minimum, %+.3g against the band's top", p.energy, abs(saddle.barrier),
+                                 saddle.barrier >= 0 ? "above" : "below", saddle.aboveBandTop)
             if saddle.isPass {
                 clauses.append("refined top: a certified index-1 saddle, \(numbers) — the barrier is \(String(format: "%.4g", saddle.barrier))")
             } else if p.reachedTarget {
