@@ -210,8 +210,9 @@ extension PathJob {
         let higherEnd = max(energies[0], energies[band.count - 1])
         var saddle: (RefinedSaddle, [Double])? = nil
         if settings.polish, settings.method != .string, let top = interior {
-            let refined = try Self.certify([Array(band.pivot(top))], names: ["saddle"], search: certifiedSearch(index: 1, training: context.training, model: context.model, assembler: context.assembler),
-                                           groups: context.groups, progress: context.progress)[0]
+            let search = certifiedSearch(index: 1, training: context.training, model: context.model, assembler: context.assembler)
+            let refined = try Self.certify([Array(band.pivot(top))], names: ["saddle"], search: search, groups: context.groups,
+                                           progress: context.progress)[0]
             saddle = (RefinedSaddle(point: refined.point, pivot: top, bandTopEnergy: energies[top], higherMinimum: higherEnd), refined.parameters)
         }
         let certifiedEnds = context.polished.map { [$0[i], $0[j]] }
