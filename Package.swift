@@ -66,8 +66,9 @@ let package = Package(
         // Command families over the jobs: paths between minima, critical points, and the studies
         // that compose jobs.
         .target(name: "PathJobs",
-                dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs", "Krylov", "NPY",
-                               "Networks", "Objectives", "Optimization", "Planning", "Reporting", "Support", "Training"]),
+                dependencies: ["Cluster", "Configuration", "CriticalJobs", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra",
+                               "Geometry", "Jobs", "Krylov", "NPY", "Networks", "Objectives", "Optimization", "Planning", "Reporting", "Support",
+                               "Training"]),
         .target(name: "CriticalJobs",
                 dependencies: ["Cluster", "Configuration", "CriticalPoints", "Curvature", "Datasets", "DistributedLinearAlgebra", "Jobs", "Krylov",
                                "NPY", "Networks", "Objectives", "Optimization", "Planning", "Reporting", "Support", "Training"]),

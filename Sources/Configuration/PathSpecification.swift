@@ -65,6 +65,13 @@ public struct PathSpecification: Sendable, Equatable, Codable {
     public var curvature = CurvatureMethod.auto
     /// Ranks per group (groups take pivots side by side); 0 = one group of all ranks.
     public var groupSize = 0
+    /// Before the band, each end point is polished to a certified minimum by eigenvector-following
+    /// at index 0 (exact Hessian); after a band (NEB, AutoNEB), its highest pivot is refined to a
+    /// certified index-1 saddle the same way (docs/path.md "Certified ends and saddle").
+    public var polish = false
+    /// λ of the L2 term λ‖θ‖²/2: the band, the profile, the curvature and the polish all run on
+    /// the energy L + λ‖θ‖²/2 (0: the loss alone).
+    public var l2 = 0.0
 
     public init() {}
 
@@ -104,6 +111,10 @@ public struct PathSpecification: Sendable, Equatable, Codable {
         }
         if let indexEvery, indexEvery < 1 { throw InputError(setting: "path.index-every", "= \(indexEvery): give a step of at least 1 pivot") }
         guard groupSize >= 0 else { throw InputError(setting: "path.group-size", "= \(groupSize): give 0 (one group) or a divisor of the number of ranks") }
+        guard l2 >= 0, l2.isFinite else { throw InputError(setting: "path.l2", "= \(l2): give a finite L2 weight ≥ 0 (the energy gains λ‖θ‖²/2)") }
+        if l2 > 0, method == .string {
+            throw InputError(setting: "path.l2", "applies to methods neb and autoneb: dynamic string sampling trains its new points with the [train] settings, which have no L2 term; drop it, or give --method autoneb")
+        }
         if method == .string {
             guard let level else {
                 throw InputError(setting: "path.level", "is missing: method string (dynamic string sampling) connects the end points at a loss level λ; give one above both end points' losses")

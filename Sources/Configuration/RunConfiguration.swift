@@ -418,6 +418,8 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("path.index-every", "--index-every", \.path.indexEvery),
         choice("path.curvature", "--curvature", \.path.curvature),
         integer("path.group-size", "--group-size", \.path.groupSize),
+        boolean("path.polish", "--polish", \.path.polish),
+        real("path.l2", "--l2", \.path.l2),
         choice("critical.method", "--method", \.critical.method),
         choice("critical.start", "--start", \.critical.start),
         integer("critical.starts", "--starts", \.critical.starts),

@@ -164,7 +164,7 @@ public struct CriticalPointSearch: IterativeProblem {
 
     /// The energy L + λ‖θ‖²/2 and its gradient (collective).
     public func energy(_ θ: [Double], gradient: Bool) throws -> Evaluation {
-        try objective.evaluate(θ, gradient: gradient).addingL2(settings.l2, at: θ)
+        try EnergyObjective(objective, l2: settings.l2).evaluate(θ, gradient: gradient)
     }
 
     public var measuresEveryStep: Bool { true }

@@ -44,7 +44,7 @@ extension PathJob {
         package let description: String
     }
 
-    /// NEB on the training loss: measure = every interior pivot's loss and gradient (pivots shared
+    /// NEB on the training energy (the loss, plus λ‖θ‖²/2 with `path.l2`): measure = every interior pivot's loss and gradient (pivots shared
     /// out to the rank groups), then the forces; advance = the update rule along the forces.
     package struct BandProblem: IterativeProblem {
         package let context: Context
@@ -65,7 +65,7 @@ extension PathJob {
             let band = state.band, m = band.dimension
             let shared = try context.groups.share(band.interiorCount, width: m + 2) { i in
                 let clock = Stopwatch()
-                let e = try context.training.evaluate(Array(band.pivot(i + 1)), gradient: true)
+                let e = try context.energy.evaluate(Array(band.pivot(i + 1)), gradient: true)
                 gradientSeconds += clock.seconds
                 return [e.loss, e.gradientNorm!] + e.gradient!
             }
@@ -262,7 +262,7 @@ extension PathJob {
         let shared = try context.groups.share(segments.count, width: width) { item in
             let s = segments[item]
             let origin = Array(band.pivot(s)), direction = zip(band.pivot(s + 1), band.pivot(s)).map { $0 - $1 }
-            var values = try context.training.evaluate(origin: origin, directions: [direction], coefficients: t).map(\.loss)
+            var values = try context.energy.evaluate(origin: origin, directions: [direction], coefficients: t).map(\.loss)
             if let heldOut = context.heldOut {
                 values += try heldOut.evaluate(origin: origin, directions: [direction], coefficients: t).map(\.loss)
             }

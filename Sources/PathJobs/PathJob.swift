@@ -1,5 +1,6 @@
 import Cluster
 import Configuration
+import CriticalJobs
 import Curvature
 import Jobs
 import Datasets
@@ -56,20 +57,32 @@ public struct PathJob {
         /// The job's run: world, progress, the run header.
         package var run: JobRun
         package let groups: RankGroups
+        /// The data loss L, and the energy L + λ‖θ‖²/2 (`path.l2`) the band, the profile and the
+        /// curvature measure — the energy's one definition, so a polished end is a minimum of it.
         package let training: DataParallelObjective
+        package let energy: EnergyObjective
         package let heldOut: DataParallelObjective?
         package let model: any Model
-        /// The end points (minima) and their training losses.
+        /// The end points as given (what the identity digests), the points the paths join (the
+        /// polished ones with `--polish`) and their energies.
+        package let given: [[Double]]
         package let points: [[Double]]
         package let losses: [Double]
+        /// `--polish`: what each end's polish reached (parallel to `points`).
+        package let polished: [CertifiedPoint]?
         package let curvatureExact: Bool
+        /// `--polish`: the group's exact Hessian for eigenvector-following.
+        package let assembler: HessianAssembler?
     }
 
     public func run(on world: Communicator) throws {
         try JobRun.perform("path", configuration: configuration, model: model, output: output, resuming: resume,
                            quiet: quiet, on: world) { run in
             let context = try prepare(run)
-            defer { context.groups.free() }
+            defer {
+                context.assembler?.release()
+                context.groups.free()
+            }
             try run.own { try output.refuseFinishedRun(resuming: resume) }
             if context.points.count == 2 {
                 let result = try connect(0, 1, into: output, context)
@@ -85,41 +98,67 @@ public struct PathJob {
         var run = run
         let world = run.world
         guard endpoints.count >= 2 else { throw InputError("--minima needs at least two minima (three or more to build a tree)") }
+        if settings.polish, configuration.model.loss == .crossEntropy, settings.l2 == 0 {
+            throw InputError(setting: "path.polish", "with model.loss = \"cross-entropy\" and no L2 term: cross-entropy on separable data has no finite minimum (its infimum is at ‖θ‖ → ∞), so there is no minimum to polish to; give --l2 λ > 0 (the energy L + λ‖θ‖²/2 has finite minima), or model.loss = \"mse\"")
+        }
         let groups = try RankGroups.split(world, size: groupSize, setting: "path.group-size")
+        var assembler: HessianAssembler? = nil
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
             let training = DataParallelObjective(model: model, dataset: split.training, communicator: groups.group)
+            let energy = EnergyObjective(training, l2: settings.l2)
             let heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: groups.group) }
             let flags = endpoints.count == 2 ? ["--from", "--to"] : endpoints.indices.map { "--minima #\($0 + 1)" }
-            let points = try zip(endpoints, flags).map { try inputs.readParameters($0, on: world, flag: $1) }
+            let given = try zip(endpoints, flags).map { try inputs.readParameters($0, on: world, flag: $1) }
             run.header.point = endpoints.count == 2 ? "\(endpoints[0]) → \(endpoints[1])" : "\(endpoints.count) minima"
-            for i in points.indices {
-                for j in points.indices where j > i && points[i] == points[j] {
+            for i in given.indices {
+                for j in given.indices where j > i && given[i] == given[j] {
                     throw InputError("\(flags[i]) and \(flags[j]) are the same point ('\(endpoints[i])', '\(endpoints[j])'); a path needs two distinct end points")
                 }
             }
             // The band is replicated: the pivots, their gradients, the forces and the optimiser's
             // velocity, (P + 2) × M values each, plus the model's working set.
+            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            // The polish assembles H at every step (M² doubles over the group): refused before the band.
+            try requirePolishable(dimension: m, groupSize: groups.group.size, budget: budget)
             let pivots = settings.largestBand
             let bytes = 4 * 8 * Double(pivots + 2) * Double(m) + 64 * 1024 * 1024
-            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
             if bytes > Double(budget) {
                 let fit = max(0, Int((Double(budget) - 64 * 1024 * 1024) / (32 * Double(m))) - 2)
                 throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × M doubles: pivots, gradients, forces, velocity), \(formatBytes(budget)) available; use at most \(fit) pivots (or set --memory-per-rank)")
-            }
-            let losses = try points.map { try training.evaluate($0, gradient: false).loss }
-            if settings.method == .string, let level = settings.level, let high = losses.max(), level <= high {
-                let which = losses.count == 2 ? (losses[0] >= losses[1] ? "--from" : "--to") : "the highest minimum"
-                throw InputError(setting: "path.level", "= \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {
                 try requireExactCurvatureFits(dimension: m, groupSize: groups.group.size, budget: budget, what: "the exact index at the highest pivot")
             }
-            return Context(run: run, groups: groups, training: training, heldOut: heldOut, model: model,
-                           points: points, losses: losses, curvatureExact: exact)
+            // The polish: every end to a certified minimum of the energy, before the band.
+            var points = given, polished: [CertifiedPoint]? = nil
+            if settings.polish {
+                assembler = try HessianAssembler(model: model, objective: training, configuration: configuration)
+                let search = certifiedSearch(index: 0, training: training, model: model, assembler: assembler)
+                let names = endpoints.count == 2 ? ["A", "B"] : endpoints.indices.map { "minimum \($0 + 1)" }
+                let results = try Self.certify(given, names: names, search: search, groups: groups, progress: run.progress)
+                (points, polished) = (results.map(\.parameters), results.map(\.point))
+                // Two ends polished into one minimum (to its rounding) leave no path to find.
+                let same = { (a: [Double], b: [Double]) in
+                    ElasticBand.distance(a[...], b[...]) <= 1e-8 * max(1, a.reduce(0) { $0 + $1 * $1 }.squareRoot())
+                }
+                for i in points.indices {
+                    for j in points.indices where j > i && same(points[i], points[j]) {
+                        throw InputError(setting: "path.polish", "took \(flags[i]) and \(flags[j]) to the same minimum (E = \(polished![i].energy)): both lie in one basin, and there is no path between a minimum and itself; give end points from two basins")
+                    }
+                }
+            }
+            let losses = try points.map { try energy.evaluate($0, gradient: false).loss }
+            if settings.method == .string, let level = settings.level, let high = losses.max(), level <= high {
+                let which = losses.count == 2 ? (losses[0] >= losses[1] ? "--from" : "--to") : "the highest minimum"
+                throw InputError(setting: "path.level", "= \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
+            }
+            return Context(run: run, groups: groups, training: training, energy: energy, heldOut: heldOut, model: model,
+                           given: given, points: points, losses: losses, polished: polished, curvatureExact: exact, assembler: assembler)
         } catch {
+            assembler?.release()
             groups.free()
             throw error
         }

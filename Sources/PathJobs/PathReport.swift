@@ -93,6 +93,11 @@ extension PathJob {
         package var iterationCostPerGradient: Double?
         /// What the path depends on (PathJob.identity): `--resume` keeps a finished path only if it matches.
         package var identity: SettingsIdentity?
+        /// `--polish`: what the two ends' polish reached (the path runs between the polished
+        /// points, ends/a.npy and ends/b.npy), and the band's top refined toward an index-1 saddle
+        /// (saddle.npy; NEB and AutoNEB).
+        package var ends: [CertifiedPoint]?
+        package var saddle: RefinedSaddle?
     }
 
     /// One pair: run the method into `directory` (its checkpoint inside), analyse, write. A pair
@@ -100,7 +105,8 @@ extension PathJob {
     package func connect(_ i: Int, _ j: Int, into directory: RunDirectory, _ context: Context) throws -> Summary {
         let world = context.world
         let (a, b) = (context.points[i], context.points[j]), ends = (context.losses[i], context.losses[j])
-        let identity = self.identity(a, b)
+        // The points as given: a polished point's last bits depend on the grouping's rounding.
+        let identity = self.identity(context.given[i], context.given[j])
         if resume, let done = try world.agree({ () throws -> Summary? in
             guard let data = FileManager.default.contents(atPath: directory.file("summary.json")) else { return nil }
             let done = try NonFiniteJSON.decoder().decode(Summary.self, from: data)
@@ -138,7 +144,7 @@ extension PathJob {
         }
         // Every pivot's loss (and held-out loss): the same evaluation `landscape evaluate` makes.
         let pivotValues = try context.groups.share(band.count, width: 3) { p in
-            let e = try context.training.evaluate(Array(band.pivot(p)), gradient: true)
+            let e = try context.energy.evaluate(Array(band.pivot(p)), gradient: true)
             return [e.loss, e.gradientNorm!, try context.heldOut?.evaluate(Array(band.pivot(p)), gradient: false).loss ?? .nan]
         }
         let energies = pivotValues.map { $0[0] }
@@ -164,7 +170,7 @@ extension PathJob {
         let lineShared = try context.groups.share(chunks, width: 2 * chunk) { c in
             let range = (c * chunk)..<min(rows.count, (c + 1) * chunk)
             let coefficients = range.map { [alphas[$0]] }
-            var train = try context.training.evaluate(origin: a, directions: [direction], coefficients: coefficients).map(\.loss)
+            var train = try context.energy.evaluate(origin: a, directions: [direction], coefficients: coefficients).map(\.loss)
             var held = try context.heldOut?.evaluate(origin: a, directions: [direction], coefficients: coefficients).map(\.loss)
                 ?? [Double](repeating: .nan, count: range.count)
             let pad = chunk - range.count
@@ -182,7 +188,6 @@ extension PathJob {
         // The ends of the line are A and B themselves: the pivots' values, bit for bit.
         line[0] = energies[0]
         line[rows.count - 1] = energies[band.count - 1]
-        let higherEnd = max(energies[0], energies[band.count - 1])
         let peakRow = rows.indices.max { rows[$0].loss < rows[$1].loss }!
         let linePeak = line.indices.max { line[$0] < line[$1] }!
         let interior = band.interiorCount > 0 ? (1..<(band.count - 1)).max { energies[$0] < energies[$1] } : nil
@@ -200,8 +205,20 @@ extension PathJob {
             }
         let highestCurvature = interior.flatMap { p in curvature.first { $0.pivot == p } }
         let endIndices = [0, band.count - 1].compactMap { p in curvature.first { $0.pivot == p }?.negative }
+        // `--polish`: the band's top refined by eigenvector-following at index 1 (the energy-landscape
+        // codes' DNEB-then-refine); the string's points are trained low points, not passes.
+        let higherEnd = max(energies[0], energies[band.count - 1])
+        var saddle: (RefinedSaddle, [Double])? = nil
+        if settings.polish, settings.method != .string, let top = interior {
+            let search = certifiedSearch(index: 1, training: context.training, model: context.model, assembler: context.assembler)
+            let refined = try Self.certify([Array(band.pivot(top))], names: ["saddle"], search: search, groups: context.groups,
+                                           progress: context.progress)[0]
+            saddle = (RefinedSaddle(point: refined.point, pivot: top, bandTopEnergy: energies[top], higherMinimum: higherEnd), refined.parameters)
+        }
+        let certifiedEnds = context.polished.map { [$0[i], $0[j]] }
         let verdict = Self.verdict(highestCurvature, tolerance: settings.tolerance, suggestClimbing: settings.method != .string && !settings.climb)
             + (highestCurvature != nil && endIndices.count == 2 ? " (index at the end points: \(endIndices[0]), \(endIndices[1]))" : "")
+            + Self.certifiedVerdict(ends: certifiedEnds, saddle: saddle?.0)
         let heldOutEnds = context.heldOut == nil ? nil : [pivotValues[0][2], pivotValues[band.count - 1][2]]
         let heldOutBarrier = context.heldOut == nil ? nil : rows.compactMap(\.heldOut).max()! - max(heldOutEnds![0], heldOutEnds![1])
         let stringReport = string.map { s in
@@ -227,13 +244,19 @@ extension PathJob {
             string: stringReport, curvature: curvature, verdict: verdict, seconds: clock.seconds,
             bandSeconds: bandOutcome?.progress.bandSeconds, gradientSeconds: bandOutcome?.progress.gradientSeconds,
             iterationCostPerGradient: bandOutcome.map { $0.progress.gradientSeconds > 0 ? $0.progress.bandSeconds / $0.progress.gradientSeconds : .nan },
-            identity: identity)
+            identity: identity, ends: certifiedEnds, saddle: saddle?.0)
         var header = try context.run.completedHeader()   // collective
         header.point = "\(endpoints[i]) → \(endpoints[j])"
         try world.agree {
             try directory.create()
             try NPYArray(shape: [band.count, band.dimension], values: band.pivots).write(to: directory.file("pivots.npy"))
             if let p = interior { try NPYArray(shape: [band.dimension], values: Array(band.pivot(p))).write(to: directory.file("highest.npy")) }
+            if certifiedEnds != nil {
+                try directory.subdirectory("ends").create()
+                try NPYArray(shape: [band.dimension], values: a).write(to: directory.file("ends/a.npy"))
+                try NPYArray(shape: [band.dimension], values: b).write(to: directory.file("ends/b.npy"))
+            }
+            if let (_, θ) = saddle { try NPYArray(shape: [band.dimension], values: θ).write(to: directory.file("saddle.npy")) }
             var csv = "kind,pivot,t,arc_length,alpha,train_loss,held_out_loss,line_train_loss,line_held_out_loss\n"
             for (r, row) in rows.enumerated() {
                 csv += "\(row.t == 0 ? "pivot" : "segment"),\(row.pivot),\(row.t),\(row.arc),\(alphas[r]),\(row.loss),\(row.heldOut.map { "\($0)" } ?? ""),\(line[r]),\(lineHeld[r].isNaN ? "" : "\(lineHeld[r])")\n"
@@ -283,13 +306,15 @@ extension PathJob {
         let shared = try context.groups.share(pivots.count, width: width) { s in
             let θ = Array(band.pivot(pivots[s]))
             if context.curvatureExact {
+                // The energy's Hessian H + λI: the shift moves every eigenvalue alike.
                 let eigenvalues = try exactHessianEigenvalues(at: θ, model: context.model, objective: context.training, configuration: configuration)
+                    .map { $0 + context.energy.l2 }
                 let counts = SpectrumCounts(eigenvalues: eigenvalues, dimension: m)
                 return [Double(counts.negative), Double(counts.nearZero), Double(counts.positive), counts.zeroTolerance, eigenvalues.last!, Double(k)]
                     + eigenvalues.prefix(k)
             }
             let settings = configuration.curvatureLanczos(count: k, which: .smallest, dimension: m)
-            let result = try Lanczos(settings).run(context.training.curvature(.hessian, at: θ))
+            let result = try Lanczos(settings).run(context.energy.hessian(at: θ))
             let values = result.eigenvalues.sorted()
             let converged = zip(result.eigenvalues, result.converged).filter { $0.1 }.map(\.0)
             return [Double(converged.filter { $0 < 0 }.count), .nan, .nan, .nan, .nan, Double(converged.count)] + values.prefix(k)
@@ -302,6 +327,28 @@ extension PathJob {
                                   zeroTolerance: v[3].isNaN ? nil : v[3], smallestEigenvalues: Array(v[6...]).filter { !$0.isNaN },
                                   largestEigenvalue: v[4].isNaN ? nil : v[4])
         }
+    }
+
+    /// `--polish`: what the ends and the refined top are, as a clause of the verdict — an end that
+    /// is not a certified minimum is said so, never called a minimum.
+    package static func certifiedVerdict(ends: [CertifiedPoint]?, saddle: RefinedSaddle?) -> String {
+        guard let ends else { return "" }
+        var clauses: [String] = []
+        let failed = ends.filter { !$0.reachedTarget }
+        clauses.append(failed.isEmpty ? "both ends certified minima" : failed.map(\.sentence).joined(separator: "; "))
+        if let saddle {
+            let p = saddle.point
+            let numbers = String(format: "E = %.10g, %.4g %@ the higher minimum, %+.3g against the band's top", p.energy, abs(saddle.barrier),
+                                 saddle.barrier >= 0 ? "above" : "below", saddle.aboveBandTop)
+            if saddle.isPass {
+                clauses.append("refined top: a certified index-1 saddle, \(numbers) — the barrier is \(String(format: "%.4g", saddle.barrier))")
+            } else if p.reachedTarget {
+                clauses.append("refined top: a certified index-1 saddle, but not this path's pass (\(numbers))")
+            } else {
+                clauses.append(p.sentence)
+            }
+        }
+        return "; " + clauses.joined(separator: "; ")
     }
 
     /// What the highest pivot is, in one line.

@@ -19,6 +19,11 @@ struct Path: TableCommand {
             pivots side by side. Writes pivots.npy, highest.npy, profile.csv, convergence.csv, curvature.csv, path.svg, \
             convergence.svg, summary.json. SIGTERM/SIGUSR1 checkpoint the band (exit 3); --resume continues. See docs/path.md.
 
+            --polish: the end points are first polished to certified minima of the energy L + λ‖θ‖²/2 (--l2 λ; \
+            eigenvector-following with the exact Hessian, the certificate of `landscape critical`), the path runs between \
+            them, and the band's highest pivot is refined to a certified index-1 saddle; ends/a.npy, ends/b.npy and \
+            saddle.npy are written, and summary.json says what each point is.
+
             The exact index assembles H on the squarest process grid of each group (hessian.block and hessian.assembly from \
             --config apply); Lanczos takes top.tolerance, top.block-size and top.max-matvecs from --config.
             """)
@@ -59,6 +64,10 @@ struct Path: TableCommand {
     var curvature: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A band checkpoint every this many iterations (0: on signals only); 200. [path.checkpoint-every]", valueName: "n")) var bandCheckpointEvery: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group (default). [path.group-size]", valueName: "G")) var groupSize: String?
+    @Flag(help: "Polish the end points to certified minima (eigenvector-following at index 0, exact Hessian) before the band, and refine the band's highest pivot to a certified index-1 saddle after it (NEB, AutoNEB). [path.polish]")
+    var polish = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("The energy gains the L2 term λ‖θ‖²/2 (band, profile, curvature, polish; neb and autoneb); 0. [path.l2]", valueName: "λ"))
+    var l2: String?
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 
     /// (key, text) of the `[path]` flags given.
@@ -71,6 +80,7 @@ struct Path: TableCommand {
             ("path.momentum", bandMomentum), ("path.max-step", maxStep), ("path.level", level), ("path.split", split),
             ("path.string-steps", stringSteps), ("path.string-points", stringPoints), ("path.index-every", indexEvery),
             ("path.curvature", curvature), ("path.checkpoint-every", bandCheckpointEvery), ("path.group-size", groupSize),
+            ("path.polish", polish ? "true" : nil), ("path.l2", l2),
         ]
         return keyFlags(pairs)
     }
