@@ -10,7 +10,7 @@
 # CONFIGS: n:φ:bias[:starts[:indices, comma-separated]] entries; the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${CONFIGS:=8:0.25:false 8:0.5:false 8:0.75:false 8:0.25:true 8:0.5:true 8:0.75:true 16:0.25:false 16:0.75:false:10 16:0.5:true:10 32:0.5:false:2:1,4}"
+: "${CONFIGS:=8:0.25:false:30 8:0.5:false:30 8:0.75:false:30 8:0.25:true:30 8:0.5:true:30 8:0.75:true:30 16:0.25:false:10 16:0.75:false:10 16:0.5:true:10 32:0.5:false:2:1,4}"
 : "${STARTS:=20}"
 : "${INDICES:=0 1 2 3 4 6 8 12 16}"
 : "${L2:=0.001}"
