@@ -93,7 +93,7 @@ public enum ConvolutionalLayer: Sendable, Codable, Equatable, CustomStringConver
         for (index, layer) in layers.enumerated() {
             switch layer.output(from: shapes[index]) {
             case .success(let next): shapes.append(next)
-            case .failure(let error): return .failure(ChainError(layer: index, detail: "\(layer) \(error.detail)"))
+            case .failure(let error): return .failure(ChainError(layer: index, reason: error.detail))
             }
         }
         return .success(shapes)
@@ -102,7 +102,10 @@ public enum ConvolutionalLayer: Sendable, Codable, Equatable, CustomStringConver
     /// A layer of a chain (0-based) that cannot take its input.
     public struct ChainError: Error, Sendable, Equatable {
         public let layer: Int
-        public let detail: String
+        /// What is wrong, without the layer's name ("kernel 5x5 is larger than its input 4x4 …").
+        public let reason: String
+        /// The layer's position (1-based) and what is wrong.
+        public var detail: String { "layer \(layer + 1): \(reason)" }
     }
 }
 
@@ -142,7 +145,7 @@ public struct ConvolutionalNetwork: Model {
     public init(input: FeatureShape, layers: [ConvolutionalLayer], biases: Bool = true, loss: Loss) throws(ConvolutionalLayer.ChainError) {
         let shapes = try ConvolutionalLayer.shapes(input: input, layers: layers).get()
         guard let first = layers.firstIndex(where: \.isAffine) else {
-            throw ConvolutionalLayer.ChainError(layer: 0, detail: "the layers need a convolution or a dense layer (they have no parameters)")
+            throw ConvolutionalLayer.ChainError(layer: 0, reason: "the layers need a convolution or a dense layer (they have no parameters)")
         }
         self.input = input
         self.layers = layers
