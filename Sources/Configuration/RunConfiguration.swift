@@ -136,7 +136,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
 /// A configuration value, from TOML or from a flag's text.
 public enum ConfigurationValue: Sendable {
-    case integer(Int), real(Double), text(String), boolean(Bool), integers([Int]), reals([Double])
+    case integer(Int), real(Double), text(String), boolean(Bool), integers([Int]), reals([Double]), texts([String])
 
     init(toml value: TOMLValueConvertible) throws {
         if let v = value.int { self = .integer(v) }
@@ -147,6 +147,8 @@ public enum ConfigurationValue: Sendable {
             // Integers stay integers (widths); an array with a real in it is a list of reals (scales).
             if let values = Optional(array.compactMap(\.int)), values.count == array.count {
                 self = .integers(values)
+            } else if let values = Optional(array.compactMap(\.string)), values.count == array.count {
+                self = .texts(values)   // layer strings (model.convolution)
             } else {
                 var values: [Double] = []
                 for element in array {
@@ -184,6 +186,9 @@ public enum ConfigurationValue: Sendable {
                 values.append(v)
             }
             self = .integers(values)
+        case .texts:
+            // A flag's list: comma-separated ("conv 8 5x5,maxpool 2"), no quoting needed.
+            self = .texts(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         case .reals:
             let body = trimmed.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             var values: [Double] = []
@@ -203,6 +208,10 @@ public enum ConfigurationValue: Sendable {
     var text: String? { if case .text(let v) = self { v } else { nil } }
     var boolean: Bool? { if case .boolean(let v) = self { v } else { nil } }
     var integers: [Int]? { if case .integers(let v) = self { v } else { nil } }
+    /// An empty TOML array `[]` reads as integers; as a list of strings it is empty too.
+    var texts: [String]? {
+        switch self { case .texts(let v): v; case .integers(let v) where v.isEmpty: []; default: nil }
+    }
     /// A list of integers is a list of reals too (TOML `[1, 2]` for [1.0, 2.0]).
     var reals: [Double]? {
         switch self { case .reals(let v): v; case .integers(let v): v.map(Double.init); default: nil }
@@ -213,7 +222,7 @@ import Foundation
 
 /// One configuration key: its dotted name, its flag, its type, how to set and render it.
 public struct ConfigurationKey: Sendable {
-    public enum Kind: String, Sendable { case integer, real, text, boolean, integers, reals }
+    public enum Kind: String, Sendable { case integer, real, text, boolean, integers, reals, texts }
 
     public let name: String
     public let flag: String
@@ -336,6 +345,7 @@ public struct ConfigurationKey: Sendable {
         optionalText("data.path", "--cifar", \.data.path),
         choice("data.subset", "--subset", \.data.subset),
         integer("data.held-out", "--held-out", \.data.heldOut),
+        optionalIntegers("data.shape", "--shape", \.data.imageShape),
         ConfigurationKey(name: "data.standardize", flag: "--standardize", kind: .boolean, set: { c, v in
             guard let x = v.boolean else { throw InputError("expected true or false") }
             c.data.standardize = x
@@ -344,6 +354,14 @@ public struct ConfigurationKey: Sendable {
             guard let x = v.integers else { throw InputError("expected a list of widths such as [30, 30]") }
             c.model.layers = x
         }, render: { ConfigurationValue.integers($0.model.layers).rendered }),
+        // model.kind and model.convolution are rendered only for a convnet: the config.toml, and so
+        // the checkpoint identity, of every MLP run stays what it was before the keys existed.
+        ConfigurationKey(name: "model.kind", flag: "--model", kind: .text, set: { c, v in c.model.kind = try chosen(v) },
+                         render: { $0.model.kind == .mlp ? nil : renderText($0.model.kind.rawValue) }),
+        ConfigurationKey(name: "model.convolution", flag: "--convolution", kind: .texts, set: { c, v in
+            guard let x = v.texts else { throw InputError("expected a list of layers such as [\"conv 8 5x5\", \"maxpool 2\", \"dense 32\"]") }
+            c.model.convolution = x
+        }, render: { $0.model.kind == .convnet ? ConfigurationValue.texts($0.model.convolution).rendered : nil }),
         choice("model.activation", "--activation", \.model.activation),
         choice("model.loss", "--loss", \.model.loss),
         choice("model.init", "--init", \.model.initialization),

@@ -179,7 +179,8 @@ public struct SweepPoint: Sendable {
         case "cifar10": (inputs, outputs) = (3072, 10)
         default: (inputs, outputs) = (c.data.dimension, c.data.classes)
         }
-        let m = Double(c.model.parameterCount(inputs: inputs, outputs: outputs) ?? Int.max)
+        let shape = (try? c.data.inputShape()) ?? nil
+        let m = Double(c.model.parameterCount(inputs: inputs, shape: shape, outputs: outputs) ?? Int.max)
         let n = Double(c.data.samples ?? 1000)
         let steps = Double(c.train.steps ?? 1000)
         let spectra = (gaussNewtonSplit ? 3.0 : 1.0) * (includeInitialization ? 2 : 1)
@@ -197,6 +198,7 @@ extension ConfigurationValue: CustomStringConvertible {
         case .boolean(let v): "\(v)"
         case .integers(let v): "[" + v.map(String.init).joined(separator: ", ") + "]"
         case .reals(let v): "[" + v.map(renderReal).joined(separator: ", ") + "]"
+        case .texts(let v): "[" + v.map(renderText).joined(separator: ", ") + "]"
         }
     }
     public var description: String { rendered }

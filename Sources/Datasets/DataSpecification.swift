@@ -42,8 +42,25 @@ public struct DataSpecification: Sendable, Codable, Equatable {
     /// Standardise each feature to zero mean and unit variance over the whole dataset
     /// (always done for clusters; optional for mnist, cifar10 and npy).
     public var standardize = false
+    /// The shape C, H, W of one input row (for convolutional models); nil: the kind's own —
+    /// MNIST 1 × 28 × 28, CIFAR-10 3 × 32 × 32, an NPY x of N × C × H × W — or none (d × 1 × 1).
+    public var imageShape: [Int]?
 
     public init() {}
+
+    /// C, H, W of one input row: `imageShape` (data.shape) if set, else what the kind's files hold (see `shape`), or nil.
+    public func inputShape() throws -> [Int]? {
+        try validate()
+        if let imageShape { return imageShape }
+        switch kind {
+        case .mnist: return [1, 28, 28]
+        case .cifar10: return [3, 32, 32]
+        case .npy:
+            let description = try NPYData(x: x!, y: y!, samples: samples, subset: subset, standardize: standardize).validate()
+            return description.x.shape.count == 4 ? Array(description.x.shape.dropFirst()) : nil
+        case .clusters, .random: return nil
+        }
+    }
 
     /// The stream of SplitMix64(seed) reserved for data (initialisation and SGD use others).
     public static let stream: UInt64 = 0xDA7A
@@ -52,6 +69,9 @@ public struct DataSpecification: Sendable, Codable, Equatable {
     public func validate() throws {
         if let samples, samples < 1 { throw InputError(setting: "data.samples", "must be ≥ 1 (got \(samples))") }
         guard heldOut >= 0 else { throw InputError(setting: "data.held-out", "must be ≥ 0 (got \(heldOut))") }
+        if let imageShape, imageShape.count != 3 || imageShape.contains(where: { $0 < 1 }) {
+            throw InputError(setting: "data.shape", "must be three sizes ≥ 1, C, H, W (got \(imageShape))")
+        }
         switch kind {
         case .clusters, .random:
             guard classes >= (kind == .clusters ? 2 : 1) else {
@@ -82,7 +102,7 @@ public struct DataSpecification: Sendable, Codable, Equatable {
         case .npy:
             let description = try NPYData(x: x!, y: y!, samples: samples, subset: subset, standardize: standardize).validate()
             let available = description.x.shape[0]
-            return (min(samples ?? available - heldOut, available), description.x.shape[1], description.classes ?? description.y.shape[1])
+            return (min(samples ?? available - heldOut, available), description.features, description.classes ?? description.y.shape[1])
         }
     }
 

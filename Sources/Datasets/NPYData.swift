@@ -5,7 +5,7 @@ import NPY
 import SeededRandom
 
 /// User data as NPY files: `x` is N × d (float32/float64/integer, either byte order, C or Fortran
-/// order) and `y` is either N class labels (integers, or floats with integral values, 0…k−1 with
+/// order) or N × C × H × W in C order (images for convolutional models: d = C·H·W, NCHW rows) and `y` is either N class labels (integers, or floats with integral values, 0…k−1 with
 /// k = max label + 1) or N × k float targets. Each rank reads only the rows of its shard.
 struct NPYData {
     var x: String
@@ -19,6 +19,8 @@ struct NPYData {
         var y: NPYHeader
         /// k = max label + 1 for labels; nil for N × k targets.
         var classes: Int?
+        /// d: the values of one row of x (C·H·W for images).
+        var features: Int { x.shape.dropFirst().reduce(1, *) }
     }
 
     func header(_ path: String, role: String) throws -> NPYHeader {
@@ -32,8 +34,11 @@ struct NPYData {
         guard hx.dataType.isFloatingPoint || hx.dataType.isInteger else {
             throw InputError("data.x '\(x)' has dtype \(hx.dataType); float32/float64 or integer data is required")
         }
-        guard hx.shape.count == 2, hx.shape[0] >= 1, hx.shape[1] >= 1 else {
-            throw InputError("data.x '\(x)' has shape \(hx.shape); it must be 2-D, N × d with N, d ≥ 1")
+        guard hx.shape.count == 2 || hx.shape.count == 4, hx.shape.allSatisfy({ $0 >= 1 }) else {
+            throw InputError("data.x '\(x)' has shape \(hx.shape); it must be N × d or N × C × H × W (images) with every size ≥ 1")
+        }
+        guard hx.shape.count == 2 || !hx.fortranOrder else {
+            throw InputError("data.x '\(x)' is a 4-D array in Fortran order; save it in C order (numpy.ascontiguousarray) so that each image is one NCHW row")
         }
         guard hy.dataType.isFloatingPoint || hy.dataType.isInteger else {
             throw InputError("data.y '\(y)' has dtype \(hy.dataType); integer labels or float targets are required")
@@ -62,7 +67,7 @@ struct NPYData {
 
     func load(random: SplitMix64, heldOut: Int, on communicator: Communicator) throws -> DataSplit {
         let description = try communicator.agree { try validate() }
-        let available = description.x.shape[0], d = description.x.shape[1]
+        let available = description.x.shape[0], d = description.features
         let k = description.classes ?? description.y.shape[1]
         try checkShardSize(samples: samples ?? available, ranks: communicator.size, width: d + k, what: "npy")
         let selected = try selectSamples(samples, heldOut: heldOut, of: available, subset: subset, random: random, source: "'\(x)'")
@@ -78,12 +83,12 @@ struct NPYData {
         }
     }
 
-    /// The given rows of a 1-D or 2-D array, as float64 in row-major order. C-order rows are one
+    /// The given rows of a 1-D, 2-D or (C-order) 4-D array, as float64 in row-major order. C-order rows are one
     /// contiguous read each (runs of consecutive rows are merged); Fortran order reads each
     /// row's elements column by column.
     static func readRows(_ path: String, _ header: NPYHeader, rows: [Int]) throws -> [Double] {
         let source = try ByteSource(path: path)
-        let n = header.shape[0], width = header.shape.count == 2 ? header.shape[1] : 1
+        let n = header.shape[0], width = header.shape.dropFirst().reduce(1, *)
         let size = header.dataType.itemSize
         var result = [Double](repeating: 0, count: rows.count * width)
         if !header.fortranOrder || width == 1 {

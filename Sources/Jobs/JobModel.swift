@@ -23,8 +23,24 @@ extension RunConfiguration {
             }
             return given
         }
-        try model.requireSupportedSize(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
-        return model.model(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
+        return try builtModel(inputs: dataset.inputDimension, outputs: dataset.outputDimension)
+    }
+
+    /// The `[model]` table's model for d inputs and k outputs, the inputs shaped as the data say
+    /// (`DataSpecification.inputShape`), refused as bad input naming the setting at fault: too many
+    /// parameters, convolution layers that do not chain, a data.shape that does not hold d values.
+    package func builtModel(inputs d: Int, outputs k: Int) throws -> any Model {
+        let built: any Model
+        do {
+            if model.kind == .mlp { try model.requireSupportedSize(inputs: d, outputs: k) }
+            built = try model.model(inputs: d, shape: model.kind == .convnet ? data.inputShape() : nil, outputs: k)
+        } catch let error as ModelError {
+            throw InputError(setting: error.setting, error.detail)
+        }
+        guard built.parameterCount <= maximumParameterCount else {
+            throw InputError(setting: "model.convolution", "\(built.summary) has \(built.parameterCount) parameters, more than 2³¹ − 1 (BLAS's 32-bit sizes); use fewer channels or units")
+        }
+        return built
     }
 
     /// config.toml of a run on `model`: the resolved configuration, with a first line naming a
@@ -37,14 +53,13 @@ extension RunConfiguration {
 
 extension ModelSpecification {
     /// M of `model` (built from this specification), with the M of the same layers under the
-    /// other `model.bias`: the two differ by Σ n_l, never 0, so a file of the other size has a
-    /// likely cause.
+    /// other `model.bias`: they differ by the bias blocks (Σ of the weight blocks' output sizes),
+    /// never 0, so a file of the other size has a likely cause.
     package func expectedParameters(of model: any Model) -> ParameterCount {
-        var flipped = self
-        flipped.bias.toggle()
-        return ParameterCount(m: model.parameterCount, other: flipped.parameterCount(inputs: model.inputDimension, outputs: model.outputDimension).map {
-            ParameterCount.Other(m: $0, setting: "model.bias = \(flipped.bias)", current: "model.bias = \(bias)")
-        })
+        let blocks = model.parameterBlocks
+        let other = bias ? model.parameterCount - blocks.filter { $0.role == .bias }.reduce(0) { $0 + $1.count }
+                         : model.parameterCount + blocks.filter { $0.role == .weight }.reduce(0) { $0 + $1.shape[0] }
+        return ParameterCount(m: model.parameterCount, other: ParameterCount.Other(m: other, setting: "model.bias = \(!bias)", current: "model.bias = \(bias)"))
     }
 
     /// Refuses, as bad input, a specification whose model would have more than

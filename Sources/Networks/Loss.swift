@@ -1,3 +1,4 @@
+import Samples
 #if canImport(Glibc)
 import Glibc
 #else
@@ -63,5 +64,36 @@ public enum Loss: String, CaseIterable, Sendable, Codable {
             let scale = 1 / Double(k)
             for c in 0..<k { u[c] = r[c] * scale }
         }
+    }
+}
+
+extension Loss {
+    /// The loss head of a tile of n samples with k outputs each (row-major): ℓᵢ summed, ∇_f ℓᵢ
+    /// into `gradient` and pᵢ into `probabilities` (n × k each), and how many rows' largest output
+    /// is their largest target (ties: the first). Every model's passes end here.
+    func head(outputs: UnsafePointer<Double>, targets y: UnsafePointer<Double>, count n: Int, outputs k: Int,
+              gradient g: UnsafeMutablePointer<Double>, probabilities p: UnsafeMutablePointer<Double>) -> LossStatistics {
+        var sum = 0.0, correct = 0
+        for i in 0..<n {
+            let f = outputs + i * k, target = y + i * k
+            sum += evaluate(output: f, target: target, k: k, gradient: g + i * k, probabilities: p + i * k)
+            var best = 0, label = 0
+            for c in 1..<max(k, 1) {
+                if f[c] > f[best] { best = c }
+                if target[c] > target[label] { label = c }
+            }
+            if best == label { correct += 1 }
+        }
+        return LossStatistics(lossSum: sum, correct: correct, count: n)
+    }
+
+    /// R δ_L = ∇²_f ℓᵢ · R fᵢⱼ for n samples and B directions: rows (i, j) of k, the i-th sample's
+    /// p and y (as left by `head`) serving all its directions.
+    func curvatureProducts(_ rf: UnsafePointer<Double>, probabilities p: UnsafePointer<Double>, targets y: UnsafePointer<Double>,
+                           count n: Int, directions B: Int, outputs k: Int, into u: UnsafeMutablePointer<Double>) {
+        for i in 0..<n { for j in 0..<B {
+            let t = (i * B + j) * k
+            curvatureProduct(rf + t, probabilities: p + i * k, target: y + i * k, k: k, into: u + t)
+        } }
     }
 }

@@ -30,3 +30,10 @@ final class Buffer {
     deinit { pointer.deallocate() }
     func zero() { pointer.update(repeating: 0, count: count) }
 }
+
+/// Direction j's rows of a block of cotangents n × B × k (row (i, j), as `transposedJacobianProduct`
+/// takes them): rows `first ..< first + n` into `seed` (n × k), the seed of one backward pass.
+func gatherDirection(_ u: UnsafePointer<Double>, firstRow first: Int, rows n: Int, direction j: Int, directions B: Int,
+                     outputs k: Int, into seed: UnsafeMutablePointer<Double>) {
+    for i in 0..<n { (seed + i * k).update(from: u + ((first + i) * B + j) * k, count: k) }
+}

@@ -42,6 +42,22 @@ public enum ModelOperation: String, Codable, Sendable, CaseIterable {
     case loss, gradient, hvp = "HVP", ggn = "GGN"
 }
 
+extension ModelOperation {
+    /// GEMM flops per sample of a chain of affine layers whose forward products cost u_l
+    /// multiply-adds per sample (an MLP's n_{l−1}·n_l; a convolution's positions × fan-in × channels),
+    /// passes as `MultilayerPerceptron.flopsPerSample` describes them; Σ' skips the first layer,
+    /// whose input needs no gradient and has no tangent.
+    public func gemmFlops(layerProducts u: [Double], directions b: Int) -> Double {
+        let all = u.reduce(0, +), inner = all - (u.first ?? 0), first = u.first ?? 0
+        switch self {
+        case .loss: return 2 * all
+        case .gradient: return 4 * all + 2 * inner
+        case .hvp: return 2 * all + 2 * inner + Double(b) * (4 * first + 12 * inner)
+        case .ggn: return 2 * all + 2 * inner + Double(b) * (4 * first + 8 * inner)
+        }
+    }
+}
+
 /// The most parameters a model may have: OpenBLAS's CBLAS takes 32-bit dimensions and counts
 /// (`cblas_daxpy` over θ, `cblas_dgemm` over a weight block), so M ≤ 2³¹ − 1. Jobs refuse a larger
 /// model before building it; `gemm`'s casts rely on it.

@@ -50,14 +50,7 @@ public struct MultilayerPerceptron: Model {
     /// - GGN over B directions: the same without the δ terms — 4 u₁ + 8 Σ' u_l per direction.
     public func flopsPerSample(_ operation: ModelOperation, directions b: Int) -> Double {
         let widths = layout.widths
-        let u = (1..<widths.count).map { Double(widths[$0 - 1] * widths[$0]) }
-        let all = u.reduce(0, +), inner = all - u[0]
-        switch operation {
-        case .loss: return 2 * all
-        case .gradient: return 4 * all + 2 * inner
-        case .hvp: return 2 * all + 2 * inner + Double(b) * (4 * u[0] + 12 * inner)
-        case .ggn: return 2 * all + 2 * inner + Double(b) * (4 * u[0] + 8 * inner)
-        }
+        return operation.gemmFlops(layerProducts: (1..<widths.count).map { Double(widths[$0 - 1] * widths[$0]) }, directions: b)
     }
 
     public var flopCountDescription: String {
@@ -216,9 +209,7 @@ public struct MultilayerPerceptron: Model {
                     pass.forward(keepDerivatives: true)
                     let seed = Buffer(pass.n * k)
                     for j in 0..<count {
-                        for i in 0..<pass.n {
-                            (seed.pointer + i * k).update(from: u.baseAddress! + ((row + i) * count + j) * k, count: k)
-                        }
+                        gatherDirection(u.baseAddress!, firstRow: row, rows: pass.n, direction: j, directions: count, outputs: k, into: seed.pointer)
                         pass.accumulateTransposedJacobian(seed.pointer, into: out.baseAddress! + j * M)
                     }
                     row += pass.n

@@ -88,20 +88,8 @@ final class TilePass {
     private func lossHead() {
         let k = widths[depth]
         let g = Buffer(n * k)
-        let output = z[depth].pointer
-        var sum = 0.0, correct = 0
-        for i in 0..<n {
-            let f = output + i * k, target = y + i * k
-            sum += network.loss.evaluate(output: f, target: target, k: k, gradient: g.pointer + i * k,
-                                         probabilities: probabilities.pointer + i * k)
-            var best = 0, label = 0
-            for c in 1..<max(k, 1) {
-                if f[c] > f[best] { best = c }
-                if target[c] > target[label] { label = c }
-            }
-            if best == label { correct += 1 }
-        }
-        statistics = LossStatistics(lossSum: sum, correct: correct, count: n)
+        statistics = network.loss.head(outputs: z[depth].pointer, targets: y, count: n, outputs: k, gradient: g.pointer,
+                                       probabilities: probabilities.pointer)
         delta = [Buffer](repeating: Buffer(0), count: depth + 1)
         delta[depth] = g
     }
@@ -190,11 +178,8 @@ final class TilePass {
 
         // Output: R δ_L = ∇²_f ℓ R z_L, sample by sample and direction by direction.
         var rd = Buffer(n * B * k)
-        for i in 0..<n { for j in 0..<B {
-            let t = (i * B + j) * k
-            network.loss.curvatureProduct(rz[depth].pointer + t, probabilities: probabilities.pointer + i * k,
-                                          target: y + i * k, k: k, into: rd.pointer + t)
-        } }
+        network.loss.curvatureProducts(rz[depth].pointer, probabilities: probabilities.pointer, targets: y, count: n, directions: B,
+                                       outputs: k, into: rd.pointer)
 
         // Backward.
         for l in stride(from: depth, through: 1, by: -1) {

@@ -23,7 +23,10 @@ struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("Which samples of a larger file: first or random (seeded). [data.subset]", valueName: "first|random")) var subset: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Held-out samples from the same source, evaluated at every record. [data.held-out]", valueName: "T")) var heldOut: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Standardise features over the whole dataset (mnist, cifar10, npy). [data.standardize]", valueName: "true|false")) var standardize: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("C,H,W of one input row for convolutional models (default: MNIST 1,28,28, CIFAR-10 3,32,32, an N×C×H×W NPY x). [data.shape]", valueName: "C,H,W")) var shape: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Model family: mlp (model.layers) or convnet (model.convolution). [model.kind]", valueName: "mlp|convnet")) var model: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Hidden widths, e.g. 30,30. [model.layers]", valueName: "w,w,…")) var layers: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A convnet's hidden layers, comma-separated, e.g. \"conv 8 5x5,maxpool 2,dense 32\" (activation after each conv and dense; the output layer comes from the data). [model.convolution]", valueName: "layer,layer,…")) var convolution: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("cross-entropy or mse. [model.loss]", valueName: "name")) var loss: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("he-normal, he-uniform, glorot-normal or glorot-uniform. [model.init]", valueName: "scheme")) var `init`: String?
@@ -48,7 +51,8 @@ struct RunKeyOptions: ConfigurationFlags {
             ("seed", seed), ("data.kind", data), ("data.seed", dataSeed), ("data.samples", samples), ("data.classes", classes),
             ("data.dimension", dimension), ("data.covariance", covariance), ("data.x", x), ("data.y", y),
             ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset), ("data.held-out", heldOut),
-            ("data.standardize", standardize), ("model.layers", layers), ("model.activation", activation),
+            ("data.standardize", standardize), ("data.shape", shape), ("model.kind", model), ("model.layers", layers),
+            ("model.convolution", convolution), ("model.activation", activation),
             ("model.loss", loss), ("model.init", `init`), ("model.bias", bias), ("train.algorithm", algorithm), ("train.batch", batch),
             ("train.learning-rate", learningRate), ("train.steps", steps), ("train.epochs", epochs),
             ("train.momentum", momentum), ("train.weight-decay", weightDecay), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),

@@ -135,8 +135,11 @@ import Testing
         try check(goodX, try DataFiles.npy([0, 1, 2], shape: [3], descr: "<i8"), "data.x holds 4 samples but data.y holds 3")
         try check(goodX, try DataFiles.npy([0, 1, 2.5, 1], shape: [4]), "label 2.5 of sample 2")
         try check(goodX, try DataFiles.npy([0, -1, 2, 1], shape: [4], descr: "<i8"), "label -1.0 of sample 1")
-        try check(try DataFiles.npy((0..<8).map(Double.init), shape: [8]), try DataFiles.npy([0, 1, 0, 1, 0, 1, 0, 1], shape: [8], descr: "<i8"), "must be 2-D")
+        try check(try DataFiles.npy((0..<8).map(Double.init), shape: [8]), try DataFiles.npy([0, 1, 0, 1, 0, 1, 0, 1], shape: [8], descr: "<i8"), "it must be N × d or N × C × H × W")
         try check(goodX.dropLast(8), try DataFiles.npy([0, 1, 0, 1], shape: [4], descr: "<i8"), "truncated")
+        // Images N × C × H × W are rows of C·H·W in C order; a Fortran-order 4-D array is not.
+        try check(try DataFiles.npy((0..<8).map(Double.init), shape: [4, 1, 1, 2], fortranOrder: true),
+                  try DataFiles.npy([0, 1, 0, 1], shape: [4], descr: "<i8"), "4-D array in Fortran order")
         try goodX.write(to: x)
         try DataFiles.npy([0, 2, 0, 1], shape: [4], descr: "<i8").write(to: y)
         #expect(try NPYData(x: x.path, y: y.path, samples: nil, subset: .first, standardize: false).validate().classes == 3)

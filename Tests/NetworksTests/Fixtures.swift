@@ -16,15 +16,8 @@ struct Fixture {
         parameters = (0..<network.parameterCount).map { _ in scale * 0.6 * random.nextNormal() }
         let d = widths.first!, k = widths.last!
         let x = (0..<(samples * d)).map { _ in random.nextNormal() }
-        var y = [Double](repeating: 0, count: samples * k)
-        for i in 0..<samples {
-            if loss == .crossEntropy {
-                y[i * k + Int(random.next() % UInt64(k))] = 1
-            } else {
-                for c in 0..<k { y[i * k + c] = random.nextNormal() }
-            }
-        }
-        batch = SampleBatch(inputs: x, inputDimension: d, targets: y, targetDimension: k)
+        batch = SampleBatch(inputs: x, inputDimension: d, targets: randomTargets(samples: samples, outputs: k, loss: loss, &random),
+                            targetDimension: k)
     }
 
     func meanLoss(_ w: [Double]) -> Double { network.evaluate(w, on: batch).meanLoss }
@@ -56,3 +49,16 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
     norm(zip(a, b).map { $0 - $1 }) / max(norm(b), 1e-300)
 }
 func axpy(_ w: [Double], _ h: Double, _ v: [Double]) -> [Double] { zip(w, v).map { $0 + h * $1 } }
+
+/// Targets for `loss`: one-hot rows of random classes (cross-entropy) or standard normal rows.
+func randomTargets(samples: Int, outputs k: Int, loss: Loss, _ random: inout SplitMix64) -> [Double] {
+    var y = [Double](repeating: 0, count: samples * k)
+    for i in 0..<samples {
+        if loss == .crossEntropy {
+            y[i * k + Int(random.next() % UInt64(k))] = 1
+        } else {
+            for c in 0..<k { y[i * k + c] = random.nextNormal() }
+        }
+    }
+    return y
+}

@@ -7,7 +7,7 @@ import Testing
 /// Networks without biases (`model.bias = false`): z_l = W_l a_{l−1}, θ = (W₁, …, W_L).
 @Suite struct NoBiasTests {
     /// Pennington & Bahri's 16-16-16 network: M = 2·16·16 = 512 without biases, 544 with.
-    @Test func parameterCountsAndLayout() {
+    @Test func parameterCountsAndLayout() throws {
         let layout = ParameterLayout(widths: [16, 16, 16], biases: false)
         #expect(layout.count == 512)
         #expect(ParameterLayout(widths: [16, 16, 16]).count == 544)
@@ -20,8 +20,8 @@ import Testing
         specification.layers = [16]
         specification.bias = false
         #expect(specification.parameterCount(inputs: 16, outputs: 16) == 512)
-        #expect(specification.model(inputs: 16, outputs: 16).parameterCount == 512)
-        #expect(specification.model(inputs: 16, outputs: 16).summary.hasSuffix(", no bias"))
+        #expect(try specification.model(inputs: 16, outputs: 16).parameterCount == 512)
+        #expect(try specification.model(inputs: 16, outputs: 16).summary.hasSuffix(", no bias"))
         // The three-layer layout: W₁ [4×3] at 0, W₂ [5×4] at 12, W₃ [2×5] at 32; M = 42.
         let deep = ParameterLayout(widths: [3, 4, 5, 2], biases: false)
         #expect(deep.weightOffsets == [0, 12, 32] && deep.count == 42)

@@ -33,13 +33,12 @@ public struct PlanReport {
         }
         // ScaLAPACK indexes with 32-bit integers: M beyond that is no spectrum job, and the plan's
         // own loops over layer widths would run for hours.
-        try configuration.model.requireSupportedSize(inputs: d, outputs: k)
         guard ranks >= 1 else { throw InputError("--ranks must be ≥ 1 (got \(ranks))") }
         let budget = memoryPerRank.map(Double.init)
             ?? Double(availableNodeMemory() ?? 0) / Double(ProcessInfo.processInfo.activeProcessorCount)
         // As `--solver auto` does: ELPA, unless its work arrays do not fit and ScaLAPACK's do.
         let blockSize = configuration.hessianBlock
-        let model = configuration.model.model(inputs: d, outputs: k)
+        let model = try configuration.builtModel(inputs: d, outputs: k)
         var e = rates.estimate(model: model, samples: n, ranks: ranks, blockSize: blockSize,
                                gaussNewtonSplit: gaussNewtonSplit, vectors: vectors)
         if e.totalBytesPerRank > budget {
