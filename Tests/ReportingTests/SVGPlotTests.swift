@@ -26,4 +26,31 @@ import Testing
         #expect(svg.hasPrefix("<svg") || svg.contains("<svg"))
         #expect(svg.count < 200_000)
     }
+
+    /// The symmetric-log axis maps 0 to 0, is odd and invertible, and its ticks are few, sorted
+    /// and include 0; its histogram counts every value once.
+    @Test func symmetricLogAxisRoundTripsAndBins() {
+        var plot = SVGPlot(title: "t", xLabel: "x", yLabel: "y")
+        plot.symmetricLogX = 1e-3
+        #expect(plot.axisX(0) == 0)
+        for x in [1e-6, 1e-3, 0.5, 7.0, 1e4] {
+            #expect(plot.axisX(-x) == -plot.axisX(x))
+            #expect(abs(plot.dataX(plot.axisX(x)) - x) <= 1e-12 * x)
+        }
+        let ticks = plot.symmetricLogTicks(plot.axisX(-2), plot.axisX(30), scale: 1e-3)
+        #expect(ticks.contains(0) && ticks == ticks.sorted() && ticks.count <= 12)
+        let values = [-2.0, -1e-5, 0, 0, 3e-6, 1e-4, 0.2, 30]
+        let histogram = SVGPlot.histogram(values, title: "h", xLabel: "λ", symmetricLog: 1e-3)
+        #expect(histogram.bars!.counts.reduce(0, +) == values.count)
+        #expect(histogram.render().contains("<rect"))
+    }
+
+    /// Panels stack complete plots in one well-formed document, one title each.
+    @Test func panelsStackPlots() {
+        let a = SVGPlot.histogram([1, 2, 3], title: "first", xLabel: "λ"), b = SVGPlot.histogram([-1, 0, 5e3], title: "second", xLabel: "λ", symmetricLog: 1)
+        let svg = SVGPanels([a, b]).render()
+        #expect(svg.components(separatedBy: "<?xml").count == 2)
+        #expect(svg.contains("first") && svg.contains("second"))
+        #expect(svg.contains("height=\"\(Int(a.height + b.height))\""))
+    }
 }
