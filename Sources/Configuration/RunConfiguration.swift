@@ -466,6 +466,7 @@ public struct ConfigurationKey: Sendable {
         integer("interpolate.group-size", "--group-size", \.interpolate.groupSize),
         choice("eig.solver", "--solver", \.eig.solver),
         optionalReal("eig.zero-tolerance", "--zero-tolerance", \.eig.zeroTolerance),
+        reals("eig.bulk-tolerances", "--bulk-tolerances", \.eig.bulkTolerances),
     ]
 }
 

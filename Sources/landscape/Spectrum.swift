@@ -11,11 +11,12 @@ struct Spectrum: MPICommand {
         discussion: """
             Assembles H = ∇²L(w) exactly (sample-GEMMs, data sharded across ranks) into a block-cyclic matrix on the \
             hessian.grid, diagonalises it (--solver, as for `landscape eig`) and writes eigenvalues.npy, summary.json \
-            (loss, ‖∇L‖, inertia, outliers by gap / ratio / elbow, trace two ways, symmetry defect) and timings.json. \
+            (loss, ‖∇L‖, inertia, the bulk |λ| ≤ τ·max|λ| at each --bulk-tolerances τ, outliers by gap / ratio / elbow, \
+            trace two ways, symmetry defect) and timings.json. \
             --ggn adds G (Gauss–Newton) and R = H − G with ggn_eigenvalues.npy and residual_eigenvalues.npy. \
             The point is --checkpoint params.npy (e.g. from `landscape train`) or --at init; with neither, the model is \
             trained first (as `landscape train` would, into DIR/train) and the spectrum is taken at initialisation (DIR/init) \
-            and after training (DIR/final), overlaid in DIR/spectra.svg. See docs/spectrum.md.
+            and after training (DIR/final), drawn one panel each in DIR/spectra.svg. See docs/spectrum.md.
             """)
 
     @OptionGroup var options: RunOptions
@@ -30,10 +31,12 @@ struct Spectrum: MPICommand {
     var solver: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|). [eig.zero-tolerance]", valueName: "tol"))
     var zeroTolerance: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Relative thresholds τ of the bulk counts, |λ| ≤ τ·max|λ| (default 1e-4,1e-3). [eig.bulk-tolerances]", valueName: "τ,…"))
+    var bulkTolerances: String?
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     /// (key, text) of the `[eig]` flags given.
-    var eigenOverrides: [(key: String, text: String)] { keyFlags([("eig.solver", solver), ("eig.zero-tolerance", zeroTolerance)]) }
+    var eigenOverrides: [(key: String, text: String)] { keyFlags([("eig.solver", solver), ("eig.zero-tolerance", zeroTolerance), ("eig.bulk-tolerances", bulkTolerances)]) }
 
     func displayName(ofSetting setting: String) -> String? {
         if setting == "vectors" { return "--eigenvectors" }

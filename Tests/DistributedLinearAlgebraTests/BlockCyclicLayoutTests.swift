@@ -96,4 +96,23 @@ import Testing
         #expect(counts.negative == 1 && counts.nearZero == 3 && counts.positive == 1)
         #expect(counts.zeroTolerance == 5 * Double.ulpOfOne * 3)
     }
+
+    /// The bulk at |λ| ≤ τ·max|λ| against NumPy on the same spectrum:
+    /// th = t*abs(l).max(); (l < -th).sum(), (abs(l) <= th).sum(), (l > th).sum()
+    /// gives 3 / 3 / 5 at τ = 1e-4 and 2 / 6 / 3 at τ = 1e-3.
+    @Test func relativeInertiaCountsTheBulkAsNumPyDoes() {
+        let λ = [-0.5, -2e-3, -5e-4, -5e-5, 0, 3e-5, 2e-4, 9e-4, 1.5e-3, 0.3, 1]
+        let fine = RelativeInertia(eigenvalues: λ, relativeTolerance: 1e-4)
+        #expect((fine.negative, fine.bulk, fine.positive) == (3, 3, 5))
+        #expect(fine.threshold == 1e-4 && fine.bulkFraction == 3.0 / 11)
+        let coarse = RelativeInertia(eigenvalues: λ, relativeTolerance: 1e-3)
+        #expect((coarse.negative, coarse.bulk, coarse.positive) == (2, 6, 3))
+        // The scale is max|λ|: a spectrum led by a negative eigenvalue (R = H − G) is measured by it.
+        let led = RelativeInertia(eigenvalues: [-4, -1e-3, 3e-3, 2], relativeTolerance: 1e-3)
+        #expect(led.threshold == 4e-3 && (led.negative, led.bulk, led.positive) == (1, 2, 1))
+        // On the threshold counts as bulk (|λ| ≤ τ·λmax), as in the absolute inertia.
+        let edge = RelativeInertia(eigenvalues: [-0.25, 0.25, 1], relativeTolerance: 0.25)
+        #expect((edge.negative, edge.bulk, edge.positive) == (0, 2, 1))
+        #expect(RelativeInertia(eigenvalues: [], relativeTolerance: 1e-3).bulkFraction == 0)
+    }
 }

@@ -119,6 +119,55 @@ extension MPIJobs {
         #expect(r.map(abs).max()! <= 1e-14 * max(1, h.map(abs).max()!))
     }
 
+    /// The bulk at relative thresholds in summary.json equals a count on the LAPACK spectrum
+    /// (|λ| ≤ τ·max|λ|, as NumPy would count it), for H, G and R; the plots are well-formed SVG,
+    /// split.svg one panel per matrix.
+    @Test func summaryCarriesTheBulkAtRelativeThresholds() throws {
+        let fixture = try Self.tanhMSE.get()
+        let out = try MPITestSupport.temporaryDirectory("bulk").appendingPathComponent("run").path
+        defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
+        let run = try MPITestSupport.run(np: 2, [
+            "spectrum", "--at", "init", "--seed", "3", "--init", "he-normal", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+            "--layers", "6,5", "--activation", "tanh", "--loss", "mse", "--block", "8", "--ggn",
+            "--bulk-tolerances", "1e-3,1e-2", "--out", out, "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        let hessian = summary["hessian"] as! [String: Any]
+        let bulk = try #require(hessian["bulk"] as? [[String: Any]])
+        #expect(bulk.map { $0["relativeTolerance"] as! Double } == [1e-3, 1e-2])
+        let λ = fixture.eigenvalues, scale = λ.map(abs).max()!
+        for entry in bulk {
+            let threshold = (entry["relativeTolerance"] as! Double) * scale
+            // Away from the threshold the LAPACK and the distributed spectra count alike.
+            #expect(λ.allSatisfy { abs(abs($0) - threshold) > 1e-9 * scale })
+            let expected = (λ.filter { $0 < -threshold }.count, λ.filter { abs($0) <= threshold }.count, λ.filter { $0 > threshold }.count)
+            #expect((entry["negative"] as! Int, entry["bulk"] as! Int, entry["positive"] as! Int) == expected)
+            #expect(abs(entry["bulkFraction"] as! Double - Double(expected.1) / Double(λ.count)) <= 1e-15)
+            #expect(abs(entry["threshold"] as! Double - threshold) <= 1e-12 * scale)
+        }
+        for part in ["gaussNewton", "residual"] {
+            let entries = try #require((summary[part] as? [String: Any])?["bulk"] as? [[String: Any]])
+            #expect(entries.count == 2 && entries.allSatisfy { ($0["negative"] as! Int) + ($0["bulk"] as! Int) + ($0["positive"] as! Int) == λ.count })
+        }
+        let svgs = ["histogram.svg", "histogram-symlog.svg", "split.svg"].map { out + "/" + $0 }
+        let check = try MPITestSupport.execute(["python3", "-c", "import sys, xml.etree.ElementTree as E; [E.parse(p) for p in sys.argv[1:]]"] + svgs, timeout: 30)
+        #expect(check.status == 0, "\(check.stderr)")
+        let split = try String(contentsOfFile: out + "/split.svg", encoding: .utf8)
+        #expect(split.components(separatedBy: "Eigenvalue histogram of ").count - 1 == 3)
+    }
+
+    /// A relative threshold outside (0, 1) is refused: one line naming the setting, exit 2, nothing written.
+    @Test(arguments: ["0", "1", "-1e-3", "1e-3,nan"])
+    func badBulkToleranceIsRefused(value: String) throws {
+        let fixture = try Self.tanhMSE.get()
+        let out = try MPITestSupport.temporaryDirectory("badbulk").appendingPathComponent("run").path
+        let run = try MPITestSupport.run(np: 1, ["spectrum", "--at", "init", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+                                                 "--layers", "6,5", "--bulk-tolerances", value, "--out", out])
+        #expect(run.status == 2, "\(value): \(run.stderr)")
+        #expect(run.stderr.contains("--bulk-tolerances"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func oversizeRequestIsRefusedByTheMemoryPlan() throws {
         let out = try MPITestSupport.temporaryDirectory("bigspectrum").appendingPathComponent("run").path
         let run = try MPITestSupport.run(np: 2, ["spectrum", "--at", "init", "--samples", "100", "--dimension", "100",

@@ -86,6 +86,8 @@ extension MPIJobs {
         #expect(rows.count == 4)
         #expect(Set(rows.map { $0["id"] ?? "" }) == Set(ids))
         #expect(rows.allSatisfy { $0["status"] == "done" && $0["data.classes"] != nil && Int($0["M"] ?? "") != nil })
+        // The bulk at the default relative thresholds, one entry per τ, as a share of M.
+        #expect(rows.allSatisfy { $0["bulk_tolerances"] == "0.0001 0.001" && ($0["bulk_fraction"] ?? "").split(separator: " ").count == 2 })
         let svgs = try FileManager.default.contentsOfDirectory(atPath: grouped + "/sweep").filter { $0.hasSuffix(".svg") }
         #expect(svgs.count >= 4, "\(svgs)")
         let check = try MPITestSupport.execute(["python3", "-c", "import sys, xml.etree.ElementTree as E; [E.parse(p) for p in sys.argv[1:]]"]

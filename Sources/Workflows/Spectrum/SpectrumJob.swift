@@ -53,6 +53,9 @@ public struct SpectrumJob {
     /// The analysis of one matrix's spectrum (H, G or R).
     public struct SpectrumSummary: Codable, Sendable {
         package var counts: SpectrumCounts
+        /// The inertia at each `eig.bulk-tolerances` τ: the bulk |λ| ≤ τ·max|λ| as the papers
+        /// count it (absent in summaries written before it existed).
+        package var bulk: [RelativeInertia]?
         package var outliers: OutlierCounts
         package var trace: TraceCheck
         package var symmetryDefect: Double
@@ -287,6 +290,7 @@ public struct SpectrumJob {
         }
         let all = decomposition.eigenvalues
         return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
+                               bulk: configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: all, relativeTolerance: $0) },
                                outliers: OutlierCounts(eigenvalues: all),
                                trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
                                symmetryDefect: symmetry.defect, solver: solverForThis.description)
@@ -321,25 +325,31 @@ public struct SpectrumJob {
         try run.finish(summary, header: header)
         if world.isRoot {
             let caption = "\(summary.model), \(dataset.description.split(separator: ":").first ?? ""), M = \(m), N = \(dataset.globalCount)"
-            for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption) {
+            let τ = configuration.eig.bulkTolerances.min() ?? 1e-4
+            for (name, plot) in SpectrumPlots.plots(eigenvalues: hValues, split: split, caption: caption, outliers: h.outliers.gap, bulkTolerance: τ) {
                 try writeAtomically(Data(plot.render().utf8), to: output.file(name))
+            }
+            if !split.isEmpty {
+                try writeAtomically(Data(SpectrumPlots.split(split, caption: caption, bulkTolerance: τ).render().utf8), to: output.file("split.svg"))
             }
             if announce { print(Self.report(summary, directory: output.path)) }
         }
     }
 
-    /// The paper's Figure 1: the ordered spectra at initialisation and after training, overlaid
+    /// The paper's Figure 1: the spectra at initialisation and after training, one panel each —
+    /// a histogram with a log count axis on a symmetric-log eigenvalue axis, outliers marked —
+    /// since on one linear axis the trained spectrum (often 1000× smaller) is a flat line at 0
     /// (rank 0, from the two run directories' eigenvalues.npy).
-    public static func writeComparison(initial: RunDirectory, final: RunDirectory, to output: RunDirectory) throws {
-        let before = try NPYArray(contentsOf: initial.file("eigenvalues.npy")).values
-        let after = try NPYArray(contentsOf: final.file("eigenvalues.npy")).values
-        var plot = SVGPlot(title: "Hessian spectrum at initialisation and after training",
-                           xLabel: "index i (ascending)", yLabel: "eigenvalue λᵢ")
-        plot.subtitle = "M = \(before.count)"
-        plot.series = [("at initialisation", before), ("after training", after)].map { name, values in
-            SVGPlot.Series(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) })
+    public static func writeComparison(initial: RunDirectory, final: RunDirectory, to output: RunDirectory,
+                                       bulkTolerance: Double = RelativeInertia.defaultTolerances.min()!) throws {
+        let panels = try [("at initialisation", initial), ("after training", final)].enumerated().map { k, point in
+            let λ = try NPYArray(contentsOf: point.1.file("eigenvalues.npy")).values
+            var plot = SpectrumPlots.histogram(λ, title: "Hessian spectrum \(point.0)", outliers: OutlierCounts(eigenvalues: λ).gap,
+                                               bulkTolerance: bulkTolerance)
+            plot.subtitle = k == 0 ? "M = \(λ.count); red ticks: the outliers (largest gap)" : ""
+            return plot
         }
-        try writeAtomically(Data(plot.render().utf8), to: output.file("spectra.svg"))
+        try writeAtomically(Data(SVGPanels(panels).render().utf8), to: output.file("spectra.svg"))
     }
 
     package static func report(_ s: Summary, directory: String) -> String {
@@ -347,6 +357,10 @@ public struct SpectrumJob {
             String(format: "  %@: λ ∈ [%.6g, %.6g]; %d negative, %d near zero (|λ| ≤ %.2g), %d positive; outliers: gap %d, ratio %d, elbow %d; trace %.6g (diagonal %.6g)",
                    name, x.counts.minimum, x.counts.maximum, x.counts.negative, x.counts.nearZero, x.counts.zeroTolerance,
                    x.counts.positive, x.outliers.gap, x.outliers.ratio, x.outliers.elbow, x.trace.fromEigenvalues, x.trace.fromDiagonal)
+                + (x.bulk ?? []).map { b in
+                    String(format: "\n     bulk |λ| ≤ %.0e·max|λ| = %.2g: %d negative, %d bulk (%.1f %%), %d positive",
+                           b.relativeTolerance, b.threshold, b.negative, b.bulk, 100 * b.bulkFraction, b.positive)
+                }.joined()
         }
         var lines = ["spectrum of \(s.model) at \(s.point): M = \(s.parameters), N = \(s.samples), \(s.ranks) ranks on \(s.grid), block \(s.block)",
                      String(format: "  loss %.6g, ‖∇L‖ %.3g", s.loss, s.gradientNorm) + (s.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""),

@@ -45,7 +45,8 @@ public struct TrainedSpectrumJob {
             try phase(.checkpoint(trainDirectory.file("params.npy")), finalDirectory).run(on: world)
         }
         if includeInitialization, world.isRoot {
-            try SpectrumJob.writeComparison(initial: initialDirectory, final: finalDirectory, to: output)
+            try SpectrumJob.writeComparison(initial: initialDirectory, final: finalDirectory, to: output,
+                                            bulkTolerance: spectrum.configuration.eig.bulkTolerances.min() ?? 1e-4)
             if spectrum.announce { print("spectra before and after training: \(output.file("spectra.svg"))") }
         }
     }

@@ -3,6 +3,7 @@ import Support
 import NPY
 import Configuration
 import Jobs
+import DistributedLinearAlgebra
 
 /// The sweep-level files, written by world rank 0 only from what the points left on disk:
 /// sweep/summary.csv (one row per point), sweep/summary.json, sweep/report.md and its SVG plots —
@@ -34,6 +35,8 @@ package struct SweepReport {
         package var nearZero: Int?
         package var positive: Int?
         package var zeroTolerance: Double?
+        /// The bulk |λ| ≤ τ·max|λ| at each of the point's `eig.bulk-tolerances`.
+        package var bulk: [RelativeInertia]?
         package var outliersGap: Int?
         package var outliersRatio: Int?
         package var outliersElbow: Int?
@@ -126,6 +129,7 @@ package struct SweepReport {
             row.nearZero = s.hessian.counts.nearZero
             row.positive = s.hessian.counts.positive
             row.zeroTolerance = s.hessian.counts.zeroTolerance
+            row.bulk = s.hessian.bulk
             row.outliersGap = s.hessian.outliers.gap
             row.outliersRatio = s.hessian.outliers.ratio
             row.outliersElbow = s.hessian.outliers.elbow
@@ -152,7 +156,8 @@ package struct SweepReport {
         let columns = ["id", "status"] + axes + ["M", "N", "steps", "loss", "accuracy", "gradient_norm", "lambda_min", "lambda_max",
                                                  "negative", "near_zero", "positive", "zero_tolerance", "outliers_gap", "outliers_ratio",
                                                  "outliers_elbow", "trace", "train_seconds", "assembly_seconds", "eigensolve_seconds",
-                                                 "seconds", "peak_memory_bytes", "phi", "half_one_minus_phi_squared", "error"]
+                                                 "seconds", "peak_memory_bytes", "phi", "half_one_minus_phi_squared",
+                                                 "bulk_tolerances", "bulk", "bulk_fraction", "error"]
         func number(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.17g", $0) : "\($0)" } ?? "" }
         func integer(_ x: Int?) -> String { x.map(String.init) ?? "" }
         func quoted(_ text: String) -> String {
@@ -165,7 +170,11 @@ package struct SweepReport {
                 number(r.eigenvalueMinimum), number(r.eigenvalueMaximum), integer(r.negative), integer(r.nearZero), integer(r.positive),
                 number(r.zeroTolerance), integer(r.outliersGap), integer(r.outliersRatio), integer(r.outliersElbow), number(r.trace),
                 number(r.trainSeconds), number(r.assemblySeconds), number(r.eigensolveSeconds), number(r.seconds),
-                integer(r.peakResidentBytes), number(r.phi), number(r.memorizationEnergy), r.error ?? ""]
+                integer(r.peakResidentBytes), number(r.phi), number(r.memorizationEnergy),
+                // One entry per τ, space-separated (the τ list may differ between sweeps).
+                (r.bulk ?? []).map { number($0.relativeTolerance) }.joined(separator: " "),
+                (r.bulk ?? []).map { integer($0.bulk) }.joined(separator: " "),
+                (r.bulk ?? []).map { number($0.bulkFraction) }.joined(separator: " "), r.error ?? ""]
             lines.append(fields.map(quoted).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -174,6 +183,10 @@ package struct SweepReport {
     package func markdown(_ s: Summary, plots: [String]) -> String {
         func g(_ x: Double?) -> String { x.map { String(format: "%.4g", $0) } ?? "–" }
         func i(_ x: Int?) -> String { x.map(String.init) ?? "–" }
+        func bulk(_ b: [RelativeInertia]?) -> String {
+            guard let b, !b.isEmpty else { return "–" }
+            return b.map { String(format: "%.0e: %.1f %%", $0.relativeTolerance, 100 * $0.bulkFraction) }.joined(separator: ", ")
+        }
         var text = """
         # Sweep report
 
@@ -181,20 +194,21 @@ package struct SweepReport {
         Every number below comes from the point's run directory (points/<id>/final/summary.json and
         points/<id>/train/summary.json); the machine-readable table is summary.csv. Outliers are
         counted among the top eigenvalues of H by the largest gap, the largest ratio and the elbow
-        (docs/spectrum.md); the zero tolerance is per point (zero_tolerance in the CSV).
+        (docs/spectrum.md); the zero tolerance is per point (zero_tolerance in the CSV). The bulk is
+        |λ| ≤ τ·max|λ| at each relative threshold τ (eig.bulk-tolerances), as a share of M.
 
-        | point | M | N | loss | accuracy | λ_min | λ_max | neg / ≈0 / pos | outliers gap / ratio / elbow | seconds |
-        |---|---|---|---|---|---|---|---|---|---|
+        | point | M | N | loss | accuracy | λ_min | λ_max | neg / ≈0 / pos | bulk | outliers gap / ratio / elbow | seconds |
+        |---|---|---|---|---|---|---|---|---|---|---|
 
         """
         for r in s.rows {
             let settings = s.axes.compactMap { key in r.settings[key].map { "\(key.split(separator: ".").last ?? "")=\($0)" } }.joined(separator: " ")
             let name = settings.isEmpty ? r.id : settings
             if r.status != "done" {
-                text += "| \(name) | \(r.status)\(r.error.map { ": " + $0.replacingOccurrences(of: "|", with: "\\|") } ?? "") | | | | | | | | |\n"
+                text += "| \(name) | \(r.status)\(r.error.map { ": " + $0.replacingOccurrences(of: "|", with: "\\|") } ?? "") | | | | | | | | | |\n"
                 continue
             }
-            text += "| \(name) | \(i(r.parameters)) | \(i(r.samples)) | \(g(r.loss)) | \(g(r.accuracy)) | \(g(r.eigenvalueMinimum)) | \(g(r.eigenvalueMaximum)) | \(i(r.negative)) / \(i(r.nearZero)) / \(i(r.positive)) | \(i(r.outliersGap)) / \(i(r.outliersRatio)) / \(i(r.outliersElbow)) | \(g(r.seconds)) |\n"
+            text += "| \(name) | \(i(r.parameters)) | \(i(r.samples)) | \(g(r.loss)) | \(g(r.accuracy)) | \(g(r.eigenvalueMinimum)) | \(g(r.eigenvalueMaximum)) | \(i(r.negative)) / \(i(r.nearZero)) / \(i(r.positive)) | \(bulk(r.bulk)) | \(i(r.outliersGap)) / \(i(r.outliersRatio)) / \(i(r.outliersElbow)) | \(g(r.seconds)) |\n"
         }
         text += "\n"
         for name in plots { text += "![\(name)](\(name))\n\n" }
