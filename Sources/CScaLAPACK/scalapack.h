@@ -44,4 +44,8 @@ void pdtran_(const int *m, const int *n, const double *alpha,
              const double *a, const int *ia, const int *ja, const int *desca,
              const double *beta, double *c, const int *ic, const int *jc, const int *descc);
 
+// Redistribution: sub(B) := sub(A), between any two block-cyclic layouts within context ictxt
+void pdgemr2d_(const int *m, const int *n,
+               const double *a, const int *ia, const int *ja, const int *desca,
+               double *b, const int *ib, const int *jb, const int *descb, const int *ictxt);
 #endif

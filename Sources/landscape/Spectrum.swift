@@ -27,6 +27,8 @@ struct Spectrum: MPICommand {
     @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
     var eigenvectors: String = "none"
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
+    @Option(help: ArgumentHelp("Spectra of H's diagonal blocks: none (default), layers or weights-biases; blocks/<name>.npy, per-block inertia, outliers and traces, and ‖H − blockdiag(H)‖_F / ‖H‖_F.", valueName: "partition"))
+    var blocks: String = "none"
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigensolver: auto (default), elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr. [eig.solver]", valueName: "solver"))
     var solver: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|). [eig.zero-tolerance]", valueName: "tol"))
@@ -40,6 +42,7 @@ struct Spectrum: MPICommand {
 
     func displayName(ofSetting setting: String) -> String? {
         if setting == "vectors" { return "--eigenvectors" }
+        if setting == "blocks" { return "--blocks" }
         if eigenOverrides.contains(where: { $0.key == setting }) { return ConfigurationKey.named(setting)?.flag }
         return settings.displayName(ofSetting: setting)
     }
@@ -48,6 +51,7 @@ struct Spectrum: MPICommand {
         guard checkpoint == nil || at == nil else { throw ValidationError("give at most one of --checkpoint params.npy or --at init") }
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
         _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: eigenvectors) }
+        _ = try validated(naming: displayName(ofSetting:)) { try Self.partition(blocks) }
         try validateKeyFlags(eigenOverrides)
     }
 
@@ -63,11 +67,19 @@ struct Spectrum: MPICommand {
         }
     }
 
+    static func partition(_ text: String) throws -> BlockPartition {
+        guard let partition = BlockPartition(rawValue: text) else {
+            throw InputError(setting: "blocks", "= '\(text)' is not a partition: use none, layers or weights-biases")
+        }
+        return partition
+    }
+
     func spectrumJob(_ configuration: RunConfiguration, _ point: SpectrumJob.Point, _ output: RunDirectory) throws -> SpectrumJob {
         var job = SpectrumJob(configuration: configuration, point: point, output: output)
         job.gaussNewtonSplit = ggn
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.saveHessian = saveHessian
+        job.blocksPartition = try validated(naming: displayName(ofSetting:)) { try Self.partition(blocks) }
         try options.apply(to: &job)
         return job
     }

@@ -156,6 +156,64 @@ extension MPIJobs {
         #expect(split.components(separatedBy: "Eigenvalue histogram of ").count - 1 == 3)
     }
 
+    /// `--blocks`: each diagonal block's spectrum equals LAPACK's on that sub-matrix of the serial
+    /// H, on one and several ranks and grids, and ‖H − blockdiag(H)‖_F / ‖H‖_F equals NumPy's on
+    /// the written hessian.npy.
+    @Test(arguments: [(1, "1x1"), (2, "1x2"), (2, "2x1"), (3, "3x1")], ["layers", "weights-biases"])
+    func diagonalBlockSpectraMatchLAPACK(layout: (np: Int, grid: String), partition: String) throws {
+        let fixture = try Self.reluCE.get()
+        let out = try MPITestSupport.temporaryDirectory("blocks").appendingPathComponent("run").path
+        defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
+        let run = try MPITestSupport.run(np: layout.np, [
+            "spectrum", "--at", "init", "--seed", "3", "--init", "he-normal", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+            "--layers", "6,5", "--activation", "relu", "--loss", "cross-entropy", "--grid", layout.grid, "--block", "4",
+            "--blocks", partition, "--save-hessian", "--out", out, "--quiet"])
+        try #require(run.status == 0, "\(partition) \(layout.grid): \(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        let blocks = try #require(summary["blocks"] as? [String: Any])
+        let entries = blocks["blocks"] as! [[String: Any]]
+        // widths 5-6-5-2: W1 6×5, b1 6, W2 5×6, b2 5, W3 2×5, b3 2 (M = 83).
+        let sizes = partition == "layers" ? [36, 35, 12] : [30, 6, 30, 5, 10, 2]
+        #expect(entries.map { $0["parameters"] as! Int } == sizes)
+        let m = fixture.eigenvalues.count, scale = fixture.eigenvalues.map(abs).max()!
+        var masked = fixture.hessian
+        for entry in entries {
+            let offset = entry["offset"] as! Int, n = entry["parameters"] as! Int
+            var a = [Double](repeating: 0, count: n * n), w = [Double](repeating: 0, count: n)
+            for i in 0..<n { for j in 0..<n { a[i * n + j] = fixture.hessian[(offset + i) * m + offset + j]; masked[(offset + i) * m + offset + j] = 0 } }
+            precondition(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 78, 76, Int32(n), &a, Int32(n), &w) == 0)
+            let path = out + "/" + (entry["eigenvaluesFile"] as! String)
+            let got = try NPYArray(contentsOf: path).values
+            #expect(got.count == n && zip(got, w).map { abs($0 - $1) }.max()! <= 1e-10 * scale, "\(entry["name"]!) \(layout.grid)")
+            let trace = (entry["trace"] as! [String: Any])["fromEigenvalues"] as! Double
+            #expect(abs(trace - w.reduce(0, +)) <= 1e-10 * scale * Double(n))
+        }
+        let distance = blocks["offDiagonalFraction"] as! Double
+        let serial = (masked.map { $0 * $0 }.reduce(0, +) / fixture.hessian.map { $0 * $0 }.reduce(0, +)).squareRoot()
+        #expect(abs(distance - serial) <= 1e-12)
+        let numpy = try MPITestSupport.execute(["python3", "-c", """
+            import json, sys, numpy as np
+            H = np.load(sys.argv[1]); blocks = json.load(open(sys.argv[2]))["blocks"]
+            mask = np.ones(H.shape, dtype=bool)
+            for b in blocks: r = slice(b["offset"], b["offset"] + b["parameters"]); mask[r, r] = False
+            print(repr(float(np.linalg.norm(H[mask]) / np.linalg.norm(H))))
+            """, out + "/hessian.npy", out + "/blocks/summary.json"], timeout: 60)
+        try #require(numpy.status == 0, "\(numpy.stderr)")
+        let reference = try #require(Double(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(numpy.stdout)")
+        #expect(abs(distance - reference) <= 1e-12)
+    }
+
+    /// An unknown partition is refused: one line naming --blocks and the choices, exit 2, nothing written.
+    @Test func unknownBlockPartitionIsRefused() throws {
+        let fixture = try Self.tanhMSE.get()
+        let out = try MPITestSupport.temporaryDirectory("badblocks").appendingPathComponent("run").path
+        let run = try MPITestSupport.run(np: 1, ["spectrum", "--at", "init", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+                                                 "--layers", "6,5", "--blocks", "rows", "--out", out])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("--blocks") && run.stderr.contains("weights-biases"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     /// A relative threshold outside (0, 1) is refused: one line naming the setting, exit 2, nothing written.
     @Test(arguments: ["0", "1", "-1e-3", "1e-3,nan"])
     func badBulkToleranceIsRefused(value: String) throws {

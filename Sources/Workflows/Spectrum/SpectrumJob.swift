@@ -27,6 +27,8 @@ public struct SpectrumJob {
     public var output: RunDirectory
     public var gaussNewtonSplit = false
     public var vectors: EigenvectorSelection = .none
+    /// `--blocks`: the spectra of H's diagonal blocks per layer or per named parameter block.
+    public var blocksPartition = BlockPartition.none
     /// The configuration's `[eig]`: the eigensolver, and the zero tolerance of the inertia.
     public var solver: EigensolverChoice {
         get { configuration.eig.solver }
@@ -80,6 +82,8 @@ public struct SpectrumJob {
         package var residual: SpectrumSummary?
         /// |tr H − tr G − tr R| / |tr H| from the three spectra (an independent check of the split).
         package var splitTraceDefect: Double?
+        /// With `--blocks`: the diagonal blocks' spectra and ‖H − blockdiag(H)‖_F / ‖H‖_F.
+        package var blocks: BlockSpectraSummary?
         package var assemblyGFLOP: Double
         package var assemblyGFLOPPerSecond: Double
         package var seconds: [String: Double]
@@ -155,7 +159,8 @@ public struct SpectrumJob {
         let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
         let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
         let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
-                                                                          "spectrum.eigenvectors": vectors.description]).text
+                                                                          "spectrum.eigenvectors": vectors.description,
+                                                                          "spectrum.blocks": blocksPartition.rawValue]).text
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
         var finished = saved?.finished ?? [:]
@@ -171,6 +176,13 @@ public struct SpectrumJob {
             (assemblyFlops, assemblySeconds) = (saved.assemblyFlops, saved.assemblySeconds)
         } else {
             (assemblyFlops, assemblySeconds) = try assemble(targets, into: &matrices, &context)
+        }
+
+        // The diagonal blocks of H, before H's own eigensolve overwrites it (a resumed run whose H
+        // was decomposed before the stop did these too, and finds them in DIR/blocks).
+        var blockSummary: BlockSpectraSummary? = nil
+        if blocksPartition != .none, let hessian = matrices[0] {
+            blockSummary = try blockSpectra(of: hessian, &context)
         }
 
         // Spectra, one matrix at a time. Before each eigensolve, a pending SIGTERM/SIGUSR1 (on any
@@ -190,7 +202,8 @@ public struct SpectrumJob {
         }
         if world.isRoot && saved != nil { try checkpoint.remove() }
         run.timings = context.timings
-        try report(finished, evaluation: evaluation, assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context, run)
+        try report(finished, blocks: blockSummary ?? (world.isRoot ? savedBlockSpectra() : nil), evaluation: evaluation,
+                   assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context, run)
     }
 
     /// Inputs, the point, the grid, the assembly and the memory plan — every refusal before any
@@ -297,7 +310,7 @@ public struct SpectrumJob {
     }
 
     /// summary.json, timings.json, config.toml and the plots (rank 0), and the printed report.
-    package func report(_ finished: [String: SpectrumSummary], evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
+    package func report(_ finished: [String: SpectrumSummary], blocks: BlockSpectraSummary?, evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
                 _ context: Context, _ run: JobRun) throws {
         let world = context.world, m = context.m, dataset = context.dataset
         let h = finished["H"]!, g = finished["G"], r = finished["R"]
@@ -318,7 +331,7 @@ public struct SpectrumJob {
             model: context.model.summary,
             data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
             loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
-            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
+            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect, blocks: blocks,
             assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
             seconds: context.timings.wallSeconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank,
             memoryEstimateBytesPerRank: context.plan.bytesPerRank)
@@ -367,6 +380,7 @@ public struct SpectrumJob {
                      line("H", s.hessian)]
         if let g = s.gaussNewton { lines.append(line("G", g)) }
         if let r = s.residual { lines.append(line("R", r)) }
+        if let blocks = s.blocks { lines += blockTable(blocks) }
         lines.append(String(format: "  assembly %.2f GFLOP at %.1f GFLOP/s", s.assemblyGFLOP, s.assemblyGFLOPPerSecond))
         let phases = s.seconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
         lines.append("  time: " + phases.joined(separator: ", "))

@@ -1,0 +1,118 @@
+import Cluster
+import Curvature
+import DistributedLinearAlgebra
+import Foundation
+import Jobs
+import Networks
+import NPY
+import Support
+
+/// How `landscape spectrum --blocks` cuts θ into the diagonal blocks H_bb of H.
+public enum BlockPartition: String, CaseIterable, Sendable {
+    case none
+    /// One block per layer: its weights and biases together ("layer1", "layer2", …).
+    case layers
+    /// One block per named parameter block ("layer1.weight", "layer1.bias", …).
+    case weightsBiases = "weights-biases"
+
+    /// (name, contiguous range of θ) of each block, in θ's order.
+    package func blocks(of model: any Model) throws -> [(name: String, range: Range<Int>)] {
+        switch self {
+        case .none: return []
+        case .weightsBiases: return model.parameterBlocks.map { ($0.name, $0.range) }
+        case .layers:
+            let layers = Dictionary(grouping: model.parameterBlocks, by: \.layer)
+            return try layers.keys.sorted().map { layer in
+                let parts = layers[layer]!
+                let range = parts.map(\.range.lowerBound).min()!..<parts.map(\.range.upperBound).max()!
+                // A sub-matrix is one contiguous range: a layer whose blocks are apart cannot be one.
+                guard parts.map(\.count).reduce(0, +) == range.count else {
+                    throw InputError(setting: "blocks", "= layers: layer \(layer)'s parameters are not contiguous in θ for \(model.summary); use --blocks weights-biases")
+                }
+                return ("layer\(layer)", range)
+            }
+        }
+    }
+}
+
+/// One diagonal block's spectrum: what the whole H reports, for H_bb.
+public struct BlockSpectrumSummary: Codable, Sendable {
+    package var name: String
+    /// The block's first parameter in θ and its size.
+    package var offset: Int
+    package var parameters: Int
+    package var counts: SpectrumCounts
+    package var bulk: [RelativeInertia]
+    package var outliers: OutlierCounts
+    package var trace: TraceCheck
+    /// blocks/<name>.npy, relative to the run directory.
+    package var eigenvaluesFile: String
+}
+
+/// The block-diagonal view of H: per-block spectra and how far H is from block-diagonal.
+public struct BlockSpectraSummary: Codable, Sendable {
+    package var partition: String
+    package var blocks: [BlockSpectrumSummary]
+    /// ‖H − blockdiag(H)‖_F / ‖H‖_F: the share of H's Frobenius mass between the blocks.
+    package var offDiagonalFraction: Double
+}
+
+extension SpectrumJob {
+    /// Each diagonal block of H is redistributed to a matrix of its own (PDGEMR2D, never gathered)
+    /// and diagonalised (eigenvalues only); H itself is left as it was, for its own eigensolve.
+    /// Written to DIR/blocks/ (<name>.npy and summary.json, so a resumed run finds them).
+    package func blockSpectra(of hessian: BlockCyclicMatrix, _ context: inout Context) throws -> BlockSpectraSummary? {
+        let world = context.world
+        let blocks = try blocksPartition.blocks(of: context.model)
+        guard !blocks.isEmpty else { return nil }
+        let directory = output.subdirectory("blocks")
+        let grid = (rows: context.grid.rows, columns: context.grid.columns)
+        let summaries = try context.timings.measure("block spectra", on: world) { () throws -> [BlockSpectrumSummary] in
+            try blocks.map { name, range in
+                var block = try hessian.diagonalBlock(range)
+                let diagonal = try block.trace()
+                let solver = try Eigensolver.resolve(solver, selection: .none, n: range.count, blockSize: block.blockSize, grid: grid).solver
+                let decomposition = try solver.decompose(&block, selection: .none)
+                try directory.write(decomposition, eigenvalues: "\(name).npy", eigenvectors: nil, on: world)
+                let λ = decomposition.eigenvalues
+                return BlockSpectrumSummary(
+                    name: name, offset: range.lowerBound, parameters: range.count,
+                    counts: SpectrumCounts(eigenvalues: λ, dimension: range.count, zeroTolerance: zeroTolerance),
+                    bulk: configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: λ, relativeTolerance: $0) },
+                    outliers: OutlierCounts(eigenvalues: λ),
+                    trace: TraceCheck(fromEigenvalues: λ.reduce(0, +), fromDiagonal: diagonal),
+                    eigenvaluesFile: "blocks/\(name).npy")
+            }
+        }
+        let total = try hessian.frobeniusNorm()
+        let between = try hessian.offBlockDiagonalNorm(blocks.map(\.range))
+        let result = BlockSpectraSummary(partition: blocksPartition.rawValue, blocks: summaries,
+                                         offDiagonalFraction: total > 0 ? between / total : 0)
+        if world.isRoot { try directory.writeJSON(result, to: "summary.json") }
+        context.progress.say(String(format: "spectrum: %d diagonal blocks of H (%@); ‖H − blockdiag(H)‖_F / ‖H‖_F = %.4g",
+                                    blocks.count, blocksPartition.rawValue, result.offDiagonalFraction))
+        return result
+    }
+
+    /// The blocks' summary as the block phase left it (rank 0; a resumed run whose H was
+    /// decomposed before the stop did not redo it).
+    package func savedBlockSpectra() -> BlockSpectraSummary? {
+        guard blocksPartition != .none,
+              let data = try? Data(contentsOf: URL(fileURLWithPath: output.subdirectory("blocks").file("summary.json"))) else { return nil }
+        return try? NonFiniteJSON.decoder().decode(BlockSpectraSummary.self, from: data)
+    }
+
+    /// The table of the printed report.
+    static func blockTable(_ s: BlockSpectraSummary) -> [String] {
+        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        var lines = [String(format: "  diagonal blocks (%@): ‖H − blockdiag(H)‖_F / ‖H‖_F = %.4g", s.partition, s.offDiagonalFraction),
+                     "    " + pad("block", 18) + pad("size", 8) + pad("λ_min", 14) + pad("λ_max", 14) + pad("neg / ≈0 / pos", 20) + pad("outliers", 10) + "trace"]
+        for b in s.blocks {
+            lines.append("    " + pad(b.name, 18) + pad("\(b.parameters)", 8) + pad(String(format: "%.6g", b.counts.minimum), 14)
+                         + pad(String(format: "%.6g", b.counts.maximum), 14)
+                         + pad("\(b.counts.negative) / \(b.counts.nearZero) / \(b.counts.positive)", 20) + pad("\(b.outliers.gap)", 10)
+                         + String(format: "%.6g", b.trace.fromEigenvalues))
+        }
+        return lines
+    }
+}
