@@ -176,7 +176,7 @@ extension MPIJobs {
         let sizes = partition == "layers" ? [36, 35, 12] : [30, 6, 30, 5, 10, 2]
         #expect(entries.map { $0["parameters"] as! Int } == sizes)
         let m = fixture.eigenvalues.count, scale = fixture.eigenvalues.map(abs).max()!
-        var masked = fixture.hessian
+        var masked = fixture.hessian, union: [Double] = []
         for entry in entries {
             let offset = entry["offset"] as! Int, n = entry["parameters"] as! Int
             var a = [Double](repeating: 0, count: n * n), w = [Double](repeating: 0, count: n)
@@ -185,9 +185,16 @@ extension MPIJobs {
             let path = out + "/" + (entry["eigenvaluesFile"] as! String)
             let got = try NPYArray(contentsOf: path).values
             #expect(got.count == n && zip(got, w).map { abs($0 - $1) }.max()! <= 1e-10 * scale, "\(entry["name"]!) \(layout.grid)")
+            union += w
             let trace = (entry["trace"] as! [String: Any])["fromEigenvalues"] as! Double
             #expect(abs(trace - w.reduce(0, +)) <= 1e-10 * scale * Double(n))
         }
+        // blockdiag(H)'s spectrum is the union of the blocks': its top 10 against H's.
+        let top = zip(union.sorted(by: >).prefix(10), fixture.eigenvalues.sorted(by: >).prefix(10)).map { abs($0 - $1) }.max()! / scale
+        #expect(blocks["topCount"] as? Int == 10)
+        #expect(abs((blocks["topShift"] as! Double) - top) <= 1e-10)
+        let svg = try String(contentsOfFile: out + "/blocks.svg", encoding: .utf8)
+        #expect(svg.components(separatedBy: "Diagonal block ").count - 1 == sizes.count)
         let distance = blocks["offDiagonalFraction"] as! Double
         let serial = (masked.map { $0 * $0 }.reduce(0, +) / fixture.hessian.map { $0 * $0 }.reduce(0, +)).squareRoot()
         #expect(abs(distance - serial) <= 1e-12)

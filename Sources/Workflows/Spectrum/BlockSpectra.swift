@@ -6,6 +6,7 @@ import Jobs
 import Networks
 import NPY
 import Support
+import Reporting
 
 /// How `landscape spectrum --blocks` cuts θ into the diagonal blocks H_bb of H.
 public enum BlockPartition: String, CaseIterable, Sendable {
@@ -55,6 +56,20 @@ public struct BlockSpectraSummary: Codable, Sendable {
     package var blocks: [BlockSpectrumSummary]
     /// ‖H − blockdiag(H)‖_F / ‖H‖_F: the share of H's Frobenius mass between the blocks.
     package var offDiagonalFraction: Double
+    /// The spectrum of blockdiag(H) is the union of the blocks' spectra: its `topCount` largest
+    /// eigenvalues against H's, max |λᵢ(blockdiag H) − λᵢ(H)| / max|λ(H)| (filled in by the report,
+    /// which has H's spectrum).
+    package var topCount: Int?
+    package var topShift: Double?
+
+    /// The top eigenvalues of blockdiag(H) against H's (descending, i ≤ `count`).
+    package mutating func compareTop(blockDiagonal union: [Double], hessian λ: [Double], count: Int = 10) {
+        let k = min(count, union.count, λ.count)
+        let mine = union.sorted(by: >).prefix(k), theirs = λ.sorted(by: >).prefix(k)
+        let scale = λ.reduce(0) { max($0, abs($1)) }
+        topCount = k
+        topShift = zip(mine, theirs).map { abs($0 - $1) }.max().map { scale > 0 ? $0 / scale : 0 } ?? 0
+    }
 }
 
 extension SpectrumJob {
@@ -105,7 +120,8 @@ extension SpectrumJob {
     /// The table of the printed report.
     static func blockTable(_ s: BlockSpectraSummary) -> [String] {
         func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
-        var lines = [String(format: "  diagonal blocks (%@): ‖H − blockdiag(H)‖_F / ‖H‖_F = %.4g", s.partition, s.offDiagonalFraction),
+        var lines = [String(format: "  diagonal blocks (%@): ‖H − blockdiag(H)‖_F / ‖H‖_F = %.4g", s.partition, s.offDiagonalFraction)
+                     + (s.topShift.map { String(format: "; top %d eigenvalues of blockdiag(H) shifted by ≤ %.3g·max|λ|", s.topCount ?? 0, $0) } ?? ""),
                      "    " + pad("block", 18) + pad("size", 8) + pad("λ_min", 14) + pad("λ_max", 14) + pad("neg / ≈0 / pos", 20) + pad("outliers", 10) + "trace"]
         for b in s.blocks {
             lines.append("    " + pad(b.name, 18) + pad("\(b.parameters)", 8) + pad(String(format: "%.6g", b.counts.minimum), 14)
@@ -114,5 +130,19 @@ extension SpectrumJob {
                          + String(format: "%.6g", b.trace.fromEigenvalues))
         }
         return lines
+    }
+}
+
+extension SpectrumPlots {
+    /// blocks.svg: one histogram per diagonal block (log count axis, symmetric-log eigenvalue
+    /// axis, its outliers marked), so the layers' spectra compare at a glance.
+    static func blocks(_ spectra: [(String, [Double])], caption: String, bulkTolerance: Double) -> SVGPanels {
+        SVGPanels(spectra.enumerated().map { k, block in
+            var plot = histogram(block.1, title: "Diagonal block \(block.0) (\(block.1.count) parameters)",
+                                 outliers: OutlierCounts(eigenvalues: block.1).gap, bulkTolerance: bulkTolerance)
+            plot.subtitle = k == 0 ? caption : ""
+            plot.height = 300
+            return plot
+        })
     }
 }

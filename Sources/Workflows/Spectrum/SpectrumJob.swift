@@ -326,6 +326,14 @@ public struct SpectrumJob {
             let total = h.trace.fromEigenvalues
             splitDefect = abs(total - g.trace.fromEigenvalues - r.trace.fromEigenvalues) / max(abs(total), .leastNormalMagnitude)
         }
+        // blockdiag(H)'s spectrum is the union of the blocks': its top against H's, and the blocks' plot.
+        var blocks = blocks
+        var blockSpectra: [(String, [Double])] = []
+        if world.isRoot, let summary = blocks {
+            blockSpectra = try summary.blocks.map { ($0.name, try NPYArray(contentsOf: output.file($0.eigenvaluesFile)).values) }
+            // Only against the whole spectrum (a bottom:K selection holds no top).
+            if hValues.count == m { blocks?.compareTop(blockDiagonal: blockSpectra.flatMap(\.1), hessian: hValues) }
+        }
         let header = try run.completedHeader()
         let summary = Summary(
             model: context.model.summary,
@@ -344,6 +352,9 @@ public struct SpectrumJob {
             }
             if !split.isEmpty {
                 try writeAtomically(Data(SpectrumPlots.split(split, caption: caption, bulkTolerance: τ).render().utf8), to: output.file("split.svg"))
+            }
+            if !blockSpectra.isEmpty {
+                try writeAtomically(Data(SpectrumPlots.blocks(blockSpectra, caption: caption, bulkTolerance: τ).render().utf8), to: output.file("blocks.svg"))
             }
             if announce { print(Self.report(summary, directory: output.path)) }
         }
