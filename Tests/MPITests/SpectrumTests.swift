@@ -167,7 +167,7 @@ extension MPIJobs {
         let run = try MPITestSupport.run(np: layout.np, [
             "spectrum", "--at", "init", "--seed", "3", "--init", "he-normal", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
             "--layers", "6,5", "--activation", "relu", "--loss", "cross-entropy", "--grid", layout.grid, "--block", "4",
-            "--blocks", partition, "--save-hessian", "--out", out, "--quiet"])
+            "--blocks", partition, "--ggn", "--save-hessian", "--out", out, "--quiet"])
         try #require(run.status == 0, "\(partition) \(layout.grid): \(run.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
         let blocks = try #require(summary["blocks"] as? [String: Any])
@@ -208,6 +208,23 @@ extension MPIJobs {
         try #require(numpy.status == 0, "\(numpy.stderr)")
         let reference = try #require(Double(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(numpy.stdout)")
         #expect(abs(distance - reference) <= 1e-12)
+
+        // With --ggn the same for G's blocks (ggn_<name>.npy) against LAPACK on the serial G.
+        let gBlocks = try #require(summary["gaussNewtonBlocks"] as? [String: Any])
+        let gScale = fixture.gaussNewton.map(abs).max()!
+        var gMasked = fixture.gaussNewton
+        for entry in gBlocks["blocks"] as! [[String: Any]] {
+            let offset = entry["offset"] as! Int, n = entry["parameters"] as! Int
+            var a = [Double](repeating: 0, count: n * n), w = [Double](repeating: 0, count: n)
+            for i in 0..<n { for j in 0..<n { a[i * n + j] = fixture.gaussNewton[(offset + i) * m + offset + j]; gMasked[(offset + i) * m + offset + j] = 0 } }
+            precondition(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 78, 76, Int32(n), &a, Int32(n), &w) == 0)
+            #expect((entry["eigenvaluesFile"] as! String).hasPrefix("blocks/ggn_"))
+            let got = try NPYArray(contentsOf: out + "/" + (entry["eigenvaluesFile"] as! String)).values
+            #expect(zip(got, w).map { abs($0 - $1) }.max()! <= 1e-10 * gScale, "G \(entry["name"]!) \(layout.grid)")
+        }
+        let gSerial = (gMasked.map { $0 * $0 }.reduce(0, +) / fixture.gaussNewton.map { $0 * $0 }.reduce(0, +)).squareRoot()
+        #expect(abs((gBlocks["offDiagonalFraction"] as! Double) - gSerial) <= 1e-12)
+        #expect(FileManager.default.fileExists(atPath: out + "/ggn_blocks.svg"))
     }
 
     /// An unknown partition is refused: one line naming --blocks and the choices, exit 2, nothing written.

@@ -4,6 +4,7 @@ import DistributedLinearAlgebra
 import Foundation
 import Jobs
 import Networks
+import Objectives
 import NPY
 import Support
 import Reporting
@@ -76,19 +77,21 @@ extension SpectrumJob {
     /// Each diagonal block of H is redistributed to a matrix of its own (PDGEMR2D, never gathered)
     /// and diagonalised (eigenvalues only); H itself is left as it was, for its own eigensolve.
     /// Written to DIR/blocks/ (<name>.npy and summary.json, so a resumed run finds them).
-    package func blockSpectra(of hessian: BlockCyclicMatrix, _ context: inout Context) throws -> BlockSpectraSummary? {
+    /// `kind`: H (blocks/<name>.npy, blocks/summary.json) or G (blocks/ggn_<name>.npy, blocks/ggn_summary.json).
+    package func blockSpectra(of hessian: BlockCyclicMatrix, _ kind: CurvatureKind, _ context: inout Context) throws -> BlockSpectraSummary? {
         let world = context.world
         let blocks = try blocksPartition.blocks(of: context.model)
         guard !blocks.isEmpty else { return nil }
         let directory = output.subdirectory("blocks")
         let grid = (rows: context.grid.rows, columns: context.grid.columns)
-        let summaries = try context.timings.measure("block spectra", on: world) { () throws -> [BlockSpectrumSummary] in
+        let prefix = Self.blockFilePrefix(kind)
+        let summaries = try context.timings.measure("block spectra \(kind.symbol)", on: world) { () throws -> [BlockSpectrumSummary] in
             try blocks.map { name, range in
                 var block = try hessian.diagonalBlock(range)
                 let diagonal = try block.trace()
                 let solver = try Eigensolver.resolve(solver, selection: .none, n: range.count, blockSize: block.blockSize, grid: grid).solver
                 let decomposition = try solver.decompose(&block, selection: .none)
-                try directory.write(decomposition, eigenvalues: "\(name).npy", eigenvectors: nil, on: world)
+                try directory.write(decomposition, eigenvalues: "\(prefix)\(name).npy", eigenvectors: nil, on: world)
                 let λ = decomposition.eigenvalues
                 return BlockSpectrumSummary(
                     name: name, offset: range.lowerBound, parameters: range.count,
@@ -96,32 +99,34 @@ extension SpectrumJob {
                     bulk: configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: λ, relativeTolerance: $0) },
                     outliers: OutlierCounts(eigenvalues: λ),
                     trace: TraceCheck(fromEigenvalues: λ.reduce(0, +), fromDiagonal: diagonal),
-                    eigenvaluesFile: "blocks/\(name).npy")
+                    eigenvaluesFile: "blocks/\(prefix)\(name).npy")
             }
         }
         let total = try hessian.frobeniusNorm()
         let between = try hessian.offBlockDiagonalNorm(blocks.map(\.range))
         let result = BlockSpectraSummary(partition: blocksPartition.rawValue, blocks: summaries,
                                          offDiagonalFraction: total > 0 ? between / total : 0)
-        if world.isRoot { try directory.writeJSON(result, to: "summary.json") }
-        context.progress.say(String(format: "spectrum: %d diagonal blocks of H (%@); ‖H − blockdiag(H)‖_F / ‖H‖_F = %.4g",
-                                    blocks.count, blocksPartition.rawValue, result.offDiagonalFraction))
+        if world.isRoot { try directory.writeJSON(result, to: "\(prefix)summary.json") }
+        context.progress.say(String(format: "spectrum: %d diagonal blocks of %@ (%@); ‖%@ − blockdiag(%@)‖_F / ‖%@‖_F = %.4g", blocks.count,
+                                    kind.symbol, blocksPartition.rawValue, kind.symbol, kind.symbol, kind.symbol, result.offDiagonalFraction))
         return result
     }
 
     /// The blocks' summary as the block phase left it (rank 0; a resumed run whose H was
     /// decomposed before the stop did not redo it).
-    package func savedBlockSpectra() -> BlockSpectraSummary? {
-        guard blocksPartition != .none,
-              let data = try? Data(contentsOf: URL(fileURLWithPath: output.subdirectory("blocks").file("summary.json"))) else { return nil }
+    package func savedBlockSpectra(_ kind: CurvatureKind) -> BlockSpectraSummary? {
+        guard blocksPartition != .none, let data = try? Data(contentsOf: URL(fileURLWithPath:
+            output.subdirectory("blocks").file("\(Self.blockFilePrefix(kind))summary.json"))) else { return nil }
         return try? NonFiniteJSON.decoder().decode(BlockSpectraSummary.self, from: data)
     }
 
+    static func blockFilePrefix(_ kind: CurvatureKind) -> String { kind == .hessian ? "" : "ggn_" }
+
     /// The table of the printed report.
-    static func blockTable(_ s: BlockSpectraSummary) -> [String] {
+    static func blockTable(_ s: BlockSpectraSummary, _ symbol: String) -> [String] {
         func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
-        var lines = [String(format: "  diagonal blocks (%@): ‖H − blockdiag(H)‖_F / ‖H‖_F = %.4g", s.partition, s.offDiagonalFraction)
-                     + (s.topShift.map { String(format: "; top %d eigenvalues of blockdiag(H) shifted by ≤ %.3g·max|λ|", s.topCount ?? 0, $0) } ?? ""),
+        var lines = [String(format: "  diagonal blocks of %@ (%@): ‖%@ − blockdiag(%@)‖_F / ‖%@‖_F = %.4g", symbol, s.partition, symbol, symbol, symbol, s.offDiagonalFraction)
+                     + (s.topShift.map { String(format: "; top %d eigenvalues of blockdiag(%@) shifted by ≤ %.3g·max|λ|", s.topCount ?? 0, symbol, $0) } ?? ""),
                      "    " + pad("block", 18) + pad("size", 8) + pad("λ_min", 14) + pad("λ_max", 14) + pad("neg / ≈0 / pos", 20) + pad("outliers", 10) + "trace"]
         for b in s.blocks {
             lines.append("    " + pad(b.name, 18) + pad("\(b.parameters)", 8) + pad(String(format: "%.6g", b.counts.minimum), 14)
@@ -136,9 +141,9 @@ extension SpectrumJob {
 extension SpectrumPlots {
     /// blocks.svg: one histogram per diagonal block (log count axis, symmetric-log eigenvalue
     /// axis, its outliers marked), so the layers' spectra compare at a glance.
-    static func blocks(_ spectra: [(String, [Double])], caption: String, bulkTolerance: Double) -> SVGPanels {
+    static func blocks(_ spectra: [(String, [Double])], of symbol: String, caption: String, bulkTolerance: Double) -> SVGPanels {
         SVGPanels(spectra.enumerated().map { k, block in
-            var plot = histogram(block.1, title: "Diagonal block \(block.0) (\(block.1.count) parameters)",
+            var plot = histogram(block.1, title: "Diagonal block \(block.0) of \(symbol) (\(block.1.count) parameters)",
                                  outliers: OutlierCounts(eigenvalues: block.1).gap, bulkTolerance: bulkTolerance)
             plot.subtitle = k == 0 ? caption : ""
             plot.height = 300

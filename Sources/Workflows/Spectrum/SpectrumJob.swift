@@ -82,8 +82,10 @@ public struct SpectrumJob {
         package var residual: SpectrumSummary?
         /// |tr H − tr G − tr R| / |tr H| from the three spectra (an independent check of the split).
         package var splitTraceDefect: Double?
-        /// With `--blocks`: the diagonal blocks' spectra and ‖H − blockdiag(H)‖_F / ‖H‖_F.
+        /// With `--blocks`: the diagonal blocks' spectra and ‖H − blockdiag(H)‖_F / ‖H‖_F; with
+        /// `--ggn` also G's.
         package var blocks: BlockSpectraSummary?
+        package var gaussNewtonBlocks: BlockSpectraSummary?
         package var assemblyGFLOP: Double
         package var assemblyGFLOPPerSecond: Double
         package var seconds: [String: Double]
@@ -180,9 +182,9 @@ public struct SpectrumJob {
 
         // The diagonal blocks of H, before H's own eigensolve overwrites it (a resumed run whose H
         // was decomposed before the stop did these too, and finds them in DIR/blocks).
-        var blockSummary: BlockSpectraSummary? = nil
-        if blocksPartition != .none, let hessian = matrices[0] {
-            blockSummary = try blockSpectra(of: hessian, &context)
+        var blockSummaries: [CurvatureKind: BlockSpectraSummary] = [:]
+        for (k, target) in targets.enumerated() where blocksPartition != .none && target.kind != .residual {
+            if let matrix = matrices[k] { blockSummaries[target.kind] = try blockSpectra(of: matrix, target.kind, &context) }
         }
 
         // Spectra, one matrix at a time. Before each eigensolve, a pending SIGTERM/SIGUSR1 (on any
@@ -202,7 +204,10 @@ public struct SpectrumJob {
         }
         if world.isRoot && saved != nil { try checkpoint.remove() }
         run.timings = context.timings
-        try report(finished, blocks: blockSummary ?? (world.isRoot ? savedBlockSpectra() : nil), evaluation: evaluation,
+        for kind in [CurvatureKind.hessian, .gaussNewton] where blockSummaries[kind] == nil && world.isRoot {
+            blockSummaries[kind] = savedBlockSpectra(kind)
+        }
+        try report(finished, blocks: blockSummaries, evaluation: evaluation,
                    assemblyFlops: assemblyFlops, assemblySeconds: assemblySeconds, context, run)
     }
 
@@ -310,7 +315,7 @@ public struct SpectrumJob {
     }
 
     /// summary.json, timings.json, config.toml and the plots (rank 0), and the printed report.
-    package func report(_ finished: [String: SpectrumSummary], blocks: BlockSpectraSummary?, evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
+    package func report(_ finished: [String: SpectrumSummary], blocks: [CurvatureKind: BlockSpectraSummary], evaluation: Evaluation, assemblyFlops: Double, assemblySeconds: Double,
                 _ context: Context, _ run: JobRun) throws {
         let world = context.world, m = context.m, dataset = context.dataset
         let h = finished["H"]!, g = finished["G"], r = finished["R"]
@@ -328,18 +333,21 @@ public struct SpectrumJob {
         }
         // blockdiag(H)'s spectrum is the union of the blocks': its top against H's, and the blocks' plot.
         var blocks = blocks
-        var blockSpectra: [(String, [Double])] = []
-        if world.isRoot, let summary = blocks {
-            blockSpectra = try summary.blocks.map { ($0.name, try NPYArray(contentsOf: output.file($0.eigenvaluesFile)).values) }
+        var blockSpectra: [(kind: CurvatureKind, spectra: [(String, [Double])])] = []
+        for kind in [CurvatureKind.hessian, .gaussNewton] where world.isRoot {
+            guard let summary = blocks[kind] else { continue }
+            let spectra = try summary.blocks.map { ($0.name, try NPYArray(contentsOf: output.file($0.eigenvaluesFile)).values) }
+            let whole = kind == .hessian ? hValues : try values("ggn_eigenvalues.npy")
             // Only against the whole spectrum (a bottom:K selection holds no top).
-            if hValues.count == m { blocks?.compareTop(blockDiagonal: blockSpectra.flatMap(\.1), hessian: hValues) }
+            if whole.count == m { blocks[kind]?.compareTop(blockDiagonal: spectra.flatMap(\.1), hessian: whole) }
+            blockSpectra.append((kind, spectra))
         }
         let header = try run.completedHeader()
         let summary = Summary(
             model: context.model.summary,
             data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
             loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
-            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect, blocks: blocks,
+            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect, blocks: blocks[.hessian], gaussNewtonBlocks: blocks[.gaussNewton],
             assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
             seconds: context.timings.wallSeconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank,
             memoryEstimateBytesPerRank: context.plan.bytesPerRank)
@@ -353,8 +361,9 @@ public struct SpectrumJob {
             if !split.isEmpty {
                 try writeAtomically(Data(SpectrumPlots.split(split, caption: caption, bulkTolerance: τ).render().utf8), to: output.file("split.svg"))
             }
-            if !blockSpectra.isEmpty {
-                try writeAtomically(Data(SpectrumPlots.blocks(blockSpectra, caption: caption, bulkTolerance: τ).render().utf8), to: output.file("blocks.svg"))
+            for (kind, spectra) in blockSpectra {
+                try writeAtomically(Data(SpectrumPlots.blocks(spectra, of: kind.symbol, caption: caption, bulkTolerance: τ).render().utf8),
+                                    to: output.file(kind == .hessian ? "blocks.svg" : "ggn_blocks.svg"))
             }
             if announce { print(Self.report(summary, directory: output.path)) }
         }
@@ -391,7 +400,8 @@ public struct SpectrumJob {
                      line("H", s.hessian)]
         if let g = s.gaussNewton { lines.append(line("G", g)) }
         if let r = s.residual { lines.append(line("R", r)) }
-        if let blocks = s.blocks { lines += blockTable(blocks) }
+        if let blocks = s.blocks { lines += blockTable(blocks, "H") }
+        if let blocks = s.gaussNewtonBlocks { lines += blockTable(blocks, "G") }
         lines.append(String(format: "  assembly %.2f GFLOP at %.1f GFLOP/s", s.assemblyGFLOP, s.assemblyGFLOPPerSecond))
         let phases = s.seconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
         lines.append("  time: " + phases.joined(separator: ", "))
