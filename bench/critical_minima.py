@@ -139,7 +139,12 @@ for phi in phis:
         fity += l0s
 
 fity_arr = np.array(fity)
-if len(set(fitx)) >= 3 and (fity_arr > 0).all():
+dropped = int(np.sum(fity_arr <= 0))
+fitx = [x for x, y in zip(fitx, fity) if y > 0]
+fity_arr = fity_arr[fity_arr > 0]
+if dropped:
+    print(f"\n{dropped} extrapolated L₀ ≤ 0 (the extrapolation overshoots where L(λ) is already near 0) left out of the fit")
+if len(set(fitx)) >= 3:
     x, y = np.log(1 - np.array(fitx)), np.log(fity_arr)
     A = np.stack([np.ones_like(x), x], 1)
     (la, b), *_ = np.linalg.lstsq(A, y, rcond=None)
@@ -160,5 +165,4 @@ if len(set(fitx)) >= 3 and (fity_arr > 0).all():
           f"[{lo:.3f}, {hi:.3f}] (2 {'lies inside' if lo <= 2 <= hi else 'lies OUTSIDE'} it; 1 {'lies inside' if lo <= 1 <= hi else 'lies OUTSIDE'} it)\n")
     print(f"rms of log L₀ against: the fit {rms(np.exp(la) * one_minus ** b):.3f}, ½(1 − φ)² {rms(0.5 * one_minus ** 2):.3f}, "
           f"½(1 − φ) {rms(0.5 * one_minus):.3f}\n")
-elif len(set(fitx)) >= 3:
-    print("\nno fit: some extrapolated L₀ ≤ 0\n")
+
