@@ -125,3 +125,37 @@ public struct PathSpecification: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension PathSpecification {
+    /// Every key decoded when present, else its default: summaries written before a setting existed
+    /// (path.polish, path.l2) still decode, so --resume and studies read their finished pairs.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = PathSpecification()
+        method = try c.decodeIfPresent(Method.self, forKey: .method) ?? defaults.method
+        pivots = try c.decodeIfPresent(Int.self, forKey: .pivots) ?? defaults.pivots
+        maxPivots = try c.decodeIfPresent(Int.self, forKey: .maxPivots) ?? defaults.maxPivots
+        spring = try c.decodeIfPresent(Double.self, forKey: .spring) ?? defaults.spring
+        climb = try c.decodeIfPresent(Bool.self, forKey: .climb) ?? defaults.climb
+        tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? defaults.tolerance
+        iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? defaults.iterations
+        cycleIterations = try c.decodeIfPresent(Int.self, forKey: .cycleIterations) ?? defaults.cycleIterations
+        cycles = try c.decodeIfPresent(Int.self, forKey: .cycles) ?? defaults.cycles
+        insertThreshold = try c.decodeIfPresent(Double.self, forKey: .insertThreshold) ?? defaults.insertThreshold
+        segmentPoints = try c.decodeIfPresent(Int.self, forKey: .segmentPoints) ?? defaults.segmentPoints
+        optimizer = try c.decodeIfPresent(Optimizer.self, forKey: .optimizer) ?? defaults.optimizer
+        stepSize = try c.decodeIfPresent(Double.self, forKey: .stepSize) ?? defaults.stepSize
+        momentum = try c.decodeIfPresent(Double.self, forKey: .momentum) ?? defaults.momentum
+        maximumStep = try c.decodeIfPresent(Double.self, forKey: .maximumStep) ?? defaults.maximumStep
+        level = try c.decodeIfPresent(Double.self, forKey: .level)
+        split = try c.decodeIfPresent(SplitPoint.self, forKey: .split) ?? defaults.split
+        stringSteps = try c.decodeIfPresent(Int.self, forKey: .stringSteps) ?? defaults.stringSteps
+        stringPoints = try c.decodeIfPresent(Int.self, forKey: .stringPoints) ?? defaults.stringPoints
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? defaults.checkpointEvery
+        indexEvery = try c.decodeIfPresent(Int.self, forKey: .indexEvery)
+        curvature = try c.decodeIfPresent(CurvatureMethod.self, forKey: .curvature) ?? defaults.curvature
+        groupSize = try c.decodeIfPresent(Int.self, forKey: .groupSize) ?? defaults.groupSize
+        polish = try c.decodeIfPresent(Bool.self, forKey: .polish) ?? defaults.polish
+        l2 = try c.decodeIfPresent(Double.self, forKey: .l2) ?? defaults.l2
+    }
+}

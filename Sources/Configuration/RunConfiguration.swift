@@ -286,11 +286,13 @@ public struct ConfigurationKey: Sendable {
             c[keyPath: path] = x
         }, render: { $0[keyPath: path].map(renderText) })
     }
-    static func reals(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Double]> & Sendable) -> ConfigurationKey {
+    /// A list of numbers; `omitted`, when given, is a value config.toml leaves out (as `boolean`'s).
+    static func reals(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Double]> & Sendable,
+                      omitted: [Double]? = nil) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .reals, set: { c, v in
             guard let x = v.reals else { throw InputError("expected a list of numbers such as [0.5, 1, 2]") }
             c[keyPath: path] = x
-        }, render: { ConfigurationValue.reals($0[keyPath: path]).rendered })
+        }, render: { c in c[keyPath: path] == omitted ? nil : ConfigurationValue.reals(c[keyPath: path]).rendered })
     }
     static func optionalIntegers(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, [Int]?> & Sendable) -> ConfigurationKey {
         ConfigurationKey(name: name, flag: flag, kind: .integers, set: { c, v in
@@ -436,8 +438,10 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("path.index-every", "--index-every", \.path.indexEvery),
         choice("path.curvature", "--curvature", \.path.curvature),
         integer("path.group-size", "--group-size", \.path.groupSize),
-        boolean("path.polish", "--polish", \.path.polish),
-        real("path.l2", "--l2", \.path.l2),
+        // Keys added after runs existed render only when set, so the identities of those runs (and
+        // their --resume) stay what they were: path.polish, path.l2, eig.bulk-tolerances.
+        boolean("path.polish", "--polish", \.path.polish, omitted: false),
+        real("path.l2", "--l2", \.path.l2, omitted: 0),
         choice("critical.method", "--method", \.critical.method),
         choice("critical.start", "--start", \.critical.start),
         integer("critical.starts", "--starts", \.critical.starts),
@@ -466,7 +470,7 @@ public struct ConfigurationKey: Sendable {
         integer("interpolate.group-size", "--group-size", \.interpolate.groupSize),
         choice("eig.solver", "--solver", \.eig.solver),
         optionalReal("eig.zero-tolerance", "--zero-tolerance", \.eig.zeroTolerance),
-        reals("eig.bulk-tolerances", "--bulk-tolerances", \.eig.bulkTolerances),
+        reals("eig.bulk-tolerances", "--bulk-tolerances", \.eig.bulkTolerances, omitted: EigenSpecification().bulkTolerances),
     ]
 }
 

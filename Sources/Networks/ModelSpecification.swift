@@ -91,8 +91,12 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
             do {
                 return try ConvolutionalNetwork(input: input, layers: hidden + [.dense(units: k)], biases: bias, loss: loss)
             } catch {
-                // Layer numbers of the chain → entries of model.convolution (activations are inserted).
-                let entry = error.layer < hidden.count ? hidden[...error.layer].filter { if case .activation = $0 { false } else { true } }.count : convolution.count + 1
+                // Layer numbers of the chain → entries of model.convolution: activations are inserted
+                // and "flatten" entries build no layer, so the n-th non-activation layer is the n-th
+                // entry that is not a flatten.
+                let layered = convolution.indices.filter { ConvolutionalLayer.parse(convolution[$0]) != .some(nil) }
+                let n = error.layer < hidden.count ? hidden[...error.layer].filter { if case .activation = $0 { false } else { true } }.count : 0
+                let entry = n >= 1 && n <= layered.count ? layered[n - 1] + 1 : convolution.count + 1
                 let what = entry <= convolution.count ? "entry \(entry) '\(convolution[entry - 1])'" : "the output layer (dense \(k))"
                 throw ModelError(setting: "model.convolution", detail: "\(what): \(error.reason); the data are \(input) (data.shape)")
             }

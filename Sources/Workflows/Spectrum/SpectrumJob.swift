@@ -160,9 +160,11 @@ public struct SpectrumJob {
 
         let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
         let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
-        let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
-                                                                          "spectrum.eigenvectors": vectors.description,
-                                                                          "spectrum.blocks": blocksPartition.rawValue]).text
+        var settings = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
+                                                                          "spectrum.eigenvectors": vectors.description])
+        // Only when asked for: a run without --blocks keeps the identity it had before the option.
+        if blocksPartition != .none { settings["spectrum.blocks"] = blocksPartition.rawValue }
+        let identity = settings.text
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
         var finished = saved?.finished ?? [:]
@@ -308,7 +310,8 @@ public struct SpectrumJob {
         }
         let all = decomposition.eigenvalues
         return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
-                               bulk: configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: all, relativeTolerance: $0) },
+                               // Relative to max|λ| over the whole spectrum and a fraction of M: only with every eigenvalue.
+                               bulk: all.count == m ? configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: all, relativeTolerance: $0) } : nil,
                                outliers: OutlierCounts(eigenvalues: all),
                                trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
                                symmetryDefect: symmetry.defect, solver: solverForThis.description)
