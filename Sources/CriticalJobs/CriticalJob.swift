@@ -150,40 +150,26 @@ public struct CriticalJob {
         case .trajectory:
             // The [train] run from the seed's initialisation, its state kept every R steps: the
             // energies fall along it, so the starts spread from the initial loss to near a minimum.
-            var spec = configuration.train
-            spec.steps = max(1, (settings.starts - 1) * settings.trajectoryEvery)
-            spec.epochs = nil
-            spec.checkpointEvery = settings.trajectoryEvery
-            spec.recordEvery = settings.trajectoryEvery
-            try spec.validate(samples: training.dataset.globalCount)
+            let total = max(1, (settings.starts - 1) * settings.trajectoryEvery)
             var kept: [[Double]] = [], steps: [Int] = []
-            var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
-            trainer.onCheckpoint = { state in
+            progress.say("critical: \(total) training steps for the trajectory's \(settings.starts) starts")
+            try trainTrajectory(steps: total, training: training, model: model, checkpoint: { state in
                 if kept.count < settings.starts { kept.append(state.parameters); steps.append(state.step) }
-            }
-            let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
-            progress.say("critical: \(spec.steps!) training steps for the trajectory's \(settings.starts) starts")
-            _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
+            })
             if kept.count < settings.starts {
                 progress.note("critical: the training stopped early (train.target-loss or train.target-gradient-norm); \(kept.count) of \(settings.starts) starts")
             }
             return (kept, steps.map { "trajectory step \($0)" })
         case .trajectoryLoss:
-            var spec = configuration.train
-            let total = spec.totalSteps(samples: training.dataset.globalCount)
-            (spec.steps, spec.epochs, spec.checkpointEvery, spec.recordEvery) = (total, nil, settings.trajectoryEvery, settings.trajectoryEvery)
-            try spec.validate(samples: training.dataset.globalCount)
+            let total = configuration.train.totalSteps(samples: training.dataset.globalCount)
             let candidates = total / settings.trajectoryEvery + 1
             try MemoryPlan.requireFits(candidates, setting: "critical.trajectory-every",
                                        holding: "the trajectory's candidate states (train.steps / critical.trajectory-every + 1 of M = \(model.parameterCount) parameters each)",
                                        bytesEach: 8 * Double(model.parameterCount) + 1024, budget: budget)
             var states: [Int: [Double]] = [:], energies: [Int: Double] = [:]
-            var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
-            trainer.onCheckpoint = { states[$0.step] = $0.parameters }
-            trainer.onRecord = { energies[$0.step] = $0.loss }
-            let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
             progress.say("critical: \(total) training steps, \(settings.starts) starts at evenly spaced energies")
-            _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
+            try trainTrajectory(steps: total, training: training, model: model, checkpoint: { states[$0.step] = $0.parameters },
+                                record: { energies[$0.step] = $0.loss })
             let steps = states.keys.filter { energies[$0] != nil }.sorted()
             let chosen = Self.evenlySpacedInEnergy(steps.map { energies[$0]! }, count: settings.starts).map { steps[$0] }
             if chosen.count < settings.starts {
@@ -191,6 +177,20 @@ public struct CriticalJob {
             }
             return (chosen.map { states[$0]! }, chosen.map { "trajectory step \($0) energy \(energies[$0]!)" })
         }
+    }
+
+    /// The [train] run from the seed's initialisation for `steps` steps, its state handed to
+    /// `checkpoint` and its record (the training energy) to `record` every `trajectoryEvery` steps
+    /// (step 0 first): the trajectory both trajectory start kinds take their starts from.
+    func trainTrajectory(steps: Int, training: DataParallelObjective, model: any Model,
+                         checkpoint: @escaping (TrainingState) throws -> Void, record: @escaping (TrainingRecord) throws -> Void = { _ in }) throws {
+        var spec = configuration.train
+        (spec.steps, spec.epochs, spec.checkpointEvery, spec.recordEvery) = (steps, nil, settings.trajectoryEvery, settings.trajectoryEvery)
+        try spec.validate(samples: training.dataset.globalCount)
+        var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
+        (trainer.onCheckpoint, trainer.onRecord) = (checkpoint, record)
+        let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
+        _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
     }
 
     /// Indices of `count` distinct entries of `energies` (a trajectory's, in step order) nearest the
