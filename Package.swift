@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Open MPI through pkg-config `ompi-c`; the shim header re-exports MPI's handle macros
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "DistributedLinearAlgebra",
                 dependencies: ["Cluster", "CMPI", "CScaLAPACK", "CELPA", "NPY", "SeededRandom", "Support"]),
         .target(name: "Networks", dependencies: ["CBLAS", "Samples", "SeededRandom"]),
+        // Models brought from PyTorch/JAX as ONNX graphs, and their parameters written back.
+        .target(name: "ONNX", dependencies: ["Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom"]),
         .target(name: "Objectives", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Samples"]),
         .target(name: "Optimization", dependencies: ["Cluster", "Support"]),
@@ -59,10 +62,10 @@ let package = Package(
         // their locks, settings identities, rank groups and the group work queue.
         .target(name: "Jobs",
                 dependencies: ["Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Krylov", "NPY", "Networks",
-                               "Objectives", "Optimization", "Support"]),
+                               "ONNX", "Objectives", "Optimization", "Support"]),
         .target(name: "Workflows",
                 dependencies: ["CBLAS", "Cluster", "Configuration", "Curvature", "Datasets", "DistributedLinearAlgebra", "Geometry", "Jobs", "Krylov",
-                               "NPY", "Networks", "Objectives", "Optimization", "Planning", "Reporting", "SeededRandom", "Support", "Training"]),
+                               "NPY", "Networks", "ONNX", "Objectives", "Optimization", "Planning", "Reporting", "SeededRandom", "Support", "Training"]),
         // Command families over the jobs: paths between minima, critical points, and the studies
         // that compose jobs.
         .target(name: "PathJobs",

@@ -364,6 +364,8 @@ public struct ConfigurationKey: Sendable {
             guard let x = v.texts else { throw InputError("expected a list of layers such as [\"conv 8 5x5\", \"maxpool 2\", \"dense 32\"]") }
             c.model.convolution = x
         }, render: { $0.model.kind == .convnet ? ConfigurationValue.texts($0.model.convolution).rendered : nil }),
+        // Rendered only when set (as every optional text): identities of runs without it are unchanged.
+        optionalText("model.onnx", "--onnx", \.model.onnx),
         choice("model.activation", "--activation", \.model.activation),
         choice("model.loss", "--loss", \.model.loss),
         choice("model.init", "--init", \.model.initialization),

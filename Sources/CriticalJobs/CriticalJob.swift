@@ -189,7 +189,7 @@ public struct CriticalJob {
         try spec.validate(samples: training.dataset.globalCount)
         var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
         (trainer.onCheckpoint, trainer.onRecord) = (checkpoint, record)
-        let θ0 = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
+        let θ0 = configuration.initialParameters(for: model).θ
         _ = try trainer.run(from: TrainingState(step: 0, parameters: θ0))
     }
 

@@ -2,6 +2,7 @@ import Configuration
 import Datasets
 import Networks
 import Cluster
+import ONNX
 
 /// Where every job gets its model: the configuration's `[model]` table (what the CLI runs), or a
 /// model a library caller built — any `Model`, the seam every job works over. A given model is
@@ -30,6 +31,7 @@ extension RunConfiguration {
     /// (`DataSpecification.inputShape`), refused as bad input naming the setting at fault: too many
     /// parameters, convolution layers that do not chain, a data.shape that does not hold d values.
     package func builtModel(inputs d: Int, outputs k: Int) throws -> any Model {
+        if let path = model.onnx { return try importedModel(path, inputs: d, outputs: k) }
         let built: any Model
         do {
             if model.kind == .mlp { try model.requireSupportedSize(inputs: d, outputs: k) }
@@ -41,6 +43,43 @@ extension RunConfiguration {
             throw InputError(setting: "model.convolution", "\(built.summary) has \(built.parameterCount) parameters, more than 2³¹ − 1 (BLAS's 32-bit sizes); use fewer channels or units")
         }
         return built
+    }
+
+    /// The network of the ONNX file `model.onnx`, its initialisers as θ₀, checked against the data:
+    /// d inputs (in data.shape's C × H × W when that is given) and k outputs.
+    func importedModel(_ path: String, inputs d: Int, outputs k: Int) throws -> any Model {
+        var imported: ConvolutionalNetwork
+        do {
+            let file = try ONNXModel(contentsOf: path, loss: model.loss)
+            imported = file.network
+            imported.storedParameters = file.parameters
+        } catch {
+            throw InputError(setting: "model.onnx", error.description)
+        }
+        let shape = [imported.input.channels, imported.input.height, imported.input.width]
+        guard imported.inputDimension == d else {
+            let takes = imported.input.height == 1 && imported.input.width == 1 ? "d = \(imported.inputDimension)" : "\(imported.input) = \(imported.inputDimension)"
+            throw InputError(setting: "model.onnx", "'\(path)' takes \(takes) inputs per sample, but the data have d = \(d); give data that fit the graph's input")
+        }
+        if let given = try data.inputShape(), given != shape, !(given == [d, 1, 1] && imported.input.height == 1) {
+            throw InputError(setting: "data.shape", "\(given.map(String.init).joined(separator: "×")) disagrees with the ONNX graph's input \(imported.input) ('\(path)'); remove data.shape or make it match")
+        }
+        guard imported.outputDimension == k else {
+            throw InputError(setting: "model.onnx", "'\(path)' makes \(imported.outputDimension) outputs per sample, but the data have k = \(k) \(model.loss == .crossEntropy ? "classes" : "targets"); give a graph whose last layer has k outputs")
+        }
+        guard imported.parameterCount <= maximumParameterCount else {
+            throw InputError(setting: "model.onnx", "'\(path)' has \(imported.parameterCount) parameters, more than 2³¹ − 1 (BLAS's 32-bit sizes)")
+        }
+        return imported
+    }
+
+    /// θ₀ of `model` and its name in run headers: the parameters it came with (an ONNX file's
+    /// initialisers), else the draw of `model.init` for the run's seed.
+    package func initialParameters(for model: any Model) -> (θ: [Double], name: String) {
+        if let stored = model.storedParameters, let path = self.model.onnx {
+            return (stored, "the initialisers of model.onnx '\(path)'")
+        }
+        return (self.model.initialization.parameters(for: model, seed: seed), "initialization (seed \(seed))")
     }
 
     /// config.toml of a run on `model`: the resolved configuration, with a first line naming a

@@ -123,7 +123,7 @@ extension JobRun {
         header.parameters = model.parameterCount
         header.samples = split.training.globalCount
         // A library caller's model is not described by [model]: no setting to blame for a wrong size.
-        let parameters = given == nil ? configuration.model.expectedParameters(of: model) : ParameterCount(m: model.parameterCount)
+        let parameters = given == nil && configuration.model.onnx == nil ? configuration.model.expectedParameters(of: model) : ParameterCount(m: model.parameterCount)
         return JobInputs(split: split, model: model, parameters: parameters)
     }
 
@@ -136,8 +136,7 @@ extension JobRun {
         case .checkpoint(let path):
             resolved = (try inputs.readParameters(path, on: world, flag: flag), path)
         case .initialization:
-            resolved = (configuration.model.initialization.parameters(for: inputs.model, seed: configuration.seed),
-                        "initialization (seed \(configuration.seed))")
+            resolved = configuration.initialParameters(for: inputs.model)
         }
         header.point = resolved.1
         return resolved

@@ -140,6 +140,8 @@ public struct ConvolutionalNetwork: Model {
     let firstAffine: Int
     /// Doubles a tile's per-direction work buffers may hold (bounds the tile size), as the MLP's.
     public var tileBudget = 1 << 19
+    /// θ₀ of an imported network (an ONNX file's initialisers), else nil.
+    public var storedParameters: [Double]?
 
     /// The network, or why the chain does not fit `input`. At least one layer must be affine.
     public init(input: FeatureShape, layers: [ConvolutionalLayer], biases: Bool = true, loss: Loss) throws(ConvolutionalLayer.ChainError) {

@@ -100,6 +100,10 @@ public protocol Model: Sendable {
     /// Σᵢ Jᵢᵀ uᵢⱼ for B cotangents per sample: `cotangents` is n × B × k as above; the result M × B.
     func transposedJacobianProduct(_ parameters: [Double], on batch: SampleBatch, cotangents: [Double], count: Int) -> [Double]
 
+    /// Parameters the model came with — an imported model's initialisers — used as θ₀ where a
+    /// job would otherwise draw from `model.init`; nil for models that are only an architecture.
+    var storedParameters: [Double]? { get }
+
     /// The continuous symmetry group acting on θ (`Symmetries.swift`); with an L2 term only its
     /// norm-preserving part.
     func symmetryGroup(preservingNorm: Bool) -> SymmetryGroup
@@ -110,6 +114,8 @@ public protocol Model: Sendable {
 }
 
 extension Model {
+    public var storedParameters: [Double]? { nil }
+
     /// A model that declares no symmetry has none the searches can use.
     public func symmetryGroup(preservingNorm: Bool) -> SymmetryGroup { .none }
     public func symmetryTangents(at parameters: [Double], preservingNorm: Bool) -> [[Double]] { [] }

@@ -16,6 +16,9 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
     /// Whether every affine layer has a bias: z_l = W_l a_{l−1} + b_l, or z_l = W_l a_{l−1}
     /// (Pennington & Bahri's networks: M = 512 for 16-16-16, not 544).
     public var bias = true
+    /// An ONNX file whose graph is the network and whose initialisers are θ₀ (docs/onnx.md); when
+    /// set, `kind`, `layers`, `convolution`, `activation`, `initialization` and `bias` do not apply.
+    public var onnx: String?
 
     public init() {}
 
@@ -30,10 +33,16 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
         loss = try c.decode(Loss.self, forKey: .loss)
         initialization = try c.decode(Initialization.self, forKey: .initialization)
         bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
+        onnx = try c.decodeIfPresent(String.self, forKey: .onnx)
     }
 
     /// nil when valid, else the key at fault and what is wrong with it (the checks that need no data).
     public func problem() -> (setting: String, detail: String)? {
+        if let onnx {
+            if onnx.isEmpty { return ("model.onnx", "is empty; give the path of an .onnx file") }
+            if kind == .convnet { return ("model.onnx", "and model.kind = \"convnet\" both describe the network; give one (the ONNX graph replaces model.kind and model.convolution)") }
+            return nil
+        }
         if let bad = layers.first(where: { $0 < 1 }) { return ("model.layers", "must all be ≥ 1 (got \(bad) in \(layers))") }
         switch kind {
         case .mlp:
@@ -68,6 +77,7 @@ public struct ModelSpecification: Sendable, Codable, Equatable {
     /// M for d inputs of `shape` (C, H, W; nil: d × 1 × 1) and k outputs, or nil when the model
     /// cannot be built or M would overflow (absurd configurations).
     public func parameterCount(inputs d: Int, shape: [Int]? = nil, outputs k: Int) -> Int? {
+        if onnx != nil { return nil }   // known once the file is read (Jobs reads it)
         switch kind {
         case .mlp: return ParameterLayout.parameterCount(widths: [d] + layers + [k], biases: bias)
         case .convnet: return (try? model(inputs: d, shape: shape, outputs: k))?.parameterCount

@@ -27,6 +27,7 @@ struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("Model family: mlp (model.layers) or convnet (model.convolution). [model.kind]", valueName: "mlp|convnet")) var model: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Hidden widths, e.g. 30,30. [model.layers]", valueName: "w,w,…")) var layers: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A convnet's hidden layers, comma-separated, e.g. \"conv 8 5x5,maxpool 2,dense 32\" (activation after each conv and dense; the output layer comes from the data). [model.convolution]", valueName: "layer,layer,…")) var convolution: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("An ONNX file (torch.onnx.export) whose graph is the model and whose initialisers are θ₀ (docs/onnx.md). [model.onnx]", valueName: "model.onnx")) var onnx: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("relu, tanh, sigmoid, linear or softplus. [model.activation]", valueName: "name")) var activation: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("cross-entropy or mse. [model.loss]", valueName: "name")) var loss: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("he-normal, he-uniform, glorot-normal or glorot-uniform. [model.init]", valueName: "scheme")) var `init`: String?
@@ -52,7 +53,7 @@ struct RunKeyOptions: ConfigurationFlags {
             ("data.dimension", dimension), ("data.covariance", covariance), ("data.x", x), ("data.y", y),
             ("data.images", images), ("data.labels", labels), ("data.path", cifar), ("data.subset", subset), ("data.held-out", heldOut),
             ("data.standardize", standardize), ("data.shape", shape), ("model.kind", model), ("model.layers", layers),
-            ("model.convolution", convolution), ("model.activation", activation),
+            ("model.convolution", convolution), ("model.onnx", onnx), ("model.activation", activation),
             ("model.loss", loss), ("model.init", `init`), ("model.bias", bias), ("train.algorithm", algorithm), ("train.batch", batch),
             ("train.learning-rate", learningRate), ("train.steps", steps), ("train.epochs", epochs),
             ("train.momentum", momentum), ("train.weight-decay", weightDecay), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),

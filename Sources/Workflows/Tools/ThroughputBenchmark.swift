@@ -93,7 +93,7 @@ public struct ThroughputBenchmark {
         let dataset = try configuration.data.load(seed: configuration.seed, on: world)
         let model = try configuration.resolvedModel(for: dataset, given: self.model)
         let m = model.parameterCount, n = dataset.globalCount
-        let θ = configuration.model.initialization.parameters(for: model, seed: configuration.seed)
+        let θ = configuration.initialParameters(for: model).θ
         let objective = DataParallelObjective(model: model, dataset: dataset, communicator: world)
         progress.say("bench throughput: \(model.summary), M = \(m), N = \(n), \(world.size) ranks, B = \(directions)")
 

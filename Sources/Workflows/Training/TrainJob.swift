@@ -90,10 +90,11 @@ public struct TrainJob {
         } else if let start {
             state = TrainingState(step: 0, parameters: try inputs.readParameters(start, on: world, flag: "--start-from"))
         } else {
-            state = TrainingState(step: 0, parameters: configuration.model.initialization.parameters(for: model, seed: configuration.seed))
+            let initial = configuration.initialParameters(for: model)
+            state = TrainingState(step: 0, parameters: initial.θ)
+            run.header.point = initial.name
         }
-        run.header.point = resumeStep.map { "resumed at step \($0) (\(files.checkpointName($0)))" }
-            ?? start ?? "initialization (seed \(configuration.seed))"
+        run.header.point = resumeStep.map { "resumed at step \($0) (\(files.checkpointName($0)))" } ?? start ?? run.header.point
 
         // Inputs are good: from here on the run directory exists, and this job owns it. The
         // "no finished run here" check is repeated under the lock: another job may have written
