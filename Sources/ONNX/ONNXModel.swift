@@ -33,14 +33,19 @@ public struct ONNXModel: Sendable {
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ONNXError("cannot read '\(path)': \((error as NSError).localizedDescription)")
         }
-        try self.init(serialized: bytes, source: path, loss: loss)
+        try self.init(serialized: bytes, source: path, loss: loss, directory: (path as NSString).deletingLastPathComponent)
     }
 
-    /// Translates the bytes of an ONNX file; `source` names it in messages.
-    public init(serialized bytes: Data, source: String, loss: Loss) throws(ONNXError) {
-        let file: Onnx_ModelProto
+    /// Translates the bytes of an ONNX file; `source` names it in messages. Initialisers stored in
+    /// external files (PyTorch's dynamo exporter writes `model.onnx.data` beside the model) are read
+    /// from `directory`, the model file's, and held in the model from then on.
+    public init(serialized bytes: Data, source: String, loss: Loss, directory: String? = nil) throws(ONNXError) {
+        var file: Onnx_ModelProto
         do { file = try Onnx_ModelProto(serializedBytes: bytes) } catch {
             throw ONNXError("'\(source)' is not an ONNX model (its bytes do not parse as onnx.ModelProto: \(error)); give the .onnx file torch.onnx.export wrote")
+        }
+        for i in file.graph.initializer.indices where file.graph.initializer[i].dataLocation == .external {
+            try file.graph.initializer[i].loadExternalData(relativeTo: directory, source: source)
         }
         guard file.hasGraph, !file.graph.node.isEmpty else {
             throw ONNXError("'\(source)' is not an ONNX model (it has no graph with nodes); give the .onnx file torch.onnx.export wrote")

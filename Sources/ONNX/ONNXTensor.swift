@@ -2,9 +2,10 @@ import Foundation
 import SwiftProtobuf
 
 /// Reading and writing the values of an initialiser (`TensorProto`): float32 or float64, stored
-/// either as little-endian `raw_data` (what PyTorch writes) or in the typed `float_data` /
-/// `double_data` fields (what `onnx.helper.make_tensor` writes by default). External data (weights in
-/// a side file) is refused.
+/// as little-endian `raw_data` (what PyTorch's TorchScript exporter writes), in the typed
+/// `float_data` / `double_data` fields (what `onnx.helper.make_tensor` writes by default), or in an
+/// external file beside the model (what its dynamo exporter writes), read in once by
+/// `loadExternalData`.
 extension Onnx_TensorProto {
     static let float32 = Int32(Onnx_TensorProto.DataType.float.rawValue)
     static let float64 = Int32(Onnx_TensorProto.DataType.double.rawValue)
@@ -16,9 +17,6 @@ extension Onnx_TensorProto {
     /// The values, widened to Double, checked against the block they fill.
     func values(for binding: InitializerBinding) throws(ONNXError) -> [Double] {
         let expected = binding.block.count
-        guard dataLocation != .external else {
-            throw ONNXError("initialiser '\(name)' (\(binding.block.name), node \(binding.node)) is stored in an external file; export with the weights inside the .onnx file (models under 2 GB)")
-        }
         guard elementCount == expected else {
             throw ONNXError("initialiser '\(name)' (\(binding.block.name), node \(binding.node)) has \(elementCount) values (shape \(dims)), the layer needs \(expected)")
         }
@@ -35,6 +33,39 @@ extension Onnx_TensorProto {
             throw ONNXError("initialiser '\(name)' (\(binding.block.name), node \(binding.node)) holds \(values.count) values but its shape \(dims) says \(expected); the file is damaged")
         }
         return values
+    }
+
+    /// Reads the bytes an external-data tensor points at (`location`, `offset`, `length`, the location
+    /// relative to the model file's directory) into `raw_data`, so that it is an ordinary tensor.
+    mutating func loadExternalData(relativeTo directory: String?, source: String) throws(ONNXError) {
+        let fields = Dictionary(externalData.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        guard let location = fields["location"], !location.isEmpty else {
+            throw ONNXError("initialiser '\(name)' of '\(source)' is external but names no location; the file is damaged")
+        }
+        guard let directory else {
+            throw ONNXError("initialiser '\(name)' of '\(source)' is stored in '\(location)', outside the bytes given; read the model from its file")
+        }
+        let path = location.hasPrefix("/") ? location : (directory.isEmpty ? location : directory + "/" + location)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ONNXError("initialiser '\(name)' of '\(source)' is stored in '\(path)', which cannot be read; keep the .onnx.data file beside the model")
+        }
+        defer { try? handle.close() }
+        let offset = UInt64(fields["offset"] ?? "0") ?? 0
+        let size = dataType == Self.float64 || dataType == Self.int64 ? 8 : 4
+        let length = Int(fields["length"] ?? "") ?? elementCount * size
+        let bytes: Data?
+        do {
+            try handle.seek(toOffset: offset)
+            bytes = try handle.read(upToCount: length)
+        } catch {
+            throw ONNXError("initialiser '\(name)' of '\(source)': reading '\(path)' failed: \(error)")
+        }
+        guard let bytes, bytes.count == length else {
+            throw ONNXError("initialiser '\(name)' of '\(source)': '\(path)' holds fewer than \(length) bytes at offset \(offset); the data file is truncated")
+        }
+        rawData = bytes
+        externalData = []
+        dataLocation = .default
     }
 
     /// An int64 tensor's values (a Reshape's target shape).

@@ -80,9 +80,13 @@ def make(path, kind, dtype, seed):
         raise SystemExit(f"unknown kind {kind}")
     graph = helper.make_graph(nodes, "test", [x], [y], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    if "-" not in kind:
+    if "-" not in kind or kind == "convnet-external":
         onnx.checker.check_model(model)
-    onnx.save(model, path)
+    if kind == "convnet-external":   # as PyTorch's dynamo exporter saves: the weights in a side file
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.split("/")[-1] + ".data", size_threshold=0)
+    else:
+        onnx.save(model, path)
 
 
 # ---------------------------------------------------------------------------------------------
