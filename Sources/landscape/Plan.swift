@@ -21,7 +21,7 @@ struct Plan: NamingSettings {
     @Option(help: ArgumentHelp("Eigenvectors: none, all, top:K or bottom:K.", valueName: "selection")) var eigenvectors = "none"
     @Option(help: ArgumentHelp("Memory per rank on the target machine, e.g. 4G (default: this node's available memory / its cores).", valueName: "size"))
     var memoryPerRank: String?
-    @Option(parsing: .unconditional, help: "Assembly GEMM rate per rank in GFLOP/s (default: measured here).") var gemmGflops: Double?
+    @Option(parsing: .unconditional, help: "Assembly GEMM rate per rank in GFLOP/s (default: measured here; for the operator-columns assembly of convnets and other models, 4.7).") var gemmGflops: Double?
     @Option(parsing: .unconditional, help: "Eigenvalue rate M³/(P·s)/10⁹ (default: measured here for ELPA 2-stage).") var eigenvaluesRate: Double?
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
@@ -39,7 +39,7 @@ struct Plan: NamingSettings {
         job.gaussNewtonSplit = ggn
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
-        if let gemmGflops { job.rates.assemblyGFLOPSPerRank = gemmGflops }
+        if let gemmGflops { (job.rates.assemblyGFLOPSPerRank, job.rates.operatorColumnsGFLOPSPerRank) = (gemmGflops, gemmGflops) }
         if let eigenvaluesRate { job.rates.eigenvaluesRate = eigenvaluesRate }
         print(try job.text())
     }
