@@ -100,6 +100,12 @@ public protocol Model: Sendable {
     /// Σᵢ Jᵢᵀ uᵢⱼ for B cotangents per sample: `cotangents` is n × B × k as above; the result M × B.
     func transposedJacobianProduct(_ parameters: [Double], on batch: SampleBatch, cotangents: [Double], count: Int) -> [Double]
 
+    /// The curvature products at θ on `batch` with the direction-independent passes done once and
+    /// kept (`Linearization.swift`), or nil when the model recomputes them for every product.
+    func linearized(_ parameters: [Double], on batch: SampleBatch) -> (any CurvatureLinearization)?
+    /// Bytes `linearized` keeps for n samples (0 when it keeps nothing).
+    func linearizationBytes(samples: Int) -> Int
+
     /// Parameters the model came with — an imported model's initialisers — used as θ₀ where a
     /// job would otherwise draw from `model.init`; nil for models that are only an architecture.
     var storedParameters: [Double]? { get }
@@ -115,6 +121,8 @@ public protocol Model: Sendable {
 
 extension Model {
     public var storedParameters: [Double]? { nil }
+    public func linearized(_ parameters: [Double], on batch: SampleBatch) -> (any CurvatureLinearization)? { nil }
+    public func linearizationBytes(samples: Int) -> Int { 0 }
 
     /// A model that declares no symmetry has none the searches can use.
     public func symmetryGroup(preservingNorm: Bool) -> SymmetryGroup { .none }

@@ -272,12 +272,16 @@ public struct MultilayerPerceptron: Model {
                      "batch shape does not match the network")
     }
 
+    /// Samples per tile for B directions: at most `tileBudget / (B · widest layer)`, at least 1.
+    func tileSize(samples: Int, directions: Int) -> Int {
+        max(1, min(samples, tileBudget / (directions * layout.widths.dropFirst().max()!)))
+    }
+
     /// Calls `body` with a pass over each tile of at most `tileBudget / (B · widest layer)` samples
     /// (the input width does not count: no buffer of the R passes is n × B × d).
     private func forEachTile(_ parameters: [Double], _ batch: SampleBatch, directions: Int, _ body: (TilePass) -> Void) {
         guard batch.count > 0 else { return }
-        let widest = layout.widths.dropFirst().max()!
-        let tile = max(1, min(batch.count, tileBudget / (directions * widest)))
+        let tile = tileSize(samples: batch.count, directions: directions)
         let d = layout.inputDimension, k = layout.outputDimension
         parameters.withUnsafeBufferPointer { theta in
             batch.inputs.withUnsafeBufferPointer { x in

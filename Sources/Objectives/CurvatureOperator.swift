@@ -35,8 +35,16 @@ public struct CurvatureOperator: SymmetricOperator, Sendable {
     public let globalSampleCount: Int
     public let communicator: Communicator
 
+    /// The shard's forward pass and backpropagation at θ, kept for every product (nil: each product
+    /// recomputes them — a model that keeps nothing, or more than `linearizationBudget` bytes).
+    public let linearization: (any CurvatureLinearization)?
+
+    /// Bytes per rank a kept linearisation may take; above it products recompute the forward pass
+    /// (the same numbers, slower). Plans count what is kept (`Model.linearizationBytes`).
+    public static let linearizationBudget = 1 << 30
+
     public init(kind: CurvatureKind, model: any Model, parameters: [Double], shard: SampleBatch,
-                globalSampleCount: Int, communicator: Communicator) {
+                globalSampleCount: Int, communicator: Communicator, keepLinearization: Bool = true) {
         precondition(parameters.count == model.parameterCount && globalSampleCount > 0)
         self.kind = kind
         self.model = model
@@ -44,16 +52,30 @@ public struct CurvatureOperator: SymmetricOperator, Sendable {
         self.shard = shard
         self.globalSampleCount = globalSampleCount
         self.communicator = communicator
+        // Every rank decides on its own shard; the choice changes no number beyond rounding.
+        linearization = keepLinearization && shard.count > 0 && model.linearizationBytes(samples: shard.count) <= Self.linearizationBudget
+            ? model.linearized(parameters, on: shard) : nil
     }
 
     public var dimension: Int { model.parameterCount }
 
     /// This rank's unreduced sums Σ_{i in shard} (∇²ℓᵢ or its parts) · V.
     public func localSums(_ directions: [Double], count: Int) -> [Double] {
+        if let linearization {
+            switch kind {
+            case .hessian: return linearization.curvatureProduct(directions, count: count, residual: true)
+            case .gaussNewton: return linearization.curvatureProduct(directions, count: count, residual: false)
+            case .residual:
+                var h = linearization.curvatureProduct(directions, count: count, residual: true)
+                let g = linearization.curvatureProduct(directions, count: count, residual: false)
+                for i in h.indices { h[i] -= g[i] }
+                return h
+            }
+        }
         switch kind {
-        case .hessian: model.hessianVectorProduct(parameters, on: shard, directions: directions, count: count)
-        case .gaussNewton: model.gaussNewtonVectorProduct(parameters, on: shard, directions: directions, count: count)
-        case .residual: model.residualVectorProduct(parameters, on: shard, directions: directions, count: count)
+        case .hessian: return model.hessianVectorProduct(parameters, on: shard, directions: directions, count: count)
+        case .gaussNewton: return model.gaussNewtonVectorProduct(parameters, on: shard, directions: directions, count: count)
+        case .residual: return model.residualVectorProduct(parameters, on: shard, directions: directions, count: count)
         }
     }
 

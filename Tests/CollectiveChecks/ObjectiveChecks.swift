@@ -58,6 +58,19 @@ func registerObjectiveChecks(_ suite: inout CheckSuite) throws {
                 return relativeDifference(a, b)
             }
         }
+        // The kept linearisation (the operator's default) against products that redo the forward
+        // pass: H, G and R, sharded on this many ranks, to rounding.
+        for kind in CurvatureKind.allCases {
+            try suite.check("operator.kept-linearization.\(kind.rawValue).\(loss.rawValue)", tolerance: 1e-13) {
+                let B = 20   // above the kept tiles' 16-direction block
+                let V = randomParameters(model.parameterCount * B, seed: 10, scale: 1)
+                let kept = distributed.curvature(kind, at: θ)
+                guard kept.linearization != nil else { return .infinity }
+                let recomputed = CurvatureOperator(kind: kind, model: model, parameters: θ, shard: sharded.samples,
+                                                   globalSampleCount: sharded.globalCount, communicator: world, keepLinearization: false)
+                return relativeDifference(try kept.apply(V, count: B), try recomputed.apply(V, count: B))
+            }
+        }
         // R = H − G, as operators.
         try suite.check("operator.split.\(loss.rawValue)", tolerance: 1e-12) {
             let v = randomParameters(model.parameterCount, seed: 9, scale: 1)

@@ -49,6 +49,10 @@ public struct ThroughputBenchmark {
 
     public struct Measurement: Codable, Sendable {
         public var operation: Operation
+        /// How the product ran, when it is not the operator's usual way: "recomputed" (the forward
+        /// pass and backpropagation redone for every product) or "bare" (the model's product on
+        /// this rank's shard alone: no operator, no allreduce — the floor a Krylov matvec can reach).
+        public var variant: String?
         public var directions: Int
         public var calls: Int
         /// Slowest rank's seconds per call: median and fastest over the timed calls.
@@ -112,16 +116,34 @@ public struct ThroughputBenchmark {
             let product = try (operation == .hvp ? hessian : gaussNewton).apply(v, count: b)
             sink += product[0] + product[product.count - 1]
         }
-        let cases: [(Operation, Int, () throws -> Void)] = [
-            (.loss, 1, { sink += try objective.evaluate(θ, gradient: false).loss }),
-            (.gradient, 1, { sink += try objective.evaluate(θ).gradientNorm ?? 0 }),
-            (.hvp, 1, { try curvature(.hvp, single, 1) }),
-            (.hvp, directions, { try curvature(.hvp, batch, directions) }),
-            (.ggn, 1, { try curvature(.ggn, single, 1) }),
-            (.ggn, directions, { try curvature(.ggn, batch, directions) }),
+        // The HVP also without the kept linearisation, and as the bare local product: the operator's
+        // overhead and the linearisation's gain, side by side (docs/estimators.md, "Speed").
+        let recomputed = CurvatureOperator(kind: .hessian, model: model, parameters: θ, shard: dataset.samples,
+                                           globalSampleCount: n, communicator: world, keepLinearization: false)
+        func hvp(_ op: CurvatureOperator, _ v: [Double], _ b: Int) throws {
+            let product = try op.apply(v, count: b)
+            sink += product[0] + product[product.count - 1]
+        }
+        func bare(_ v: [Double], _ b: Int) {
+            let product = hessian.localSums(v, count: b)
+            sink += product[0] + product[product.count - 1]
+        }
+        let cases: [(Operation, String?, Int, () throws -> Void)] = [
+            (.loss, nil, 1, { sink += try objective.evaluate(θ, gradient: false).loss }),
+            (.gradient, nil, 1, { sink += try objective.evaluate(θ).gradientNorm ?? 0 }),
+            (.hvp, nil, 1, { try curvature(.hvp, single, 1) }),
+            (.hvp, nil, directions, { try curvature(.hvp, batch, directions) }),
+            (.hvp, "recomputed", 1, { try hvp(recomputed, single, 1) }),
+            (.hvp, "recomputed", directions, { try hvp(recomputed, batch, directions) }),
+            (.hvp, "bare", 1, { bare(single, 1) }),
+            (.hvp, "bare", directions, { bare(batch, directions) }),
+            (.ggn, nil, 1, { try curvature(.ggn, single, 1) }),
+            (.ggn, nil, directions, { try curvature(.ggn, batch, directions) }),
         ]
-        var timed: [(Operation, Int, [Double])] = []
-        for (operation, b, body) in cases where !(b > 1 && directions == 1) {
+        var timed: [(Operation, String?, Int, [Double])] = []
+        for (operation, variant, b, body) in cases where !(b > 1 && directions == 1) {
+            // The variants exist only where the operator keeps a linearisation.
+            if variant != nil && hessian.linearization == nil { continue }
             for _ in 0..<warmup { try body() }
             var seconds: [Double] = []
             while seconds.count < repetitions || seconds.reduce(0, +) < minimumSeconds {
@@ -131,17 +153,17 @@ public struct ThroughputBenchmark {
                 seconds.append(try world.allreduce(clock.seconds, .max))
                 if seconds.count >= 10_000 { break }
             }
-            timed.append((operation, b, seconds))
-            progress.say(String(format: "bench throughput: %@ B = %d: %.4g s per call (%d calls)", operation.rawValue, b,
+            timed.append((operation, variant, b, seconds))
+            progress.say(String(format: "bench throughput: %@ B = %d: %.4g s per call (%d calls)", operation.rawValue + (variant.map { " (\($0))" } ?? ""), b,
                                 median(seconds), seconds.count))
         }
 
-        let gradientSeconds = median(timed.first { $0.0 == .gradient }!.2)
+        let gradientSeconds = median(timed.first { $0.0 == .gradient }!.3)
         let peakTotal = peak.reduce(0, +)
-        let measurements = timed.map { operation, b, seconds -> Measurement in
+        let measurements = timed.map { operation, variant, b, seconds -> Measurement in
             let t = median(seconds)
             let flop = model.flopsPerSample(operation, directions: b) * Double(n)
-            return Measurement(operation: operation, directions: b, calls: seconds.count, secondsMedian: t,
+            return Measurement(operation: operation, variant: variant, directions: b, calls: seconds.count, secondsMedian: t,
                                secondsMinimum: seconds.min()!, samplesPerSecond: Double(n * b) / t,
                                gflopPerCall: flop / 1e9, gflopPerSecond: flop / 1e9 / t,
                                fractionOfDgemm: flop / 1e9 / t / max(peakTotal, 1e-9),
@@ -197,7 +219,7 @@ public struct ThroughputBenchmark {
         ]
         for x in r.measurements {
             lines.append(String(format: "| %@ | %d | %.4g | %.4g | %.3g | %.4g | %.2f | %.0f %% | %.2f× |",
-                                x.operation.rawValue, x.directions, x.secondsMedian, x.secondsMinimum, x.samplesPerSecond,
+                                x.operation.rawValue + (x.variant.map { " (\($0))" } ?? ""), x.directions, x.secondsMedian, x.secondsMinimum, x.samplesPerSecond,
                                 x.gflopPerCall, x.gflopPerSecond, 100 * x.fractionOfDgemm, x.perDirectionOverGradient))
         }
         return lines.joined(separator: "\n")

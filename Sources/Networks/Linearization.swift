@@ -1,0 +1,108 @@
+import Samples
+
+/// A model's curvature products at one θ on one batch, with everything that does not depend on
+/// the directions — the forward pass (z_l, a_l, σ′, σ″), the loss head (ℓ, ∇_f ℓ, softmax p) and
+/// backpropagation (δ_l, e_l) — computed once and kept. Each product afterwards is the R-forward
+/// and R-backward pass only: what a Krylov method applying H or G dozens of times at a fixed point
+/// should pay (PyHessian keeps the gradient's graph for the same reason).
+///
+/// The numbers are the model's own products' to rounding: the same passes, run in the same order
+/// on the same tiles (tests: kept = recomputed to 1e-13, H and G, every activation).
+public protocol CurvatureLinearization: AnyObject, Sendable {
+    /// Σᵢ ∇²ℓᵢ · V (`residual`: the Hessian) or Σᵢ Jᵢᵀ ∇²_f ℓᵢ Jᵢ · V (the Gauss–Newton matrix) for
+    /// B directions, M × B column-major, as `Model.hessianVectorProduct` / `gaussNewtonVectorProduct`.
+    func curvatureProduct(_ directions: [Double], count: Int, residual: Bool) -> [Double]
+    /// Bytes it keeps (the passes' per-sample quantities and its copies of θ and the batch).
+    var keptBytes: Int { get }
+}
+
+/// θ and a batch copied into storage owned by a linearisation, so that the passes it keeps may
+/// point into them for as long as they live (the caller's arrays may move or go).
+final class PinnedInputs {
+    let theta: Buffer
+    let inputs: Buffer
+    let targets: Buffer
+
+    init(_ parameters: [Double], _ batch: SampleBatch) {
+        theta = Buffer(parameters.count, zeroed: false)
+        inputs = Buffer(batch.inputs.count, zeroed: false)
+        targets = Buffer(batch.targets.count, zeroed: false)
+        parameters.withUnsafeBufferPointer { theta.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        batch.inputs.withUnsafeBufferPointer { if let base = $0.baseAddress { inputs.pointer.update(from: base, count: $0.count) } }
+        batch.targets.withUnsafeBufferPointer { if let base = $0.baseAddress { targets.pointer.update(from: base, count: $0.count) } }
+    }
+
+    var bytes: Int { 8 * (theta.count + inputs.count + targets.count) }
+}
+
+/// The products of kept passes: `apply` runs one pass's R-passes for a block of directions into
+/// `out`. Calls with more directions than the tiles were sized for go in blocks of that many (the
+/// R buffers of a tile then stay within the model's tile budget).
+func keptCurvatureProduct(_ directions: [Double], count: Int, parameters m: Int, blockDirections: Int,
+                          apply: (_ v: UnsafePointer<Double>, _ b: Int, _ out: UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+    precondition(count >= 1 && directions.count == m * count, "directions must be M × B")
+    var result = [Double](repeating: 0, count: m * count)
+    result.withUnsafeMutableBufferPointer { out in
+        directions.withUnsafeBufferPointer { v in
+            var first = 0
+            while first < count {
+                let b = min(blockDirections, count - first)
+                apply(v.baseAddress! + first * m, b, out.baseAddress! + first * m)
+                first += b
+            }
+        }
+    }
+    return result
+}
+
+extension MultilayerPerceptron {
+    /// Directions a kept tile is sized for: calls with more go in blocks of this many.
+    static let linearizedDirections = 16
+
+    public func linearized(_ parameters: [Double], on batch: SampleBatch) -> (any CurvatureLinearization)? {
+        PerceptronLinearization(self, parameters, batch)
+    }
+
+    /// z_l, δ_l (every layer), a_l, σ′, σ″, e_l (hidden layers) and softmax p per sample, plus θ and the samples.
+    public func linearizationBytes(samples n: Int) -> Int {
+        let widths = layout.widths, hidden = widths.dropFirst().dropLast().reduce(0, +)
+        let all = widths.dropFirst().reduce(0, +), k = widths.last!
+        return 8 * (n * (2 * all + 4 * hidden + k + widths[0] + k) + layout.count)
+    }
+}
+
+/// The MLP's kept passes: one `TilePass` per tile after its forward pass and backpropagation.
+final class PerceptronLinearization: CurvatureLinearization, @unchecked Sendable {
+    let network: MultilayerPerceptron
+    let pinned: PinnedInputs
+    /// Read-only after init: `accumulateCurvatureProduct` reads a pass's kept buffers and writes
+    /// only buffers of its own.
+    let tiles: [TilePass]
+
+    init(_ network: MultilayerPerceptron, _ parameters: [Double], _ batch: SampleBatch) {
+        precondition(parameters.count == network.parameterCount, "parameter vector has \(parameters.count) entries, the model needs \(network.parameterCount)")
+        self.network = network
+        let pinned = PinnedInputs(parameters, batch)
+        self.pinned = pinned
+        let d = network.inputDimension, k = network.outputDimension
+        let tile = network.tileSize(samples: batch.count, directions: MultilayerPerceptron.linearizedDirections)
+        tiles = stride(from: 0, to: batch.count, by: tile).map { start in
+            let pass = TilePass(network: network, parameters: pinned.theta.pointer, inputs: pinned.inputs.pointer + start * d,
+                                targets: pinned.targets.pointer + start * k, count: min(tile, batch.count - start))
+            pass.forward(keepDerivatives: true)
+            pass.backward()
+            return pass
+        }
+    }
+
+    var keptBytes: Int { network.linearizationBytes(samples: tiles.reduce(0) { $0 + $1.n }) }
+
+    func curvatureProduct(_ directions: [Double], count: Int, residual: Bool) -> [Double] {
+        let layout = network.layout
+        return keptCurvatureProduct(directions, count: count, parameters: layout.count, blockDirections: MultilayerPerceptron.linearizedDirections) { v, b, out in
+            let packing = DirectionPacking(v, count: b, layout: layout, residual: residual)
+            // A direction block is M-strided like the whole: the passes read direction j at v + j·M.
+            for pass in tiles { pass.accumulateCurvatureProduct(v, packing, residual: residual, into: out) }
+        }
+    }
+}
