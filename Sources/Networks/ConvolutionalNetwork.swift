@@ -314,14 +314,18 @@ public struct ConvolutionalNetwork: Model {
         return result
     }
 
+    /// Samples per tile for B directions: at most `tileBudget / (B · E)` (E as below), at least 1.
+    func tileSize(samples: Int, directions: Int) -> Int {
+        max(1, min(samples, tileBudget / (directions * stages.map(\.largestBuffer).max()!)))
+    }
+
     /// Calls `body` with a pass over each tile of at most `tileBudget / (B · E)` samples, E the
     /// largest per-sample buffer of any layer (an im2col matrix P × K, or a feature map).
     private func forEachTile(_ parameters: [Double], _ batch: SampleBatch, directions: Int, _ body: (ConvolutionPass) -> Void) {
         precondition(parameters.count == parameterCount, "parameter vector has \(parameters.count) entries, the model needs \(parameterCount)")
         precondition(batch.inputDimension == inputDimension && batch.targetDimension == outputDimension, "batch shape does not match the network")
         guard batch.count > 0 else { return }
-        let largest = stages.map(\.largestBuffer).max()!
-        let tile = max(1, min(batch.count, tileBudget / (directions * largest)))
+        let tile = tileSize(samples: batch.count, directions: directions)
         let d = inputDimension, k = outputDimension
         parameters.withUnsafeBufferPointer { theta in
             batch.inputs.withUnsafeBufferPointer { x in

@@ -106,3 +106,60 @@ final class PerceptronLinearization: CurvatureLinearization, @unchecked Sendable
         }
     }
 }
+
+extension ConvolutionalNetwork {
+    public func linearized(_ parameters: [Double], on batch: SampleBatch) -> (any CurvatureLinearization)? {
+        ConvolutionLinearization(self, parameters, batch)
+    }
+
+    /// Per sample: every feature map and its δ, each affine stage's lowered input L(x) (P × K) and
+    /// lowered δ (P × O), σ′ and σ″ at each activation's input, max pooling's argmax (4 bytes per
+    /// output) and softmax p; plus θ and the samples.
+    public func linearizationBytes(samples n: Int) -> Int {
+        var perSample = 8 * outputDimension
+        for stage in stages {
+            perSample += 8 * 2 * stage.output.count
+            switch stage.kind {
+            case let .affine(g): perSample += 8 * g.positions * (g.fanIn + g.channels)
+            case .activation: perSample += 8 * 2 * stage.input.count
+            case let .pool(_, maximum): perSample += maximum ? 4 * stage.output.count : 0
+            }
+        }
+        return n * (perSample + 8 * (inputDimension + outputDimension)) + 8 * parameterCount
+    }
+}
+
+/// The convnet's kept passes: one `ConvolutionPass` per tile after its forward pass and
+/// backpropagation (with the lowered inputs and δ the R-passes reuse).
+final class ConvolutionLinearization: CurvatureLinearization, @unchecked Sendable {
+    let network: ConvolutionalNetwork
+    let pinned: PinnedInputs
+    /// Read-only after init, as `PerceptronLinearization.tiles`.
+    let tiles: [ConvolutionPass]
+
+    init(_ network: ConvolutionalNetwork, _ parameters: [Double], _ batch: SampleBatch) {
+        precondition(parameters.count == network.parameterCount, "parameter vector has \(parameters.count) entries, the model needs \(network.parameterCount)")
+        self.network = network
+        let pinned = PinnedInputs(parameters, batch)
+        self.pinned = pinned
+        let d = network.inputDimension, k = network.outputDimension
+        let tile = network.tileSize(samples: batch.count, directions: MultilayerPerceptron.linearizedDirections)
+        tiles = stride(from: 0, to: batch.count, by: tile).map { start in
+            let pass = ConvolutionPass(network: network, parameters: pinned.theta.pointer, inputs: pinned.inputs.pointer + start * d,
+                                       targets: pinned.targets.pointer + start * k, count: min(tile, batch.count - start))
+            pass.forward(keepDerivatives: true)
+            pass.backward(accumulatingInto: nil)
+            return pass
+        }
+    }
+
+    var keptBytes: Int { network.linearizationBytes(samples: tiles.reduce(0) { $0 + $1.n }) }
+
+    func curvatureProduct(_ directions: [Double], count: Int, residual: Bool) -> [Double] {
+        let network = network
+        return keptCurvatureProduct(directions, count: count, parameters: network.parameterCount, blockDirections: MultilayerPerceptron.linearizedDirections) { v, b, out in
+            let packing = ConvolutionPacking(v, count: b, network: network, residual: residual)
+            for pass in tiles { pass.accumulateCurvatureProduct(v, packing, residual: residual, into: out) }
+        }
+    }
+}

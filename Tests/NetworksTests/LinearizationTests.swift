@@ -26,4 +26,25 @@ import Testing
             }
         }
     }
+
+    @Test(arguments: [ConvolutionTests.smooth, ConvolutionTests.maxPooled])
+    func convolutionalKeptEqualsRecomputed(_ layers: [ConvolutionalLayer]) throws {
+        for (loss, biases) in [(Loss.crossEntropy, true), (.meanSquaredError, false)] {
+            let fixture = try ConvolutionFixture(input: ConvolutionTests.input, layers: layers, biases: biases, loss: loss, samples: 9)
+            var network = fixture.network
+            network.tileBudget = 16 * 4 * network.stages.map(\.largestBuffer).max()!   // several kept tiles
+            let kept = try #require(network.linearized(fixture.parameters, on: fixture.batch))
+            #expect(kept.keptBytes == network.linearizationBytes(samples: 9))
+            for count in [1, 16, 21] {
+                var random = SplitMix64(seed: UInt64(count))
+                let v = (0..<(network.parameterCount * count)).map { _ in random.nextNormal() }
+                for residual in [true, false] {
+                    let recomputed = residual ? network.hessianVectorProduct(fixture.parameters, on: fixture.batch, directions: v, count: count)
+                                              : network.gaussNewtonVectorProduct(fixture.parameters, on: fixture.batch, directions: v, count: count)
+                    #expect(relativeError(kept.curvatureProduct(v, count: count, residual: residual), recomputed) <= 1e-13,
+                            "\(loss) B = \(count) residual \(residual)")
+                }
+            }
+        }
+    }
 }
