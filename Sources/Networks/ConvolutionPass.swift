@@ -1,3 +1,4 @@
+import CBLAS
 import Samples
 /// The layers of a `ConvolutionalNetwork` as the passes see them, and one tile of samples going
 /// through them: forward (with max pooling's argmax, σ′, σ″), the loss head, backpropagation, and
@@ -422,10 +423,13 @@ final class ConvolutionPass {
                     } }
                 }
                 if let b = g.biasOffset {
-                    for row in 0..<(n * P) { for j in 0..<B {
-                        let target = out + j * M + b, source = RG.pointer + (row * B + j) * O
+                    // Σ over the n·P rows of R G, (B·O) column sums in one dgemv, then per direction.
+                    let sums = Buffer(B * O)
+                    addColumnSums(RG.pointer, rows: n * P, columns: B * O, into: sums.pointer)
+                    for j in 0..<B {
+                        let target = out + j * M + b, source = sums.pointer + j * O
                         for o in 0..<O { target[o] += source[o] }
-                    } }
+                    }
                 }
                 if let next {
                     let LG = Buffer(n * P * B * K, zeroed: false)
@@ -472,8 +476,11 @@ final class ConvolutionPass {
         } }
     }
 
-    /// Adds the column sums of a rows × columns row-major matrix into `target`.
+    /// Adds the column sums of a rows × columns row-major matrix into `target`: matrixᵀ · 1 by
+    /// dgemv (a loop over short rows — a convolution's few channels — does not vectorise).
     private func addColumnSums(_ matrix: UnsafePointer<Double>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Double>) {
-        for r in 0..<rows { for c in 0..<columns { target[c] += matrix[r * columns + c] } }
+        guard rows > 0 && columns > 0 else { return }
+        let ones = [Double](repeating: 1, count: rows)
+        cblas_dgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, matrix, Int32(columns), ones, 1, 1, target, 1)
     }
 }
