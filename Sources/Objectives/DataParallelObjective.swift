@@ -111,3 +111,33 @@ extension Evaluation {
         return e
     }
 }
+
+extension DataParallelObjective {
+    /// The class means of the output gradients, (1/N_c) Σ_{i: yᵢ = c} ∇_θ f_{c′}(θ, xᵢ) for every
+    /// class c and output c′: M × (C·k) column-major, column c·k + c′ — the vectors whose span the
+    /// explanation of the Hessian's outliers by class structure puts them in (Papyan; Sagun et al.).
+    /// Collective: each rank's samples of class c through one transposed-Jacobian product with the
+    /// k unit cotangents, one allreduce. nil for data without class labels.
+    public func classMeanOutputGradients(_ θ: [Double]) throws -> [Double]? {
+        guard let classes = dataset.classes, let labels = dataset.localLabels else { return nil }
+        let m = model.parameterCount, k = model.outputDimension
+        var means = [Double](repeating: 0, count: m * classes * k)
+        var counts = [Double](repeating: 0, count: classes)
+        for c in 0..<classes {
+            let members = labels.indices.filter { labels[$0] == c }
+            counts[c] = Double(members.count)
+            guard !members.isEmpty else { continue }
+            var unit = [Double](repeating: 0, count: members.count * k * k)
+            for i in 0..<members.count { for j in 0..<k { unit[(i * k + j) * k + j] = 1 } }
+            let sums = model.transposedJacobianProduct(θ, on: dataset.samples.rows(members), cotangents: unit, count: k)
+            means.replaceSubrange((c * k * m)..<((c + 1) * k * m), with: sums)
+        }
+        try communicator.allreduce(&means, .sum)
+        try communicator.allreduce(&counts, .sum)
+        for c in 0..<classes where counts[c] > 0 {
+            let scale = 1 / counts[c]
+            for i in (c * k * m)..<((c + 1) * k * m) { means[i] *= scale }
+        }
+        return means
+    }
+}

@@ -222,7 +222,7 @@ public struct SVGPlot {
     }
 
     private func f(_ v: Double) -> String { String(format: "%.1f", v) }
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -68,3 +68,36 @@ public enum SpectrumPlots {
         }
     }
 }
+
+extension SpectrumPlots {
+    /// A heat map of masses in [0, 1]: one row per vector (`rows` its labels), one column per
+    /// parameter block, white (0) to dark blue (1), the value printed in cells wide enough for it.
+    public static func massHeatMap(rows: [String], columns: [String], masses: [[Double]], title: String) -> String {
+        let cell = (width: max(34.0, min(90.0, 900.0 / Double(max(columns.count, 1)))), height: 16.0)
+        let left = 110.0, top = 40.0 + 5.5 * Double(columns.map(\.count).max() ?? 0) * 0.6
+        let width = max(left + cell.width * Double(columns.count) + 20, 20 + 6.2 * Double(title.count))
+        let height = top + cell.height * Double(rows.count) + 20
+        var svg = [String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"10\">", width, height),
+                   "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
+                   "<text x=\"8\" y=\"16\" font-size=\"12\">\(SVGPlot.escape(title))</text>"]
+        for (c, name) in columns.enumerated() {
+            let x = left + (Double(c) + 0.5) * cell.width
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"start\" transform=\"rotate(-35 %.1f %.1f)\">%@</text>", x, top - 6, x, top - 6, SVGPlot.escape(name)))
+        }
+        for (r, label) in rows.enumerated() {
+            let y = top + Double(r) * cell.height
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", left - 4, y + cell.height * 0.72, SVGPlot.escape(label)))
+            for (c, mass) in masses[r].enumerated() {
+                let v = min(max(mass, 0), 1), shade = Int((1 - v) * 255)
+                svg.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,255)\" stroke=\"#ddd\"/>",
+                                  left + Double(c) * cell.width, y, cell.width, cell.height, shade, shade))
+                if cell.width >= 34 {
+                    svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%@\">%.2f</text>", left + (Double(c) + 0.5) * cell.width,
+                                      y + cell.height * 0.72, v > 0.5 ? "white" : "black", v))
+                }
+            }
+        }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
+    }
+}

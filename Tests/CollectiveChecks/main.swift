@@ -23,5 +23,6 @@ runtime.run { runtime in
     try registerKrylovChecks(&suite)
     try registerSeamChecks(&suite)
     try registerQueueChecks(&suite)
+    try registerAnatomyChecks(&suite)
     try suite.finish()
 }

@@ -62,6 +62,8 @@ public struct SpectrumJob {
         package var trace: TraceCheck
         package var symmetryDefect: Double
         package var solver: String
+        /// With eigenvectors: where they live (EigenvectorAnatomy.swift); absent otherwise.
+        package var anatomy: AnatomySummary?
     }
 
     /// summary.json (read back by the sweep's aggregation).
@@ -309,12 +311,13 @@ public struct SpectrumJob {
             try output.write(decomposition, eigenvalues: target.eigenvaluesFile, eigenvectors: target.vectorsFile, on: world)
         }
         let all = decomposition.eigenvalues
+        let anatomy = try anatomy(of: decomposition, &context)
         return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
                                // Relative to max|λ| over the whole spectrum and a fraction of M: only with every eigenvalue.
                                bulk: all.count == m ? configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: all, relativeTolerance: $0) } : nil,
                                outliers: OutlierCounts(eigenvalues: all),
                                trace: TraceCheck(fromEigenvalues: all.reduce(0, +), fromDiagonal: diagonalTrace),
-                               symmetryDefect: symmetry.defect, solver: solverForThis.description)
+                               symmetryDefect: symmetry.defect, solver: solverForThis.description, anatomy: anatomy)
     }
 
     /// summary.json, timings.json, config.toml and the plots (rank 0), and the printed report.
