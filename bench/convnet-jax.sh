@@ -3,18 +3,19 @@
 # exact Hessian of conv 4 5x5 stride 2 → maxpool 2 → dense 32 → dense 10 (ReLU, cross-entropy,
 # M = 5074) on N = 1000 of the real MNIST digits of launch/mnist-5k, at a point after 200 GD steps,
 # its spectrum by `landscape spectrum` on 1 and 2 ranks, and by `jax.jacfwd(jax.grad(loss))`
-# (= jax.hessian, jit, float64; its columns CHUNK at a time, see bench/convnet_jax.py) +
+# (= jax.hessian, jit, float64; its columns CHUNK at a time, default 16 — the fastest of 8…256
+# here, docs/convnets.md; see bench/convnet_jax.py) +
 # `numpy.linalg.eigvalsh` on the same exported data and parameters, side by side in one run.
 # Checks that the two spectra agree and prints the time ratios.
 #   launch/mnist-5k && bench/convnet-jax.sh        (installs jax[cpu] from PyPI when missing)
-#   CONVOLUTION="conv 8 5x5 stride 2,maxpool 2,dense 16" CHUNK=0 bench/convnet-jax.sh
+#   CONVOLUTION="conv 8 5x5 stride 2,maxpool 2,dense 16" CHUNK=32 bench/convnet-jax.sh
 # Writes bench/results/convnet-jax.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CONVOLUTION:=conv 4 5x5 stride 2,maxpool 2,dense 32}"
 : "${SAMPLES:=1000}"
 : "${STEPS:=200}"
-: "${CHUNK:=32}"
+: "${CHUNK:=16}"
 out=bench/results
 mkdir -p "$out"
 [ -f data/mnist-5k/images-idx3-ubyte ] || { echo "convnet-jax.sh: run launch/mnist-5k first" >&2; exit 2; }
@@ -43,7 +44,7 @@ print("| method | Hessian | eigenvalues | total | process wall time |")
 print("|---|---|---|---|---|")
 jax_total = jax["jax_hessian_s"] + jax["eigvalsh_s"]
 jax_wall = float(open(f"{work}/jax-wall").read())
-print(f"| jax.jacfwd(jax.grad) = jax.hessian ({how}; jit, float64, compiled apart in {jax['jax_compile_s']} s) + numpy eigvalsh | {jax['jax_hessian_s']:.2f} s | {jax['eigvalsh_s']:.2f} s | {jax_total:.2f} s | {jax_wall:.1f} s |")
+print(f"| jax.jacfwd(jax.grad) = jax.hessian ({how}; jit, float64, compiled apart in {jax['jax_compile_s']} s) + numpy eigvalsh | {jax['jax_hessian_s']:.2f} s (CPU {jax['jax_hessian_cpu_s']:.0f} s) | {jax['eigvalsh_s']:.2f} s | {jax_total:.2f} s | {jax_wall:.1f} s |")
 rows = []
 for np_ in (1, 2):
     s = json.load(open(f"{work}/np{np_}/summary.json"))["seconds"]
