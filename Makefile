@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-throughput bench-scaling bench-estimators bench-interpolate bench-path bench-critical docs clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-convnet-jax bench-convnet-throughput bench-throughput bench-scaling bench-estimators bench-interpolate bench-path bench-critical docs clean
 
 deps:
 	@launch/install-deps
@@ -31,14 +31,22 @@ test: deps
 # Benchmarks (not tests), results in bench/results/: eigensolvers against single-process LAPACK
 # and NumPy; Hessian assembly, gradient and HVP throughput against OpenBLAS dgemm peak; strong and
 # weak scaling of `landscape spectrum` over rank counts (table and SVG plot); the matrix-free
-# estimators against the exact spectrum and PyHessian (bench/estimators.sh).
-bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-estimators bench-interpolate bench-path bench-critical
+# estimators against the exact spectrum and PyHessian (bench/estimators.sh); the exact Hessian against
+# jax.hessian for an MLP (bench/jax.sh) and a small MNIST convnet (bench/convnet-jax.sh); the convnet's
+# gradient and HVP throughput against dgemm and PyTorch float64 (bench/convnet-throughput.sh).
+bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-convnet-jax bench-convnet-throughput bench-estimators bench-interpolate bench-path bench-critical
 bench-eig: build
 	bench/eigensolvers.sh
 bench-assembly: build
 	bench/assembly.sh
 bench-jax: build
 	bench/jax.sh
+bench-convnet-jax: build
+	launch/mnist-5k
+	bench/convnet-jax.sh
+bench-convnet-throughput: build
+	launch/mnist-5k
+	bench/convnet-throughput.sh
 bench-throughput: build
 	bench/throughput.sh
 bench-scaling: build

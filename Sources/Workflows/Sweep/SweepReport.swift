@@ -99,7 +99,8 @@ package struct SweepReport {
 
     package var caption: String {
         let b = definition.base
-        return "base: \(b.data.kind.rawValue) data, hidden layers \(b.model.layers), \(b.model.activation.rawValue), \(b.train.algorithm.rawValue); \(definition.points.count) points"
+        let model = b.model.kind == .convnet ? "convnet \(b.model.convolution)" : "hidden layers \(b.model.layers)"
+        return "base: \(b.data.kind.rawValue) data, \(model), \(b.model.activation.rawValue), \(b.train.algorithm.rawValue); \(definition.points.count) points"
     }
 
     package func shortLabel(_ point: SweepPoint) -> String {
