@@ -39,7 +39,7 @@ struct Landscape: ParsableCommand {
             or through launch/mpirun. Every command that produces results writes a run directory (--out).
             """,
         version: landscapeVersion,
-        subcommands: [Eig.self, Info.self, Train.self, Evaluate.self, Spectrum.self, Top.self, Density.self, Trace.self, Interpolate.self, Path.self, Critical.self, Study.self, Plan.self, DataCommand.self, Export.self, Sweep.self, Bench.self])
+        subcommands: [Eig.self, Info.self, Train.self, Evaluate.self, Spectrum.self, Top.self, Density.self, Trace.self, Interpolate.self, Path.self, Critical.self, Study.self, Plan.self, DataCommand.self, Export.self, Compare.self, Sweep.self, Bench.self])
 
     static func main() {
         keepFreedMemoryForReuse()
