@@ -10,6 +10,7 @@ import SeededRandom
 import Training
 import Configuration
 import Jobs
+import Krylov
 
 /// `landscape bench throughput`: how fast the data-parallel loss, gradient, Hessian-vector product
 /// (HVP) and Gauss–Newton-vector product (GGN) run on the configured model and data, next to the
@@ -82,7 +83,19 @@ public struct ThroughputBenchmark {
         public var dgemmGFLOPSPerRank: [Double]
         public var dgemmSize: Int
         public var measurements: [Measurement]
+        /// The Hessian-vector products inside a real block Lanczos run (the 10 largest eigenpairs,
+        /// blocks of 4, as `landscape top` runs them): operator seconds per direction, against the
+        /// bare product's per direction at B = 4 measured in the same job.
+        public var lanczos: LanczosMatvec?
         public var flopCount: String
+    }
+
+    public struct LanczosMatvec: Codable, Sendable {
+        public var matvecs: Int
+        public var operatorSeconds: Double
+        public var secondsPerDirection: Double
+        public var bareSecondsPerDirection: Double
+        public var ratio: Double
     }
 
     @discardableResult
@@ -158,6 +171,26 @@ public struct ThroughputBenchmark {
                                 median(seconds), seconds.count))
         }
 
+        // A matvec where users feel it: inside Lanczos (top), against the bare product of the same B.
+        var lanczos: LanczosMatvec?
+        if hessian.linearization != nil, m >= 40 {
+            let settings = LanczosSettings(count: 10, which: .largest, tolerance: 1e-8, blockSize: 4, basis: min(72, m), maxMatvecs: 2000,
+                                           seed: configuration.seed)
+            let result = try Lanczos(settings).run(hessian)
+            var bare: [Double] = []
+            let block = Array(batch.prefix(m * 4)) + [Double](repeating: 0.5, count: max(0, m * 4 - batch.count))
+            for _ in 0..<max(repetitions, 10) {
+                try world.barrier()
+                let clock = Stopwatch()
+                sink += hessian.localSums(block, count: 4)[0]
+                bare.append(try world.allreduce(clock.seconds, .max))
+            }
+            let perDirection = try world.allreduce(result.seconds.operator_, .max) / Double(result.matvecs)
+            let bareDirection = median(bare) / 4
+            lanczos = LanczosMatvec(matvecs: result.matvecs, operatorSeconds: result.seconds.operator_, secondsPerDirection: perDirection,
+                                    bareSecondsPerDirection: bareDirection, ratio: perDirection / bareDirection)
+        }
+
         let gradientSeconds = median(timed.first { $0.0 == .gradient }!.3)
         let peakTotal = peak.reduce(0, +)
         let measurements = timed.map { operation, variant, b, seconds -> Measurement in
@@ -172,7 +205,7 @@ public struct ThroughputBenchmark {
         let report = Report(
             model: model.summary, widths: model.layerWidths, parameters: m, samples: n, data: dataset.description, ranks: world.size,
             blasThreadsPerRank: Int(openblas_get_num_threads()), dgemmGFLOPSPerRank: peak, dgemmSize: dgemmSize,
-            measurements: measurements, flopCount: model.flopCountDescription)
+            measurements: measurements, lanczos: lanczos, flopCount: model.flopCountDescription)
         // Keep `sink` alive on every rank (and make sure the results were finite).
         guard sink.isFinite else { throw CollectiveFailure(message: "bench throughput: a product was not finite") }
         if world.isRoot {
@@ -221,6 +254,11 @@ public struct ThroughputBenchmark {
             lines.append(String(format: "| %@ | %d | %.4g | %.4g | %.3g | %.4g | %.2f | %.0f %% | %.2f× |",
                                 x.operation.rawValue + (x.variant.map { " (\($0))" } ?? ""), x.directions, x.secondsMedian, x.secondsMinimum, x.samplesPerSecond,
                                 x.gflopPerCall, x.gflopPerSecond, 100 * x.fractionOfDgemm, x.perDirectionOverGradient))
+        }
+        if let l = r.lanczos {
+            lines.append("")
+            lines.append(String(format: "Inside Lanczos (10 largest, blocks of 4, %d matvecs): %.4g s per direction against the bare product's %.4g at B = 4: %.2f×",
+                                l.matvecs, l.secondsPerDirection, l.bareSecondsPerDirection, l.ratio))
         }
         return lines.joined(separator: "\n")
     }
