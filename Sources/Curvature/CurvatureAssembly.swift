@@ -45,8 +45,12 @@ public struct CurvatureAssembly: Sendable {
     /// Bytes of working memory per rank beyond the matrix, for a shard of `samples`.
     public func workingBytes(samples: Int) -> Int {
         switch method {
-        case .sampleGEMM: ExactHessian(network: mlp!).workingBytes(samples: samples)
-        default: OperatorColumnAssembly(panelWidth: panelWidth).workingBytes(parameters: model.parameterCount)
+        case .sampleGEMM: return ExactHessian(network: mlp!).workingBytes(samples: samples)
+        default:
+            // The panels, and the forward pass the operator keeps for them (when within its budget).
+            let kept = model.linearizationBytes(samples: samples)
+            return OperatorColumnAssembly(panelWidth: panelWidth).workingBytes(parameters: model.parameterCount)
+                + (kept <= CurvatureOperator.linearizationBudget ? kept : 0)
         }
     }
 
