@@ -48,36 +48,47 @@ struct AffineGeometry {
     /// im2col: the lowered rows of m samples × B directions (`source` holds m·B feature maps, row
     /// (i, j)), row (i, p, j) at `lowered + ((i·P + p)·B + j)·K`. Every entry is written.
     func lower(_ source: UnsafePointer<Double>, samples m: Int, directions B: Int, into lowered: UnsafeMutablePointer<Double>) {
-        forEachTap(samples: m, directions: B) { sourceIndex, loweredIndex in
-            lowered[loweredIndex] = sourceIndex < 0 ? 0 : source[sourceIndex]
+        forEachRun(samples: m, directions: B) { sourceIndex, loweredIndex, count in
+            if let sourceIndex { (lowered + loweredIndex).update(from: source + sourceIndex, count: count) }
+            else { (lowered + loweredIndex).update(repeating: 0, count: count) }
         }
     }
 
     /// col2im: adds each lowered entry back onto the input value it was copied from (the adjoint
     /// of `lower`), into m·B feature maps.
     func scatter(_ lowered: UnsafePointer<Double>, samples m: Int, directions B: Int, into target: UnsafeMutablePointer<Double>) {
-        forEachTap(samples: m, directions: B) { sourceIndex, loweredIndex in
-            if sourceIndex >= 0 { target[sourceIndex] += lowered[loweredIndex] }
+        forEachRun(samples: m, directions: B) { sourceIndex, loweredIndex, count in
+            guard let sourceIndex else { return }
+            let (x, l) = (target + sourceIndex, lowered + loweredIndex)
+            for t in 0..<count { x[t] += l[t] }
         }
     }
 
-    /// Every (input index or −1 for padding, lowered index) pair of im2col, in lowered order.
+    /// im2col as runs: every stretch of a kernel row that lies wholly inside the input (its first
+    /// input index) or wholly in the padding (nil), with its first lowered index and its length, in
+    /// lowered order. A kernel row inside the image is one contiguous run of kw inputs — copied
+    /// whole instead of tap by tap, which is what makes lowering run at memory speed.
     @inline(__always)
-    private func forEachTap(samples m: Int, directions B: Int, _ body: (Int, Int) -> Void) {
+    private func forEachRun(samples m: Int, directions B: Int, _ body: (Int?, Int, Int) -> Void) {
         let (C, H, W) = (input.channels, input.height, input.width)
-        let (P, K, outW) = (positions, fanIn, output.width)
+        let (P, K, outW, kw) = (positions, fanIn, output.width, kernelWidth)
         for i in 0..<m { for j in 0..<B {
             let sample = (i * B + j) * input.count
             for p in 0..<P {
                 let top = (p / outW) * stride - padding, left = (p % outW) * stride - padding
+                // The taps t of a kernel row with 0 ≤ left + t < W: [first, last).
+                let first = max(0, -left), last = min(kw, W - left)
                 var index = ((i * P + p) * B + j) * K
                 for c in 0..<C { for r in 0..<kernelHeight {
                     let h = top + r
-                    for t in 0..<kernelWidth {
-                        let w = left + t
-                        body(h >= 0 && h < H && w >= 0 && w < W ? sample + (c * H + h) * W + w : -1, index)
-                        index += 1
+                    if h < 0 || h >= H || first >= last {
+                        body(nil, index, kw)
+                    } else {
+                        if first > 0 { body(nil, index, first) }
+                        body(sample + (c * H + h) * W + left + first, index + first, last - first)
+                        if last < kw { body(nil, index + last, kw - last) }
                     }
+                    index += kw
                 } }
             }
         } }
@@ -89,10 +100,11 @@ struct AffineGeometry {
                into target: UnsafeMutablePointer<Double>) {
         let (P, O) = (positions, channels)
         for i in 0..<m { for j in 0..<B {
-            let map = target + (i * B + j) * O * P, b = bias.map { $0 + j * biasStride }
-            for p in 0..<P {
-                let row = lowered + ((i * P + p) * B + j) * O
-                for o in 0..<O { map[o * P + p] = row[o] + (b?[o] ?? 0) }
+            // Row (i, p, j) starts at rows + p·B·O: channel o of every position, strided, into map row o.
+            let map = target + (i * B + j) * O * P, rows = lowered + (i * P * B + j) * O, b = bias.map { $0 + j * biasStride }
+            for o in 0..<O {
+                let offset = b?[o] ?? 0, column = map + o * P, source = rows + o
+                for p in 0..<P { column[p] = source[p * B * O] + offset }
             }
         } }
     }
