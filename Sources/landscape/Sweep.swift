@@ -28,6 +28,10 @@ struct Sweep: MPICommand {
     var slice: String?
     @Flag(help: "Run no points; only write the sweep-level files from what is on disk.") var aggregateOnly = false
     @Option(help: "Eigensolver for every point: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr (default: eig.solver of --config).") var solver: EigensolverChoice?
+    @Option(help: ArgumentHelp("Every point's spectrum also per diagonal block: none (default), layers or weights-biases (per-block outliers in summary.csv).", valueName: "partition"))
+    var blocks: String = "none"
+    @Option(help: ArgumentHelp("Eigenvectors of every point's H: none (default), top:K, bottom:K or all, with their anatomy (class-mean overlap and layer masses in summary.csv).", valueName: "selection"))
+    var eigenvectors: String = "none"
     @OptionGroup var memory: MemoryOption
     @Flag(help: "No progress lines on standard error.") var quiet = false
 
@@ -59,6 +63,8 @@ struct Sweep: MPICommand {
         job.aggregateOnly = aggregateOnly
         job.resume = resume
         job.solver = solver
+        job.blocksPartition = try Spectrum.partition(blocks)
+        job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.memoryPerRank = try memory.budget()
         job.quiet = quiet
         try job.run(on: world)

@@ -88,6 +88,16 @@ extension MPIJobs {
         #expect(rows.allSatisfy { $0["status"] == "done" && $0["data.classes"] != nil && Int($0["M"] ?? "") != nil })
         // The bulk at the default relative thresholds, one entry per τ, as a share of M.
         #expect(rows.allSatisfy { $0["bulk_tolerances"] == "0.0001 0.001" && ($0["bulk_fraction"] ?? "").split(separator: " ").count == 2 })
+        // Per-block outliers and the eigenvectors' anatomy as columns (docs/anatomy.md).
+        let anatomy = directory.appendingPathComponent("anatomy").path
+        let d = try MPITestSupport.run(np: 2, ["sweep", "--config", config, "--out", anatomy, "--blocks", "layers", "--eigenvectors", "top:3"], timeout: 180)
+        try #require(d.status == 0, "\(d.stderr)")
+        let anatomyRows = try Self.csvRows(anatomy + "/sweep/summary.csv")
+        #expect(anatomyRows.count == 4 && anatomyRows.allSatisfy { row in
+            (row["block_outliers"] ?? "").hasPrefix("layer1=") && Double(row["block_off_diagonal_fraction"] ?? "") != nil
+                && Double(row["class_mean_overlap_top"] ?? "").map { $0 >= 0 && $0 <= 1 } == true
+                && (row["mean_layer_mass"] ?? "").split(separator: " ").count >= 2
+        }, "\(anatomyRows)")
         let svgs = try FileManager.default.contentsOfDirectory(atPath: grouped + "/sweep").filter { $0.hasSuffix(".svg") }
         #expect(svgs.count >= 4, "\(svgs)")
         let check = try MPITestSupport.execute(["python3", "-c", "import sys, xml.etree.ElementTree as E; [E.parse(p) for p in sys.argv[1:]]"]

@@ -35,6 +35,10 @@ public struct SweepJob {
     public var resume = false
     /// Every point's eigensolver instead of the configuration's eig.solver (nil: the configuration's).
     public var solver: EigensolverChoice?
+    /// Every point's spectrum also per diagonal block (`--blocks`) and with eigenvectors and their
+    /// anatomy (`--eigenvectors`); summary.csv gets their columns (docs/anatomy.md).
+    public var blocksPartition = BlockPartition.none
+    public var vectors = EigenvectorSelection.none
     public var memoryPerRank: Int? = nil
     public var quiet = false
 
@@ -142,6 +146,8 @@ public struct SweepJob {
         }
         var spectrum = SpectrumJob(configuration: point.configuration, point: .initialization, output: directory)
         spectrum.gaussNewtonSplit = point.gaussNewtonSplit
+        spectrum.blocksPartition = blocksPartition
+        spectrum.vectors = vectors
         if let solver { spectrum.solver = solver }
         spectrum.memoryPerRank = memoryPerRank
         spectrum.quiet = true

@@ -51,6 +51,12 @@ package struct SweepReport {
         /// model.loss = "mse" and φ < 1 their conjectured minimiser energy ½(1 − φ)² beside `loss`.
         package var phi: Double?
         package var memorizationEnergy: Double?
+        /// With `spectrum.blocks`: each diagonal block's outlier count (ratio criterion) and
+        /// ‖H − blockdiag(H)‖_F / ‖H‖_F; with eigenvectors, their anatomy (docs/anatomy.md).
+        package var blockOutliers: [String: Int]?
+        package var blockOffDiagonalFraction: Double?
+        package var classMeanOverlapTop: Double?
+        package var meanLayerMass: [String: Double]?
     }
 
     package struct Summary: Codable {
@@ -138,6 +144,12 @@ package struct SweepReport {
             row.assemblySeconds = s.seconds.filter { $0.key.hasPrefix("assemble ") || $0.key.hasPrefix("reduce ") }.values.reduce(0, +)
             row.eigensolveSeconds = s.seconds.filter { $0.key.hasPrefix("eigensolve ") }.values.reduce(0, +)
             row.peakResidentBytes = s.peakResidentBytesPerRank.max()
+            if let blocks = s.blocks {
+                row.blockOutliers = Dictionary(uniqueKeysWithValues: blocks.blocks.map { ($0.name, $0.outliers.ratio) })
+                row.blockOffDiagonalFraction = blocks.offDiagonalFraction
+            }
+            row.classMeanOverlapTop = s.hessian.anatomy?.classMeanOverlapTop
+            row.meanLayerMass = s.hessian.anatomy?.meanLayerMass
         }
         if let t = try? decoder.decode(TrainSummary.self, from: Data(contentsOf: URL(fileURLWithPath: train.file("summary.json")))) {
             row.steps = t.step
@@ -158,7 +170,8 @@ package struct SweepReport {
                                                  "negative", "near_zero", "positive", "zero_tolerance", "outliers_gap", "outliers_ratio",
                                                  "outliers_elbow", "trace", "train_seconds", "assembly_seconds", "eigensolve_seconds",
                                                  "seconds", "peak_memory_bytes", "phi", "half_one_minus_phi_squared",
-                                                 "bulk_tolerances", "bulk", "bulk_fraction", "error"]
+                                                 "bulk_tolerances", "bulk", "bulk_fraction", "block_outliers", "block_off_diagonal_fraction",
+                                                 "class_mean_overlap_top", "mean_layer_mass", "error"]
         func number(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.17g", $0) : "\($0)" } ?? "" }
         func integer(_ x: Int?) -> String { x.map(String.init) ?? "" }
         func quoted(_ text: String) -> String {
@@ -175,7 +188,12 @@ package struct SweepReport {
                 // One entry per τ, space-separated (the τ list may differ between sweeps).
                 (r.bulk ?? []).map { number($0.relativeTolerance) }.joined(separator: " "),
                 (r.bulk ?? []).map { integer($0.bulk) }.joined(separator: " "),
-                (r.bulk ?? []).map { number($0.bulkFraction) }.joined(separator: " "), r.error ?? ""]
+                (r.bulk ?? []).map { number($0.bulkFraction) }.joined(separator: " "),
+                // name=value pairs, space-separated, in name order (blocks differ between models).
+                (r.blockOutliers ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                number(r.blockOffDiagonalFraction), number(r.classMeanOverlapTop),
+                (r.meanLayerMass ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
+                r.error ?? ""]
             lines.append(fields.map(quoted).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
