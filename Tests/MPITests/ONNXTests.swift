@@ -155,6 +155,7 @@ extension MPIJobs {
                                  ("convnet-branch", "node 'flatten' (Flatten) does not take the previous node's output 'p2'"),
                                  ("convnet-wrong-size", "weight 'd1.w' has shape [5, 4], but the layer takes 3 inputs"),
                                  ("convnet-softmax", "operator Softmax is not supported; Landscape applies model.loss"),
+                                 ("convnet-two-outputs", "has 2 graph outputs ('logits', 'a1'); Landscape imports graphs with exactly one output"),
                                  ("mlp", "takes d = 4 inputs per sample, but the data have d = 36")] {
             cases.append((try Self.fixture(kind, in: directory).model, expected))
         }

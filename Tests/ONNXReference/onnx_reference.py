@@ -62,6 +62,11 @@ def make(path, kind, dtype, seed):
             nodes[6] = helper.make_node("Flatten", ["a2"], ["f"], name="flatten", axis=1)
         if kind == "convnet-wrong-size":
             inits[-4] = numpy_helper.from_array(np.zeros((5, 4), dtype=np_type), "d1.w")
+        if kind == "convnet-two-outputs":
+            extra = helper.make_tensor_value_info("a1", elem, ["N", 2, 6, 6])
+            graph = helper.make_graph(nodes, "test", [x], [y, extra], inits)
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+            return
         if kind == "convnet-softmax":
             nodes[-1] = helper.make_node("Add", ["h4", "d2.b"], ["z"], name="bias2")
             nodes.append(helper.make_node("Softmax", ["z"], ["logits"], name="softmax", axis=1))
