@@ -386,6 +386,9 @@ public struct ConfigurationKey: Sendable {
         optionalReal("train.target-loss", "--target-loss", \.train.targetLoss),
         optionalReal("train.target-gradient-norm", "--target-gradient-norm", \.train.targetGradientNorm),
         integer("train.record-every", "--record-every", \.train.recordEvery),
+        // Rendered only when set: the identities of runs without tracking stay what they were.
+        optionalInteger("train.track-top", "--track-top", \.train.trackTop),
+        optionalInteger("train.track-every", "--track-every", \.train.trackEvery),
         integer("train.checkpoint-every", "--checkpoint-every", \.train.checkpointEvery),
         ConfigurationKey(name: "hessian.grid", flag: "--grid", kind: .text, set: { c, v in
             guard let x = v.text else { throw InputError("expected a string such as \"auto\" or \"2x2\"") }

@@ -71,6 +71,9 @@ public struct Trainer {
     public var heldOut: DataParallelObjective?
 
     public var onRecord: (TrainingRecord) throws -> Void = { _ in }
+    /// At the same record steps, before `onRecord` (collective): the step, θ and the full-data
+    /// evaluation with its gradient — what a tracker of the curvature along the run needs.
+    public var onRecordPoint: ((Int, [Double], Evaluation) throws -> Void)?
     public var onCheckpoint: (TrainingState) throws -> Void = { _ in }
     /// Check every step (one allreduce) whether any rank received SIGTERM/SIGUSR1 (`StopSignals`);
     /// if so, checkpoint and stop with reason `.signal`.
@@ -108,8 +111,9 @@ public struct Trainer {
                                    wallSeconds: wallSeconds),
             recordEvery: spec.recordEvery, checkpointEvery: spec.checkpointEvery, communicator: objective.communicator)
         driver.stopOnSignal = stopOnSignal
-        let record = onRecord, heldOut = heldOut
+        let record = onRecord, heldOut = heldOut, point = onRecordPoint
         driver.onRecord = { step, state, full, seconds in
+            try point?(step, state.parameters, full)
             try record(TrainingRecord(step: step, loss: full.loss, accuracy: full.accuracy, gradientNorm: full.gradientNorm!,
                                       heldOut: try heldOut?.evaluate(state.parameters),
                                       learningRate: spec.learningRate(at: step), seconds: seconds))

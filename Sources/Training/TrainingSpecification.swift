@@ -33,6 +33,12 @@ public struct TrainingSpecification: Sendable, Codable, Equatable {
     public var recordEvery = 10
     /// A checkpoint params-<step>.npy every this many steps; 0 = only the final params.npy.
     public var checkpointEvery = 0
+    /// Track the top-K eigenspace of H along the run (Gur-Ari et al.: does the gradient lie in
+    /// it?): at every `trackEvery`-th step (a multiple of recordEvery; nil: every record) Lanczos
+    /// finds H's K largest eigenpairs and track.csv gets the fraction of ‖∇L‖² inside their span
+    /// and the overlap with the previous tracked span. nil: off.
+    public var trackTop: Int?
+    public var trackEvery: Int?
 
     public init() {}
 
@@ -52,6 +58,13 @@ public struct TrainingSpecification: Sendable, Codable, Equatable {
         guard decayFactor > 0, decayFactor.isFinite else { throw InputError(setting: "train.decay-factor", "must be > 0 (got \(decayFactor))") }
         guard recordEvery >= 1 else { throw InputError(setting: "train.record-every", "must be ≥ 1 (got \(recordEvery))") }
         guard checkpointEvery >= 0 else { throw InputError(setting: "train.checkpoint-every", "must be ≥ 0 (got \(checkpointEvery))") }
+        if let trackTop, trackTop < 1 { throw InputError(setting: "train.track-top", "must be ≥ 1 (got \(trackTop)): the number of top eigenvectors of H to track") }
+        if let trackEvery {
+            guard trackEvery >= 1, trackEvery % recordEvery == 0 else {
+                throw InputError(setting: "train.track-every", "= \(trackEvery) must be a positive multiple of train.record-every = \(recordEvery) (tracking happens at record steps)")
+            }
+            if trackTop == nil { throw InputError(setting: "train.track-every", "is set but train.track-top is not; give the number K of top eigenvectors to track") }
+        }
         if let targetLoss, !targetLoss.isFinite { throw InputError(setting: "train.target-loss", "must be finite") }
         if let targetGradientNorm, !(targetGradientNorm >= 0) { throw InputError(setting: "train.target-gradient-norm", "must be ≥ 0") }
     }

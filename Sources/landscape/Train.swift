@@ -45,6 +45,8 @@ struct RunKeyOptions: ConfigurationFlags {
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop once ‖∇L‖ is ≤ this. [train.target-gradient-norm]", valueName: "g")) var targetGradientNorm: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A train.csv row every this many steps. [train.record-every]", valueName: "R")) var recordEvery: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A params-<step>.npy checkpoint every this many steps; 0 = none. [train.checkpoint-every]", valueName: "C")) var checkpointEvery: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Track H's top-K eigenspace along the run: track.csv gets the gradient's fraction inside it and its overlap with the previous one. [train.track-top]", valueName: "K")) var trackTop: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Track every this many steps, a multiple of --record-every (default: every record). [train.track-every]", valueName: "T")) var trackEvery: String?
 
     /// (configuration key, flag text) for every flag given.
     var overrides: [(key: String, text: String)] {
@@ -59,6 +61,7 @@ struct RunKeyOptions: ConfigurationFlags {
             ("train.momentum", momentum), ("train.weight-decay", weightDecay), ("train.decay-every", decayEvery), ("train.decay-factor", decayFactor),
             ("train.target-loss", targetLoss), ("train.target-gradient-norm", targetGradientNorm),
             ("train.record-every", recordEvery), ("train.checkpoint-every", checkpointEvery),
+            ("train.track-top", trackTop), ("train.track-every", trackEvery),
         ]
         return keyFlags(pairs)
     }

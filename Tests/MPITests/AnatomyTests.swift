@@ -90,5 +90,41 @@ extension MPIJobs {
             #expect(!FileManager.default.fileExists(atPath: out), "\(arguments): wrote \(out)")
         }
     }
+
+    /// `train --track-top K`: the last tracked row against the exact spectrum and gradient at the
+    /// run's final parameters (spectrum --eigenvectors top:K, evaluate --gradient).
+    @Test func trackedSubspaceMatchesTheExactOneAtTheEnd() throws {
+        let directory = try MPITestSupport.temporaryDirectory("track")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = ["--data", "clusters", "--samples", "60", "--classes", "3", "--dimension", "4", "--layers", "5", "--activation", "tanh", "--seed", "4"]
+        let train = directory.appendingPathComponent("train").path
+        var run = try MPITestSupport.run(np: 2, ["train"] + data + ["--steps", "30", "--record-every", "5", "--track-top", "3", "--track-every", "10",
+                                                                   "--learning-rate", "0.3", "--out", train, "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        let spectrum = directory.appendingPathComponent("spectrum").path, evaluate = directory.appendingPathComponent("evaluate").path
+        run = try MPITestSupport.run(np: 2, ["spectrum"] + data + ["--checkpoint", train + "/params.npy", "--eigenvectors", "top:3", "--block", "8",
+                                                                   "--out", spectrum, "--quiet"])
+        try #require(run.status == 0, "\(run.stderr)")
+        run = try MPITestSupport.run(np: 1, ["evaluate"] + data + ["--params", train + "/params.npy", "--gradient", "--out", evaluate])
+        try #require(run.status == 0, "\(run.stderr)")
+        let check = try MPITestSupport.execute(["python3", "-c", """
+            import csv, sys, numpy as np
+            train, spectrum, evaluate = sys.argv[1:4]
+            rows = list(csv.DictReader(open(train + "/track.csv")))
+            assert [r["step"] for r in rows] == ["0", "10", "20", "30"], [r["step"] for r in rows]
+            assert rows[0]["overlap_previous"] == "" and all(0 <= float(r["overlap_previous"]) <= 1 + 1e-12 for r in rows[1:])
+            last = rows[-1]
+            z, lam, g = np.load(spectrum + "/eigenvectors.npy"), np.load(spectrum + "/eigenvalues.npy"), np.load(evaluate + "/gradient.npy")
+            exact = ((z.T @ g) ** 2).sum() / (g @ g)
+            ours = [float(last[f"lambda_{i}"]) for i in (1, 2, 3)]
+            print(max(abs(float(last["gradient_fraction"]) - exact), np.abs(np.array(ours) - lam[::-1]).max() / abs(lam).max()))
+            """, train, spectrum, evaluate], timeout: 60)
+        #expect(check.status == 0 && (Double(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1) <= 1e-7, "\(check.stdout) \(check.stderr)")
+        // A track-every that is not a multiple of record-every is refused, nothing written.
+        let bad = directory.appendingPathComponent("bad").path
+        run = try MPITestSupport.run(np: 1, ["train"] + data + ["--steps", "10", "--record-every", "4", "--track-top", "2", "--track-every", "6", "--out", bad])
+        #expect(run.status == 2 && run.stderr.contains("--track-every = 6 must be a positive multiple of train.record-every = 4"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: bad))
+    }
 }
 }

@@ -114,6 +114,12 @@ public struct TrainJob {
         trainer.heldOut = split.heldOut.map { DataParallelObjective(model: model, dataset: $0, communicator: world) }
         trainer.stopOnSignal = true
         trainer.onRecord = { record in if world.isRoot { try files.append(record) } }
+        if let top = configuration.train.trackTop {
+            let tracker = SubspaceTracker(objective: trainer.objective, count: top, every: configuration.train.trackEvery ?? configuration.train.recordEvery,
+                                          seed: configuration.seed, directory: output)
+            if world.isRoot { try tracker.startLog(resumingAt: resumeStep) }
+            trainer.onRecordPoint = { step, θ, evaluation in try tracker.record(step: step, parameters: θ, evaluation: evaluation) }
+        }
         trainer.onCheckpoint = { state in if world.isRoot { try files.writeCheckpoint(state) } }
         let started = Stopwatch(), firstStep = state.step
         var lastReport = -1.0
