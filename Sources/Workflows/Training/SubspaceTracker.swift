@@ -43,13 +43,7 @@ final class SubspaceTracker {
     /// Starts track.csv (rank 0): its header, and the rows of steps before `resumingAt` kept.
     func startLog(resumingAt step: Int?) throws {
         let header = "step," + (1...count).map { "lambda_\($0)" }.joined(separator: ",") + ",gradient_fraction,overlap_previous,matvecs"
-        var lines = [header]
-        if let step, let text = try? String(contentsOfFile: directory.file(Self.file), encoding: .utf8) {
-            for line in text.split(separator: "\n").dropFirst() {
-                if let first = line.split(separator: ",").first, let s = Int(first), s < step { lines.append(String(line)) }
-            }
-        }
-        try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: directory.file(Self.file))
+        try TrainRunFiles.startLog(directory.file(Self.file), header: header, resumingAt: step)
     }
 
     /// At a record step (collective): the top-K pairs, the gradient's share, the overlap; rank 0 appends the row.

@@ -36,13 +36,19 @@ package struct TrainRunFiles {
     /// Starts train.csv, or — when resuming at `step` — keeps only the rows before it (the row at
     /// `step` and later ones are recomputed identically by the resumed run).
     package func startLog(resumingAt step: Int?) throws {
-        var lines = [Self.csvHeader]
-        if let step, let text = try? String(contentsOfFile: directory.file("train.csv"), encoding: .utf8) {
+        try Self.startLog(directory.file("train.csv"), header: Self.csvHeader, resumingAt: step)
+    }
+
+    /// A per-step CSV log (first column the step) started anew with `header`, or — resuming at
+    /// `step` — cut to its rows before it: train.csv, and track.csv of `--track-top`.
+    package static func startLog(_ path: String, header: String, resumingAt step: Int?) throws {
+        var lines = [header]
+        if let step, let text = try? String(contentsOfFile: path, encoding: .utf8) {
             for line in text.split(separator: "\n").dropFirst() {
                 if let first = line.split(separator: ",").first, let s = Int(first), s < step { lines.append(String(line)) }
             }
         }
-        try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: directory.file("train.csv"))
+        try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
     }
 
     /// Appends one row (train.csv is a growing log; each row is written whole and flushed).
