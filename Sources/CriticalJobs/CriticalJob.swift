@@ -186,6 +186,7 @@ public struct CriticalJob {
                          checkpoint: @escaping (TrainingState) throws -> Void, record: @escaping (TrainingRecord) throws -> Void = { _ in }) throws {
         var spec = configuration.train
         (spec.steps, spec.epochs, spec.checkpointEvery, spec.recordEvery) = (steps, nil, settings.trajectoryEvery, settings.trajectoryEvery)
+        (spec.trackTop, spec.trackEvery) = (nil, nil)   // a trajectory for starts tracks nothing
         try spec.validate(samples: training.dataset.globalCount)
         var trainer = Trainer(objective: training, specification: spec, seed: configuration.seed)
         (trainer.onCheckpoint, trainer.onRecord) = (checkpoint, record)

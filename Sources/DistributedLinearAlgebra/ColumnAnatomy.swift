@@ -19,19 +19,19 @@ public struct ColumnAnatomy: Sendable, Equatable {
         self.inSpan = inSpan
     }
 
-    /// The anatomy of columns 0 ..< `count` of `z` over the row ranges `partition` (which must cover
-    /// 0 ..< z.rows without overlap), and their fractions inside span(`basis`) (rows × r,
-    /// column-major, orthonormal columns; r = 0 or nil: none).
-    public static func measure(_ z: BlockCyclicMatrix, count: Int, partition: [Range<Int>], basis: [Double]?, basisCount r: Int) throws -> ColumnAnatomy {
-        precondition(count <= z.columns && partition.reduce(0) { $0 + $1.count } == z.rows, "the partition must cover the rows")
+    /// The anatomy of columns `first` ..< `first + count` of `z` over the row ranges `partition`
+    /// (which must cover 0 ..< z.rows without overlap), and their fractions inside span(`basis`)
+    /// (rows × r, column-major, orthonormal columns; r = 0 or nil: none). Result j is column first + j.
+    public static func measure(_ z: BlockCyclicMatrix, first: Int = 0, count: Int, partition: [Range<Int>], basis: [Double]?, basisCount r: Int) throws -> ColumnAnatomy {
+        precondition(first >= 0 && first + count <= z.columns && partition.reduce(0) { $0 + $1.count } == z.rows, "the partition must cover the rows")
         var owner = [Int](repeating: 0, count: z.rows)
         for (b, range) in partition.enumerated() { for i in range { owner[i] = b } }
         let blocks = partition.count
         // One buffer for one allreduce: count × blocks masses (unnormalised), then count Σz⁴.
         var sums = [Double](repeating: 0, count: count * (blocks + 1))
         for c in 0..<z.localColumns {
-            let j = z.globalColumn(c)
-            guard j < count else { continue }
+            let j = z.globalColumn(c) - first
+            guard j >= 0 && j < count else { continue }
             for r in 0..<z.localRows {
                 let x = z.local[c * z.leadingDimension + r], square = x * x
                 sums[j * blocks + owner[z.globalRow(r)]] += square
@@ -51,7 +51,8 @@ public struct ColumnAnatomy: Sendable, Equatable {
             let coordinates = try z.multiplyTransposed(replicated: basis, count: r)
             inSpan = (0..<count).map { j in
                 let norm = sums[(j * blocks)..<((j + 1) * blocks)].reduce(0, +)
-                let inside = (0..<r).reduce(0.0) { $0 + coordinates[$1 * z.columns + j] * coordinates[$1 * z.columns + j] }
+                let column = first + j
+                let inside = (0..<r).reduce(0.0) { $0 + coordinates[$1 * z.columns + column] * coordinates[$1 * z.columns + column] }
                 return norm > 0 ? inside / norm : 0
             }
         }

@@ -61,7 +61,10 @@ extension RunConfiguration {
             let takes = imported.input.height == 1 && imported.input.width == 1 ? "d = \(imported.inputDimension)" : "\(imported.input) = \(imported.inputDimension)"
             throw InputError(setting: "model.onnx", "'\(path)' takes \(takes) inputs per sample, but the data have d = \(d); give data that fit the graph's input")
         }
-        if let given = try data.inputShape(), given != shape, !(given == [d, 1, 1] && imported.input.height == 1) {
+        // A graph that takes flat rows ([N, d]: its first layer dense) takes any shape holding d
+        // values — a dense layer flattens NCHW anyway; a convolution's input must match exactly.
+        let flat = imported.input.height == 1 && imported.input.width == 1
+        if let given = try data.inputShape(), given != shape, !(flat && given.reduce(1, *) == d) {
             throw InputError(setting: "data.shape", "\(given.map(String.init).joined(separator: "×")) disagrees with the ONNX graph's input \(imported.input) ('\(path)'); remove data.shape or make it match")
         }
         guard imported.outputDimension == k else {

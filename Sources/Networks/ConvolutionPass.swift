@@ -373,7 +373,8 @@ final class ConvolutionPass {
         return ra
     }
 
-    /// L(R a[s]) per affine stage, rows (i, p, j) × K, kept for the Hessian's Gᵀ L(R x) term.
+    /// L(R a[s]) per affine stage, rows (i, p, j) × K, kept for the Hessian's Gᵀ L(R x) term
+    /// during one product (cleared at its end).
     var tangentLowered: [Buffer?] = []
 
     /// R z = L(R x) Wᵀ + L(x) [V₁ … V_B]ᵀ + v_b, raised to feature maps.
@@ -475,6 +476,9 @@ final class ConvolutionPass {
             guard let next else { break }
             rd = next
         }
+        // The product's own buffers go with it: a pass kept by a linearisation must hold only the
+        // direction-independent quantities between products (and `linearizationBytes` counts no more).
+        tangentLowered = []
     }
 
     /// Max pooling's adjoint: each output's gradient onto the input its window selected, added

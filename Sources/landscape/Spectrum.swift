@@ -27,7 +27,7 @@ struct Spectrum: MPICommand {
     @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
     var eigenvectors: String = "none"
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
-    @Option(help: ArgumentHelp("Spectra of H's diagonal blocks: none (default), layers or weights-biases; blocks/<name>.npy, per-block inertia, outliers and traces, and ‖H − blockdiag(H)‖_F / ‖H‖_F.", valueName: "partition"))
+    @Option(help: ArgumentHelp("Spectra of H's diagonal blocks: none (default), layers, weights-biases or a block file FILE.toml (docs/anatomy.md); blocks/<name>.npy, per-block inertia, outliers and traces, and ‖H − blockdiag(H)‖_F / ‖H‖_F.", valueName: "partition"))
     var blocks: String = "none"
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigensolver: auto (default), elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr. [eig.solver]", valueName: "solver"))
     var solver: String?
@@ -68,10 +68,7 @@ struct Spectrum: MPICommand {
     }
 
     static func partition(_ text: String) throws -> BlockPartition {
-        guard let partition = BlockPartition(rawValue: text) else {
-            throw InputError(setting: "blocks", "= '\(text)' is not a partition: use none, layers or weights-biases")
-        }
-        return partition
+        try BlockPartition(parsing: text)
     }
 
     func spectrumJob(_ configuration: RunConfiguration, _ point: SpectrumJob.Point, _ output: RunDirectory) throws -> SpectrumJob {

@@ -227,6 +227,50 @@ extension MPIJobs {
         #expect(FileManager.default.fileExists(atPath: out + "/ggn_blocks.svg"))
     }
 
+    /// `--blocks FILE.toml`: groups of named blocks, not adjacent in θ (all weights; all biases),
+    /// each group's spectrum equal to LAPACK's on H[I, I] of the serial H; names the model does
+    /// not have, and a block in two groups, refused before any work.
+    @Test(arguments: [(2, "2x1"), (3, "1x3")])
+    func blockFileGroupsMatchLAPACK(layout: (np: Int, grid: String)) throws {
+        let fixture = try Self.reluCE.get()
+        let directory = try MPITestSupport.temporaryDirectory("blockfile")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ name: String, _ text: String) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let groups = try file("groups.toml", """
+            [blocks]
+            weights = ["layer1.weight", "layer2.weight", "layer3.weight"]
+            biases = ["layer3.bias", "layer1.bias", "layer2.bias"]
+            """)
+        let flags = ["spectrum", "--at", "init", "--seed", "3", "--init", "he-normal", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
+                     "--layers", "6,5", "--activation", "relu", "--loss", "cross-entropy", "--block", "4"]
+        let out = directory.appendingPathComponent("run").path
+        let run = try MPITestSupport.run(np: layout.np, flags + ["--grid", layout.grid, "--blocks", groups, "--out", out, "--quiet"])
+        try #require(run.status == 0, "\(layout.grid): \(run.stderr)")
+        // widths 5-6-5-2: W1 [0, 30), b1 [30, 36), W2 [36, 66), b2 [66, 71), W3 [71, 81), b3 [81, 83).
+        let members: [String: [Range<Int>]] = ["weights": [0..<30, 36..<66, 71..<81], "biases": [81..<83, 30..<36, 66..<71]]
+        let m = fixture.eigenvalues.count, scale = fixture.eigenvalues.map(abs).max()!
+        for (name, ranges) in members {
+            let index = ranges.flatMap { Array($0) }, n = index.count
+            var a = [Double](repeating: 0, count: n * n), w = [Double](repeating: 0, count: n)
+            for (i, p) in index.enumerated() { for (j, q) in index.enumerated() { a[i * n + j] = fixture.hessian[p * m + q] } }
+            precondition(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 78, 76, Int32(n), &a, Int32(n), &w) == 0)
+            let got = try NPYArray(contentsOf: out + "/blocks/\(name).npy").values
+            #expect(got.count == n && zip(got, w).map { abs($0 - $1) }.max()! <= 1e-10 * scale, "\(name) \(layout.grid)")
+        }
+        for (text, expected) in [("[blocks]\nhidden = [\"layer1.weight\", \"layer9.bias\"]\n", "group 'hidden' names 'layer9.bias', which"),
+                                 ("[blocks]\na = [\"layer1.weight\"]\nb = [\"layer2.bias\", \"layer1.weight\"]\n", "'layer1.weight' is in group 'a' and in group 'b'")] {
+            let bad = try file("bad.toml", text), badOut = directory.appendingPathComponent("bad").path
+            let refused = try MPITestSupport.run(np: layout.np, flags + ["--blocks", bad, "--out", badOut])
+            let lines = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(refused.status == 2 && lines.count == 1 && lines[0].contains("--blocks") && lines[0].contains(expected), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: badOut))
+        }
+    }
+
     /// An unknown partition is refused: one line naming --blocks and the choices, exit 2, nothing written.
     @Test func unknownBlockPartitionIsRefused() throws {
         let fixture = try Self.tanhMSE.get()

@@ -10,29 +10,71 @@ import Support
 import Reporting
 
 /// How `landscape spectrum --blocks` cuts θ into the diagonal blocks H_bb of H.
-public enum BlockPartition: String, CaseIterable, Sendable {
+public enum BlockPartition: Sendable, Equatable, CustomStringConvertible {
     case none
     /// One block per layer: its weights and biases together ("layer1", "layer2", …).
     case layers
     /// One block per named parameter block ("layer1.weight", "layer1.bias", …).
-    case weightsBiases = "weights-biases"
+    case weightsBiases
+    /// Groups of named parameter blocks from a file (`BlockFile`): each group one diagonal block,
+    /// its members in any order and not necessarily adjacent in θ.
+    case file(path: String, groups: [BlockGroup])
 
-    /// (name, contiguous range of θ) of each block, in θ's order.
-    package func blocks(of model: any Model) throws -> [(name: String, range: Range<Int>)] {
+    public struct BlockGroup: Sendable, Equatable {
+        public let name: String
+        public let members: [String]
+    }
+
+    /// none, layers, weights-biases, or the path of a block file (read here: bad input if it
+    /// cannot be read or has no [blocks] table).
+    public init(parsing text: String) throws {
+        switch text {
+        case "none": self = .none
+        case "layers": self = .layers
+        case "weights-biases": self = .weightsBiases
+        default:
+            guard text.hasSuffix(".toml") else {
+                throw InputError(setting: "blocks", "= '\(text)' is not a partition: use none, layers, weights-biases or a block file FILE.toml (docs/anatomy.md)")
+            }
+            self = .file(path: text, groups: try BlockFile.read(text).map { BlockGroup(name: $0.name, members: $0.members) })
+        }
+    }
+
+    /// The partition as given: its name, or the block file's path.
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .layers: "layers"
+        case .weightsBiases: "weights-biases"
+        case let .file(path, _): path
+        }
+    }
+
+    /// (name, ranges of θ) of each block — one range for the built-in partitions (in θ's order),
+    /// the members' ranges for a file's groups (in the file's group order). A file naming a block
+    /// the model does not have, or naming one twice, is bad input.
+    package func blocks(of model: any Model) throws -> [(name: String, ranges: [Range<Int>])] {
         switch self {
         case .none: return []
-        case .weightsBiases: return model.parameterBlocks.map { ($0.name, $0.range) }
-        case .layers:
-            let layers = Dictionary(grouping: model.parameterBlocks, by: \.layer)
-            return try layers.keys.sorted().map { layer in
-                let parts = layers[layer]!
-                let range = parts.map(\.range.lowerBound).min()!..<parts.map(\.range.upperBound).max()!
-                // A sub-matrix is one contiguous range: a layer whose blocks are apart cannot be one.
-                guard parts.map(\.count).reduce(0, +) == range.count else {
-                    throw InputError(setting: "blocks", "= layers: layer \(layer)'s parameters are not contiguous in θ for \(model.summary); use --blocks weights-biases")
-                }
-                return ("layer\(layer)", range)
+        case .weightsBiases: return model.parameterBlocks.map { ($0.name, [$0.range]) }
+        case let .file(path, groups):
+            var seen: [String: String] = [:]
+            return try groups.map { group in
+                try (group.name, group.members.map { member in
+                    guard let block = model.block(named: member) else {
+                        throw InputError(setting: "blocks", "'\(path)': group '\(group.name)' names '\(member)', which \(model.summary) does not have; its blocks are \(model.parameterBlocks.map(\.name).joined(separator: ", "))")
+                    }
+                    if let other = seen[member] {
+                        throw InputError(setting: "blocks", "'\(path)': '\(member)' is in group '\(other)' and in group '\(group.name)'; the diagonal blocks must not overlap")
+                    }
+                    seen[member] = group.name
+                    return block.range
+                })
             }
+        case .layers:
+            // A layer's blocks as they lie in θ (adjacent for the built-in models, one range each).
+            let layers = Dictionary(grouping: model.parameterBlocks, by: \.layer)
+            return layers.keys.sorted().map { layer in ("layer\(layer)", layers[layer]!.map(\.range).sorted { $0.lowerBound < $1.lowerBound }) }
         }
     }
 }
@@ -86,16 +128,17 @@ extension SpectrumJob {
         let grid = (rows: context.grid.rows, columns: context.grid.columns)
         let prefix = Self.blockFilePrefix(kind)
         let summaries = try context.timings.measure("block spectra \(kind.symbol)", on: world) { () throws -> [BlockSpectrumSummary] in
-            try blocks.map { name, range in
-                var block = try hessian.diagonalBlock(range)
+            try blocks.map { name, ranges in
+                let size = ranges.reduce(0) { $0 + $1.count }
+                var block = try hessian.diagonalBlock(ranges)
                 let diagonal = try block.trace()
-                let solver = try Eigensolver.resolve(solver, selection: .none, n: range.count, blockSize: block.blockSize, grid: grid).solver
+                let solver = try Eigensolver.resolve(solver, selection: .none, n: size, blockSize: block.blockSize, grid: grid).solver
                 let decomposition = try solver.decompose(&block, selection: .none)
                 try directory.write(decomposition, eigenvalues: "\(prefix)\(name).npy", eigenvectors: nil, on: world)
                 let λ = decomposition.eigenvalues
                 return BlockSpectrumSummary(
-                    name: name, offset: range.lowerBound, parameters: range.count,
-                    counts: SpectrumCounts(eigenvalues: λ, dimension: range.count, zeroTolerance: zeroTolerance),
+                    name: name, offset: ranges[0].lowerBound, parameters: size,
+                    counts: SpectrumCounts(eigenvalues: λ, dimension: size, zeroTolerance: zeroTolerance),
                     bulk: configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: λ, relativeTolerance: $0) },
                     outliers: OutlierCounts(eigenvalues: λ),
                     trace: TraceCheck(fromEigenvalues: λ.reduce(0, +), fromDiagonal: diagonal),
@@ -103,12 +146,12 @@ extension SpectrumJob {
             }
         }
         let total = try hessian.frobeniusNorm()
-        let between = try hessian.offBlockDiagonalNorm(blocks.map(\.range))
-        let result = BlockSpectraSummary(partition: blocksPartition.rawValue, blocks: summaries,
+        let between = try hessian.offBlockDiagonalNorm(blocks.map(\.ranges))
+        let result = BlockSpectraSummary(partition: blocksPartition.description, blocks: summaries,
                                          offDiagonalFraction: total > 0 ? between / total : 0)
         if world.isRoot { try directory.writeJSON(result, to: "\(prefix)summary.json") }
         context.progress.say(String(format: "spectrum: %d diagonal blocks of %@ (%@); ‖%@ − blockdiag(%@)‖_F / ‖%@‖_F = %.4g", blocks.count,
-                                    kind.symbol, blocksPartition.rawValue, kind.symbol, kind.symbol, kind.symbol, result.offDiagonalFraction))
+                                    kind.symbol, blocksPartition.description, kind.symbol, kind.symbol, kind.symbol, result.offDiagonalFraction))
         return result
     }
 

@@ -29,6 +29,8 @@ public struct AnatomySummary: Codable, Sendable {
 
 /// anatomy.json: every eigenvector's numbers.
 struct AnatomyFile: Codable {
+    /// The eigenvectors computed (`--eigenvectors`: top:K, bottom:K or all): `compare` reads it.
+    var selection: String?
     struct Vector: Codable {
         var index: Int
         var eigenvalue: Double
@@ -48,16 +50,22 @@ extension SpectrumJob {
     func anatomy(of decomposition: SymmetricEigenDecomposition, _ context: inout Context) throws -> AnatomySummary? {
         guard let z = decomposition.eigenvectors, !decomposition.eigenvalues.isEmpty else { return nil }
         let world = context.world, model = context.model, m = context.m
-        let count = decomposition.eigenvalues.count
+        // At most the `maximumVectors` largest of those computed (--eigenvectors all: the top of
+        // M), so that anatomy.json and the heat map stay readable.
+        let computed = decomposition.eigenvalues.count
+        let count = min(computed, Self.maximumAnatomyVectors), first = computed - count
+        let eigenvalues = Array(decomposition.eigenvalues[first...])
         let blocks = model.parameterBlocks
         let objective = DataParallelObjective(model: model, dataset: context.dataset, communicator: world)
         let θ = context.θ
         let anatomy = try context.timings.measure("anatomy", on: world) { () throws -> (ColumnAnatomy, Int?) in
             var basis: (basis: [Double], count: Int)?
-            if let means = try objective.classMeanOutputGradients(θ) {
+            // C·k class means of M values, replicated: skipped beyond 400 (e.g. 100 classes).
+            let classes = context.dataset.classes ?? 0
+            if classes * model.outputDimension <= Self.maximumClassMeans, let means = try objective.classMeanOutputGradients(θ) {
                 basis = orthonormalBasis(means, length: m, count: means.count / m)
             }
-            let measured = try ColumnAnatomy.measure(z, count: count, partition: blocks.map(\.range), basis: basis?.basis, basisCount: basis?.count ?? 0)
+            let measured = try ColumnAnatomy.measure(z, first: first, count: count, partition: blocks.map(\.range), basis: basis?.basis, basisCount: basis?.count ?? 0)
             return (measured, basis?.count)
         }
         let (columns, spanDimension) = anatomy
@@ -65,13 +73,15 @@ extension SpectrumJob {
         let vectors = (0..<count).map { j -> AnatomyFile.Vector in
             var layers: [String: Double] = [:]
             for (b, block) in blocks.enumerated() { layers["layer\(block.layer)", default: 0] += columns.masses[j][b] }
-            return AnatomyFile.Vector(index: j, eigenvalue: decomposition.eigenvalues[j],
+            return AnatomyFile.Vector(index: first + j, eigenvalue: eigenvalues[j],
                                       blockMass: Dictionary(uniqueKeysWithValues: zip(blocks.map(\.name), columns.masses[j])),
                                       layerMass: layers, inverseParticipation: columns.inverseParticipation[j],
                                       classMeanFraction: columns.inSpan?[j])
         }
         var overlapTop: Double?
-        if let inSpan = columns.inSpan, let classes = context.dataset.classes, classes > 1 {
+        // Only where the computed eigenvectors include the largest (top:K or all).
+        let includesTop: Bool = switch vectors { case .top, .all: true; default: false }
+        if let inSpan = columns.inSpan, let classes = context.dataset.classes, classes > 1, includesTop {
             // The largest C − 1 of the computed ones (ascending order: the last columns).
             let top = inSpan.suffix(min(classes - 1, count))
             overlapTop = top.reduce(0, +) / Double(top.count)
@@ -84,7 +94,7 @@ extension SpectrumJob {
             }),
             meanInverseParticipation: columns.inverseParticipation.reduce(0, +) / Double(count))
         if world.isRoot {
-            let file = AnatomyFile(blocks: blocks.map(\.name), layers: layerNames, classMeanSpanDimension: spanDimension, vectors: vectors)
+            let file = AnatomyFile(selection: vectors.description, blocks: blocks.map(\.name), layers: layerNames, classMeanSpanDimension: spanDimension, vectors: vectors)
             try output.writeJSON(file, to: "anatomy.json")
             let plot = SpectrumPlots.massHeatMap(rows: vectors.map { String(format: "λ = %.3g", $0.eigenvalue) },
                                                  columns: blocks.map(\.name), masses: vectors.map { v in blocks.map { v.blockMass[$0.name] ?? 0 } },
@@ -93,6 +103,11 @@ extension SpectrumJob {
         }
         return summary
     }
+
+    /// The most eigenvectors anatomy describes (the largest of those computed), and the most class
+    /// means (C·k) it orthonormalises: beyond them the files and the replicated vectors grow with M.
+    static let maximumAnatomyVectors = 200
+    static let maximumClassMeans = 400
 
     /// "layer1", "layer2", … in θ order.
     static func layerNames(_ blocks: [ParameterBlock]) -> [String] {

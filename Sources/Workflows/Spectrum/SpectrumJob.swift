@@ -165,7 +165,7 @@ public struct SpectrumJob {
         var settings = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
                                                                           "spectrum.eigenvectors": vectors.description])
         // Only when asked for: a run without --blocks keeps the identity it had before the option.
-        if blocksPartition != .none { settings["spectrum.blocks"] = blocksPartition.rawValue }
+        if blocksPartition != .none { settings["spectrum.blocks"] = blocksPartition.description }
         let identity = settings.text
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
@@ -222,6 +222,9 @@ public struct SpectrumJob {
         let inputs = try run.inputs(configuration, given: model)
         let (dataset, model, m) = (inputs.dataset, inputs.model, inputs.m)
         let (θ, pointName) = try run.point(point, configuration, inputs)
+        // The diagonal blocks name the model's parameter blocks: checked before any work (every rank
+        // reads the same file and model, so every rank reaches the same verdict).
+        _ = try blocksPartition.blocks(of: model)
         let blockSize = configuration.hessianBlock
         guard blockSize >= 1, blockSize <= m else {
             throw InputError(setting: "hessian.block", "= \(blockSize) must be between 1 and M = \(m); 64 is a good default")

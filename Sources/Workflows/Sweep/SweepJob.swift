@@ -79,8 +79,20 @@ public struct SweepJob {
         // The points this run owns that are not done yet (rank 0 reads the disk, all agree).
         let owned = slice.map { definition.slice($0.index, of: $0.count) } ?? definition.points
         let pending: [Int] = aggregateOnly ? [] : try world.agree { () throws -> [Int] in
+            // The points' spectrum options are the sweep's: a rerun with others would mix points
+            // with and without their columns. A sweep written before they existed ran with none.
+            let options = ["blocks": blocksPartition.description, "eigenvectors": vectors.description]
+            let recorded = sweepDirectory.file("options.json")
+            if let data = FileManager.default.contents(atPath: recorded), let earlier = try? JSONDecoder().decode([String: String].self, from: data) {
+                guard earlier == options else {
+                    throw InputError("'\(output.path)' was swept with --blocks \(earlier["blocks"] ?? "none") --eigenvectors \(earlier["eigenvectors"] ?? "none"); give the same options to continue it, or another --out")
+                }
+            } else if FileManager.default.fileExists(atPath: pointsDirectory.path), options != ["blocks": "none", "eigenvectors": "none"] {
+                throw InputError("'\(output.path)' was swept with --blocks none --eigenvectors none; give the same options to continue it, or another --out")
+            }
             try sweepDirectory.create()
             try pointsDirectory.create()
+            try sweepDirectory.writeJSON(options, to: "options.json")
             try writeAtomically(Data(definitionText.utf8), to: sweepDirectory.file("sweep.toml"))
             return owned.indices.filter { (try? PointRecord.read(from: directory(of: owned[$0])))?.status != .done }
         }

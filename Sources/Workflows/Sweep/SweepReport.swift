@@ -189,10 +189,11 @@ package struct SweepReport {
                 (r.bulk ?? []).map { number($0.relativeTolerance) }.joined(separator: " "),
                 (r.bulk ?? []).map { integer($0.bulk) }.joined(separator: " "),
                 (r.bulk ?? []).map { number($0.bulkFraction) }.joined(separator: " "),
-                // name=value pairs, space-separated, in name order (blocks differ between models).
-                (r.blockOutliers ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                // name=value pairs, space-separated, in name order with numbers compared as numbers
+                // (layer2 before layer10; blocks differ between models).
+                (r.blockOutliers ?? [:]).sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
                 number(r.blockOffDiagonalFraction), number(r.classMeanOverlapTop),
-                (r.meanLayerMass ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
+                (r.meanLayerMass ?? [:]).sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
                 r.error ?? ""]
             lines.append(fields.map(quoted).joined(separator: ","))
         }

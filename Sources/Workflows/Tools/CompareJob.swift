@@ -75,6 +75,14 @@ public struct CompareJob {
         guard z.shape.count == 2, z.shape[1] >= 1, λ.values.count >= z.shape[1] else {
             throw InputError("'\(vectors)' has shape \(z.shape); expected M × K eigenvectors with their eigenvalues")
         }
+        // Which end the run computed (anatomy.json, written with the eigenvectors): comparing the
+        // other end would silently compare the wrong vectors.
+        if let data = FileManager.default.contents(atPath: directory + "/anatomy.json"),
+           let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let selection = json["selection"] as? String {
+            if largest && selection.hasPrefix("bottom") || !largest && selection.hasPrefix("top") {
+                throw InputError("the \(flag) run '\(directory)' computed --eigenvectors \(selection); compare \(largest ? "with --bottom" : "without --bottom"), or rerun spectrum with --eigenvectors \(largest ? "top" : "bottom"):K")
+            }
+        }
         var model = "?"
         if let data = FileManager.default.contents(atPath: summary),
            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let name = json["model"] as? String { model = name }

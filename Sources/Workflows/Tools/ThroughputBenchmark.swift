@@ -153,10 +153,12 @@ public struct ThroughputBenchmark {
             (.ggn, nil, 1, { try curvature(.ggn, single, 1) }),
             (.ggn, nil, directions, { try curvature(.ggn, batch, directions) }),
         ]
+        // Each rank decides on its own shard whether it keeps the linearisation; the variants (and
+        // their collectives) run only where every rank does.
+        let everyRankKeeps = try world.allreduce(hessian.linearization == nil ? 1 : 0, .max) == 0
         var timed: [(Operation, String?, Int, [Double])] = []
         for (operation, variant, b, body) in cases where !(b > 1 && directions == 1) {
-            // The variants exist only where the operator keeps a linearisation.
-            if variant != nil && hessian.linearization == nil { continue }
+            if variant != nil && !everyRankKeeps { continue }
             for _ in 0..<warmup { try body() }
             var seconds: [Double] = []
             while seconds.count < repetitions || seconds.reduce(0, +) < minimumSeconds {
@@ -173,7 +175,7 @@ public struct ThroughputBenchmark {
 
         // A matvec where users feel it: inside Lanczos (top), against the bare product of the same B.
         var lanczos: LanczosMatvec?
-        if hessian.linearization != nil, m >= 40 {
+        if everyRankKeeps, m >= 40 {
             let settings = LanczosSettings(count: 10, which: .largest, tolerance: 1e-8, blockSize: 4, basis: min(72, m), maxMatvecs: 2000,
                                            seed: configuration.seed)
             let result = try Lanczos(settings).run(hessian)
