@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-convnet-jax bench-convnet-throughput bench-throughput bench-scaling bench-estimators bench-interpolate bench-path bench-critical docs clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-convnet-jax bench-convnet-throughput bench-throughput bench-scaling bench-estimators bench-hvp-peers bench-interpolate bench-path bench-critical docs clean
 
 deps:
 	@launch/install-deps
@@ -33,8 +33,9 @@ test: deps
 # weak scaling of `landscape spectrum` over rank counts (table and SVG plot); the matrix-free
 # estimators against the exact spectrum and PyHessian (bench/estimators.sh); the exact Hessian against
 # jax.hessian for an MLP (bench/jax.sh) and a small MNIST convnet (bench/convnet-jax.sh); the convnet's
-# gradient and HVP throughput against dgemm and PyTorch float64 (bench/convnet-throughput.sh).
-bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-convnet-jax bench-convnet-throughput bench-estimators bench-interpolate bench-path bench-critical
+# gradient and HVP throughput against dgemm and PyTorch float64 (bench/convnet-throughput.sh); the
+# MLP's Hessian-vector products against PyTorch, PyHessian and JAX at B = 1, 8, 64 (bench/hvp-peers.sh).
+bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-convnet-jax bench-convnet-throughput bench-estimators bench-hvp-peers bench-interpolate bench-path bench-critical
 bench-eig: build
 	bench/eigensolvers.sh
 bench-assembly: build
@@ -53,6 +54,8 @@ bench-scaling: build
 	bench/scaling.sh
 bench-estimators: build
 	bench/estimators.sh
+bench-hvp-peers: build
+	bench/hvp-peers.sh
 bench-interpolate: build
 	bench/interpolate.sh
 bench-path: build
