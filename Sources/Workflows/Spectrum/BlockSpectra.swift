@@ -1,4 +1,5 @@
 import Cluster
+import Configuration
 import Curvature
 import DistributedLinearAlgebra
 import Foundation

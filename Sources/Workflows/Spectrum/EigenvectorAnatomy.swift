@@ -57,11 +57,10 @@ extension SpectrumJob {
         let eigenvalues = Array(decomposition.eigenvalues[first...])
         let blocks = model.parameterBlocks
         let objective = DataParallelObjective(model: model, dataset: context.dataset, communicator: world)
-        let θ = context.θ
+        let θ = context.θ, classes = context.dataset.classes ?? 0
         let anatomy = try context.timings.measure("anatomy", on: world) { () throws -> (ColumnAnatomy, Int?) in
             var basis: (basis: [Double], count: Int)?
             // C·k class means of M values, replicated: skipped beyond 400 (e.g. 100 classes).
-            let classes = context.dataset.classes ?? 0
             if classes * model.outputDimension <= Self.maximumClassMeans, let means = try objective.classMeanOutputGradients(θ) {
                 basis = orthonormalBasis(means, length: m, count: means.count / m)
             }
@@ -80,7 +79,7 @@ extension SpectrumJob {
         }
         var overlapTop: Double?
         // Only where the computed eigenvectors include the largest (top:K or all).
-        let includesTop: Bool = switch vectors { case .top, .all: true; default: false }
+        let includesTop: Bool = switch self.vectors { case .top, .all: true; default: false }
         if let inSpan = columns.inSpan, let classes = context.dataset.classes, classes > 1, includesTop {
             // The largest C − 1 of the computed ones (ascending order: the last columns).
             let top = inSpan.suffix(min(classes - 1, count))
@@ -94,7 +93,7 @@ extension SpectrumJob {
             }),
             meanInverseParticipation: columns.inverseParticipation.reduce(0, +) / Double(count))
         if world.isRoot {
-            let file = AnatomyFile(selection: vectors.description, blocks: blocks.map(\.name), layers: layerNames, classMeanSpanDimension: spanDimension, vectors: vectors)
+            let file = AnatomyFile(selection: self.vectors.description, blocks: blocks.map(\.name), layers: layerNames, classMeanSpanDimension: spanDimension, vectors: vectors)
             try output.writeJSON(file, to: "anatomy.json")
             let plot = SpectrumPlots.massHeatMap(rows: vectors.map { String(format: "λ = %.3g", $0.eigenvalue) },
                                                  columns: blocks.map(\.name), masses: vectors.map { v in blocks.map { v.blockMass[$0.name] ?? 0 } },
