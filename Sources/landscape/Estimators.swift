@@ -8,7 +8,7 @@ struct EstimatorInputs: ParsableArguments {
     @OptionGroup var options: RunOptions
     @Option(help: ArgumentHelp("Parameters at which to estimate: a params.npy from `landscape train`.", valueName: "params.npy"))
     var checkpoint: String?
-    @Option(help: ArgumentHelp("Or at a named point: init (the seed's initialisation). With neither, the model is trained first (into DIR/train).", valueName: "init"))
+    @Option(help: ArgumentHelp("Or at a named point: init (θ₀: the seed's initialisation, or model.onnx's initialisers). With neither, the model is trained first (into DIR/train).", valueName: "init"))
     var at: String?
     @Option(help: ArgumentHelp("The exact spectrum (eigenvalues.npy from `landscape spectrum`, all M values) to measure the estimate against.", valueName: "eigenvalues.npy"))
     var compare: String?

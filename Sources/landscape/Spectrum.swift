@@ -22,7 +22,7 @@ struct Spectrum: MPICommand {
     @OptionGroup var options: RunOptions
     @Option(help: ArgumentHelp("Parameters at which to take the Hessian: a params.npy from `landscape train`.", valueName: "params.npy"))
     var checkpoint: String?
-    @Option(help: ArgumentHelp("Or take it at a named point: init (the seed's initialisation).", valueName: "init")) var at: String?
+    @Option(help: ArgumentHelp("Or take it at a named point: init (θ₀: the seed's initialisation, or model.onnx's initialisers).", valueName: "init")) var at: String?
     @Flag(help: "Also assemble and diagonalise the Gauss–Newton matrix G and the residual R = H − G.") var ggn = false
     @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
     var eigenvectors: String = "none"

@@ -41,16 +41,19 @@ public struct ONNXExportJob {
             }
             return true
         }
-        guard world.isRoot else { return }
-        let bytes: Data
-        do { bytes = try imported.exported(parameters: θ) } catch { throw InputError(error.description) }
-        try writeAtomically(bytes, to: output)
-        var rounding = ""
-        if imported.roundsToFloat32 {
-            let back = try ONNXModel(serialized: bytes, source: output, loss: configuration.model.loss).parameters
-            let worst = zip(back, θ).map { abs($0 - $1) / max(abs($1), .leastNormalMagnitude) }.max() ?? 0
-            rounding = String(format: "; float32 initialisers: θ rounded, largest relative change %.2e", worst)
+        // Rank 0 writes; its verdict is every rank's (a failure is one line, not an abort).
+        let report = try world.agree { () throws -> String in
+            let bytes: Data
+            do { bytes = try imported.exported(parameters: θ) } catch { throw InputError(String(describing: error)) }
+            try writeAtomically(bytes, to: output)
+            var rounding = ""
+            if imported.roundsToFloat32 {
+                let back = try ONNXModel(serialized: bytes, source: output, loss: configuration.model.loss).parameters
+                let worst = zip(back, θ).map { abs($0 - $1) / max(abs($1), .leastNormalMagnitude) }.max() ?? 0
+                rounding = String(format: "; float32 initialisers: θ rounded, largest relative change %.2e", worst)
+            }
+            return "wrote \(output): \(imported.bindings.count) initialisers of '\(source)' replaced by '\(parameters)' (M = \(θ.count))\(rounding)"
         }
-        print("wrote \(output): \(imported.bindings.count) initialisers of '\(source)' replaced by '\(parameters)' (M = \(θ.count))\(rounding)")
+        if world.isRoot { print(report) }
     }
 }

@@ -57,7 +57,8 @@ public struct EvaluateJob {
                 try objective.curvature(curvature, at: theta).apply(v.values, count: v.values.count / model.parameterCount)
             }
         }
-        if world.isRoot {
+        // Rank 0 writes; a failure there is every rank's verdict (one line, not an abort).
+        try world.agree {
             if writesGradient { try NPYArray(shape: [model.parameterCount], values: evaluation.gradient!).write(to: output.file("gradient.npy")) }
             if let products, let applied { try NPYArray(shape: products.shape, values: applied).write(to: output.file("products.npy")) }
         }

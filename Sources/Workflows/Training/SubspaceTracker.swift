@@ -42,7 +42,7 @@ final class SubspaceTracker {
 
     /// Starts track.csv (rank 0): its header, and the rows of steps before `resumingAt` kept.
     func startLog(resumingAt step: Int?) throws {
-        let header = "step," + (1...count).map { "lambda_\($0)" }.joined(separator: ",") + ",gradient_fraction,overlap_previous,matvecs"
+        let header = "step," + (1...count).map { "lambda_\($0)" }.joined(separator: ",") + ",gradient_fraction,overlap_previous,matvecs,converged"
         try TrainRunFiles.startLog(directory.file(Self.file), header: header, resumingAt: step)
     }
 
@@ -58,12 +58,13 @@ final class SubspaceTracker {
             for i in 0..<m { c += result.eigenvectors[j * m + i] * gradient[i] }
             inside += c * c
         }
-        let overlap = try previous.map { try PrincipalAngles($0, result.eigenvectors, length: m, count: k).overlap }
+        // Compared only when both spans have K vectors (a Krylov space that ran out gives fewer).
+        let overlap = try previous.flatMap { $0.count == result.eigenvectors.count ? try PrincipalAngles($0, result.eigenvectors, length: m, count: k).overlap : nil }
         previous = result.eigenvectors
         guard objective.communicator.isRoot else { return }
         func text(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
         let fields = ["\(step)"] + result.eigenvalues.map(text) + (k < count ? Array(repeating: "", count: count - k) : [])
-            + [text(norm > 0 ? inside / norm : nil), text(overlap), "\(result.matvecs)"]
+            + [text(norm > 0 ? inside / norm : nil), text(overlap), "\(result.matvecs)", "\(result.converged.filter { $0 }.count)"]
         let path = directory.file(Self.file)
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw FileWriteError(path: path, reason: "cannot open it to append a row (\(String(cString: strerror(errno))))")
