@@ -47,10 +47,9 @@ public struct CurvatureAssembly: Sendable {
         switch method {
         case .sampleGEMM: return ExactHessian(network: mlp!).workingBytes(samples: samples)
         default:
-            // The panels, and the forward pass the operator keeps for them (when within its budget).
-            let kept = model.linearizationBytes(samples: samples)
+            // The panels, and the forward pass the operator keeps for them.
             return OperatorColumnAssembly(panelWidth: panelWidth).workingBytes(parameters: model.parameterCount)
-                + (kept <= CurvatureOperator.linearizationBudget ? kept : 0)
+                + CurvatureOperator.keptBytes(model, samples: samples)
         }
     }
 

@@ -1,5 +1,3 @@
-import CScaLAPACK
-
 /// Where the columns of a distributed matrix of (eigen)vectors live: for each of its first
 /// `count` columns z_j, the mass ‖z_j restricted to rows r‖² on each of a partition's row ranges,
 /// the inverse participation ratio Σᵢ z_ij⁴ / (Σᵢ z_ij²)² (1 for a unit vector, 1/M for a uniform
@@ -58,33 +56,4 @@ public struct ColumnAnatomy: Sendable, Equatable {
         }
         return ColumnAnatomy(masses: masses, inverseParticipation: ipr, inSpan: inSpan)
     }
-}
-
-/// An orthonormal basis of the span of `count` replicated vectors (length n, column-major): modified
-/// Gram–Schmidt applied twice, dropping a vector whose remainder is below `tolerance` times its
-/// norm (it lies in the span of those before it). Returns the basis (n × r) and r.
-public func orthonormalBasis(_ vectors: [Double], length n: Int, count: Int, tolerance: Double = 1e-10) -> (basis: [Double], count: Int) {
-    precondition(vectors.count == n * count)
-    var basis: [Double] = []
-    var r = 0
-    for j in 0..<count {
-        var v = Array(vectors[(j * n)..<((j + 1) * n)])
-        let original = cblas_dnrm2(Int32(n), v, 1)
-        guard original > 0 else { continue }
-        for _ in 0..<2 {
-            for t in 0..<r {
-                basis.withUnsafeBufferPointer { q in
-                    let qt = q.baseAddress! + t * n
-                    let coefficient = cblas_ddot(Int32(n), qt, 1, v, 1)
-                    cblas_daxpy(Int32(n), -coefficient, qt, 1, &v, 1)
-                }
-            }
-        }
-        let remainder = cblas_dnrm2(Int32(n), v, 1)
-        guard remainder > tolerance * original else { continue }
-        cblas_dscal(Int32(n), 1 / remainder, &v, 1)
-        basis += v
-        r += 1
-    }
-    return (basis, r)
 }

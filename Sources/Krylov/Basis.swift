@@ -170,3 +170,12 @@ func orthonormalize(_ w: [Double], length n: Int, count k: Int, against basis: B
     }
     return (q, r, kept)
 }
+
+/// An orthonormal basis (n × r, column-major) of the span of `count` replicated vectors, and r:
+/// `orthonormalize` with no basis to keep them from and no replacements, so a vector within 1e-10
+/// of the span of those before it is dropped — for spans outside Krylov (eigenvector anatomy's
+/// class means).
+package func orthonormalSpan(_ vectors: [Double], length n: Int, count: Int) -> (basis: [Double], count: Int) {
+    let span = orthonormalize(vectors, length: n, count: count, against: nil)
+    return (span.q, span.kept.count)
+}

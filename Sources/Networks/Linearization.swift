@@ -33,7 +33,19 @@ final class PinnedInputs {
     }
 
     var bytes: Int { 8 * (theta.count + inputs.count + targets.count) }
+
+    /// One pass per tile of at most `tile` of the `samples` pinned samples (d inputs, k targets
+    /// each), made by `make(θ, inputs, targets, n)` — the passes a linearisation keeps.
+    func tiles<Pass>(of tile: Int, samples: Int, inputs d: Int, targets k: Int,
+                     _ make: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>, Int) -> Pass) -> [Pass] {
+        stride(from: 0, to: samples, by: tile).map { start in
+            make(theta.pointer, inputs.pointer + start * d, targets.pointer + start * k, min(tile, samples - start))
+        }
+    }
 }
+
+/// Directions a kept tile is sized for: calls with more go in blocks of this many.
+let linearizedDirections = 16
 
 /// The products of kept passes: `apply` runs one pass's R-passes for a block of directions into
 /// `out`. Calls with more directions than the tiles were sized for go in blocks of that many (the
@@ -56,9 +68,6 @@ func keptCurvatureProduct(_ directions: [Double], count: Int, parameters m: Int,
 }
 
 extension MultilayerPerceptron {
-    /// Directions a kept tile is sized for: calls with more go in blocks of this many.
-    static let linearizedDirections = 16
-
     public func linearized(_ parameters: [Double], on batch: SampleBatch) -> (any CurvatureLinearization)? {
         PerceptronLinearization(self, parameters, batch)
     }
@@ -82,13 +91,10 @@ final class PerceptronLinearization: CurvatureLinearization, @unchecked Sendable
     init(_ network: MultilayerPerceptron, _ parameters: [Double], _ batch: SampleBatch) {
         precondition(parameters.count == network.parameterCount, "parameter vector has \(parameters.count) entries, the model needs \(network.parameterCount)")
         self.network = network
-        let pinned = PinnedInputs(parameters, batch)
-        self.pinned = pinned
-        let d = network.inputDimension, k = network.outputDimension
-        let tile = network.tileSize(samples: batch.count, directions: MultilayerPerceptron.linearizedDirections)
-        tiles = stride(from: 0, to: batch.count, by: tile).map { start in
-            let pass = TilePass(network: network, parameters: pinned.theta.pointer, inputs: pinned.inputs.pointer + start * d,
-                                targets: pinned.targets.pointer + start * k, count: min(tile, batch.count - start))
+        pinned = PinnedInputs(parameters, batch)
+        tiles = pinned.tiles(of: network.tileSize(samples: batch.count, directions: linearizedDirections), samples: batch.count,
+                             inputs: network.inputDimension, targets: network.outputDimension) { θ, x, y, n in
+            let pass = TilePass(network: network, parameters: θ, inputs: x, targets: y, count: n)
             pass.forward(keepDerivatives: true)
             pass.backward()
             return pass
@@ -99,7 +105,7 @@ final class PerceptronLinearization: CurvatureLinearization, @unchecked Sendable
 
     func curvatureProduct(_ directions: [Double], count: Int, residual: Bool) -> [Double] {
         let layout = network.layout
-        return keptCurvatureProduct(directions, count: count, parameters: layout.count, blockDirections: MultilayerPerceptron.linearizedDirections) { v, b, out in
+        return keptCurvatureProduct(directions, count: count, parameters: layout.count, blockDirections: linearizedDirections) { v, b, out in
             let packing = DirectionPacking(v, count: b, layout: layout, residual: residual)
             // A direction block is M-strided like the whole: the passes read direction j at v + j·M.
             for pass in tiles { pass.accumulateCurvatureProduct(v, packing, residual: residual, into: out) }
@@ -140,13 +146,10 @@ final class ConvolutionLinearization: CurvatureLinearization, @unchecked Sendabl
     init(_ network: ConvolutionalNetwork, _ parameters: [Double], _ batch: SampleBatch) {
         precondition(parameters.count == network.parameterCount, "parameter vector has \(parameters.count) entries, the model needs \(network.parameterCount)")
         self.network = network
-        let pinned = PinnedInputs(parameters, batch)
-        self.pinned = pinned
-        let d = network.inputDimension, k = network.outputDimension
-        let tile = network.tileSize(samples: batch.count, directions: MultilayerPerceptron.linearizedDirections)
-        tiles = stride(from: 0, to: batch.count, by: tile).map { start in
-            let pass = ConvolutionPass(network: network, parameters: pinned.theta.pointer, inputs: pinned.inputs.pointer + start * d,
-                                       targets: pinned.targets.pointer + start * k, count: min(tile, batch.count - start))
+        pinned = PinnedInputs(parameters, batch)
+        tiles = pinned.tiles(of: network.tileSize(samples: batch.count, directions: linearizedDirections), samples: batch.count,
+                             inputs: network.inputDimension, targets: network.outputDimension) { θ, x, y, n in
+            let pass = ConvolutionPass(network: network, parameters: θ, inputs: x, targets: y, count: n)
             pass.forward(keepDerivatives: true)
             pass.backward(accumulatingInto: nil)
             return pass
@@ -157,7 +160,7 @@ final class ConvolutionLinearization: CurvatureLinearization, @unchecked Sendabl
 
     func curvatureProduct(_ directions: [Double], count: Int, residual: Bool) -> [Double] {
         let network = network
-        return keptCurvatureProduct(directions, count: count, parameters: network.parameterCount, blockDirections: MultilayerPerceptron.linearizedDirections) { v, b, out in
+        return keptCurvatureProduct(directions, count: count, parameters: network.parameterCount, blockDirections: linearizedDirections) { v, b, out in
             let packing = ConvolutionPacking(v, count: b, network: network, residual: residual)
             for pass in tiles { pass.accumulateCurvatureProduct(v, packing, residual: residual, into: out) }
         }

@@ -43,6 +43,14 @@ public struct CurvatureOperator: SymmetricOperator, Sendable {
     /// (the same numbers, slower). Plans count what is kept (`Model.linearizationBytes`).
     public static let linearizationBudget = 1 << 30
 
+    /// Bytes an operator on `samples` of this rank's samples keeps for its linearisation: the
+    /// model's count when within `linearizationBudget`, else 0 (it recomputes) — the one rule the
+    /// operator and the memory plans share.
+    public static func keptBytes(_ model: any Model, samples: Int) -> Int {
+        let bytes = model.linearizationBytes(samples: samples)
+        return bytes <= linearizationBudget ? bytes : 0
+    }
+
     public init(kind: CurvatureKind, model: any Model, parameters: [Double], shard: SampleBatch,
                 globalSampleCount: Int, communicator: Communicator, keepLinearization: Bool = true) {
         precondition(parameters.count == model.parameterCount && globalSampleCount > 0)
@@ -53,7 +61,7 @@ public struct CurvatureOperator: SymmetricOperator, Sendable {
         self.globalSampleCount = globalSampleCount
         self.communicator = communicator
         // Every rank decides on its own shard; the choice changes no number beyond rounding.
-        linearization = keepLinearization && shard.count > 0 && model.linearizationBytes(samples: shard.count) <= Self.linearizationBudget
+        linearization = keepLinearization && shard.count > 0 && Self.keptBytes(model, samples: shard.count) > 0
             ? model.linearized(parameters, on: shard) : nil
     }
 

@@ -1,10 +1,12 @@
 import Cluster
 import DistributedLinearAlgebra
 import Foundation
+import Krylov
 
 /// `ColumnAnatomy` on every grid shape against the same numbers computed here from the whole
 /// matrix: block masses (summing to 1), inverse participation (1 for a unit vector, 1/M for a
-/// uniform one), and the fractions inside a subspace; and `orthonormalBasis` of dependent vectors.
+/// uniform one), and the fractions inside a subspace; and the orthonormal span of dependent vectors
+/// as anatomy takes it (Krylov's `orthonormalSpan`).
 func registerAnatomyChecks(_ suite: inout CheckSuite) throws {
     let world = suite.world
     let (m, k) = (31, 5)
@@ -23,7 +25,7 @@ func registerAnatomyChecks(_ suite: inout CheckSuite) throws {
         spanning[i] = cos(Double(i)); spanning[m + i] = Double(i % 5) - 2; spanning[2 * m + i] = i < 10 ? 1 : 0
         spanning[3 * m + i] = 2 * spanning[i] - 0.5 * spanning[m + i]
     }
-    let (basis, r) = orthonormalBasis(spanning, length: m, count: 4)
+    let (basis, r) = orthonormalSpan(spanning, length: m, count: 4)
     try suite.check("anatomy.basis-rank", tolerance: 0) { r == 3 ? 0 : 1 }
     try suite.check("anatomy.basis-orthonormal", tolerance: 1e-14) {
         var worst = 0.0

@@ -181,11 +181,9 @@ public struct EstimatorJob {
     package static func baseBytes(_ context: Context, directions: Int) -> Double {
         // The largest shard of the group (not this rank's own), so every rank plans the same.
         let samples = (Double(context.dataset.globalCount) / Double(context.group.size)).rounded(.up)
-        // The operator's kept forward pass (`CurvatureOperator.linearization`), when it keeps one.
-        let kept = context.model.linearizationBytes(samples: Int(samples))
         return 40 * 1024 * 1024 + 8 * (samples * Double(context.dataset.inputDimension + context.dataset.outputDimension)
                                        + Double(context.m) * (2 + 3 * Double(directions))) + Double(context.model.workingBytes)
-            + Double(kept <= CurvatureOperator.linearizationBudget ? kept : 0)
+            + Double(CurvatureOperator.keptBytes(context.model, samples: Int(samples)))   // its kept forward pass
     }
 
     /// The operator the estimators apply.

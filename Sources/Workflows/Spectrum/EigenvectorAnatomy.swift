@@ -2,6 +2,7 @@ import Cluster
 import DistributedLinearAlgebra
 import Foundation
 import Jobs
+import Krylov
 import Networks
 import Objectives
 import Reporting
@@ -62,7 +63,7 @@ extension SpectrumJob {
             var basis: (basis: [Double], count: Int)?
             // C·k class means of M values, replicated: skipped beyond 400 (e.g. 100 classes).
             if classes * model.outputDimension <= Self.maximumClassMeans, let means = try objective.classMeanOutputGradients(θ) {
-                basis = orthonormalBasis(means, length: m, count: means.count / m)
+                basis = orthonormalSpan(means, length: m, count: means.count / m)
             }
             let measured = try ColumnAnatomy.measure(z, first: first, count: count, partition: blocks.map(\.range), basis: basis?.basis, basisCount: basis?.count ?? 0)
             return (measured, basis?.count)

@@ -174,6 +174,11 @@ package struct SweepReport {
                                                  "class_mean_overlap_top", "mean_layer_mass", "error"]
         func number(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.17g", $0) : "\($0)" } ?? "" }
         func integer(_ x: Int?) -> String { x.map(String.init) ?? "" }
+        /// "name=value" pairs, space-separated, names in order with numbers compared as numbers (layer2 before layer10).
+        func pairs<V>(_ values: [String: V]?, _ render: (V) -> String) -> String {
+            (values ?? [:]).sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }
+                .map { "\($0.key)=\(render($0.value))" }.joined(separator: " ")
+        }
         func quoted(_ text: String) -> String {
             text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
@@ -189,11 +194,10 @@ package struct SweepReport {
                 (r.bulk ?? []).map { number($0.relativeTolerance) }.joined(separator: " "),
                 (r.bulk ?? []).map { integer($0.bulk) }.joined(separator: " "),
                 (r.bulk ?? []).map { number($0.bulkFraction) }.joined(separator: " "),
-                // name=value pairs, space-separated, in name order with numbers compared as numbers
-                // (layer2 before layer10; blocks differ between models).
-                (r.blockOutliers ?? [:]).sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                // Blocks and layers differ between models: name=value pairs.
+                pairs(r.blockOutliers) { "\($0)" },
                 number(r.blockOffDiagonalFraction), number(r.classMeanOverlapTop),
-                (r.meanLayerMass ?? [:]).sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
+                pairs(r.meanLayerMass, number),
                 r.error ?? ""]
             lines.append(fields.map(quoted).joined(separator: ","))
         }

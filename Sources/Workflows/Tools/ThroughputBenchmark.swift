@@ -156,9 +156,8 @@ public struct ThroughputBenchmark {
         // Each rank decides on its own shard whether it keeps the linearisation; the variants (and
         // their collectives) run only where every rank does.
         let everyRankKeeps = try world.allreduce(hessian.linearization == nil ? 1 : 0, .max) == 0
-        var timed: [(Operation, String?, Int, [Double])] = []
-        for (operation, variant, b, body) in cases where !(b > 1 && directions == 1) {
-            if variant != nil && !everyRankKeeps { continue }
+        /// The slowest rank's seconds of each timed call, after the warm-up calls.
+        func timeCalls(_ body: () throws -> Void) throws -> [Double] {
             for _ in 0..<warmup { try body() }
             var seconds: [Double] = []
             while seconds.count < repetitions || seconds.reduce(0, +) < minimumSeconds {
@@ -168,6 +167,12 @@ public struct ThroughputBenchmark {
                 seconds.append(try world.allreduce(clock.seconds, .max))
                 if seconds.count >= 10_000 { break }
             }
+            return seconds
+        }
+        var timed: [(Operation, String?, Int, [Double])] = []
+        for (operation, variant, b, body) in cases where !(b > 1 && directions == 1) {
+            if variant != nil && !everyRankKeeps { continue }
+            let seconds = try timeCalls(body)
             timed.append((operation, variant, b, seconds))
             progress.say(String(format: "bench throughput: %@ B = %d: %.4g s per call (%d calls)", operation.rawValue + (variant.map { " (\($0))" } ?? ""), b,
                                 median(seconds), seconds.count))
@@ -179,14 +184,8 @@ public struct ThroughputBenchmark {
             let settings = LanczosSettings(count: 10, which: .largest, tolerance: 1e-8, blockSize: 4, basis: min(72, m), maxMatvecs: 2000,
                                            seed: configuration.seed)
             let result = try Lanczos(settings).run(hessian)
-            var bare: [Double] = []
             let block = Array(batch.prefix(m * 4)) + [Double](repeating: 0.5, count: max(0, m * 4 - batch.count))
-            for _ in 0..<max(repetitions, 10) {
-                try world.barrier()
-                let clock = Stopwatch()
-                sink += hessian.localSums(block, count: 4)[0]
-                bare.append(try world.allreduce(clock.seconds, .max))
-            }
+            let bare = try timeCalls { sink += hessian.localSums(block, count: 4)[0] }
             let perDirection = try world.allreduce(result.seconds.operator_, .max) / Double(result.matvecs)
             let bareDirection = median(bare) / 4
             lanczos = LanczosMatvec(matvecs: result.matvecs, operatorSeconds: result.seconds.operator_, secondsPerDirection: perDirection,

@@ -65,12 +65,6 @@ final class SubspaceTracker {
         func text(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
         let fields = ["\(step)"] + result.eigenvalues.map(text) + (k < count ? Array(repeating: "", count: count - k) : [])
             + [text(norm > 0 ? inside / norm : nil), text(overlap), "\(result.matvecs)", "\(result.converged.filter { $0 }.count)"]
-        let path = directory.file(Self.file)
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw FileWriteError(path: path, reason: "cannot open it to append a row (\(String(cString: strerror(errno))))")
-        }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((fields.joined(separator: ",") + "\n").utf8))
+        try TrainRunFiles.appendRow(fields.joined(separator: ",") + "\n", to: directory.file(Self.file))
     }
 }

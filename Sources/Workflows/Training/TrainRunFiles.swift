@@ -61,8 +61,12 @@ package struct TrainRunFiles {
         let line = fields.joined(separator: ",") + "\n"
         // Rank 0 alone writes: a failure here is not a shared verdict, and ends the job through
         // MPI_Abort with this message (the other ranks are in the next step's allreduce).
-        let path = directory.file("train.csv")
         try FaultInjection.check("train-log", rank: 0)
+        try Self.appendRow(line, to: directory.file("train.csv"))
+    }
+
+    /// Appends one whole line to a per-step CSV log (train.csv, track.csv).
+    package static func appendRow(_ line: String, to path: String) throws {
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw OutputGuard.cause(of: FileWriteError(path: path, reason: "cannot open it to append a row (\(String(cString: strerror(errno))))"), writing: path)
         }
