@@ -2,7 +2,7 @@
 # Issue 31, item 6: Pennington & Bahri's random-matrix ingredients tested at certified critical
 # points — which only an exact tool can do. For up to PER_RUN certified points of every critical
 # run in RUNS (default: bench/critical-index.sh's λ = 1e-3 runs, every k), `landscape spectrum
-# --ggn` gives the exact spectra of H, G (Gauss–Newton) and R = H − G of the data loss there;
+# --residual` gives the exact spectra of H, G (Gauss–Newton) and R = H − G of the data loss there;
 # bench/critical_rmt.py then compares
 #   G with Marchenko–Pastur at ratio φ (scale fitted by the mean),
 #   R with a semicircle of R's own mean and variance, and that variance against the energy ε,
@@ -33,7 +33,7 @@ for run in $runs; do
     for k in $(python3 -c "import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1] + '/critical.csv')) if r['certified'] == 'true' and not r['duplicate_of']]
 print(' '.join(r['start'] for r in rows[:int(sys.argv[2])]))" "$run" "$PER_RUN"); do
-        mpirun -np 2 --oversubscribe "$LANDSCAPE" spectrum --config "$run/config.toml" --checkpoint "$run/points/$k.npy" --ggn \
+        mpirun -np 2 --oversubscribe "$LANDSCAPE" spectrum --config "$run/config.toml" --checkpoint "$run/points/$k.npy" --residual \
             --out "$OUT/$name-$k" --quiet </dev/null
         cp "$run/critical.csv" "$OUT/$name-$k/critical.csv"
         echo "$k" > "$OUT/$name-$k/start"

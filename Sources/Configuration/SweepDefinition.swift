@@ -12,7 +12,8 @@ import Networks
 /// "model.layers" = [[10, 10], [30, 30]]
 /// seed = [0, 1]
 /// at-init = false                        # options: also the spectrum at initialisation
-/// ggn = false                            #          the Gauss–Newton split at every point
+/// ggn = false                            #          the Gauss–Newton split (G) at every point
+/// residual = false                       #          and R = H − G's spectrum too
 ///
 /// [[sweep.points]]                       # explicit points (each one combined with the axes)
 /// "train.algorithm" = "sgd"
@@ -28,8 +29,10 @@ public struct SweepDefinition: Sendable {
     /// Per-point options (the same at every point): the spectrum at initialisation too, the split.
     public var includeInitialization = false
     public var gaussNewtonSplit = false
+    /// With the split, R = H − G's spectrum too (a third eigensolve per point).
+    public var residualSpectrum = false
 
-    static let options = ["at-init", "ggn", "points"]
+    static let options = ["at-init", "ggn", "residual", "points"]
 
     public init(toml text: String, source: String) throws {
         let table = try RunConfiguration.parse(toml: text, source: source)
@@ -49,6 +52,9 @@ public struct SweepDefinition: Sendable {
             case "ggn":
                 guard let flag = value.bool else { throw InputError("\(source): sweep.ggn must be true or false") }
                 gaussNewtonSplit = flag
+            case "residual":
+                guard let flag = value.bool else { throw InputError("\(source): sweep.residual must be true or false") }
+                residualSpectrum = flag
             case "points":
                 guard let list = value.array else { throw InputError("\(source): sweep.points must be an array of tables: [[sweep.points]]") }
                 for (k, element) in list.enumerated() {
@@ -83,7 +89,8 @@ public struct SweepDefinition: Sendable {
             var configuration = base
             for (key, value) in settings { try configuration.apply(key, value, source: "\(source): sweep") }
             let point = SweepPoint(settings: settings.map { .init(key: $0.0, value: $0.1) }, configuration: configuration,
-                                   includeInitialization: includeInitialization, gaussNewtonSplit: gaussNewtonSplit)
+                                   includeInitialization: includeInitialization, gaussNewtonSplit: gaussNewtonSplit || residualSpectrum,
+                                   residualSpectrum: residualSpectrum)
             if let earlier = seen[point.id] {
                 throw InputError("\(source): sweep points \(earlier + 1) and \(points.count + 1) are the same run (\(point.label)); remove the duplicate")
             }
@@ -144,13 +151,15 @@ public struct SweepPoint: Sendable {
     public var configuration: RunConfiguration
     public var includeInitialization: Bool
     public var gaussNewtonSplit: Bool
+    public var residualSpectrum = false
 
     /// `<readable settings>-<hash>`: the hash (FNV-1a, 64 bits) is of the full resolved
     /// configuration and the per-point options, so a re-run finds the same directory, and a
     /// point whose base changed (another learning rate, say) is a new point, never a stale reuse.
     /// The rank count and grid are not part of it: results do not depend on them.
     public var id: String {
-        let identity = configuration.toml + "at-init=\(includeInitialization) ggn=\(gaussNewtonSplit)\n"
+        // " residual=true" only when set: points of sweeps written before the option keep their ids.
+        let identity = configuration.toml + "at-init=\(includeInitialization) ggn=\(gaussNewtonSplit)" + (residualSpectrum ? " residual=true" : "") + "\n"
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in identity.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
         let readable = settings.map { Self.slug($0.value.rendered) }.joined(separator: "_")
@@ -183,7 +192,7 @@ public struct SweepPoint: Sendable {
         let m = Double(c.model.parameterCount(inputs: inputs, shape: shape, outputs: outputs) ?? Int.max)
         let n = Double(c.data.samples ?? 1000)
         let steps = Double(c.train.steps ?? 1000)
-        let spectra = (gaussNewtonSplit ? 3.0 : 1.0) * (includeInitialization ? 2 : 1)
+        let spectra = (gaussNewtonSplit ? (residualSpectrum ? 3.0 : 2.0) : 1.0) * (includeInitialization ? 2 : 1)
         return spectra * (m * m * m / 8 + n * m * m / 20) + steps * n * m * 6 / 20
     }
 }

@@ -92,18 +92,23 @@ public struct PhaseTimings: Codable, Sendable {
         public var seconds: [Double]
         /// Peak resident bytes of each rank at the end of the phase.
         public var peakResidentBytes: [Int]
+        /// The method the phase ran when there was a choice (an eigensolve's solver, as `auto` or
+        /// the user picked it), so timings.json says what was measured; absent otherwise.
+        public var method: String? = nil
     }
     public var phases: [Phase] = []
 
     public init() {}
 
-    /// Runs `body` as phase `name` on every rank and records every rank's time (collective).
-    public mutating func measure<T>(_ name: String, on communicator: Communicator, _ body: () throws -> T) throws -> T {
+    /// Runs `body` as phase `name` (by `method`, when there was a choice) on every rank and records
+    /// every rank's time (collective).
+    public mutating func measure<T>(_ name: String, method: String? = nil, on communicator: Communicator,
+                                    _ body: () throws -> T) throws -> T {
         let clock = Stopwatch()
         let result = try body()
         let seconds = try communicator.allgather([clock.seconds])
         let peaks = try communicator.allgather([peakResidentBytes()])
-        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks))
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method))
         return result
     }
 

@@ -54,13 +54,15 @@ public struct CostModel: Sendable {
 
     /// The plan for `model`'s exact curvature by the assembly `CurvatureAssembly` picks for it.
     public func estimate(model: any Model, samples n: Int, ranks p: Int, blockSize: Int,
-                         gaussNewtonSplit: Bool, vectors: EigenvectorSelection, useELPA: Bool = true) -> Estimate {
+                         gaussNewtonSplit: Bool, residualSpectrum: Bool = false, vectors: EigenvectorSelection,
+                         useELPA: Bool = true) -> Estimate {
         let m = model.parameterCount
         let grid = ProcessGrid.squarestShape(for: p)
         let rows = BlockCyclicAxis(count: m, blockSize: blockSize, processes: grid.rows).localCount(process: 0)
         let columns = BlockCyclicAxis(count: m, blockSize: blockSize, processes: grid.columns).localCount(process: 0)
         let piece = Double(rows) * Double(columns) * 8
-        let matrices = gaussNewtonSplit ? 3.0 : 1.0
+        let residual = gaussNewtonSplit && residualSpectrum
+        let matrices = gaussNewtonSplit ? (residual ? 3.0 : 2.0) : 1.0
         let shard = (n + p - 1) / p
         // `.auto` never throws: it picks the path the model supports.
         let assembler = try! CurvatureAssembly(model: model)
@@ -71,7 +73,7 @@ public struct CostModel: Sendable {
         // The run's own accounting (MemoryAccount), with the workspace estimated instead of queried.
         let account = MemoryAccount(localRows: rows, localColumns: columns, gridColumns: grid.columns, blockSize: blockSize,
                                     n: m, matrices: Int(matrices), vectors: vectors != .none, workspace: work, extraBytes: factors)
-        var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? "s (H, G, R)" : "")", account.matrices)]
+        var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? (residual ? "s (H, G, R)" : "s (H, G)") : "")", account.matrices)]
         if vectors != .none { bytes.append(("eigenvectors", account.eigenvectors)) }
         bytes.append(("eigensolver work arrays (\(useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"))", account.workspace))
         bytes.append((assembler.method == .sampleGEMM ? "per-sample factors of \(shard) samples" : "assembly panels", factors))
@@ -84,7 +86,8 @@ public struct CostModel: Sendable {
             ("eigen-decomposition of H", cube / (vectors == .none ? (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate) : eigenvectorsRate)),
         ]
         if gaussNewtonSplit {
-            seconds.append(("eigen-decompositions of G and R", 2 * cube / (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate)))
+            seconds.append((residual ? "eigen-decompositions of G and R" : "eigen-decomposition of G",
+                            (residual ? 2 : 1) * cube / (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate)))
         }
         return Estimate(parameters: m, samples: n, ranks: p, grid: grid, bytesPerRank: bytes, seconds: seconds)
     }

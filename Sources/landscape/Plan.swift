@@ -17,7 +17,8 @@ struct Plan: NamingSettings {
 
     @Option(help: "The run's TOML configuration; flags override it.") var config: String?
     @Option(parsing: .unconditional, help: "Number of MPI ranks P to plan for.") var ranks: Int
-    @Flag(help: "Plan the Gauss–Newton split too (G and R).") var ggn = false
+    @Flag(help: "Plan the Gauss–Newton split too (G).") var ggn = false
+    @Flag(help: "Plan R = H − G's eigensolve too (implies --ggn), as `spectrum --residual`.") var residual = false
     @Option(help: ArgumentHelp("Eigenvectors: none, all, top:K or bottom:K.", valueName: "selection")) var eigenvectors = "none"
     @Option(help: ArgumentHelp("Memory per rank on the target machine, e.g. 4G (default: this node's available memory / its cores).", valueName: "size"))
     var memoryPerRank: String?
@@ -36,7 +37,8 @@ struct Plan: NamingSettings {
     func run() throws {
         let configuration = try RunConfiguration.load(path: config, overrides: settings.overrides)
         var job = PlanReport(configuration: configuration, ranks: ranks)
-        job.gaussNewtonSplit = ggn
+        job.gaussNewtonSplit = ggn || residual
+        job.residualSpectrum = residual
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.memoryPerRank = try memoryPerRank.map { try parseByteCount($0, option: "--memory-per-rank") }
         if let gemmGflops { (job.rates.assemblyGFLOPSPerRank, job.rates.operatorColumnsGFLOPSPerRank) = (gemmGflops, gemmGflops) }

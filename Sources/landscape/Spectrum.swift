@@ -13,7 +13,8 @@ struct Spectrum: MPICommand {
             hessian.grid, diagonalises it (--solver, as for `landscape eig`) and writes eigenvalues.npy, summary.json \
             (loss, ‖∇L‖, inertia, the bulk |λ| ≤ τ·max|λ| at each --bulk-tolerances τ, outliers by gap / ratio / elbow, \
             trace two ways, symmetry defect) and timings.json. \
-            --ggn adds G (Gauss–Newton) and R = H − G with ggn_eigenvalues.npy and residual_eigenvalues.npy. \
+            --ggn adds G (Gauss–Newton) with ggn_eigenvalues.npy and tr R for R = H − G; --residual also diagonalises R \
+            (residual_eigenvalues.npy), a third eigensolve. \
             The point is --checkpoint params.npy (e.g. from `landscape train`) or --at init; with neither, the model is \
             trained first (as `landscape train` would, into DIR/train) and the spectrum is taken at initialisation (DIR/init) \
             and after training (DIR/final), drawn one panel each in DIR/spectra.svg. See docs/spectrum.md.
@@ -23,7 +24,8 @@ struct Spectrum: MPICommand {
     @Option(help: ArgumentHelp("Parameters at which to take the Hessian: a params.npy from `landscape train`.", valueName: "params.npy"))
     var checkpoint: String?
     @Option(help: ArgumentHelp("Or take it at a named point: init (θ₀: the seed's initialisation, or model.onnx's initialisers).", valueName: "init")) var at: String?
-    @Flag(help: "Also assemble and diagonalise the Gauss–Newton matrix G and the residual R = H − G.") var ggn = false
+    @Flag(help: "Also assemble and diagonalise the Gauss–Newton matrix G (and report tr R, R = H − G).") var ggn = false
+    @Flag(help: "Also diagonalise the residual R = H − G (implies --ggn; one more eigensolve).") var residual = false
     @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
     var eigenvectors: String = "none"
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
@@ -73,7 +75,8 @@ struct Spectrum: MPICommand {
 
     func spectrumJob(_ configuration: RunConfiguration, _ point: SpectrumJob.Point, _ output: RunDirectory) throws -> SpectrumJob {
         var job = SpectrumJob(configuration: configuration, point: point, output: output)
-        job.gaussNewtonSplit = ggn
+        job.gaussNewtonSplit = ggn || residual
+        job.residualSpectrum = residual
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
         job.saveHessian = saveHessian
         job.blocksPartition = try validated(naming: displayName(ofSetting:)) { try Self.partition(blocks) }

@@ -85,6 +85,7 @@ func registerSeamChecks(_ suite: inout CheckSuite) throws {
         var job = SpectrumJob(configuration: configuration, point: .checkpoint(trained.file("params.npy")), output: output)
         job.model = model
         job.gaussNewtonSplit = true
+        job.residualSpectrum = true
         job.quiet = true
         job.announce = false
         try job.run(on: world)

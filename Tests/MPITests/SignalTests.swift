@@ -54,7 +54,7 @@ extension MPIJobs {
         let config = directory.appendingPathComponent("run.toml").path
         try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
-        let args = ["spectrum", "--config", config, "--at", "init", "--ggn"]
+        let args = ["spectrum", "--config", config, "--at", "init", "--ggn", "--residual"]
         let log = try Self.interrupt(args + ["--out", out], in: directory) { $0.contains("spectrum: assembling") }
         #expect(log.contains("stopped: signal before the eigen-decomposition of"), "\(log)")
         #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/state.json"))

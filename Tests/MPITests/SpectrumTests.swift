@@ -52,7 +52,8 @@ extension MPIJobs {
     static let reluCE = Result { try Fixture(activation: .relu, loss: .crossEntropy) }
 
     func run(_ fixture: Fixture, np: Int, grid: String, block: Int, activation: String, loss: String,
-             extra: [String] = []) throws -> (eigenvalues: [Double], ggn: [Double], hessian: [Double], summary: [String: Any]) {
+             extra: [String] = []) throws -> (eigenvalues: [Double], ggn: [Double], hessian: [Double], summary: [String: Any],
+                                              timings: [String: Any], files: [String]) {
         let out = try MPITestSupport.temporaryDirectory("spectrum").appendingPathComponent("run").path
         defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
         let run = try MPITestSupport.run(np: np, [
@@ -60,10 +61,13 @@ extension MPIJobs {
             "--layers", "6,5", "--activation", activation, "--loss", loss, "--grid", grid, "--block", "\(block)",
             "--ggn", "--save-hessian", "--out", out, "--quiet"] + extra)
         try #require(run.status == 0, "spectrum \(grid) block \(block): \(run.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        func json(_ name: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/" + name))) as! [String: Any]
+        }
         return (try NPYArray(contentsOf: out + "/eigenvalues.npy").values,
                 try NPYArray(contentsOf: out + "/ggn_eigenvalues.npy").values,
-                try NPYArray(contentsOf: out + "/hessian.npy").values, summary)
+                try NPYArray(contentsOf: out + "/hessian.npy").values, try json("summary.json"), try json("timings.json"),
+                try FileManager.default.contentsOfDirectory(atPath: out))
     }
 
     @Test(arguments: [(1, "1x1"), (2, "1x2"), (2, "2x1"), (3, "1x3"), (4, "2x2"), (4, "1x4"), (4, "4x1")], [8, 64])
@@ -75,11 +79,20 @@ extension MPIJobs {
             #expect(matrixError <= 1e-12 * norm, "H \(layout.grid) block \(block) \(activation): \(matrixError)")
             let valueError = zip(r.eigenvalues, fixture.eigenvalues).map { abs($0 - $1) }.max()!
             #expect(valueError <= 1e-10 * norm, "λ \(layout.grid) block \(block) \(activation): \(valueError)")
-            // Gauss–Newton: positive semi-definite, rank ≤ N·k, and tr G + tr R = tr H.
+            // Gauss–Newton: positive semi-definite, rank ≤ N·k, and Σλ(H) − Σλ(G) = tr R from the
+            // diagonals (both eigensolvers against the assembled matrices). R itself is not
+            // decomposed without --residual, and timings.json names each eigensolve's method.
             let gNorm = r.ggn.map(abs).max()!
             #expect(r.ggn.min()! >= -1e-10 * gNorm)
             #expect(r.ggn.filter { $0 > 1e-10 * gNorm }.count <= Self.samples * 2)
-            #expect((r.summary["splitTraceDefect"] as! Double) <= 1e-10)
+            let residualTrace = try #require(r.summary["residualTrace"] as? Double)
+            let traceH = r.eigenvalues.reduce(0, +)
+            #expect(abs(traceH - r.ggn.reduce(0, +) - residualTrace) <= 1e-10 * abs(traceH))
+            #expect(r.summary["residual"] == nil && r.summary["splitTraceDefect"] == nil)
+            #expect(!r.files.contains("residual_eigenvalues.npy"))
+            let solves = (r.timings["phases"] as! [[String: Any]]).filter { ($0["name"] as! String).hasPrefix("eigensolve") }
+            #expect(solves.map { $0["name"] as! String } == ["eigensolve H", "eigensolve G"])
+            #expect(solves.allSatisfy { ($0["method"] as? String)?.isEmpty == false })
         }
     }
 
@@ -112,7 +125,7 @@ extension MPIJobs {
         let out = try MPITestSupport.temporaryDirectory("residual").appendingPathComponent("run").path
         let run = try MPITestSupport.run(np: 2, ["spectrum", "--at", "init", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
                                                  "--layers", "", "--activation", activation, "--loss", loss, "--block", "4",
-                                                 "--ggn", "--out", out, "--quiet"])
+                                                 "--residual", "--out", out, "--quiet"])
         try #require(run.status == 0, "\(run.stderr)")
         let h = try NPYArray(contentsOf: out + "/eigenvalues.npy").values
         let r = try NPYArray(contentsOf: out + "/residual_eigenvalues.npy").values
@@ -128,7 +141,7 @@ extension MPIJobs {
         defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
         let run = try MPITestSupport.run(np: 2, [
             "spectrum", "--at", "init", "--seed", "3", "--init", "he-normal", "--data", "npy", "--x", fixture.x, "--y", fixture.y,
-            "--layers", "6,5", "--activation", "tanh", "--loss", "mse", "--block", "8", "--ggn",
+            "--layers", "6,5", "--activation", "tanh", "--loss", "mse", "--block", "8", "--ggn", "--residual",
             "--bulk-tolerances", "1e-3,1e-2", "--out", out, "--quiet"])
         try #require(run.status == 0, "\(run.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]

@@ -51,6 +51,20 @@ import Testing
         #expect(sweep.gaussNewtonSplit && sweep.points.allSatisfy(\.gaussNewtonSplit))
         #expect(sweep.points.filter { $0.configuration.train.batch == 50 }.count == 2)
         #expect(Set(sweep.points.map { $0.configuration.model.activation.rawValue }) == ["tanh", "relu"])
+        #expect(sweep.points.allSatisfy { !$0.residualSpectrum })
+    }
+
+    /// `residual = true` implies the split and gives new point ids; `residual = false` keeps the ids
+    /// of a sweep written before the option existed.
+    @Test func residualImpliesTheSplitAndKeepsOldIds() throws {
+        let axes = "model.activation = [\"tanh\", \"relu\"]\n"
+        let plain = try SweepDefinition(toml: Self.base + "[sweep]\nggn = true\n" + axes, source: "s.toml")
+        let off = try SweepDefinition(toml: Self.base + "[sweep]\nggn = true\nresidual = false\n" + axes, source: "s.toml")
+        let on = try SweepDefinition(toml: Self.base + "[sweep]\nresidual = true\n" + axes, source: "s.toml")
+        #expect(off.points.map(\.id) == plain.points.map(\.id))
+        #expect(on.points.allSatisfy { $0.gaussNewtonSplit && $0.residualSpectrum })
+        #expect(Set(on.points.map(\.id)).isDisjoint(with: Set(plain.points.map(\.id))))
+        #expect(on.points[0].estimatedCost > plain.points[0].estimatedCost)
     }
 
     @Test func badDefinitionsAreNamed() throws {

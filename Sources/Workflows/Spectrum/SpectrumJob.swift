@@ -16,7 +16,7 @@ import Reporting
 
 /// `landscape spectrum`: the exact Hessian of the mean training loss at a point, assembled across
 /// ranks into a block-cyclic matrix, diagonalised, and analysed as Sagun et al. do; with `--ggn`
-/// also the Gauss–Newton part G and the residual R = H − G.
+/// also the Gauss–Newton part G, and with `--residual` the residual R = H − G.
 public struct SpectrumJob {
     public typealias Point = ParameterPoint
 
@@ -26,6 +26,10 @@ public struct SpectrumJob {
     public var point: Point
     public var output: RunDirectory
     public var gaussNewtonSplit = false
+    /// With the split, also decompose R = H − G. Off by default: R's spectrum costs a third
+    /// eigensolve (as much as H's), while its trace — what the split's bookkeeping needs — comes
+    /// from the diagonals of H and G for free (`Summary.residualTrace`).
+    public var residualSpectrum = false
     public var vectors: EigenvectorSelection = .none
     /// `--blocks`: the spectra of H's diagonal blocks per layer or per named parameter block.
     public var blocksPartition = BlockPartition.none
@@ -82,8 +86,11 @@ public struct SpectrumJob {
         package var hessian: SpectrumSummary
         package var gaussNewton: SpectrumSummary?
         package var residual: SpectrumSummary?
-        /// |tr H − tr G − tr R| / |tr H| from the three spectra (an independent check of the split).
+        /// |tr H − tr G − tr R| / |tr H| from the three spectra (an independent check of the split;
+        /// only with R's spectrum).
         package var splitTraceDefect: Double?
+        /// With the split: tr R = tr H − tr G from the diagonals, whether or not R was decomposed.
+        package var residualTrace: Double?
         /// With `--blocks`: the diagonal blocks' spectra and ‖H − blockdiag(H)‖_F / ‖H‖_F; with
         /// `--ggn` also G's.
         package var blocks: BlockSpectraSummary?
@@ -96,7 +103,7 @@ public struct SpectrumJob {
     }
 
     /// One matrix of the job: which curvature, and where its spectrum goes. H comes first (it
-    /// alone may get eigenvectors); with the split, G and R = H − G follow.
+    /// alone may get eigenvectors); with the split G follows, and R = H − G when asked for.
     package struct Target {
         package let kind: CurvatureKind
         package let eigenvaluesFile: String
@@ -104,15 +111,16 @@ public struct SpectrumJob {
         /// "H", "G", "R": the name in timings, checkpoints and the report.
         package var name: String { kind.symbol }
 
-        package static func list(split: Bool, vectors: EigenvectorSelection) -> [Target] {
+        package static func list(split: Bool, residual: Bool, vectors: EigenvectorSelection) -> [Target] {
             var targets = [Target(kind: .hessian, eigenvaluesFile: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")]
-            if split {
-                targets += [Target(kind: .gaussNewton, eigenvaluesFile: "ggn_eigenvalues.npy", vectorsFile: nil),
-                            Target(kind: .residual, eigenvaluesFile: "residual_eigenvalues.npy", vectorsFile: nil)]
-            }
+            if split { targets.append(Target(kind: .gaussNewton, eigenvaluesFile: "ggn_eigenvalues.npy", vectorsFile: nil)) }
+            if split && residual { targets.append(Target(kind: .residual, eigenvaluesFile: "residual_eigenvalues.npy", vectorsFile: nil)) }
             return targets
         }
     }
+
+    /// The M × M matrices held at once beside H: G with the split, and R with its spectrum.
+    package var extraMatrices: Int { gaussNewtonSplit ? (residualSpectrum ? 2 : 1) : 0 }
 
     /// What every phase shares: the communicator, the data, the model and the point, the grid and
     /// the plan, the timings.
@@ -160,12 +168,13 @@ public struct SpectrumJob {
         let evaluation = try DataParallelObjective(model: context.model, dataset: context.dataset, communicator: world)
             .evaluate(context.θ)
 
-        let targets = Target.list(split: gaussNewtonSplit, vectors: vectors)
+        let targets = Target.list(split: gaussNewtonSplit, residual: residualSpectrum, vectors: vectors)
         let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
         var settings = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
                                                                           "spectrum.eigenvectors": vectors.description])
         // Only when asked for: a run without --blocks keeps the identity it had before the option.
         if blocksPartition != .none { settings["spectrum.blocks"] = blocksPartition.description }
+        if residualSpectrum { settings["spectrum.residual"] = "true" }
         let identity = settings.text
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
@@ -234,10 +243,10 @@ public struct SpectrumJob {
         run.header.grid = grid.shapeDescription
         do {
             let assembly = try CurvatureAssembly(model: model, requested: configuration.hessianAssembly)
-            // Memory: H (+ G and R for the split), the solver, and the assembly's working memory.
+            // Memory: H (+ G for the split, + R for its spectrum), the solver, and the assembly's working memory.
             let (eigensolver, plan, notes) = try MemoryPlan.choose(
                 solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
-                extraMatrices: gaussNewtonSplit ? 2 : 0,
+                extraMatrices: extraMatrices,
                 extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
             notes.forEach(progress.note)
             try plan.check(limit: memoryPerRank, on: world)
@@ -250,7 +259,7 @@ public struct SpectrumJob {
         }
     }
 
-    /// H, and with the split G and R = H − G, into `matrices` (the only references to them, so the
+    /// H, and with the split G (and R = H − G when its spectrum is asked for), into `matrices` (the only references to them, so the
     /// in-place eigensolvers never trigger a copy-on-write of an M × M piece). Returns the
     /// assembly's flops and its slowest rank's seconds.
     package func assemble(_ targets: [Target], into matrices: inout [BlockCyclicMatrix?], _ context: inout Context) throws -> (Double, Double) {
@@ -272,12 +281,14 @@ public struct SpectrumJob {
         matrices[0] = try assemble(.hessian)
         let seconds = try world.allreduce(clock.seconds, .max)
         let flops = assembly.flops(samples: context.dataset.globalCount)
-        if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }), let r = targets.firstIndex(where: { $0.kind == .residual }) {
+        if let g = targets.firstIndex(where: { $0.kind == .gaussNewton }) {
             let gaussNewton = try assemble(.gaussNewton)
-            var residual = matrices[0]!   // R = H − G: its own storage, by design
-            for i in residual.local.indices { residual.local[i] -= gaussNewton.local[i] }
+            if let r = targets.firstIndex(where: { $0.kind == .residual }) {
+                var residual = matrices[0]!   // R = H − G: its own storage, by design
+                for i in residual.local.indices { residual.local[i] -= gaussNewton.local[i] }
+                matrices[r] = residual
+            }
             matrices[g] = gaussNewton
-            matrices[r] = residual
         }
         if saveHessian {
             try context.timings.measure("write matrices", on: world) {
@@ -300,14 +311,14 @@ public struct SpectrumJob {
         // H may be asked for eigenvectors; G and R never are, and may get a different method.
         let solverForThis = selection == vectors ? context.eigensolver
             : try MemoryPlan.choose(solver, vectors: selection, grid: context.grid, n: m, blockSize: context.blockSize,
-                                    limit: memoryPerRank, extraMatrices: gaussNewtonSplit ? 2 : 0, on: world).solver
+                                    limit: memoryPerRank, extraMatrices: extraMatrices, on: world).solver
         // An expectation from the cost model's rates (docs/scaling.md), so a long solve is not silent.
         let rates = CostModel()
         var rate = rates.scalapackEigenvaluesRate
         if selection != .none { rate = rates.eigenvectorsRate } else if case .elpa = solverForThis { rate = rates.eigenvaluesRate }
         let expected = pow(Double(m), 3) / Double(world.size) / (rate * 1e9)
         context.progress.say("spectrum: eigen-decomposition of \(target.name) (\(solverForThis)); expected ≈ \(Int(expected.rounded(.up))) s at this machine's measured rate")
-        let decomposition = try context.timings.measure("eigensolve \(target.name)", on: world) {
+        let decomposition = try context.timings.measure("eigensolve \(target.name)", method: solverForThis.description, on: world) {
             try solverForThis.decompose(&matrix, selection: selection)
         }
         try context.timings.measure("write \(target.name)", on: world) {
@@ -333,7 +344,8 @@ public struct SpectrumJob {
         let hValues = try values("eigenvalues.npy")
         var split: [(String, [Double])] = []
         if gaussNewtonSplit {
-            split = [("H", hValues), ("G (Gauss–Newton)", try values("ggn_eigenvalues.npy")), ("R = H − G", try values("residual_eigenvalues.npy"))]
+            split = [("H", hValues), ("G (Gauss–Newton)", try values("ggn_eigenvalues.npy"))]
+            if r != nil { split.append(("R = H − G", try values("residual_eigenvalues.npy"))) }
         }
         var splitDefect: Double? = nil
         if let g, let r {
@@ -356,7 +368,8 @@ public struct SpectrumJob {
             model: context.model.summary,
             data: dataset.description, parameters: m, samples: dataset.globalCount, point: context.pointName,
             loss: evaluation.loss, accuracy: evaluation.accuracy, gradientNorm: evaluation.gradientNorm ?? .nan, ranks: world.size,
-            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect, blocks: blocks[.hessian], gaussNewtonBlocks: blocks[.gaussNewton],
+            grid: context.grid.shapeDescription, block: context.blockSize, hessian: h, gaussNewton: g, residual: r, splitTraceDefect: splitDefect,
+            residualTrace: g.map { h.trace.fromDiagonal - $0.trace.fromDiagonal }, blocks: blocks[.hessian], gaussNewtonBlocks: blocks[.gaussNewton],
             assemblyGFLOP: assemblyFlops / 1e9, assemblyGFLOPPerSecond: assemblyFlops / 1e9 / max(assemblySeconds, 1e-9),
             seconds: context.timings.wallSeconds, peakResidentBytesPerRank: header.peakResidentBytesPerRank,
             memoryEstimateBytesPerRank: context.plan.bytesPerRank)
@@ -408,7 +421,11 @@ public struct SpectrumJob {
                      String(format: "  loss %.6g, ‖∇L‖ %.3g", s.loss, s.gradientNorm) + (s.accuracy.map { String(format: ", accuracy %.4f", $0) } ?? ""),
                      line("H", s.hessian)]
         if let g = s.gaussNewton { lines.append(line("G", g)) }
-        if let r = s.residual { lines.append(line("R", r)) }
+        if let r = s.residual {
+            lines.append(line("R", r))
+        } else if let trace = s.residualTrace {
+            lines.append(String(format: "  R = H − G: trace %.6g (from the diagonals; --residual decomposes R)", trace))
+        }
         if let blocks = s.blocks { lines += blockTable(blocks, "H") }
         if let blocks = s.gaussNewtonBlocks { lines += blockTable(blocks, "G") }
         lines.append(String(format: "  assembly %.2f GFLOP at %.1f GFLOP/s", s.assemblyGFLOP, s.assemblyGFLOPPerSecond))

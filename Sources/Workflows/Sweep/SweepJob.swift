@@ -158,6 +158,7 @@ public struct SweepJob {
         }
         var spectrum = SpectrumJob(configuration: point.configuration, point: .initialization, output: directory)
         spectrum.gaussNewtonSplit = point.gaussNewtonSplit
+        spectrum.residualSpectrum = point.residualSpectrum
         spectrum.blocksPartition = blocksPartition
         spectrum.vectors = vectors
         if let solver { spectrum.solver = solver }

@@ -124,7 +124,7 @@ public struct EigenJob: Sendable {
 
         // 3. Solve.
         progress.say("eig: solving")
-        let decomposition = try timings.measure("solve", on: world) { try solver.decompose(&matrix, selection: vectors) }
+        let decomposition = try timings.measure("solve", method: solver.description, on: world) { try solver.decompose(&matrix, selection: vectors) }
         let eigenvalues = decomposition.eigenvalues
 
         // 4. Write: the directory appears only now, with complete files.

@@ -14,6 +14,8 @@ public struct PlanReport {
     public var configuration: RunConfiguration
     public var ranks: Int
     public var gaussNewtonSplit = false
+    /// With the split, R = H − G decomposed too (`spectrum --residual`).
+    public var residualSpectrum = false
     public var vectors: EigenvectorSelection = .none
     /// Bytes each rank may use; default this node's available memory / its cores.
     public var memoryPerRank: Int?
@@ -40,10 +42,10 @@ public struct PlanReport {
         let blockSize = configuration.hessianBlock
         let model = try configuration.builtModel(inputs: d, outputs: k)
         var e = rates.estimate(model: model, samples: n, ranks: ranks, blockSize: blockSize,
-                               gaussNewtonSplit: gaussNewtonSplit, vectors: vectors)
+                               gaussNewtonSplit: gaussNewtonSplit, residualSpectrum: residualSpectrum, vectors: vectors)
         if e.totalBytesPerRank > budget {
             let scalapack = rates.estimate(model: model, samples: n, ranks: ranks, blockSize: blockSize,
-                                           gaussNewtonSplit: gaussNewtonSplit, vectors: vectors, useELPA: false)
+                                           gaussNewtonSplit: gaussNewtonSplit, residualSpectrum: residualSpectrum, vectors: vectors, useELPA: false)
             if scalapack.totalBytesPerRank <= budget { e = scalapack }
         }
         var lines = ["plan: \(model.summary), M = \(e.parameters), N = \(n), P = \(ranks) (grid \(e.grid.rows)x\(e.grid.columns), block \(blockSize))",
