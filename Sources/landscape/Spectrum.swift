@@ -28,6 +28,8 @@ struct Spectrum: MPICommand {
     @Flag(help: "Also diagonalise the residual R = H − G (implies --ggn; one more eigensolve).") var residual = false
     @Option(help: ArgumentHelp("Eigenvectors of H to write: none, all, top:K or bottom:K (a subset limits eigenvalues.npy to K values).", valueName: "selection"))
     var eigenvectors: String = "none"
+    @Option(help: ArgumentHelp("Whose eigenvectors --eigenvectors selects: H (default), G (with --ggn), R (with --residual), comma-separated; each gets <prefix>eigenvectors.npy and its anatomy.", valueName: "H,G,R"))
+    var eigenvectorsOf: String = "H"
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
     @Option(help: ArgumentHelp("Spectra of H's diagonal blocks: none (default), layers, weights-biases or a block file FILE.toml (docs/anatomy.md); blocks/<name>.npy, per-block inertia, outliers and traces, and ‖H − blockdiag(H)‖_F / ‖H‖_F.", valueName: "partition"))
     var blocks: String = "none"
@@ -45,6 +47,7 @@ struct Spectrum: MPICommand {
     func displayName(ofSetting setting: String) -> String? {
         if setting == "vectors" { return "--eigenvectors" }
         if setting == "blocks" { return "--blocks" }
+        if setting == "eigenvectors-of" { return "--eigenvectors-of" }
         if eigenOverrides.contains(where: { $0.key == setting }) { return ConfigurationKey.named(setting)?.flag }
         return settings.displayName(ofSetting: setting)
     }
@@ -54,6 +57,7 @@ struct Spectrum: MPICommand {
         if let at, at != "init" { throw ValidationError("--at '\(at)' is not a known point; use --at init or --checkpoint params.npy") }
         _ = try validated(naming: displayName(ofSetting:)) { try EigenvectorSelection(parsing: eigenvectors) }
         _ = try validated(naming: displayName(ofSetting:)) { try Self.partition(blocks) }
+        _ = try validated(naming: displayName(ofSetting:)) { try SpectrumJob.parseSymbols(eigenvectorsOf) }
         try validateKeyFlags(eigenOverrides)
     }
 
@@ -78,6 +82,7 @@ struct Spectrum: MPICommand {
         job.gaussNewtonSplit = ggn || residual
         job.residualSpectrum = residual
         job.vectors = try EigenvectorSelection(parsing: eigenvectors)
+        job.vectorsOf = try validated(naming: displayName(ofSetting:)) { try SpectrumJob.parseSymbols(eigenvectorsOf) }
         job.saveHessian = saveHessian
         job.blocksPartition = try validated(naming: displayName(ofSetting:)) { try Self.partition(blocks) }
         try options.apply(to: &job)

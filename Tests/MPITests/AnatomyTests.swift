@@ -91,6 +91,52 @@ extension MPIJobs {
         }
     }
 
+    /// `--eigenvectors-of H,G,R`: G's and R's eigenpairs against the saved G and H − G (NumPy), their
+    /// anatomy files, `compare --matrices` between H and G of one run (G with itself: overlap 1),
+    /// and the refusals (G without --ggn, R without --residual, an unknown matrix).
+    @Test func eigenvectorsOfGAndRWithTheirAnatomy() throws {
+        let directory = try MPITestSupport.temporaryDirectory("anatomy-split")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("run").path
+        var run = try MPITestSupport.run(np: 2, ["spectrum", "--at", "init", "--out", out, "--residual", "--save-hessian",
+                                                 "--eigenvectors-of", "H,G,R"] + Self.flags)
+        try #require(run.status == 0, "\(run.stderr)")
+        let check = try MPITestSupport.execute(["python3", "-c", """
+            import json, sys, numpy as np
+            d = sys.argv[1]; h = np.load(d + "/hessian.npy"); g = np.load(d + "/gauss_newton.npy")
+            worst = 0.0
+            for prefix, a in (("", h), ("ggn_", g), ("residual_", h - g)):
+                z = np.load(d + "/" + prefix + "eigenvectors.npy"); lam = np.load(d + "/" + prefix + "eigenvalues.npy")[-z.shape[1]:]
+                a = (a + a.T) / 2; scale = np.abs(np.linalg.eigvalsh(a)).max()
+                worst = max(worst, np.abs(a @ z - z * lam).max() / scale, np.abs(z.T @ z - np.eye(z.shape[1])).max())
+                assert np.allclose(lam, np.linalg.eigvalsh(a)[-z.shape[1]:], atol=1e-10 * scale)
+                masses = [sum(v["blockMass"].values()) for v in json.load(open(d + "/" + prefix + "anatomy.json"))["vectors"]]
+                worst = max(worst, max(abs(m - 1) for m in masses))
+            print(worst)
+            """, out], timeout: 60)
+        #expect(check.status == 0 && (Double(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1) <= 1e-10, "\(check.stdout) \(check.stderr)")
+        let summary = try String(contentsOfFile: out + "/summary.json", encoding: .utf8)
+        #expect(summary.components(separatedBy: "\"classMeanOverlap\"").count - 1 == 3, "an anatomy for H, G and R")
+
+        for (pair, exact) in [("G,G", true), ("H,G", false)] {
+            let compared = directory.appendingPathComponent("compare-\(pair)").path
+            run = try MPITestSupport.run(np: 1, ["compare", out, out, "--matrices", pair, "--out", compared])
+            try #require(run.status == 0, "\(pair): \(run.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: compared + "/compare.json"))) as? [String: Any])
+            let overlap = try #require(json["overlap"] as? Double)
+            #expect(exact ? abs(overlap - 1) <= 1e-12 : (overlap >= 0 && overlap <= 1), "\(pair): \(overlap)")
+        }
+        for (arguments, expected) in [(["--eigenvectors-of", "H,G"], "names G, which is computed only with --ggn"),
+                                      (["--ggn", "--eigenvectors-of", "R"], "names R, which is decomposed only with --residual"),
+                                      (["--ggn", "--eigenvectors-of", "H,X"], "'X' is not a matrix")] {
+            let bad = directory.appendingPathComponent("bad").path
+            run = try MPITestSupport.run(np: 2, ["spectrum", "--at", "init", "--out", bad] + Self.flags + arguments)
+            let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(run.status == 2 && lines.count == 1 && lines[0].contains(expected) && lines[0].contains("--eigenvectors-of"), "\(arguments): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: bad), "\(arguments): wrote \(bad)")
+        }
+    }
+
     /// `train --track-top K`: the last tracked row against the exact spectrum and gradient at the
     /// run's final parameters (spectrum --eigenvectors top:K, evaluate --gradient).
     @Test func trackedSubspaceMatchesTheExactOneAtTheEnd() throws {

@@ -127,7 +127,7 @@ extension SpectrumJob {
         guard !blocks.isEmpty else { return nil }
         let directory = output.subdirectory("blocks")
         let grid = (rows: context.grid.rows, columns: context.grid.columns)
-        let prefix = Self.blockFilePrefix(kind)
+        let prefix = Self.filePrefix(kind)
         let summaries = try context.timings.measure("block spectra \(kind.symbol)", on: world) { () throws -> [BlockSpectrumSummary] in
             try blocks.map { name, ranges in
                 let size = ranges.reduce(0) { $0 + $1.count }
@@ -160,11 +160,9 @@ extension SpectrumJob {
     /// decomposed before the stop did not redo it).
     package func savedBlockSpectra(_ kind: CurvatureKind) -> BlockSpectraSummary? {
         guard blocksPartition != .none, let data = try? Data(contentsOf: URL(fileURLWithPath:
-            output.subdirectory("blocks").file("\(Self.blockFilePrefix(kind))summary.json"))) else { return nil }
+            output.subdirectory("blocks").file("\(Self.filePrefix(kind))summary.json"))) else { return nil }
         return try? NonFiniteJSON.decoder().decode(BlockSpectraSummary.self, from: data)
     }
-
-    static func blockFilePrefix(_ kind: CurvatureKind) -> String { kind == .hessian ? "" : "ggn_" }
 
     /// The table of the printed report.
     static func blockTable(_ s: BlockSpectraSummary, _ symbol: String) -> [String] {

@@ -8,12 +8,14 @@ import Objectives
 import Reporting
 import Support
 
-/// Where H's computed eigenvectors live (docs/anatomy.md): for each eigenvector, its mass on each
+/// Where the computed eigenvectors of H (or G, R) live (docs/anatomy.md): for each eigenvector, its mass on each
 /// named parameter block and each layer, its inverse participation ratio, and — on classification
 /// data — the fraction of it inside the span of the class-mean output gradients
 /// (1/N_c) Σ_{yᵢ = c} ∇_θ f_{c′}(xᵢ), Papyan's and Sagun et al.'s account of the outliers.
 /// Written as `anatomy.json` and `anatomy.svg` (block masses as a heat map) by `spectrum
-/// --eigenvectors top:K|bottom:K|all`; the summary goes into summary.json under `hessian.anatomy`.
+/// --eigenvectors top:K|bottom:K|all` (`ggn_`/`residual_` prefixed for G and R with
+/// `--eigenvectors-of`); the summary goes into summary.json under `hessian.anatomy` (and
+/// `gaussNewton.anatomy`, `residual.anatomy`).
 public struct AnatomySummary: Codable, Sendable {
     /// Eigenvectors measured (those computed).
     public var count: Int
@@ -48,7 +50,7 @@ struct AnatomyFile: Codable {
 
 extension SpectrumJob {
     /// The anatomy of the decomposition's eigenvectors (collective); rank 0 writes the files.
-    func anatomy(of decomposition: SymmetricEigenDecomposition, _ context: inout Context) throws -> AnatomySummary? {
+    func anatomy(of decomposition: SymmetricEigenDecomposition, _ kind: CurvatureKind, _ context: inout Context) throws -> AnatomySummary? {
         guard let z = decomposition.eigenvectors, !decomposition.eigenvalues.isEmpty else { return nil }
         let world = context.world, model = context.model, m = context.m
         // At most the `maximumVectors` largest of those computed (--eigenvectors all: the top of
@@ -59,7 +61,7 @@ extension SpectrumJob {
         let blocks = model.parameterBlocks
         let objective = DataParallelObjective(model: model, dataset: context.dataset, communicator: world)
         let θ = context.θ, classes = context.dataset.classes ?? 0
-        let anatomy = try context.timings.measure("anatomy", on: world) { () throws -> (ColumnAnatomy, Int?) in
+        let anatomy = try context.timings.measure("anatomy \(kind.symbol)", on: world) { () throws -> (ColumnAnatomy, Int?) in
             var basis: (basis: [Double], count: Int)?
             // C·k class means of M values, replicated: skipped beyond 400 (e.g. 100 classes).
             if classes * model.outputDimension <= Self.maximumClassMeans, let means = try objective.classMeanOutputGradients(θ) {
@@ -95,11 +97,12 @@ extension SpectrumJob {
             meanInverseParticipation: columns.inverseParticipation.reduce(0, +) / Double(count))
         if world.isRoot {
             let file = AnatomyFile(selection: self.vectors.description, blocks: blocks.map(\.name), layers: layerNames, classMeanSpanDimension: spanDimension, vectors: vectors)
-            try output.writeJSON(file, to: "anatomy.json")
+            let prefix = Self.filePrefix(kind)
+            try output.writeJSON(file, to: prefix + "anatomy.json")
             let plot = SpectrumPlots.massHeatMap(rows: vectors.map { String(format: "λ = %.3g", $0.eigenvalue) },
                                                  columns: blocks.map(\.name), masses: vectors.map { v in blocks.map { v.blockMass[$0.name] ?? 0 } },
-                                                 title: "Where H's eigenvectors live: mass ‖v_b‖² per parameter block (\(model.summary))")
-            try writeAtomically(Data(plot.utf8), to: output.file("anatomy.svg"))
+                                                 title: "Where \(kind.symbol)'s eigenvectors live: mass ‖v_b‖² per parameter block (\(model.summary))")
+            try writeAtomically(Data(plot.utf8), to: output.file(prefix + "anatomy.svg"))
         }
         return summary
     }

@@ -31,6 +31,9 @@ public struct SpectrumJob {
     /// from the diagonals of H and G for free (`Summary.residualTrace`).
     public var residualSpectrum = false
     public var vectors: EigenvectorSelection = .none
+    /// The matrices whose eigenvectors `vectors` selects (`--eigenvectors-of`): H by default; G
+    /// with the split, R with its spectrum. Each gets its eigenvector file and its anatomy.
+    public var vectorsOf: Set<CurvatureKind> = [.hessian]
     /// `--blocks`: the spectra of H's diagonal blocks per layer or per named parameter block.
     public var blocksPartition = BlockPartition.none
     /// The configuration's `[eig]`: the eigensolver, and the zero tolerance of the inertia.
@@ -102,8 +105,10 @@ public struct SpectrumJob {
         package var memoryEstimateBytesPerRank: Int
     }
 
-    /// One matrix of the job: which curvature, and where its spectrum goes. H comes first (it
-    /// alone may get eigenvectors); with the split G follows, and R = H − G when asked for.
+    /// One matrix of the job: which curvature, and where its spectrum goes. H comes first; with
+    /// the split G follows, and R = H − G when asked for. Each may get eigenvectors.
+    /// Files: eigenvalues.npy, eigenvectors.npy, anatomy.json for H; the same with the prefix
+    /// `ggn_` for G and `residual_` for R.
     package struct Target {
         package let kind: CurvatureKind
         package let eigenvaluesFile: String
@@ -111,11 +116,22 @@ public struct SpectrumJob {
         /// "H", "G", "R": the name in timings, checkpoints and the report.
         package var name: String { kind.symbol }
 
-        package static func list(split: Bool, residual: Bool, vectors: EigenvectorSelection) -> [Target] {
-            var targets = [Target(kind: .hessian, eigenvaluesFile: "eigenvalues.npy", vectorsFile: vectors == .none ? nil : "eigenvectors.npy")]
-            if split { targets.append(Target(kind: .gaussNewton, eigenvaluesFile: "ggn_eigenvalues.npy", vectorsFile: nil)) }
-            if split && residual { targets.append(Target(kind: .residual, eigenvaluesFile: "residual_eigenvalues.npy", vectorsFile: nil)) }
-            return targets
+        package static func list(split: Bool, residual: Bool, vectors: EigenvectorSelection, of: Set<CurvatureKind>) -> [Target] {
+            let kinds: [CurvatureKind] = [.hessian] + (split ? [.gaussNewton] : []) + (split && residual ? [.residual] : [])
+            return kinds.map { kind in
+                let prefix = SpectrumJob.filePrefix(kind)
+                return Target(kind: kind, eigenvaluesFile: prefix + "eigenvalues.npy",
+                              vectorsFile: vectors != .none && of.contains(kind) ? prefix + "eigenvectors.npy" : nil)
+            }
+        }
+    }
+
+    /// The prefix of a matrix's files in the run directory: none for H, `ggn_` for G, `residual_` for R.
+    package static func filePrefix(_ kind: CurvatureKind) -> String {
+        switch kind {
+        case .hessian: ""
+        case .gaussNewton: "ggn_"
+        case .residual: "residual_"
         }
     }
 
@@ -168,13 +184,14 @@ public struct SpectrumJob {
         let evaluation = try DataParallelObjective(model: context.model, dataset: context.dataset, communicator: world)
             .evaluate(context.θ)
 
-        let targets = Target.list(split: gaussNewtonSplit, residual: residualSpectrum, vectors: vectors)
+        let targets = Target.list(split: gaussNewtonSplit, residual: residualSpectrum, vectors: vectors, of: vectorsOf)
         let checkpoint = SpectrumCheckpoint(directory: output.subdirectory("checkpoint"))
         var settings = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "spectrum.ggn": "\(gaussNewtonSplit)",
                                                                           "spectrum.eigenvectors": vectors.description])
         // Only when asked for: a run without --blocks keeps the identity it had before the option.
         if blocksPartition != .none { settings["spectrum.blocks"] = blocksPartition.description }
         if residualSpectrum { settings["spectrum.residual"] = "true" }
+        if vectorsOf != [.hessian] { settings["spectrum.eigenvectors-of"] = Self.symbols(vectorsOf) }
         let identity = settings.text
         let saved: SpectrumCheckpoint.State? = resume ? try world.agree { try checkpoint.state(matching: identity) } : nil
         var matrices: [BlockCyclicMatrix?] = Array(repeating: nil, count: targets.count)
@@ -234,6 +251,7 @@ public struct SpectrumJob {
         // The diagonal blocks name the model's parameter blocks: checked before any work (every rank
         // reads the same file and model, so every rank reaches the same verdict).
         _ = try blocksPartition.blocks(of: model)
+        try checkVectorsOf()
         let blockSize = configuration.hessianBlock
         guard blockSize >= 1, blockSize <= m else {
             throw InputError(setting: "hessian.block", "= \(blockSize) must be between 1 and M = \(m); 64 is a good default")
@@ -257,6 +275,38 @@ public struct SpectrumJob {
             grid.release()
             throw error
         }
+    }
+
+    /// Eigenvectors of G need the split, of R its spectrum; and `--eigenvectors-of` without
+    /// `--eigenvectors` asks for nothing.
+    package func checkVectorsOf() throws {
+        if vectorsOf.contains(.gaussNewton) && !gaussNewtonSplit {
+            throw InputError(setting: "eigenvectors-of", "= \(Self.symbols(vectorsOf)) names G, which is computed only with --ggn; add --ggn")
+        }
+        if vectorsOf.contains(.residual) && !residualSpectrum {
+            throw InputError(setting: "eigenvectors-of", "= \(Self.symbols(vectorsOf)) names R, which is decomposed only with --residual; add --residual")
+        }
+        if vectorsOf != [.hessian] && vectors == .none {
+            throw InputError(setting: "eigenvectors-of", "= \(Self.symbols(vectorsOf)) selects whose eigenvectors to compute, but none are asked for; add --eigenvectors top:K (or all, bottom:K)")
+        }
+    }
+
+    /// "H,G,R" (in that order) for a set of matrices; `parseSymbols` reads it back.
+    package static func symbols(_ kinds: Set<CurvatureKind>) -> String {
+        CurvatureKind.allCases.filter(kinds.contains).map(\.symbol).joined(separator: ",")
+    }
+
+    /// The matrices named by their symbols, "H,G" (`--eigenvectors-of`).
+    public static func parseSymbols(_ text: String) throws -> Set<CurvatureKind> {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let kinds = try names.map { name in
+            guard let kind = CurvatureKind.allCases.first(where: { $0.symbol == name.uppercased() }) else {
+                throw InputError(setting: "eigenvectors-of", "= '\(text)': '\(name)' is not a matrix; use H, G or R separated by commas, e.g. H,G")
+            }
+            return kind
+        }
+        guard !kinds.isEmpty else { throw InputError(setting: "eigenvectors-of", "is empty; use H, G or R separated by commas, e.g. H,G") }
+        return Set(kinds)
     }
 
     /// H, and with the split G (and R = H − G when its spectrum is asked for), into `matrices` (the only references to them, so the
@@ -308,7 +358,7 @@ public struct SpectrumJob {
         let diagonalTrace = try matrix.trace()
         let symmetry = try matrix.symmetrize()
         let selection = target.vectorsFile == nil ? EigenvectorSelection.none : vectors
-        // H may be asked for eigenvectors; G and R never are, and may get a different method.
+        // Matrices without eigenvectors may get a different method.
         let solverForThis = selection == vectors ? context.eigensolver
             : try MemoryPlan.choose(solver, vectors: selection, grid: context.grid, n: m, blockSize: context.blockSize,
                                     limit: memoryPerRank, extraMatrices: extraMatrices, on: world).solver
@@ -325,7 +375,7 @@ public struct SpectrumJob {
             try output.write(decomposition, eigenvalues: target.eigenvaluesFile, eigenvectors: target.vectorsFile, on: world)
         }
         let all = decomposition.eigenvalues
-        let anatomy = try anatomy(of: decomposition, &context)
+        let anatomy = try anatomy(of: decomposition, target.kind, &context)
         return SpectrumSummary(counts: SpectrumCounts(eigenvalues: all, dimension: m, zeroTolerance: zeroTolerance),
                                // Relative to max|λ| over the whole spectrum and a fraction of M: only with every eigenvalue.
                                bulk: all.count == m ? configuration.eig.bulkTolerances.map { RelativeInertia(eigenvalues: all, relativeTolerance: $0) } : nil,

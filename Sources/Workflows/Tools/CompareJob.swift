@@ -3,13 +3,14 @@ import DistributedLinearAlgebra
 import Foundation
 import Jobs
 import NPY
+import Objectives
 import Reporting
 import Support
 
 /// `landscape compare A B`: how far apart the top-k eigenspaces of H at two points are — the
 /// principal angles between span(Z_A) and span(Z_B) and the overlap tr(P_A P_B)/k (1: the same
 /// space; k/M on average for unrelated ones) — from two `spectrum --eigenvectors` runs (init vs
-/// end, GD vs SGD, large vs small batch). Rank 0 reads both eigenvector files whole (M × K each)
+/// end, GD vs SGD, large vs small batch; H against G of one run). Rank 0 reads both eigenvector files whole (M × K each)
 /// and writes compare.json and angles.svg into --out (docs/anatomy.md).
 public struct CompareJob {
     public var first: String
@@ -18,6 +19,8 @@ public struct CompareJob {
     public var count: Int?
     /// The k largest eigenvalues' vectors (true) or the k smallest.
     public var largest = true
+    /// Whose eigenvectors each run contributes (`--matrices H,G`): H's by default.
+    public var matrices: (first: CurvatureKind, second: CurvatureKind) = (.hessian, .hessian)
     public var output: RunDirectory
 
     public init(first: String, second: String, output: RunDirectory) {
@@ -39,7 +42,7 @@ public struct CompareJob {
         try JobRun.perform("compare", configuration: nil, output: output, quiet: true, on: world) { run in
             // Every check on rank 0, one verdict for all; only rank 0 reads the files and writes.
             let report = try world.agree { () throws -> String in
-                let a = try read(first, flag: "first"), b = try read(second, flag: "second")
+                let a = try read(first, flag: "first", matrices.first), b = try read(second, flag: "second", matrices.second)
                 guard a.m == b.m else {
                     throw InputError("'\(first)' has M = \(a.m) parameters and '\(second)' has M = \(b.m); compare runs of the same model")
                 }
@@ -62,11 +65,13 @@ public struct CompareJob {
     }
 
     /// The eigenvectors and eigenvalues of a spectrum run directory, checked.
-    func read(_ directory: String, flag: String) throws -> Side {
-        let vectors = directory + "/eigenvectors.npy", values = directory + "/eigenvalues.npy", summary = directory + "/summary.json"
+    func read(_ directory: String, flag: String, _ kind: CurvatureKind) throws -> Side {
+        let prefix = SpectrumJob.filePrefix(kind)
+        let vectors = directory + "/\(prefix)eigenvectors.npy", values = directory + "/\(prefix)eigenvalues.npy", summary = directory + "/summary.json"
         guard FileManager.default.fileExists(atPath: vectors) else {
-            let nested = FileManager.default.fileExists(atPath: directory + "/final/eigenvectors.npy") ? " (a trained spectrum keeps them in '\(directory)/final')" : ""
-            throw InputError("the \(flag) run '\(directory)' has no eigenvectors.npy\(nested); give a `landscape spectrum --eigenvectors top:K` run directory")
+            let nested = FileManager.default.fileExists(atPath: directory + "/final/\(prefix)eigenvectors.npy") ? " (a trained spectrum keeps them in '\(directory)/final')" : ""
+            let how = kind == .hessian ? "--eigenvectors top:K" : "\(kind == .residual ? "--residual" : "--ggn") --eigenvectors top:K --eigenvectors-of \(kind.symbol)"
+            throw InputError("the \(flag) run '\(directory)' has no \(prefix)eigenvectors.npy (\(kind.symbol)'s)\(nested); give a `landscape spectrum \(how)` run directory")
         }
         let z: NPYArray, λ: NPYArray
         do { (z, λ) = (try NPYArray(contentsOf: vectors), try NPYArray(contentsOf: values)) } catch {
@@ -77,7 +82,7 @@ public struct CompareJob {
         }
         // Which end the run computed (anatomy.json, written with the eigenvectors): comparing the
         // other end would silently compare the wrong vectors.
-        if let data = FileManager.default.contents(atPath: directory + "/anatomy.json"),
+        if let data = FileManager.default.contents(atPath: directory + "/\(prefix)anatomy.json"),
            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let selection = json["selection"] as? String {
             if largest && selection.hasPrefix("bottom") || !largest && selection.hasPrefix("top") {
                 throw InputError("the \(flag) run '\(directory)' computed --eigenvectors \(selection); compare \(largest ? "with --bottom" : "without --bottom"), or rerun spectrum with --eigenvectors \(largest ? "top" : "bottom"):K")
