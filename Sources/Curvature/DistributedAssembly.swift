@@ -52,23 +52,33 @@ extension BlockCyclicMatrix {
     /// Writes the entries of a row panel this rank owns, and their mirror images: panel row k is
     /// global row rows[k], panel column j is global column firstColumn + j, and the value goes to
     /// both (rows[k], c) and (c, rows[k]).
+    ///
+    /// Loop order follows the column-major local piece: for the panel's own orientation each local
+    /// column takes its owned panel rows (nearly consecutive local rows: one short contiguous run);
+    /// for the mirror each owned panel row is one local column, filled down its owned rows, which
+    /// are contiguous runs of the panel row. Both write memory in order, never a stride of ld.
     mutating func store(rows: [Int], firstColumn: Int, panel: [Double], scale: Double) {
         let width = columns - firstColumn
         let rowAxis = layout.rowAxis, columnAxis = layout.columnAxis
         // Local columns / rows whose global index is ≥ firstColumn, found once per panel.
         let myColumns = (0..<localColumns).map { ($0, globalColumn($0)) }.filter { $0.1 >= firstColumn }
         let myRows = (0..<localRows).map { ($0, globalRow($0)) }.filter { $0.1 >= firstColumn }
-        let (myRow, myColumn, ld) = (grid.myRow, grid.myColumn, leadingDimension)
+        // The panel rows this rank owns as rows, and as columns (for the mirror).
+        let ownedAsRows = rows.enumerated().filter { rowAxis.owner(of: $0.element) == grid.myRow }
+            .map { (source: $0.offset * width - firstColumn, local: rowAxis.localIndex(of: $0.element)) }
+        let ownedAsColumns = rows.enumerated().filter { columnAxis.owner(of: $0.element) == grid.myColumn }
+            .map { (source: $0.offset * width - firstColumn, local: columnAxis.localIndex(of: $0.element)) }
+        let ld = leadingDimension
         local.withUnsafeMutableBufferPointer { a in
-            for (k, row) in rows.enumerated() {
-                let source = k * width - firstColumn
-                if rowAxis.owner(of: row) == myRow {
-                    let r = rowAxis.localIndex(of: row)
-                    for (c, j) in myColumns { a[c * ld + r] = scale * panel[source + j] }
+            panel.withUnsafeBufferPointer { panel in
+                let a = a.baseAddress!, panel = panel.baseAddress!
+                for (c, j) in myColumns {
+                    let column = a + c * ld
+                    for (source, r) in ownedAsRows { column[r] = scale * panel[source + j] }
                 }
-                if columnAxis.owner(of: row) == myColumn {
-                    let base = columnAxis.localIndex(of: row) * ld
-                    for (r, i) in myRows { a[base + r] = scale * panel[source + i] }
+                for (source, c) in ownedAsColumns {
+                    let column = a + c * ld
+                    for (r, i) in myRows { column[r] = scale * panel[source + i] }
                 }
             }
         }

@@ -89,23 +89,30 @@ public struct ExactHessian: Sendable {
             for p in 0..<n[l] {
                 let c0 = layout.weightOffset(l) + p * n[l - 1]
                 let ncols = M - c0
-                for j in 0..<(inputs * ncols) { C[j] = 0 }
                 var start = 0
                 while start < N {
                     let rowsInTile = min(tile, N - start)
-                    for t in 0..<rowsInTile {
-                        let i = start + t
-                        // Ā row: [a_{l−1,i}, 1] (a_{l−1,i} alone without biases).
-                        for q in 0..<n[l - 1] { abar[t * inputs + q] = s.a[l - 1][i * n[l - 1] + q] }
-                        if bias != nil { abar[t * inputs + n[l - 1]] = 1 }
-                        fillTRow(&T, row: t * ncols, sample: i, l: l, p: p, s: s, part: part)
+                    s.a[l - 1].withUnsafeBufferPointer { inputsOfLayer in
+                        abar.withUnsafeMutableBufferPointer { abar in
+                            T.withUnsafeMutableBufferPointer { T in
+                                for t in 0..<rowsInTile {
+                                    let i = start + t
+                                    // Ā row: [a_{l−1,i}, 1] (a_{l−1,i} alone without biases).
+                                    let row = abar.baseAddress! + t * inputs
+                                    row.update(from: inputsOfLayer.baseAddress! + i * n[l - 1], count: n[l - 1])
+                                    if bias != nil { row[n[l - 1]] = 1 }
+                                    fillTRow(T.baseAddress! + t * ncols, sample: i, l: l, p: p, s: s, part: part)
+                                }
+                            }
+                        }
                     }
-                    // C += Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile).
+                    // C (+)= Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile): the
+                    // first tile overwrites C, so it needs no zeroing.
                     abar.withUnsafeBufferPointer { a in
                         T.withUnsafeBufferPointer { t in
                             C.withUnsafeMutableBufferPointer { c in
                                 gemm(transposeA: true, m: inputs, n: ncols, k: rowsInTile, a.baseAddress!, lda: inputs,
-                                     t.baseAddress!, ldb: ncols, beta: 1, c.baseAddress!, ldc: ncols)
+                                     t.baseAddress!, ldb: ncols, beta: start == 0 ? 0 : 1, c.baseAddress!, ldc: ncols)
                             }
                         }
                     }
@@ -122,48 +129,60 @@ public struct ExactHessian: Sendable {
     }
 
     /// Row t of T for sample i and row block (l, p): the segments W_l[r ≥ p, :], b_l, then
-    /// W_m, b_m for every later layer m, in θ order (no b segments without biases).
-    private func fillTRow(_ T: inout [Double], row base: Int, sample i: Int, l: Int, p: Int,
+    /// W_m, b_m for every later layer m, in θ order (no b segments without biases). Written
+    /// through raw pointers: the per-segment loops are scaled copies the compiler vectorises
+    /// (bounds-checked array subscripts made the fill half as slow as the GEMM it feeds).
+    private func fillTRow(_ row: UnsafeMutablePointer<Double>, sample i: Int, l: Int, p: Int,
                           s: SampleCurvature, part: CurvaturePart) {
         let n = s.widths, L = n.count - 1, biases = network.layout.biases
-        var c = base
-        T.withUnsafeMutableBufferPointer { t in
-            // m = l: Γ^{ll}[p, r] a_{l−1}[s] for r ≥ p, then Γ^{ll}[p, r] for the biases.
-            let g = s.gamma[l][l], gBase = i * n[l] * n[l] + p * n[l]
-            let a = s.a[l - 1], aBase = i * n[l - 1]
-            for r in p..<n[l] {
-                let γ = g[gBase + r]
-                for q in 0..<n[l - 1] { t[c + q] = γ * a[aBase + q] }
-                c += n[l - 1]
-            }
-            if biases {
-                for r in 0..<n[l] { t[c + r] = g[gBase + r] }
-                c += n[l]
-            }
-            guard l < L else { return }
-            for m in (l + 1)...L {
-                let g = s.gamma[l][m], gBase = i * n[l] * n[m] + p * n[m]
-                let a = s.a[m - 1], aBase = i * n[m - 1]
-                let delta = s.delta[m], dBase = i * n[m]
-                let cross = part == .hessian
-                for r in 0..<n[m] {
-                    let γ = g[gBase + r]
-                    for q in 0..<n[m - 1] { t[c + q] = γ * a[aBase + q] }
-                    if cross {
-                        // + δ_m[r] (∂a_{m−1}/∂z_l)[s, p]: diagonal D_l when m − 1 = l.
-                        let d = delta[dBase + r]
-                        if m - 1 == l {
-                            t[c + p] += d * s.slope[l][i * n[l] + p]
-                        } else {
-                            let B = s.b[l][m - 1], bBase = i * n[l] * n[m - 1] + p * n[m - 1]
-                            for q in 0..<n[m - 1] { t[c + q] += d * B[bBase + q] }
-                        }
-                    }
-                    c += n[m - 1]
+        var t = row
+        // y[0..<count] = γ·x[0..<count]
+        @inline(__always) func scaled(_ γ: Double, _ x: UnsafePointer<Double>, _ count: Int, into y: UnsafeMutablePointer<Double>) {
+            for q in 0..<count { y[q] = γ * x[q] }
+        }
+        // m = l: Γ^{ll}[p, r] a_{l−1}[s] for r ≥ p, then Γ^{ll}[p, r] for the biases.
+        s.gamma[l][l].withUnsafeBufferPointer { g in
+            s.a[l - 1].withUnsafeBufferPointer { a in
+                let gamma = g.baseAddress! + i * n[l] * n[l] + p * n[l], input = a.baseAddress! + i * n[l - 1]
+                for r in p..<n[l] {
+                    scaled(gamma[r], input, n[l - 1], into: t)
+                    t += n[l - 1]
                 }
                 if biases {
-                    for r in 0..<n[m] { t[c + r] = g[gBase + r] }
-                    c += n[m]
+                    t.update(from: gamma, count: n[l])
+                    t += n[l]
+                }
+            }
+        }
+        guard l < L else { return }
+        let cross = part == .hessian
+        for m in (l + 1)...L {
+            s.gamma[l][m].withUnsafeBufferPointer { g in
+                s.a[m - 1].withUnsafeBufferPointer { a in
+                    s.delta[m].withUnsafeBufferPointer { delta in
+                        s.b[l][m - 1].withUnsafeBufferPointer { B in
+                            let gamma = g.baseAddress! + i * n[l] * n[m] + p * n[m], input = a.baseAddress! + i * n[m - 1]
+                            let slope = s.slope[l][i * n[l] + p]
+                            for r in 0..<n[m] {
+                                scaled(gamma[r], input, n[m - 1], into: t)
+                                if cross {
+                                    // + δ_m[r] (∂a_{m−1}/∂z_l)[s, p]: diagonal D_l when m − 1 = l.
+                                    let d = delta[i * n[m] + r]
+                                    if m - 1 == l {
+                                        t[p] += d * slope
+                                    } else {
+                                        let b = B.baseAddress! + i * n[l] * n[m - 1] + p * n[m - 1]
+                                        for q in 0..<n[m - 1] { t[q] += d * b[q] }
+                                    }
+                                }
+                                t += n[m - 1]
+                            }
+                            if biases {
+                                t.update(from: gamma, count: n[m])
+                                t += n[m]
+                            }
+                        }
+                    }
                 }
             }
         }
