@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 NP ?= 2
 
-.PHONY: deps build demo demo-eig test bench bench-eig bench-assembly bench-jax bench-convnet-jax bench-convnet-throughput bench-throughput bench-scaling bench-estimators bench-hvp-peers bench-interpolate bench-path bench-critical docs clean
+.PHONY: deps build demo demo-eig test bench bench-eig bench-eigenvalues-peers bench-assembly bench-jax bench-convnet-jax bench-convnet-throughput bench-throughput bench-scaling bench-estimators bench-hvp-peers bench-interpolate bench-path bench-critical docs clean
 
 deps:
 	@launch/install-deps
@@ -34,10 +34,13 @@ test: deps
 # estimators against the exact spectrum and PyHessian (bench/estimators.sh); the exact Hessian against
 # jax.hessian for an MLP (bench/jax.sh) and a small MNIST convnet (bench/convnet-jax.sh); the convnet's
 # gradient and HVP throughput against dgemm and PyTorch float64 (bench/convnet-throughput.sh); the
-# MLP's Hessian-vector products against PyTorch, PyHessian and JAX at B = 1, 8, 64 (bench/hvp-peers.sh).
-bench: bench-eig bench-assembly bench-throughput bench-scaling bench-jax bench-convnet-jax bench-convnet-throughput bench-estimators bench-hvp-peers bench-interpolate bench-path bench-critical
+# MLP's Hessian-vector products against PyTorch, PyHessian and JAX at B = 1, 8, 64 (bench/hvp-peers.sh);
+# eigenvalues only against MKL and LAPACK's two-stage dsyevd (bench/eigenvalues-peers.sh).
+bench: bench-eig bench-eigenvalues-peers bench-assembly bench-throughput bench-scaling bench-jax bench-convnet-jax bench-convnet-throughput bench-estimators bench-hvp-peers bench-interpolate bench-path bench-critical
 bench-eig: build
 	bench/eigensolvers.sh
+bench-eigenvalues-peers: build
+	bench/eigenvalues-peers.sh
 bench-assembly: build
 	bench/assembly.sh
 bench-jax: build

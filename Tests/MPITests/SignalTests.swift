@@ -72,6 +72,33 @@ extension MPIJobs {
         }
     }
 
+    /// `--blocks`: the signal arrives during H's eigensolve, so the job stops before G's. The
+    /// resumed run takes H's block spectra from DIR/blocks (computed before the stop) and G's
+    /// from the reread G: every block file and both summaries equal an uninterrupted run's.
+    @Test func betweenEigensolvesWithBlocks() throws {
+        let directory = try MPITestSupport.temporaryDirectory("signal-blocks")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("run.toml").path
+        try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
+        let args = ["spectrum", "--config", config, "--at", "init", "--ggn", "--blocks", "layers"]
+        let log = try Self.interrupt(args + ["--out", out], in: directory) { $0.contains("eigen-decomposition of H") }
+        #expect(log.contains("stopped: signal before the eigen-decomposition of G"), "\(log)")
+
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"])
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("spectra done: H"), "\(resumed.stderr)")
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"])
+        try #require(whole.status == 0, "\(whole.stderr)")
+        let files = ["eigenvalues.npy", "ggn_eigenvalues.npy"] + ["layer1", "layer2"].flatMap { ["blocks/\($0).npy", "blocks/ggn_\($0).npy"] }
+        for file in files {
+            let difference = try Self.maxRelativeDifference("\(out)/\(file)", "\(reference)/\(file)")
+            #expect(difference <= 1e-10, "\(file): relative difference \(difference)")
+        }
+        let summary = try String(contentsOfFile: out + "/summary.json", encoding: .utf8)
+        #expect(summary.contains("\"blocks\"") && summary.contains("\"gaussNewtonBlocks\""))
+    }
+
     /// The signal arrives while `landscape spectrum` trains first: training checkpoints, and the
     /// resumed run trains on from there to the same final parameters and the same spectrum.
     @Test func duringTraining() throws {

@@ -112,21 +112,24 @@ public struct CompareJob {
             var command = "compare"
             var first: String, second: String, model: String
             var parameters: Int, k: Int, largest: Bool
+            /// Whose eigenvectors each side contributed ("H", "G", "R").
+            var matrices: [String]
             var overlap: Double, randomOverlap: Double
             var cosines: [Double], anglesDegrees: [Double]
         }
         let summary = Summary(first: first, second: second, model: a.model, parameters: a.m, k: k, largest: largest,
-                              overlap: angles.overlap, randomOverlap: Double(k) / Double(a.m),
+                              matrices: [matrices.first.symbol, matrices.second.symbol], overlap: angles.overlap, randomOverlap: Double(k) / Double(a.m),
                               cosines: angles.cosines, anglesDegrees: angles.degrees)
         try output.create()
         try output.writeJSON(summary, to: "compare.json")
-        var plot = SVGPlot(title: "Principal angles between the \(largest ? "top" : "bottom")-\(k) eigenspaces of H",
+        let of = matrices.first == matrices.second ? matrices.first.symbol : "\(matrices.first.symbol) (A) and \(matrices.second.symbol) (B)"
+        var plot = SVGPlot(title: "Principal angles between the \(largest ? "top" : "bottom")-\(k) eigenspaces of \(of)",
                            xLabel: "i", yLabel: "θᵢ (degrees)")
         plot.subtitle = String(format: "overlap tr(P_A P_B)/k = %.4f; unrelated spaces ≈ %.2g", angles.overlap, Double(k) / Double(a.m))
         plot.series = [.init(name: "θᵢ", points: angles.degrees.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }, style: .points)]
         try writeAtomically(Data(plot.render().utf8), to: output.file("angles.svg"))
-        return String(format: "compare: %@ %d eigenvectors of H (M = %d): overlap tr(P_A P_B)/k = %.4f (unrelated spaces: %.2g); principal angles %.1f° … %.1f°\n  results in %@/",
-                      largest ? "top" : "bottom", k, a.m, angles.overlap, Double(k) / Double(a.m),
+        return String(format: "compare: %@ %d eigenvectors of %@ (M = %d): overlap tr(P_A P_B)/k = %.4f (unrelated spaces: %.2g); principal angles %.1f° … %.1f°\n  results in %@/",
+                      largest ? "top" : "bottom", k, of, a.m, angles.overlap, Double(k) / Double(a.m),
                       angles.degrees.first ?? 0, angles.degrees.last ?? 0, output.path)
     }
 }
