@@ -45,29 +45,37 @@ extension MPIJobs {
         return text()
     }
 
+    /// A stopped spectrum run of `Self.config` at θ₀ with `flags`, its `--resume`, and an
+    /// uninterrupted run of the same command to compare with (in a fresh directory the caller removes).
+    struct StoppedAndResumed {
+        let directory: URL, log: String, resumed: MPIRun, out: String, reference: String
+    }
+
+    static func stopAndResume(_ flags: [String], name: String, when ready: @escaping (String) -> Bool) throws -> StoppedAndResumed {
+        let directory = try MPITestSupport.temporaryDirectory(name)
+        let config = directory.appendingPathComponent("run.toml").path
+        try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
+        let args = ["spectrum", "--config", config, "--at", "init"] + flags
+        let log = try interrupt(args + ["--out", out], in: directory, when: ready)
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"])
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"])
+        try #require(whole.status == 0, "\(whole.stderr)")
+        return StoppedAndResumed(directory: directory, log: log, resumed: resumed, out: out, reference: reference)
+    }
+
     /// The signal arrives during assembly (or, at the latest, between eigensolves): the matrices
     /// not yet decomposed are saved through MPI-IO and reread; H, G and R spectra come out
     /// bit-for-bit as without the interruption.
     @Test func duringTheSpectrum() throws {
-        let directory = try MPITestSupport.temporaryDirectory("signal-spectrum")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("run.toml").path
-        try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
-        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
-        let args = ["spectrum", "--config", config, "--at", "init", "--ggn", "--residual"]
-        let log = try Self.interrupt(args + ["--out", out], in: directory) { $0.contains("spectrum: assembling") }
-        #expect(log.contains("stopped: signal before the eigen-decomposition of"), "\(log)")
-        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/state.json"))
-        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
-
-        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"])
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("resuming from"), "\(resumed.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"))
-        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"])
-        try #require(whole.status == 0, "\(whole.stderr)")
+        let run = try Self.stopAndResume(["--ggn", "--residual"], name: "signal-spectrum") { $0.contains("spectrum: assembling") }
+        defer { try? FileManager.default.removeItem(at: run.directory) }
+        #expect(run.log.contains("stopped: signal before the eigen-decomposition of"), "\(run.log)")
+        try #require(run.resumed.status == 0, "\(run.resumed.stderr)")
+        #expect(run.resumed.stderr.contains("resuming from"), "\(run.resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: run.out + "/checkpoint"))
         for file in ["eigenvalues.npy", "ggn_eigenvalues.npy", "residual_eigenvalues.npy"] {
-            let difference = try Self.maxRelativeDifference("\(out)/\(file)", "\(reference)/\(file)")
+            let difference = try Self.maxRelativeDifference("\(run.out)/\(file)", "\(run.reference)/\(file)")
             #expect(difference <= 1e-10, "\(file): relative difference \(difference)")
         }
     }
@@ -76,26 +84,17 @@ extension MPIJobs {
     /// resumed run takes H's block spectra from DIR/blocks (computed before the stop) and G's
     /// from the reread G: every block file and both summaries equal an uninterrupted run's.
     @Test func betweenEigensolvesWithBlocks() throws {
-        let directory = try MPITestSupport.temporaryDirectory("signal-blocks")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("run.toml").path
-        try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
-        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
-        let args = ["spectrum", "--config", config, "--at", "init", "--ggn", "--blocks", "layers"]
-        let log = try Self.interrupt(args + ["--out", out], in: directory) { $0.contains("eigen-decomposition of H") }
-        #expect(log.contains("stopped: signal before the eigen-decomposition of G"), "\(log)")
-
-        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"])
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("spectra done: H"), "\(resumed.stderr)")
-        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference, "--quiet"])
-        try #require(whole.status == 0, "\(whole.stderr)")
+        let run = try Self.stopAndResume(["--ggn", "--blocks", "layers"], name: "signal-blocks") { $0.contains("eigen-decomposition of H") }
+        defer { try? FileManager.default.removeItem(at: run.directory) }
+        #expect(run.log.contains("stopped: signal before the eigen-decomposition of G"), "\(run.log)")
+        try #require(run.resumed.status == 0, "\(run.resumed.stderr)")
+        #expect(run.resumed.stderr.contains("spectra done: H"), "\(run.resumed.stderr)")
         let files = ["eigenvalues.npy", "ggn_eigenvalues.npy"] + ["layer1", "layer2"].flatMap { ["blocks/\($0).npy", "blocks/ggn_\($0).npy"] }
         for file in files {
-            let difference = try Self.maxRelativeDifference("\(out)/\(file)", "\(reference)/\(file)")
+            let difference = try Self.maxRelativeDifference("\(run.out)/\(file)", "\(run.reference)/\(file)")
             #expect(difference <= 1e-10, "\(file): relative difference \(difference)")
         }
-        let summary = try String(contentsOfFile: out + "/summary.json", encoding: .utf8)
+        let summary = try String(contentsOfFile: run.out + "/summary.json", encoding: .utf8)
         #expect(summary.contains("\"blocks\"") && summary.contains("\"gaussNewtonBlocks\""))
     }
 
