@@ -4,7 +4,7 @@
 # and trained parameters, side by side in one run —
 #   Landscape on $NP ranks: `landscape bench throughput` (its "HVP" rows: the operator with the kept
 #     linearisation and the allreduce; "HVP (recomputed)"; "HVP (bare)": the local product alone; and
-#     its "Inside Lanczos" line). `bench throughput` always runs at the seed's initialisation, so the
+#     its "Inside Krylov methods" table). `bench throughput` always runs at the seed's initialisation, so the
 #     HVP is also timed at the trained point inside `landscape top --checkpoint` (the operator seconds
 #     of a Lanczos run whose budget is 20 blocks of B at the reference shape and 1 at the large one,
 #     less its 1-direction residual check, per block);
@@ -123,10 +123,9 @@ for shape in shapes:   # this run's shapes only
             seen.add(key)
             name = "HVP" + (f" ({x['variant']})" if x.get("variant") else "")
             rows.append(("Landscape bench throughput (init)", name, x["directions"], x["secondsMedian"], x["secondsMedian"] / x["directions"], None, x["secondsMinimum"]))
-        if t.get("lanczos"):
-            l = t["lanczos"]
-            lanczos.append(f"Inside Lanczos ({path.parent.name}; 10 largest, blocks of 4, {l['matvecs']} matvecs): "
-                           f"{l['secondsPerDirection']:.4g} s per direction, bare {l['bareSecondsPerDirection']:.4g} at B = 4: ratio {l['ratio']:.2f}×")
+        for l in t.get("insideKrylov", []):
+            lanczos.append(f"Inside {l['method']} ({path.parent.name}; {l['matvecs']} matvecs): "
+                           f"{l['secondsPerDirection']:.4g} s per direction, bare {l['bareSecondsPerDirection']:.4g} at B = {l['directionsPerCall']}: ratio {l['ratio']:.2f}×")
     tops = {}
     for path in sorted(d.glob("top-*/summary.json")):
         s = json.loads(path.read_text()); b = int(path.parent.name.split("-")[1])

@@ -83,14 +83,18 @@ public struct ThroughputBenchmark {
         public var dgemmGFLOPSPerRank: [Double]
         public var dgemmSize: Int
         public var measurements: [Measurement]
-        /// The Hessian-vector products inside a real block Lanczos run (the 10 largest eigenpairs,
-        /// blocks of 4, as `landscape top` runs them): operator seconds per direction, against the
-        /// bare product's per direction at B = 4 measured in the same job.
-        public var lanczos: LanczosMatvec?
+        /// The Hessian-vector products inside real Krylov runs — block Lanczos as `landscape top`
+        /// runs it, SLQ as `density`, Hutchinson as `trace`, MINRES-QLP as Newton-MR: operator
+        /// seconds per direction, against the bare local product's per direction at the same B,
+        /// measured in the same job.
+        public var insideKrylov: [KrylovMatvec]
         public var flopCount: String
     }
 
-    public struct LanczosMatvec: Codable, Sendable {
+    public struct KrylovMatvec: Codable, Sendable {
+        public var method: String
+        /// Directions per operator call (the B of the bare product it is compared with).
+        public var directionsPerCall: Int
         public var matvecs: Int
         public var operatorSeconds: Double
         public var secondsPerDirection: Double
@@ -178,18 +182,34 @@ public struct ThroughputBenchmark {
                                 median(seconds), seconds.count))
         }
 
-        // A matvec where users feel it: inside Lanczos (top), against the bare product of the same B.
-        var lanczos: LanczosMatvec?
+        // A matvec where users feel it: inside each Krylov method, against the bare product of the same B.
+        var insideKrylov: [KrylovMatvec] = []
         if everyRankKeeps, m >= 40 {
-            let settings = LanczosSettings(count: 10, which: .largest, tolerance: 1e-8, blockSize: 4, basis: min(72, m), maxMatvecs: 2000,
-                                           seed: configuration.seed)
-            let result = try Lanczos(settings).run(hessian)
-            let block = Array(batch.prefix(m * 4)) + [Double](repeating: 0.5, count: max(0, m * 4 - batch.count))
-            let bare = try timeCalls { sink += hessian.localSums(block, count: 4)[0] }
-            let perDirection = try world.allreduce(result.seconds.operator_, .max) / Double(result.matvecs)
-            let bareDirection = median(bare) / 4
-            lanczos = LanczosMatvec(matvecs: result.matvecs, operatorSeconds: result.seconds.operator_, secondsPerDirection: perDirection,
-                                    bareSecondsPerDirection: bareDirection, ratio: perDirection / bareDirection)
+            func measure(_ method: String, directionsPerCall b: Int, _ run: (TimedOperator) throws -> Void) throws {
+                let timed = TimedOperator(hessian)
+                try run(timed)
+                let block = Array(batch.prefix(m * b)) + [Double](repeating: 0.5, count: max(0, m * b - batch.count))
+                let bare = try timeCalls { sink += hessian.localSums(block, count: b)[0] }
+                let operatorSeconds = try world.allreduce(timed.seconds, .max)
+                let perDirection = operatorSeconds / Double(timed.directions), bareDirection = median(bare) / Double(b)
+                insideKrylov.append(KrylovMatvec(method: method, directionsPerCall: b, matvecs: timed.directions, operatorSeconds: operatorSeconds,
+                                                 secondsPerDirection: perDirection, bareSecondsPerDirection: bareDirection,
+                                                 ratio: perDirection / bareDirection))
+            }
+            let seed = configuration.seed
+            try measure("top: block Lanczos, 10 largest, blocks of 4", directionsPerCall: 4) {
+                _ = try Lanczos(LanczosSettings(count: 10, which: .largest, tolerance: 1e-8, blockSize: 4, basis: min(72, m),
+                                                maxMatvecs: 2000, seed: seed)).run($0)
+            }
+            try measure("density: SLQ, 4 probes × 30 steps", directionsPerCall: 4) {
+                _ = try StochasticLanczosQuadrature(steps: min(30, m), seed: seed).quadratures($0, probes: [0, 1, 2, 3])
+            }
+            try measure("trace: Hutchinson, 64 probes in blocks of 8", directionsPerCall: 8) {
+                _ = try TraceEstimator(TraceSettings(method: .hutchinson, maxMatvecs: 64, minimumSamples: 64, blockSize: 8, seed: seed)).run($0)
+            }
+            try measure("MINRES-QLP: H x = v, 40 iterations", directionsPerCall: 1) {
+                _ = try MinimumResidualQLP(tolerance: 1e-300, maxIterations: 40, maxCycles: 1).solve($0, single)
+            }
         }
 
         let gradientSeconds = median(timed.first { $0.0 == .gradient }!.3)
@@ -206,7 +226,7 @@ public struct ThroughputBenchmark {
         let report = Report(
             model: model.summary, widths: model.layerWidths, parameters: m, samples: n, data: dataset.description, ranks: world.size,
             blasThreadsPerRank: Int(openblas_get_num_threads()), dgemmGFLOPSPerRank: peak, dgemmSize: dgemmSize,
-            measurements: measurements, lanczos: lanczos, flopCount: model.flopCountDescription)
+            measurements: measurements, insideKrylov: insideKrylov, flopCount: model.flopCountDescription)
         // Keep `sink` alive on every rank (and make sure the results were finite).
         guard sink.isFinite else { throw CollectiveFailure(message: "bench throughput: a product was not finite") }
         if world.isRoot {
@@ -256,10 +276,13 @@ public struct ThroughputBenchmark {
                                 x.operation.rawValue + (x.variant.map { " (\($0))" } ?? ""), x.directions, x.secondsMedian, x.secondsMinimum, x.samplesPerSecond,
                                 x.gflopPerCall, x.gflopPerSecond, 100 * x.fractionOfDgemm, x.perDirectionOverGradient))
         }
-        if let l = r.lanczos {
-            lines.append("")
-            lines.append(String(format: "Inside Lanczos (10 largest, blocks of 4, %d matvecs): %.4g s per direction against the bare product's %.4g at B = 4: %.2f×",
-                                l.matvecs, l.secondsPerDirection, l.bareSecondsPerDirection, l.ratio))
+        if !r.insideKrylov.isEmpty {
+            lines += ["", "Inside Krylov methods (the operator's seconds per direction against the bare local product's at the same B):", "",
+                      "| method | B | matvecs | s / direction | bare s / direction | ratio |", "|---|---|---|---|---|---|"]
+            for k in r.insideKrylov {
+                lines.append(String(format: "| %@ | %d | %d | %.4g | %.4g | %.2f× |", k.method, k.directionsPerCall, k.matvecs,
+                                    k.secondsPerDirection, k.bareSecondsPerDirection, k.ratio))
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -269,4 +292,23 @@ private func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     let middle = sorted.count / 2
     return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// An operator that counts the directions it is applied to and the seconds spent inside it: the
+/// benchmark's view of a Krylov method's matvecs (a reference type, since `apply` is not mutating).
+private final class TimedOperator: SymmetricOperator {
+    let base: any SymmetricOperator
+    var seconds = 0.0
+    var directions = 0
+
+    init(_ base: any SymmetricOperator) { self.base = base }
+
+    var dimension: Int { base.dimension }
+    var communicator: Communicator { base.communicator }
+
+    func apply(_ v: [Double], count: Int) throws -> [Double] {
+        let clock = Stopwatch()
+        defer { seconds += clock.seconds; directions += count }
+        return try base.apply(v, count: count)
+    }
 }
