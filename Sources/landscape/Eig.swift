@@ -29,7 +29,7 @@ struct Eig: MPICommand {
     @Option(parsing: .unconditional, help: "Block size of the block-cyclic distribution.")
     var block: Int = 64
 
-    @Option(help: "Eigensolver: auto (the fastest measured for the job), elpa, scalapack, or one method: elpa1, elpa2, pdsyev, pdsyevd, pdsyevr.")
+    @Option(help: "Eigensolver: auto (the fastest measured for the job), elpa, scalapack, or one method: elpa1, elpa2, pdsyev, pdsyevd, pdsyevr, dsyevd_2stage (eigenvalues, one process).")
     var solver: EigensolverChoice = .auto
 
     @Flag(help: "Accept an asymmetric matrix and diagonalise its symmetric part (A + Aᵀ)/2.")

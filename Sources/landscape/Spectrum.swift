@@ -33,7 +33,7 @@ struct Spectrum: MPICommand {
     @Flag(help: "Write H (and G) as NPY through MPI-IO: hessian.npy, gauss_newton.npy.") var saveHessian = false
     @Option(help: ArgumentHelp("Spectra of H's diagonal blocks: none (default), layers, weights-biases or a block file FILE.toml (docs/anatomy.md); blocks/<name>.npy, per-block inertia, outliers and traces, and ‖H − blockdiag(H)‖_F / ‖H‖_F.", valueName: "partition"))
     var blocks: String = "none"
-    @Option(parsing: .unconditional, help: ArgumentHelp("Eigensolver: auto (default), elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr. [eig.solver]", valueName: "solver"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Eigensolver: auto (default), elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd, pdsyevr or dsyevd_2stage. [eig.solver]", valueName: "solver"))
     var solver: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues with |λ| ≤ this count as zero (default M·ε·max|λ|). [eig.zero-tolerance]", valueName: "tol"))
     var zeroTolerance: String?

@@ -27,7 +27,7 @@ struct Sweep: MPICommand {
     @Option(help: ArgumentHelp("Run only slice I of N (0-based) of the points, e.g. a job-array task's $SLURM_ARRAY_TASK_ID/N.", valueName: "I/N"))
     var slice: String?
     @Flag(help: "Run no points; only write the sweep-level files from what is on disk.") var aggregateOnly = false
-    @Option(help: "Eigensolver for every point: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd or pdsyevr (default: eig.solver of --config).") var solver: EigensolverChoice?
+    @Option(help: "Eigensolver for every point: auto, elpa, scalapack, elpa1, elpa2, pdsyev, pdsyevd, pdsyevr or dsyevd_2stage (default: eig.solver of --config).") var solver: EigensolverChoice?
     @Option(help: ArgumentHelp("Every point's spectrum also per diagonal block: none (default), layers or weights-biases (per-block outliers in summary.csv).", valueName: "partition"))
     var blocks: String = "none"
     @Option(help: ArgumentHelp("Eigenvectors of every point's H: none (default), top:K, bottom:K or all, with their anatomy (class-mean overlap and layer masses in summary.csv).", valueName: "selection"))

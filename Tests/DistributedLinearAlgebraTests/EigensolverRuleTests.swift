@@ -9,11 +9,17 @@ import Testing
                                 grid: (rows: grid.0, columns: grid.1)).solver
     }
 
+    /// One process, eigenvalues only: MRRR below 2000, LAPACK's two-stage driver from there —
+    /// with or without ELPA.
+    @Test func eigenvaluesOnlyOnOneProcess() throws {
+        #expect(try auto(.none, n: 1999, grid: (1, 1)) == .scalapack(.pdsyevr))
+        #expect(try auto(.none, n: 2000, grid: (1, 1)) == .twoStage)
+        #expect(try auto(.none, n: 12000, grid: (1, 1)) == .twoStage)
+        #expect(try Eigensolver.resolve(.auto, selection: .none, n: 3000, blockSize: 64, grid: (rows: 1, columns: 1)).note == nil)
+    }
+
     @Test func eigenvaluesOnly() throws {
         try #require(ELPAEigensolver.isAvailable, "the rule is ELPA's; unset LANDSCAPE_DISABLE_ELPA")
-        // One process: MRRR below 3000, ELPA 2-stage from there.
-        #expect(try auto(.none, n: 2999, grid: (1, 1)) == .scalapack(.pdsyevr))
-        #expect(try auto(.none, n: 3000, grid: (1, 1)) == .elpa(.two))
         // Several processes: PDSYEV below 2000, ELPA 2-stage from there, on any grid shape.
         for grid in [(1, 2), (2, 1), (2, 2), (1, 3)] {
             #expect(try auto(.none, n: 1999, grid: grid) == .scalapack(.pdsyev))

@@ -82,6 +82,21 @@ extension MPIJobs {
                           vectors: "none")
     }
 
+    /// LAPACK's DSYEVD_2STAGE on one process, in place on the 1 × 1 local piece (ld = M, and a
+    /// block size that divides nothing); refused with eigenvectors or on several ranks.
+    @Test func twoStageOnOneProcess() throws {
+        for (n, block) in [(45, 7), (130, 64)] {
+            try solveAndCheck(SymmetricTestMatrix(n: n, seed: 5), np: 1, extra: ["--block", "\(block)", "--solver", "dsyevd_2stage"], vectors: "none")
+        }
+        for (np, vectors) in [(2, "none"), (1, "top:3")] {
+            let out = try MPITestSupport.temporaryDirectory("eig-2stage").appendingPathComponent("out").path
+            let run = try MPITestSupport.run(np: np, ["eig", "--test-matrix", "householder:200", "--vectors", vectors, "--solver", "dsyevd_2stage", "--out", out])
+            let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(run.status == 2 && lines.count == 1 && lines[0].contains("eigenvalues only, on one process"), "np \(np) \(vectors): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+
     @Test(arguments: ["top:4", "bottom:3", "top:100"], ["pdsyevr", "elpa1", "elpa2"])
     func subsetsByIndex(vectors: String, solver: String) throws {
         try solveAndCheck(SymmetricTestMatrix(n: 40, seed: 9), np: 3, extra: ["--grid", "1x3", "--block", "7", "--solver", solver], vectors: vectors)

@@ -365,7 +365,7 @@ public struct SpectrumJob {
         // An expectation from the cost model's rates (docs/scaling.md), so a long solve is not silent.
         let rates = CostModel()
         var rate = rates.scalapackEigenvaluesRate
-        if selection != .none { rate = rates.eigenvectorsRate } else if case .elpa = solverForThis { rate = rates.eigenvaluesRate }
+        if selection != .none { rate = rates.eigenvectorsRate } else if solverForThis.isTwoStage { rate = rates.eigenvaluesRate }
         let expected = pow(Double(m), 3) / Double(world.size) / (rate * 1e9)
         context.progress.say("spectrum: eigen-decomposition of \(target.name) (\(solverForThis)); expected ≈ \(Int(expected.rounded(.up))) s at this machine's measured rate")
         let decomposition = try context.timings.measure("eigensolve \(target.name)", method: solverForThis.description, on: world) {
