@@ -67,15 +67,20 @@ public struct CostModel: Sendable {
         // `.auto` never throws: it picks the path the model supports.
         let assembler = try! CurvatureAssembly(model: model)
         let elpa = ELPAEigensolver(stage: vectors == .none ? .two : .one)
-        let work = useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
+        // As `auto` does: one process, eigenvalues only, from the threshold on → DSYEVD_2STAGE,
+        // whose workspace LAPACK's own query gives.
+        let twoStage = p == 1 && vectors == .none && m >= Eigensolver.singleProcessTwoStageThreshold
+        let work = twoStage ? ((try? TwoStageEigensolver().workspaceBytes(n: m)) ?? 0)
+            : useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
             : (vectors == .none ? 0.35 : 2.4) * piece   // PDSYEV 'N' / PDSYEVD, measured like ELPA's
+        let method = twoStage ? Eigensolver.twoStage.description : useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"
         let factors = Double(assembler.workingBytes(samples: shard))
         // The run's own accounting (MemoryAccount), with the workspace estimated instead of queried.
         let account = MemoryAccount(localRows: rows, localColumns: columns, gridColumns: grid.columns, blockSize: blockSize,
                                     n: m, matrices: Int(matrices), vectors: vectors != .none, workspace: work, extraBytes: factors)
         var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? (residual ? "s (H, G, R)" : "s (H, G)") : "")", account.matrices)]
         if vectors != .none { bytes.append(("eigenvectors", account.eigenvectors)) }
-        bytes.append(("eigensolver work arrays (\(useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"))", account.workspace))
+        bytes.append(("eigensolver work arrays (\(method))", account.workspace))
         bytes.append((assembler.method == .sampleGEMM ? "per-sample factors of \(shard) samples" : "assembly panels", factors))
         bytes.append(("symmetrisation panels, eigenvalues, process baseline", account.panel + account.other - factors + account.baseline))
         let gemm = assembler.flops(samples: n) * (gaussNewtonSplit ? 2 : 1)
