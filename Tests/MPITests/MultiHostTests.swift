@@ -65,11 +65,19 @@ extension MPIJobs {
         }
     }
 
-    /// A run of `spectrum` that trains first (checkpoints every 2000 steps) loses host 2 — every
-    /// process in its namespace killed — during training: Open MPI ends the job with its message
-    /// well within 60 s, and the same command with --resume, on the same hosts, finishes with the
-    /// spectrum of an uninterrupted run on one host.
-    @Test func aLostHostEndsTheJobAndResumeFinishesIt() throws {
+    enum HostLoss: String, CaseIterable, Sendable {
+        /// Every process in the host's namespace gets SIGKILL (a crashed node): connections reset.
+        case killed
+        /// The host's link goes down with its processes alive (a cut cable): nothing is reset,
+        /// only TCP keepalive notices (launch/mpirun sets it for test hosts).
+        case cutOff
+    }
+
+    /// A run of `spectrum` that trains first (checkpoints every 2000 steps) loses host 2 during
+    /// training: Open MPI ends the job with its message within 60 s, and the same command with
+    /// --resume, on the same hosts, finishes with the spectrum of an uninterrupted run on one host.
+    @Test(arguments: HostLoss.allCases)
+    func aLostHostEndsTheJobAndResumeFinishesIt(loss: HostLoss) throws {
         let directory = try MPITestSupport.temporaryDirectory("multihost-loss")
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("run.toml").path
@@ -111,14 +119,21 @@ extension MPIJobs {
         let started = MPITestSupport.wait(timeout: 120) { FileManager.default.fileExists(atPath: train + "params-2000.npy") || !process.isRunning }
         let midRun = started && process.isRunning && !FileManager.default.fileExists(atPath: train + "params.npy")
         let host = TestHosts.shared.names[1]
-        let killed = TestHosts.shared.killEverything(on: host)
+        let processes = TestHosts.shared.processes(on: host).count
+        switch loss {
+        case .killed: TestHosts.shared.killEverything(on: host)
+        case .cutOff: TestHosts.shared.setLink(of: host, up: false)
+        }
         let lost = Date()
         let ended = MPITestSupport.wait(timeout: 90) { !process.isRunning }
         let seconds = Date().timeIntervalSince(lost)
-        if !ended { TestHosts.shared.killEverything(on: TestHosts.shared.names[0]); process.terminate() }
+        // Back on the network, and nothing of the lost job left on it (or anywhere).
+        TestHosts.shared.setLink(of: host, up: true)
+        if !ended { for name in TestHosts.shared.names { TestHosts.shared.killEverything(on: name) }; kill(process.processIdentifier, SIGKILL) }
+        TestHosts.shared.killEverything(on: host)
         process.waitUntilExit()
-        print("MultiHost: the job ended \(String(format: "%.2f", seconds)) s after host \(host) was lost (\(killed) processes killed)")
-        try #require(midRun && killed >= 3, "host \(host) was not lost in mid-training (killed \(killed) processes): \(text())")
+        print("MultiHost: the job ended \(String(format: "%.2f", seconds)) s after host \(host) was \(loss) (\(processes) processes there)")
+        try #require(midRun && processes >= 3, "host \(host) was not lost in mid-training (\(processes) processes there): \(text())")
         #expect(ended && seconds < 60, "the job went on \(seconds) s after losing \(host)")
         #expect(process.terminationStatus != 0)
         #expect(text().contains("lost communication with a remote daemon") && text().contains(host), "\(text())")
@@ -150,7 +165,11 @@ extension MPIJobs {
             (4, try file("missing", generated + "\(missing) slots=2\n"), "test host '\(missing)' in"),
             (2, try file("unresolved", "nosuchhost.invalid slots=2\n"), "host 'nosuchhost.invalid' in"),
             (2, try file("unreachable", "\(TestHosts.shared.net).99 slots=2\n"), "is unreachable"),
-            (5, try TestHosts.shared.hostfile(hosts: 2), "NP=5 ranks but")]
+            (5, try TestHosts.shared.hostfile(hosts: 2), "NP=5 ranks but"),
+            (6, try TestHosts.shared.hostfile(hosts: 3), "test host '\(TestHosts.shared.names[2])' in")]
+        // Host 3 is cut off the network (its namespace is there, its link is down).
+        TestHosts.shared.setLink(of: TestHosts.shared.names[2], up: false)
+        defer { TestHosts.shared.setLink(of: TestHosts.shared.names[2], up: true) }
         for c in cases {
             let start = Date()
             let run = try Self.launch(np: c.np, hostfile: c.hostfile, ["info"], timeout: 30)
@@ -159,6 +178,17 @@ extension MPIJobs {
                     "\(c.hostfile): status \(run.status): \(run.stderr)")
             #expect(Date().timeIntervalSince(start) < 10, "\(c.hostfile): \(Date().timeIntervalSince(start)) s")
         }
+        // Without the probe, the cut-off host's daemon cannot call mpirun back and exits; Open MPI
+        // daemonizes it, so mpirun would wait forever. The documented remedy — the daemon kept
+        // attached to the agent — makes the launch fail in seconds.
+        var environment = Self.environment(np: 6, hostfile: try TestHosts.shared.hostfile(hosts: 3))
+        environment["PROBE_HOSTS"] = "0"
+        environment["OMPI_MCA_orte_leave_session_attached"] = "1"
+        let start = Date()
+        let unprobed = try MPITestSupport.execute([Self.wrapper, "info"], environment: environment, timeout: 60)
+        #expect(unprobed.status != 0 && unprobed.status != -1 && unprobed.stderr.contains("unable to reliably start one or more daemons"),
+                "\(unprobed.status): \(unprobed.stderr)")
+        #expect(Date().timeIntervalSince(start) < 20)
         // The same too-many-ranks with plain mpirun (given the agent and the subnet, as the wrapper
         // gives them): Open MPI starts the daemons, then refuses, naming the cause.
         let subnet = "\(TestHosts.shared.net).0/24"
@@ -168,6 +198,24 @@ extension MPIJobs {
                                                 "--mca", "btl_tcp_if_include", subnet, MPITestSupport.landscape, "info"],
                                                environment: MPITestSupport.mpiEnvironment, timeout: 30)
         #expect(plain.status != 0 && plain.stderr.contains("There are not enough slots available"), "\(plain.stderr)")
+    }
+
+    /// `launch/test-hosts up` where the kernel refuses network namespaces (here: root without
+    /// CAP_SYS_ADMIN and CAP_NET_ADMIN) fails in one line naming what is missing, leaving nothing.
+    @Test func upFailsLoudlyWithoutNamespaces() throws {
+        let directory = try MPITestSupport.temporaryDirectory("multihost-refused")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let prefix = "ltx\(getpid() % 10_000_000)"
+        let run = try MPITestSupport.execute(["setpriv", "--bounding-set", "-sys_admin,-net_admin", TestHosts.shared.script, "up", "1"],
+                                             environment: ["TEST_HOSTS_PREFIX": prefix, "TEST_HOSTS_NET": "10.77.255",
+                                                           "TEST_HOSTS_FILE": directory.appendingPathComponent("hosts").path],
+                                             timeout: 30)
+        #expect(run.status == 1 && run.stderr.split(separator: "\n").count == 1
+                && run.stderr.contains("refused a network namespace") && run.stderr.contains("CAP_SYS_ADMIN"), "\(run.status): \(run.stderr)")
+        let links = try MPITestSupport.execute(["ip", "-o", "link", "show"], timeout: 10).stdout
+        let namespaces = try MPITestSupport.execute(["ip", "netns", "list"], timeout: 10).stdout
+        #expect(!links.contains(prefix) && !namespaces.contains(prefix), "left behind: \(links)\(namespaces)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("hosts").path))
     }
 }
 }
@@ -243,14 +291,20 @@ final class TestHosts: @unchecked Sendable {
         }
     }
 
-    /// The host disappears: SIGKILL to every process in its namespace (Open MPI's daemon and its
-    /// ranks). How many there were.
-    @discardableResult
-    func killEverything(on host: String) -> Int {
-        let pids = ((try? MPITestSupport.execute(["ip", "netns", "pids", host], timeout: 10).stdout) ?? "")
+    /// The processes in a host's namespace (Open MPI's daemon and its ranks).
+    func processes(on host: String) -> [Int32] {
+        ((try? MPITestSupport.execute(["ip", "netns", "pids", host], timeout: 10).stdout) ?? "")
             .split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
-        for pid in pids { kill(pid, SIGKILL) }
-        return pids.count
+    }
+
+    /// The host disappears: SIGKILL to every process in its namespace.
+    func killEverything(on host: String) {
+        for pid in processes(on: host) { kill(pid, SIGKILL) }
+    }
+
+    /// The host's link (its veth's end on the bridge) down or up again.
+    func setLink(of host: String, up: Bool) {
+        _ = try? MPITestSupport.execute(["ip", "link", "set", "\(host)v", up ? "up" : "down"], timeout: 10)
     }
 }
 
