@@ -65,6 +65,40 @@ extension MPIJobs {
         }
     }
 
+    /// The lost-host job and its uninterrupted run on one host (4 ranks), made once per suite run: `spectrum`
+    /// training a small MLP first, 10000 GD steps with a checkpoint every 1000.
+    final class Training: @unchecked Sendable {
+        let directory: URL
+        let config: String, reference: String
+        init() throws {
+            // Inside the test hosts' directory, removed with them at the end of the suite.
+            directory = TestHosts.shared.directory.appendingPathComponent("training")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            config = directory.appendingPathComponent("run.toml").path
+            reference = directory.appendingPathComponent("reference").path
+            try """
+                seed = 11
+                [data]
+                kind = "clusters"
+                samples = 61
+                classes = 3
+                dimension = 5
+                [model]
+                layers = [7, 6]
+                activation = "tanh"
+                loss = "cross-entropy"
+                [train]
+                learning-rate = 0.2
+                steps = 10000
+                record-every = 1000
+                checkpoint-every = 1000
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            let whole = try MPITestSupport.run(np: 4, ["spectrum", "--config", config, "--quiet", "--out", reference], timeout: 300)
+            guard whole.status == 0 else { throw TestHostsUnavailable(reason: "the reference run on one host failed: \(whole.stderr)") }
+        }
+    }
+    static let training = Result { try Training() }
+
     enum HostLoss: String, CaseIterable, Sendable {
         /// Every process in the host's namespace gets SIGKILL (a crashed node): connections reset.
         case killed
@@ -73,36 +107,16 @@ extension MPIJobs {
         case cutOff
     }
 
-    /// A run of `spectrum` that trains first (checkpoints every 2000 steps) loses host 2 during
+    /// A run of `spectrum` that trains first (checkpoints every 1000 steps) loses host 2 during
     /// training: Open MPI ends the job with its message within 60 s, and the same command with
     /// --resume, on the same hosts, finishes with the spectrum of an uninterrupted run on one host.
     @Test(arguments: HostLoss.allCases)
     func aLostHostEndsTheJobAndResumeFinishesIt(loss: HostLoss) throws {
+        let fixture = try Self.training.get()
         let directory = try MPITestSupport.temporaryDirectory("multihost-loss")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("run.toml").path
-        try """
-            seed = 11
-            [data]
-            kind = "clusters"
-            samples = 61
-            classes = 3
-            dimension = 5
-            [model]
-            layers = [7, 6]
-            activation = "tanh"
-            loss = "cross-entropy"
-            [train]
-            learning-rate = 0.2
-            steps = 20000
-            record-every = 1000
-            checkpoint-every = 2000
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        let args = ["spectrum", "--config", config, "--quiet"]
-        let reference = directory.appendingPathComponent("reference").path, out = directory.appendingPathComponent("out").path
-        let whole = try MPITestSupport.run(np: 4, args + ["--out", reference], timeout: 300)
-        try #require(whole.status == 0, "one host: \(whole.stderr)")
-
+        let args = ["spectrum", "--config", fixture.config, "--quiet"]
+        let out = directory.appendingPathComponent("out").path
         let hostfile = try TestHosts.shared.hostfile(hosts: 2)
         let log = directory.appendingPathComponent("log")
         let process = Process()
@@ -116,7 +130,7 @@ extension MPIJobs {
         try process.run()
         func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
         let train = out + "/train/"
-        let started = MPITestSupport.wait(timeout: 120) { FileManager.default.fileExists(atPath: train + "params-2000.npy") || !process.isRunning }
+        let started = MPITestSupport.wait(timeout: 120) { FileManager.default.fileExists(atPath: train + "params-1000.npy") || !process.isRunning }
         let midRun = started && process.isRunning && !FileManager.default.fileExists(atPath: train + "params.npy")
         let host = TestHosts.shared.names[1]
         let processes = TestHosts.shared.processes(on: host).count
@@ -143,7 +157,7 @@ extension MPIJobs {
         try #require(resumed.status == 0, "--resume: \(resumed.stderr)")
         #expect(resumed.stdout.contains("resuming at step"), "\(resumed.stdout)")
         for file in ["train/params.npy", "final/eigenvalues.npy", "init/eigenvalues.npy"] {
-            let a = try NPYArray(contentsOf: out + "/" + file).values, b = try NPYArray(contentsOf: reference + "/" + file).values
+            let a = try NPYArray(contentsOf: out + "/" + file).values, b = try NPYArray(contentsOf: fixture.reference + "/" + file).values
             #expect(MPITestSupport.maxRelativeDifference(a, b) <= 1e-10, "\(file) after the resume")
         }
     }
@@ -172,7 +186,9 @@ extension MPIJobs {
         defer { TestHosts.shared.setLink(of: TestHosts.shared.names[2], up: true) }
         for c in cases {
             let start = Date()
-            let run = try Self.launch(np: c.np, hostfile: c.hostfile, ["info"], timeout: 30)
+            var environment = Self.environment(np: c.np, hostfile: c.hostfile)
+            environment["HOST_PROBE_TIMEOUT"] = "2"
+            let run = try MPITestSupport.execute([Self.wrapper, "info"], environment: environment, timeout: 30)
             let lines = run.stderr.split(separator: "\n")
             #expect(run.status == 2 && lines.count == 1 && run.stderr.contains(c.message) && run.stdout.isEmpty,
                     "\(c.hostfile): status \(run.status): \(run.stderr)")
@@ -259,11 +275,17 @@ final class TestHosts: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Hosts of earlier test runs whose process is gone (state directories lt<pid>).
+    /// Hosts of earlier test runs whose process is gone (state directories lt<pid>), and their
+    /// temporary directories.
     func removeLeftovers() {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? [] where name.hasPrefix("lt") {
-            guard let pid = Int32(name.dropFirst(2)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+        func gone(_ pid: Int32?) -> Bool { pid.map { kill($0, 0) != 0 && errno == ESRCH } ?? false }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? [] where name.hasPrefix("lt") && gone(Int32(name.dropFirst(2))) {
             _ = try? MPITestSupport.execute([script, "down"], environment: environment(prefix: name), timeout: 60)
+        }
+        let temporary = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        where name.hasPrefix("landscape-test-hosts-") && gone(Int32(name.dropFirst("landscape-test-hosts-".count))) {
+            try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
         }
     }
 
