@@ -14,13 +14,12 @@ extension MPIJobs {
     static let wrapper = repository.appendingPathComponent("launch/mpirun").path
 
     /// `launch/mpirun` (NP ranks, HOSTFILE) on the test binary.
-    static func launch(np: Int, hostfile: String, _ args: [String], flags: String = "", timeout: TimeInterval = 120) throws -> MPIRun {
-        try MPITestSupport.execute([wrapper] + args, environment: environment(np: np, hostfile: hostfile, flags: flags), timeout: timeout)
+    static func launch(np: Int, hostfile: String, _ args: [String], timeout: TimeInterval = 120) throws -> MPIRun {
+        try MPITestSupport.execute([wrapper] + args, environment: environment(np: np, hostfile: hostfile), timeout: timeout)
     }
 
-    static func environment(np: Int, hostfile: String, flags: String = "") -> [String: String] {
-        MPITestSupport.mpiEnvironment.merging(["NP": "\(np)", "HOSTFILE": hostfile, "LANDSCAPE": MPITestSupport.landscape,
-                                                "MPI_FLAGS": flags]) { $1 }
+    static func environment(np: Int, hostfile: String) -> [String: String] {
+        MPITestSupport.mpiEnvironment.merging(["NP": "\(np)", "HOSTFILE": hostfile, "LANDSCAPE": MPITestSupport.landscape, "MPI_FLAGS": ""]) { $1 }
     }
 
     /// The ranks' hosts as `landscape info` lists them, in rank order.
@@ -254,6 +253,7 @@ final class TestHosts: @unchecked Sendable {
     }
 
     func up() throws {
+        try Self.installIproute2()
         removeLeftovers()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // A /24 of 10.77.x.0 that nothing on this machine routes yet.
@@ -267,6 +267,20 @@ final class TestHosts: @unchecked Sendable {
         guard run.status == 0 else {
             down()
             throw TestHostsUnavailable(reason: "launch/test-hosts up \(Self.count) failed (status \(run.status)): \(run.stderr)\(run.stdout)")
+        }
+    }
+
+    /// `ip` (Debian's iproute2, absent from minimal images), installed when missing: a test tool,
+    /// as shellcheck is, not a dependency of the program.
+    static func installIproute2() throws {
+        guard !["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains(where: FileManager.default.isExecutableFile(atPath:)) else { return }
+        let sudo = getuid() == 0 ? [] : ["sudo"]
+        for arguments in [["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-qq"],
+                          ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq", "iproute2"]] {
+            let run = try MPITestSupport.execute(sudo + arguments, timeout: 600)
+            guard run.status == 0 else {
+                throw TestHostsUnavailable(reason: "could not install iproute2 (\(arguments.joined(separator: " "))): \(run.stderr)")
+            }
         }
     }
 
