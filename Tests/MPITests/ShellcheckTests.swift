@@ -47,7 +47,7 @@ import Testing
         let scripts = try Self.scripts()
         let names = scripts.map { $0.replacingOccurrences(of: Self.repository.path + "/", with: "") }
         for expected in ["launch/mpirun", "launch/install-deps", "launch/slurm/local-cluster", "launch/slurm/spectrum.sbatch",
-                         "launch/slurm/sweep.sbatch", "launch/slurm/submit-sweep-array"] {
+                         "launch/slurm/sweep.sbatch", "launch/slurm/submit-sweep-array", "launch/test-hosts", "launch/test-hosts-agent"] {
             #expect(names.contains(expected), "\(expected) not found among \(names)")
         }
         let run = try MPIJobs.SlurmTests.shell([try Self.shellcheck()] + scripts, in: Self.repository, timeout: 120)
