@@ -58,7 +58,7 @@ public struct MemoryPlan: Sendable {
 
     /// The resident memory of a `landscape` process before any matrix (Swift runtime, Open MPI,
     /// OpenBLAS, ScaLAPACK, ELPA): 36 MiB measured here.
-    static let processBaseline = 40.0 * 1024 * 1024
+    public static let processBaseline = 40.0 * 1024 * 1024
 
     /// The solver for a job and its plan. When `auto` picked ELPA but ELPA's work arrays do not fit
     /// the memory each rank may use, ScaLAPACK (whose PDSYEV needs little beyond the matrix) is

@@ -55,6 +55,7 @@ extension MPIJobs {
         ("trace sketch", ["trace", "--at", "init", "--method", "hutch++", "--max-matvecs", "1000000000000000000"], ["--max-matvecs 1000000000000000000", "--method hutchinson"], []),
         ("density probes", ["density", "--at", "init", "--probes", "1000000000000000000"], ["--probes 1000000000000000000"], []),
         ("density grid", ["density", "--at", "init", "--grid-points", "1000000000000000000"], ["--grid-points 1000000000000000000"], []),
+        ("train track-top", ["train", "--steps", "1", "--track-top", "1000000000000"], ["--track-top 1000000000000", "held in memory"], []),
     ]
 
     @Test(arguments: absurdSizes.indices)

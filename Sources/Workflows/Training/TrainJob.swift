@@ -9,6 +9,7 @@ import Optimization
 import Training
 import Configuration
 import Jobs
+import Planning
 
 /// `landscape train`: loads the data (each rank its shard), initialises (or resumes) the
 /// parameters, runs GD/SGD and writes the run directory: config.toml, train.csv, checkpoints,
@@ -77,6 +78,14 @@ public struct TrainJob {
         let inputs = try run.inputs(configuration, given: model)
         let (split, dataset, model, m) = (inputs.split, inputs.dataset, inputs.model, inputs.m)
         try configuration.train.validate(samples: dataset.globalCount)
+        if let top = configuration.train.trackTop {
+            // The tracker's Lanczos keeps a replicated basis of ≈ 4K + 32 vectors of M, its block
+            // buffers and the previous top K for the rotation: ≈ 6 vectors of M per tracked
+            // eigenvector plus 40; refused before training, not at the first tracked step.
+            let budget = try world.allreduce(MemoryPlan.defaultBudget(on: world), .min)
+            try MemoryPlan.requireFits(top, setting: "train.track-top", holding: "the tracked eigenvectors, their Lanczos basis and buffers (≈ 6 vectors of M = \(m) each)",
+                                       bytesEach: 48 * Double(m), baseBytes: MemoryPlan.processBaseline + 320 * Double(m), budget: budget)
+        }
 
         var state: TrainingState
         if let step = resumeStep {
