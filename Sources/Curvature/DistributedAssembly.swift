@@ -38,6 +38,7 @@ public struct DistributedHessianAssembly: Sendable {
             panel.append(contentsOf: block.panel)
             try communicator.allreduce(&panel, .sum)
             timing.reduce += clock.seconds
+            timing.reducedBytes += Double(panel.count * MemoryLayout<Double>.stride)
             matrix.store(rows: block.rows, firstColumn: block.firstColumn, panel: panel, scale: scale)
             done += 1
             progress(done, assembler.rowBlockCount)

@@ -53,6 +53,7 @@ public struct OperatorColumnAssembly: Sendable {
             clock = Stopwatch()
             try communicator.allreduce(&panel, .sum)
             timing.reduce += clock.seconds
+            timing.reducedBytes += Double(panel.count * MemoryLayout<Double>.stride)
             matrix.local.withUnsafeMutableBufferPointer { a in
                 while next < owned.count && owned[next].1 < start + width {
                     let (c, j) = owned[next]
@@ -68,9 +69,12 @@ public struct OperatorColumnAssembly: Sendable {
     }
 }
 
-/// Seconds an assembly spent computing (shard products) and reducing (allreduces).
+/// Seconds an assembly spent computing (shard products) and reducing (allreduces), and the bytes
+/// this rank handed to those allreduces (its payload: what leaves the rank is that times the
+/// algorithm's factor, 2(P − 1)/P for a ring).
 public struct AssemblyTiming: Sendable {
     public var compute = 0.0
     public var reduce = 0.0
+    public var reducedBytes = 0.0
     public init() {}
 }

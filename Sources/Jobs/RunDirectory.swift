@@ -95,6 +95,9 @@ public struct PhaseTimings: Codable, Sendable {
         /// The method the phase ran when there was a choice (an eigensolve's solver, as `auto` or
         /// the user picked it), so timings.json says what was measured; absent otherwise.
         public var method: String? = nil
+        /// Bytes each rank handed to the phase's reductions (the assembly's panels), in rank
+        /// order; absent for phases that count none.
+        public var bytes: [Double]? = nil
     }
     public var phases: [Phase] = []
 
@@ -112,11 +115,13 @@ public struct PhaseTimings: Codable, Sendable {
         return result
     }
 
-    /// Records a phase this rank timed itself (e.g. a sum of pieces); gathers every rank's value.
-    public mutating func record(_ name: String, seconds: Double, on communicator: Communicator) throws {
+    /// Records a phase this rank timed itself (e.g. a sum of pieces), with the bytes it reduced
+    /// when it counted them; gathers every rank's values.
+    public mutating func record(_ name: String, seconds: Double, bytes: Double? = nil, on communicator: Communicator) throws {
         let seconds = try communicator.allgather([seconds])
         let peaks = try communicator.allgather([peakResidentBytes()])
-        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks))
+        let bytes = try bytes.map { try communicator.allgather([$0]) }
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, bytes: bytes))
     }
 
     /// The slowest rank's seconds for each phase: what the user waited.

@@ -93,6 +93,13 @@ extension MPIJobs {
             let solves = (r.timings["phases"] as! [[String: Any]]).filter { ($0["name"] as! String).hasPrefix("eigensolve") }
             #expect(solves.map { $0["name"] as! String } == ["eigensolve H", "eigensolve G"])
             #expect(solves.allSatisfy { ($0["method"] as? String)?.isEmpty == false })
+            // The assembly's reduction payload: every rank hands the same row panels to the
+            // allreduces, which cover at least the upper triangle of H and at most all of it.
+            let m = Double(fixture.eigenvalues.count)
+            let reduce = try #require((r.timings["phases"] as! [[String: Any]]).first { ($0["name"] as! String) == "reduce hessian" })
+            let bytes = try #require(reduce["bytes"] as? [Double])
+            #expect(bytes.count == layout.np && Set(bytes).count == 1, "\(bytes)")
+            #expect(bytes[0] >= 8 * m * (m + 1) / 2 && bytes[0] <= 8 * m * m, "\(bytes[0]) for M = \(m)")
         }
     }
 

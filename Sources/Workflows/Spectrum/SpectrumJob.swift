@@ -324,7 +324,7 @@ public struct SpectrumJob {
                 }
             }
             try context.timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
-            try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, on: world)
+            try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, bytes: timing.reducedBytes, on: world)
             return matrix
         }
         let clock = Stopwatch()
