@@ -108,7 +108,7 @@ public struct CriticalJob {
                 let why = settings.l2 > 0 ? " with critical.l2 > 0 (the L2 term breaks rescaling; only a linear network keeps O(h))" : ""
                 throw InputError(setting: "critical.project-symmetries", "asked for \(model.summary), which has no continuous symmetry\(why); drop it (tanh and softplus have only permutations and sign flips)")
             }
-            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            let budget = try MemoryPlan.agreedBudget(memoryPerRank, on: world)
             let exactBytes = exactCurvatureBytes(dimension: m, groupSize: groups.group.size)
             if settings.method.assemblesHessian, exactBytes > Double(budget) {
                 throw InputError("--method \(settings.method.rawValue) assembles H (M = \(m)) at every step: ≈ \(formatBytes(Int(min(exactBytes, 1e18)))) per rank needed, \(formatBytes(budget)) available; use --method gauss-newton-mr or min-mode-following (matrix-free: Hessian–vector products only), larger groups (--group-size) or more ranks (or set --memory-per-rank)")

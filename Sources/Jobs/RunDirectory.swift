@@ -109,19 +109,18 @@ public struct PhaseTimings: Codable, Sendable {
                                     _ body: () throws -> T) throws -> T {
         let clock = Stopwatch()
         let result = try body()
-        let seconds = try communicator.allgather([clock.seconds])
-        let peaks = try communicator.allgather([peakResidentBytes()])
-        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method))
+        try record(name, seconds: clock.seconds, method: method, on: communicator)
         return result
     }
 
     /// Records a phase this rank timed itself (e.g. a sum of pieces), with the bytes it reduced
     /// when it counted them; gathers every rank's values.
-    public mutating func record(_ name: String, seconds: Double, bytes: Double? = nil, on communicator: Communicator) throws {
+    public mutating func record(_ name: String, seconds: Double, method: String? = nil, bytes: Double? = nil,
+                                on communicator: Communicator) throws {
         let seconds = try communicator.allgather([seconds])
         let peaks = try communicator.allgather([peakResidentBytes()])
         let bytes = try bytes.map { try communicator.allgather([$0]) }
-        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, bytes: bytes))
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method, bytes: bytes))
     }
 
     /// The slowest rank's seconds for each phase: what the user waited.

@@ -19,6 +19,12 @@ public enum CurvatureKind: String, Codable, Sendable, CaseIterable {
         case .residual: "R"
         }
     }
+
+    /// The kind of a symbol, "H", "G" or "R" (either case).
+    public init?(symbol: String) {
+        guard let kind = Self.allCases.first(where: { $0.symbol == symbol.uppercased() }) else { return nil }
+        self = kind
+    }
 }
 
 /// H, G or R of a data-parallel mean loss at fixed parameters, applied to B directions at once.

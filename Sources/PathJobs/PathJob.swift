@@ -119,7 +119,7 @@ public struct PathJob {
             }
             // The band is replicated: the pivots, their gradients, the forces and the optimiser's
             // velocity, (P + 2) × M values each, plus the model's working set.
-            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            let budget = try MemoryPlan.agreedBudget(memoryPerRank, on: world)
             // The polish assembles H at every step (M² doubles over the group): refused before the band.
             try requirePolishable(dimension: m, groupSize: groups.group.size, budget: budget)
             let pivots = settings.largestBand

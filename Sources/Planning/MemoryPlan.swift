@@ -105,6 +105,12 @@ public struct MemoryPlan: Sendable {
         return (availableNodeMemory() ?? Int.max) / node.size
     }
 
+    /// The budget every rank plans with: `limit` (`--memory-per-rank`) or `defaultBudget`, the
+    /// smallest over the ranks so that all reach the same verdict (collective).
+    public static func agreedBudget(_ limit: Int? = nil, on world: Communicator) throws -> Int {
+        try world.allreduce(limit ?? defaultBudget(on: world), .min)
+    }
+
     /// Refuses (collectively) a plan that does not fit the memory each rank may use: `limit`, or
     /// this node's available memory shared among the ranks on it.
     public func check(limit: Int?, on world: Communicator) throws {

@@ -28,8 +28,7 @@ struct Compare: MPICommand {
 
     /// (A's matrix, B's matrix) from --matrices.
     func pair() throws -> (CurvatureKind, CurvatureKind) {
-        let names = matrices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
-        let kinds = names.map { name in CurvatureKind.allCases.first { $0.symbol == name } }
+        let kinds = matrices.split(separator: ",").map { CurvatureKind(symbol: $0.trimmingCharacters(in: .whitespaces)) }
         guard (1...2).contains(kinds.count), let a = kinds.first!, let b = kinds.last! else {
             throw ValidationError("--matrices '\(matrices)' must be one or two of H, G, R separated by a comma, e.g. H or H,G")
         }

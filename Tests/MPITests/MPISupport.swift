@@ -75,16 +75,29 @@ enum MPITestSupport {
     /// Starts `landscape args…` on `np` ranks in the background, stdout and stderr into `log`,
     /// for tests that signal or kill the job while it runs.
     static func start(np: Int, _ args: [String], log: URL) throws -> Process {
+        try start(["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args, environment: mpiEnvironment, log: log)
+    }
+
+    /// Starts `command` in the background (through env, so it is found on PATH) with `environment`
+    /// over this process's own, standard output and error into `log`.
+    static func start(_ command: [String], environment: [String: String], log: URL) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "-np", "\(np)", "--oversubscribe", landscape] + args
-        process.environment = ProcessInfo.processInfo.environment.merging(mpiEnvironment) { $1 }
+        process.arguments = command
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// Writes `text` to the file `name` in `directory`; its path.
+    static func write(_ text: String, to name: String, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     /// Polls `condition` every 20 ms for at most `timeout` seconds; whether it came true.

@@ -65,34 +65,19 @@ extension MPIJobs {
     }
 
     /// The lost-host job and its uninterrupted run on one host (4 ranks), made once per suite run: `spectrum`
-    /// training a small MLP first, 10000 GD steps with a checkpoint every 1000.
+    /// training `TrainRuns`' small MLP first, 10000 GD steps with a checkpoint every 1000.
     final class Training: @unchecked Sendable {
         let directory: URL
         let config: String, reference: String
+        /// The job's arguments before --out.
+        var args: [String] { ["spectrum", "--config", config, "--steps", "10000", "--record-every", "1000", "--checkpoint-every", "1000", "--quiet"] }
         init() throws {
             // Inside the test hosts' directory, removed with them at the end of the suite.
             directory = TestHosts.shared.directory.appendingPathComponent("training")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            config = directory.appendingPathComponent("run.toml").path
+            config = try MPITestSupport.write(MPIJobs.TrainRuns.config, to: "run.toml", in: directory)
             reference = directory.appendingPathComponent("reference").path
-            try """
-                seed = 11
-                [data]
-                kind = "clusters"
-                samples = 61
-                classes = 3
-                dimension = 5
-                [model]
-                layers = [7, 6]
-                activation = "tanh"
-                loss = "cross-entropy"
-                [train]
-                learning-rate = 0.2
-                steps = 10000
-                record-every = 1000
-                checkpoint-every = 1000
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            let whole = try MPITestSupport.run(np: 4, ["spectrum", "--config", config, "--quiet", "--out", reference], timeout: 300)
+            let whole = try MPITestSupport.run(np: 4, args + ["--out", reference], timeout: 300)
             guard whole.status == 0 else { throw TestHostsUnavailable(reason: "the reference run on one host failed: \(whole.stderr)") }
         }
     }
@@ -114,19 +99,11 @@ extension MPIJobs {
         let fixture = try Self.training.get()
         let directory = try MPITestSupport.temporaryDirectory("multihost-loss")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let args = ["spectrum", "--config", fixture.config, "--quiet"]
+        let args = fixture.args
         let out = directory.appendingPathComponent("out").path
         let hostfile = try TestHosts.shared.hostfile(hosts: 2)
         let log = directory.appendingPathComponent("log")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [Self.wrapper] + args + ["--out", out]
-        process.environment = ProcessInfo.processInfo.environment.merging(Self.environment(np: 4, hostfile: hostfile)) { $1 }
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try MPITestSupport.start([Self.wrapper] + args + ["--out", out], environment: Self.environment(np: 4, hostfile: hostfile), log: log)
         func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
         let train = out + "/train/"
         let started = MPITestSupport.wait(timeout: 120) { FileManager.default.fileExists(atPath: train + "params-1000.npy") || !process.isRunning }
@@ -167,11 +144,7 @@ extension MPIJobs {
     @Test func badHostfilesAreRefusedInOneLine() throws {
         let directory = try MPITestSupport.temporaryDirectory("multihost-bad")
         defer { try? FileManager.default.removeItem(at: directory) }
-        func file(_ name: String, _ text: String) throws -> String {
-            let path = directory.appendingPathComponent(name).path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
+        func file(_ name: String, _ text: String) throws -> String { try MPITestSupport.write(text, to: name, in: directory) }
         let generated = try String(contentsOfFile: try TestHosts.shared.hostfile(hosts: 2), encoding: .utf8)
         let missing = TestHosts.shared.prefix + "9"
         let cases: [(np: Int, hostfile: String, message: String)] = [

@@ -255,11 +255,7 @@ extension MPIJobs {
         let fixture = try Self.reluCE.get()
         let directory = try MPITestSupport.temporaryDirectory("blockfile")
         defer { try? FileManager.default.removeItem(at: directory) }
-        func file(_ name: String, _ text: String) throws -> String {
-            let path = directory.appendingPathComponent(name).path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
+        func file(_ name: String, _ text: String) throws -> String { try MPITestSupport.write(text, to: name, in: directory) }
         let groups = try file("groups.toml", """
             [blocks]
             weights = ["layer1.weight", "layer2.weight", "layer3.weight"]

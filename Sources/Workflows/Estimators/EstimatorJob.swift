@@ -164,7 +164,7 @@ public struct EstimatorJob {
                 return SpectralComparison(exactEigenvalues: values)
             } ?? nil
             // The smallest over the ranks, so that every rank reaches the same memory verdict.
-            let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+            let budget = try MemoryPlan.agreedBudget(memoryPerRank, on: world)
             let evaluation = try DataParallelObjective(model: model, dataset: dataset, communicator: group).evaluate(θ, gradient: false)
             return Context(run: run, groups: groups, dataset: dataset, model: model, θ: θ, pointName: pointName, evaluation: evaluation,
                            exact: world.isRoot ? exact : nil, budget: budget)

@@ -240,7 +240,7 @@ public struct InterpolateJob {
             throw InputError(setting: "interpolate.every", "= \(k) reaches only α = \(axes2[0].start) on a grid of \(axes2[0].count) points; give a step below \(axes2[0].count) (or interpolate.spectrum-at)")
         }
         // The smallest budget over the ranks, so that every rank reaches the same verdict.
-        let budget = try world.allreduce(memoryPerRank ?? MemoryPlan.defaultBudget(on: world), .min)
+        let budget = try MemoryPlan.agreedBudget(memoryPerRank, on: world)
         // Every grid point is held from the start (its coordinates, then its record and CSV line).
         try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "interpolate.range" : "interpolate.grid",
                                    value: "= " + (shape.dimension == 1 ? axes2[0].description : axes2.map(\.description).joined(separator: ",")), holding: "its \(total) grid points",

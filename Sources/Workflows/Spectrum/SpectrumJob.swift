@@ -300,7 +300,7 @@ public struct SpectrumJob {
     public static func parseSymbols(_ text: String) throws -> Set<CurvatureKind> {
         let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let kinds = try names.map { name in
-            guard let kind = CurvatureKind.allCases.first(where: { $0.symbol == name.uppercased() }) else {
+            guard let kind = CurvatureKind(symbol: name) else {
                 throw InputError(setting: "eigenvectors-of", "= '\(text)': '\(name)' is not a matrix; use H, G or R separated by commas, e.g. H,G")
             }
             return kind

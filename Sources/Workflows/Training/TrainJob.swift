@@ -82,7 +82,7 @@ public struct TrainJob {
             // The tracker's Lanczos keeps a replicated basis of ≈ 4K + 32 vectors of M, its block
             // buffers and the previous top K for the rotation: ≈ 6 vectors of M per tracked
             // eigenvector plus 40; refused before training, not at the first tracked step.
-            let budget = try world.allreduce(MemoryPlan.defaultBudget(on: world), .min)
+            let budget = try MemoryPlan.agreedBudget(on: world)
             try MemoryPlan.requireFits(top, setting: "train.track-top", holding: "the tracked eigenvectors, their Lanczos basis and buffers (≈ 6 vectors of M = \(m) each)",
                                        bytesEach: 48 * Double(m), baseBytes: MemoryPlan.processBaseline + 320 * Double(m), budget: budget)
         }
