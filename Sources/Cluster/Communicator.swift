@@ -151,6 +151,21 @@ public struct Communicator: @unchecked Sendable {
         return result
     }
 
+    /// Every rank receives every rank's contribution (`counts[r]` from rank r), in rank order.
+    public func allgatherv<T: MPIScalar>(_ values: [T], counts: [Int]) throws -> [T] {
+        precondition(counts.count == size && counts[rank] == values.count)
+        var result = [T](repeating: .zero, count: counts.reduce(0, +))
+        let counts32 = try counts.map { try int32Count($0) }
+        let displacements = try Communicator.displacements(counts)
+        try values.withUnsafeBufferPointer { send in
+            try result.withUnsafeMutableBufferPointer { receive in
+                try check(MPI_Allgatherv(send.baseAddress, counts32[rank], T.mpiDatatype,
+                                         receive.baseAddress, counts32, displacements, T.mpiDatatype, handle), "MPI_Allgatherv")
+            }
+        }
+        return result
+    }
+
     /// Gathers one string from every rank to `root`, in rank order (empty on other ranks).
     public func gather(string: String, root: Int = 0) throws -> [String] {
         let bytes = Array(string.utf8)
@@ -225,6 +240,25 @@ extension Communicator {
     /// `agree` for a check that only succeeds or fails.
     public func agree(root: Int = 0, _ body: () throws -> Void) throws {
         _ = try agree(root: root) { () throws -> Bool in try body(); return true }
+    }
+
+    /// Runs `body` on every rank (each on its own part: its rows of a file) and returns this rank's
+    /// result, or — if it failed anywhere — throws on every rank the failure of the lowest rank
+    /// that failed, as `agree` hands it on, so no rank goes on alone.
+    public func everyRank<T>(_ body: () throws -> T) throws -> T {
+        let outcome = Result { try body() }
+        var failed = outcome.isSuccess ? size : rank
+        failed = try allreduce(failed, .min)
+        guard failed < size else { return try outcome.get() }
+        try agree(root: failed) { _ = try outcome.get() }
+        preconditionFailure("rank \(failed) failed but agree returned")
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
     }
 }
 

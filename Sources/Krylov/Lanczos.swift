@@ -27,10 +27,14 @@ public struct LanczosSettings: Sendable, Equatable {
     /// Look for further copies of multiple eigenvalues before accepting (see `Lanczos.run`);
     /// costs up to twice the matvecs.
     public var checkMultiplicity: Bool
+    /// The basis and blocks distributed by rows over the operator's ranks (`RowShardedOperator`):
+    /// n/P rows of every vector per rank instead of all n. False keeps them replicated.
+    public var shardedBasis: Bool
 
     public init(count: Int, which: SpectrumEnd = .largest, tolerance: Double = 1e-10, blockSize: Int = 1,
-                basis: Int, maxMatvecs: Int, seed: UInt64 = 0, checkMultiplicity: Bool = false) {
+                basis: Int, maxMatvecs: Int, seed: UInt64 = 0, checkMultiplicity: Bool = false, shardedBasis: Bool = true) {
         self.checkMultiplicity = checkMultiplicity
+        self.shardedBasis = shardedBasis
         self.count = count
         self.which = which
         self.tolerance = tolerance
@@ -49,11 +53,16 @@ public struct LanczosSettings: Sendable, Equatable {
         (which == .both ? 2 * count : count) + 3 * blockSize
     }
 
-    /// Bytes of working memory for a basis of `basis` vectors of length n: the basis, the
-    /// expansion block and its image, the Ritz vectors and their images at the end, and the
-    /// projected problem (T, its eigenvectors, LAPACK's workspace ≈ 2c²).
-    public static func workingBytes(dimension n: Int, basis: Int, blockSize b: Int, wanted: Int) -> Double {
-        let vectors = Double(basis + 3 * b + 2 * wanted) * Double(n)
+    /// Bytes of working memory per rank for a basis of `basis` vectors of length n sharded over
+    /// `ranks` (1: replicated): this rank's rows of the basis, of the expansion block and its image
+    /// and of the Ritz vectors and their images at the end; the gathered directions an operator
+    /// application needs (3 n-vectors per direction: the directions, the local sums and their
+    /// regrouping); the gathered eigenvectors; and the projected problem (T, its eigenvectors,
+    /// LAPACK's workspace ≈ 2c²).
+    public static func workingBytes(dimension n: Int, basis: Int, blockSize b: Int, wanted: Int, ranks: Int = 1) -> Double {
+        let rows = Double(n) / Double(max(ranks, 1))
+        var vectors = Double(basis + 3 * b + 2 * wanted) * rows
+        if ranks > 1 { vectors += Double(3 * max(2 * b, wanted) + wanted) * Double(n) }
         return 8 * (vectors + 5 * Double(basis) * Double(basis))
     }
 }
@@ -67,9 +76,10 @@ public struct LanczosSettings: Sendable, Equatable {
 /// block's rows of s; the final check recomputes every reported residual as ‖Av − θv‖ with real
 /// operator applications.
 ///
-/// Every rank runs the same iteration on the same replicated vectors; the only communication is
-/// the operator's own (its allreduce) and one agreed verdict per step, so ranks cannot diverge
-/// in what they decide.
+/// Every rank runs the same iteration on its rows of the vectors (`settings.shardedBasis`; all of
+/// them when replicated): T, the Ritz pairs and every decision are replicated, built from
+/// allreduced coefficients and norms, and one agreed verdict per step ends the loop, so ranks
+/// cannot diverge in what they decide.
 public struct Lanczos {
     public let settings: LanczosSettings
 
@@ -77,6 +87,8 @@ public struct Lanczos {
 
     /// The resumable state between two expansions: the basis, T, the block to expand next.
     public struct State: Sendable {
+        /// The rows of `basis` and `next` this rank holds.
+        public var rows: RowPartition
         public var basis: [Double]
         public var basisCount: Int
         public var projected: [Double]
@@ -94,9 +106,9 @@ public struct Lanczos {
         public var holdUntil: Int
         public var seconds: Seconds
 
-        public init(basis: [Double], basisCount: Int, projected: [Double], next: [Double], matvecs: Int, restarts: Int, expansions: Int,
+        public init(rows: RowPartition, basis: [Double], basisCount: Int, projected: [Double], next: [Double], matvecs: Int, restarts: Int, expansions: Int,
                     estimateFactor: Double, augmentedAt: [Double]?, firstConvergence: Int?, holdUntil: Int, seconds: Seconds) {
-            (self.basis, self.basisCount, self.projected, self.next) = (basis, basisCount, projected, next)
+            (self.rows, self.basis, self.basisCount, self.projected, self.next) = (rows, basis, basisCount, projected, next)
             (self.matvecs, self.restarts, self.expansions, self.estimateFactor) = (matvecs, restarts, expansions, estimateFactor)
             (self.augmentedAt, self.firstConvergence, self.holdUntil, self.seconds) = (augmentedAt, firstConvergence, holdUntil, seconds)
         }
@@ -160,7 +172,7 @@ public struct Lanczos {
     /// most of the wanted pairs.
     public func run(_ a: any SymmetricOperator, startingWith block: [Double]) throws -> Result {
         precondition(block.count == a.dimension * settings.blockSize)
-        let first = Iteration(settings, dimension: a.dimension, restoring: nil, start: block).state
+        let first = try Iteration(settings, operator: RowShardedOperator(a, sharded: settings.shardedBasis), restoring: nil, start: block).state
         guard case .finished(let result) = try run(a, from: first, observe: { _ in true }) else {
             preconditionFailure("Lanczos stopped without an observer asking it to")
         }
@@ -182,9 +194,9 @@ public struct Lanczos {
         precondition(settings.count >= 1 && settings.wanted <= n && b >= 1 && b <= n)
         precondition(settings.basis >= LanczosSettings.minimumBasis(count: settings.count, which: settings.which, blockSize: b) || settings.basis >= n)
         let world = a.communicator
-        var iteration = Iteration(settings, dimension: n, restoring: saved)
+        var iteration = try Iteration(settings, operator: RowShardedOperator(a, sharded: settings.shardedBasis), restoring: saved)
         while true {
-            let expansion = try iteration.expand(a)
+            let expansion = try iteration.expand()
             let ritz = try iteration.rayleighRitz(expansion)
             let budgetLeft = iteration.matvecs + b <= settings.maxMatvecs
             let proceed = try observe(Step(matvecs: iteration.matvecs, converged: ritz.allWanted ? ritz.convergedCount : 0,
@@ -211,8 +223,8 @@ public struct Lanczos {
             if held {
                 // not yet: the fresh directions are still being resolved
             } else if ended, settings.checkMultiplicity, !unchanged, canGoOn, iteration.matvecs + 2 * b <= settings.maxMatvecs {
-                iteration.augment(values: values)
-            } else if ended, let result = try iteration.finish(a, ritz, canGoOn: canGoOn) {
+                try iteration.augment(values: values)
+            } else if ended, let result = try iteration.finish(ritz, canGoOn: canGoOn) {
                 return .finished(result)
             }
             iteration.restartIfFull(ritz)
@@ -284,7 +296,10 @@ extension Lanczos {
     /// bit for bit.
     struct Iteration {
         let settings: LanczosSettings
+        let a: RowShardedOperator
+        /// The operator's dimension, and the rows of every vector held here.
         let n: Int
+        let rows: VectorRows
         var basis: Basis
         var t: [Double]
         var next: [Double]
@@ -299,23 +314,26 @@ extension Lanczos {
 
         var capacity: Int { settings.basis }
 
-        init(_ settings: LanczosSettings, dimension n: Int, restoring saved: State?, start given: [Double]? = nil) {
+        init(_ settings: LanczosSettings, operator a: RowShardedOperator, restoring saved: State?, start given: [Double]? = nil) throws {
             self.settings = settings
-            self.n = n
+            self.a = a
+            n = a.dimension
+            rows = VectorRows(a)
             replacements = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
             if let saved {
-                basis = Basis(restoring: saved.basis, count: saved.basisCount, length: n, capacity: settings.basis)
+                precondition(saved.rows == a.partition, "a Lanczos state resumes on the rows it was saved with")
+                basis = Basis(restoring: saved.basis, count: saved.basisCount, rows: rows, capacity: settings.basis)
                 t = saved.projected
                 next = saved.next
                 (matvecs, restarts, expansions, factor, seconds) = (saved.matvecs, saved.restarts, saved.expansions, saved.estimateFactor, saved.seconds)
                 (augmentedAt, firstConvergence, holdUntil) = (saved.augmentedAt, saved.firstConvergence, saved.holdUntil)
             } else {
-                basis = Basis(length: n, capacity: settings.basis)
+                basis = Basis(rows: rows, capacity: settings.basis)
                 t = [Double](repeating: 0, count: settings.basis * settings.basis)
                 let b = settings.blockSize
                 let start = given ?? ProbeStream(seed: settings.seed, purpose: .start, distribution: .gaussian).block(0..<b, length: n)
                 next = []
-                next = orthonormalize(start, length: n, count: b, against: nil, replacement: replacement).q
+                next = try orthonormalize(a.partition.slice(start, columns: b), rows: rows, count: b, against: nil, replacement: replacement).q
             }
         }
 
@@ -329,17 +347,17 @@ extension Lanczos {
         /// Expand: W = A Q; its coefficients against the basis and Q itself are T's new columns,
         /// and W's part outside the basis is the next block. Q is b wide: 2b after an augmentation,
         /// narrower where the Krylov space ran out of room (c + b > n).
-        mutating func expand(_ a: any SymmetricOperator) throws -> Expansion {
-            let width = next.count / n
+        mutating func expand() throws -> Expansion {
+            let width = next.count / rows.count
             let clock = Stopwatch()
             var w = try a.apply(next, count: width)
-            try requireFinite(w, "the operator")
+            try rows.requireFinite(w, "the operator")
             matvecs += width
             seconds.operator_ += clock.seconds
             let orthogonalizing = Stopwatch()
             let c0 = basis.count
             basis.append(next, count: width)
-            let coefficients = basis.orthogonalize(&w, count: width)
+            let coefficients = try basis.orthogonalize(&w, count: width)
             let c = basis.count
             for j in 0..<width {
                 for i in 0..<c0 {
@@ -358,7 +376,7 @@ extension Lanczos {
                 next = []
             } else {
                 let scale = (0..<c).reduce(0.0) { max($0, abs(t[$1 * capacity + $1])) }   // ≤ ‖A‖, a scale for breakdown
-                let factorization = orthonormalize(w, length: n, count: width, against: basis, scale: scale, replacement: replacement)
+                let factorization = try orthonormalize(w, rows: rows, count: width, against: basis, scale: scale, replacement: replacement)
                 next = factorization.q
                 r = factorization.r
             }
@@ -396,46 +414,51 @@ extension Lanczos {
 
         /// The multiplicity check: b fresh random directions, orthogonal to the basis and to the
         /// continuation, join the next block — only those with a real part outside the space.
-        mutating func augment(values: [Double]) {
-            let b = settings.blockSize
+        mutating func augment(values: [Double]) throws {
+            let b = settings.blockSize, length = rows.count
             augmentedAt = values
             holdUntil = expansions + (firstConvergence ?? expansions)
-            let fresh = ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
-                .block(expansions * 4096 + 2048 ..< expansions * 4096 + 2048 + b, length: n)
+            let fresh = a.partition.slice(ProbeStream(seed: settings.seed, purpose: .replacement, distribution: .gaussian)
+                .block(expansions * 4096 + 2048 ..< expansions * 4096 + 2048 + b, length: n), columns: b)
             var extra = fresh
-            _ = basis.orthogonalize(&extra, count: b)
-            var continuation = Basis(length: n, capacity: next.count / n)
-            continuation.append(next, count: next.count / n)
-            _ = continuation.orthogonalize(&extra, count: b)
-            let room = (0..<b).filter { columnNorm(extra, length: n, column: $0) > 1e-8 * columnNorm(fresh, length: n, column: $0) }
-            let columns = room.flatMap { extra[$0 * n ..< ($0 + 1) * n] }
-            next += orthonormalize(columns, length: n, count: room.count, against: nil).q
+            _ = try basis.orthogonalize(&extra, count: b)
+            var continuation = Basis(rows: rows, capacity: next.count / length)
+            continuation.append(next, count: next.count / length)
+            _ = try continuation.orthogonalize(&extra, count: b)
+            let room = try (0..<b).filter { try rows.norm(extra, column: $0) > 1e-8 * rows.norm(fresh, column: $0) }
+            let columns = room.flatMap { extra[$0 * length ..< ($0 + 1) * length] }
+            next += try orthonormalize(columns, rows: rows, count: room.count, against: nil).q
         }
 
         /// The true residuals ‖Av − θv‖, with the operator (the estimates assume exact
         /// orthogonality): the result, or nil when an estimate was optimistic and the iteration can
         /// go on — then the estimates must fall ten times lower (collective: one agreed verdict).
-        mutating func finish(_ a: any SymmetricOperator, _ ritz: Ritz, canGoOn: Bool) throws -> Result? {
+        mutating func finish(_ ritz: Ritz, canGoOn: Bool) throws -> Result? {
             let (projected, wanted, c) = (ritz.projected, ritz.wanted, ritz.projected.size)
             let y = basis.combine(Lanczos.columns(projected, wanted), ld: c, columns: wanted.count)
             let clock = Stopwatch()
             let ay = try a.apply(y, count: wanted.count)
-            try requireFinite(ay, "the operator")
+            try rows.requireFinite(ay, "the operator")
             seconds.operator_ += clock.seconds
             matvecs += wanted.count
-            let residuals = wanted.enumerated().map { column, i in
+            let length = rows.count
+            var squares = wanted.enumerated().map { column, i in
                 var r2 = 0.0
                 let θ = projected.values[i]
-                for e in column * n ..< (column + 1) * n {
+                for e in column * length ..< (column + 1) * length {
                     let d = ay[e] - θ * y[e]
                     r2 += d * d
                 }
-                return r2.squareRoot()
+                return r2
             }
+            try rows.sum(&squares)
+            let residuals = squares.map { $0.squareRoot() }
             let converged = residuals.map { $0 <= settings.tolerance * max(ritz.scale, .leastNormalMagnitude) }
             let retry = !converged.allSatisfy { $0 } && canGoOn && matvecs + settings.blockSize <= settings.maxMatvecs && factor > 1e-4
             if try a.communicator.allreduce(retry ? 1 : 0, .max) == 0 {
-                return Result(eigenvalues: wanted.map { projected.values[$0] }, eigenvectors: y, residuals: residuals,
+                // The k Ritz vectors whole on every rank: what callers write and compare.
+                let eigenvectors = try a.gather(y, columns: wanted.count)
+                return Result(eigenvalues: wanted.map { projected.values[$0] }, eigenvectors: eigenvectors, residuals: residuals,
                               scale: ritz.scale, converged: converged, matvecs: matvecs, restarts: restarts,
                               expansions: expansions, seconds: seconds)
             }
@@ -447,9 +470,10 @@ extension Lanczos {
         /// the best of the rest, up to half the basis (and always room for the next expansion).
         mutating func restartIfFull(_ ritz: Ritz) {
             let c = ritz.projected.size
-            guard basis.count + next.count / n > capacity else { return }
+            let width = next.count / rows.count
+            guard basis.count + width > capacity else { return }
             let clock = Stopwatch()
-            let keep = min(capacity - next.count / n, max(settings.wanted + settings.blockSize, capacity / 2), c)
+            let keep = min(capacity - width, max(settings.wanted + settings.blockSize, capacity / 2), c)
             let kept = Lanczos(settings).selection(of: ritz.projected.values, count: keep)
             basis.rotate(by: Lanczos.columns(ritz.projected, kept), ld: c, keeping: kept.count)
             t = [Double](repeating: 0, count: capacity * capacity)
@@ -459,7 +483,7 @@ extension Lanczos {
         }
 
         var state: State {
-            State(basis: basis.storage, basisCount: basis.count, projected: t, next: next, matvecs: matvecs, restarts: restarts,
+            State(rows: a.partition, basis: basis.storage, basisCount: basis.count, projected: t, next: next, matvecs: matvecs, restarts: restarts,
                   expansions: expansions, estimateFactor: factor, augmentedAt: augmentedAt, firstConvergence: firstConvergence,
                   holdUntil: holdUntil, seconds: seconds)
         }

@@ -33,17 +33,23 @@ public struct StochasticLanczosQuadrature {
     public var steps: Int
     public var distribution: ProbeDistribution
     public var seed: UInt64
+    /// Each probe's basis distributed by rows over the operator's ranks (see `RowShardedOperator`).
+    public var shardedBasis: Bool
 
-    public init(steps: Int, distribution: ProbeDistribution = .rademacher, seed: UInt64 = 0) {
+    public init(steps: Int, distribution: ProbeDistribution = .rademacher, seed: UInt64 = 0, shardedBasis: Bool = true) {
         precondition(steps >= 1)
+        self.shardedBasis = shardedBasis
         self.steps = steps
         self.distribution = distribution
         self.seed = seed
     }
 
-    /// Bytes of working memory per probe of a batch: its basis of m vectors, its block column
-    /// and image, and the probe itself.
-    public static func bytesPerProbe(dimension n: Int, steps m: Int) -> Double { 8 * Double(n) * Double(m + 3) }
+    /// Bytes of working memory per probe of a batch on one of `ranks` sharing its rows (1:
+    /// replicated): its rows of its basis of m vectors, of its block column and image and of the
+    /// probe itself, and (sharded) the whole direction and local sums an application gathers.
+    public static func bytesPerProbe(dimension n: Int, steps m: Int, ranks: Int = 1) -> Double {
+        8 * (Double(n) / Double(max(ranks, 1)) * Double(m + 3) + (ranks > 1 ? 3 * Double(n) : 0))
+    }
 
     /// The quadratures of probes `indices`, applied together (one operator call of
     /// `indices.count` directions per step). Every rank returns the same values.
@@ -51,29 +57,31 @@ public struct StochasticLanczosQuadrature {
         let n = a.dimension
         let m = min(steps, n)
         let stream = ProbeStream(seed: seed, purpose: .density, distribution: distribution)
-        var bases = indices.map { _ in Basis(length: n, capacity: m) }
+        let sharded = RowShardedOperator(a, sharded: shardedBasis)
+        let rows = VectorRows(sharded), length = rows.count
+        var bases = indices.map { _ in Basis(rows: rows, capacity: m) }
         var alpha = indices.map { _ in [Double]() }
         var beta = indices.map { _ in [Double]() }
         var current: [[Double]] = []
         var norms: [Double] = []
         for index in indices {
-            let z = stream.vector(index, length: n)
-            let norm = columnNorm(z, length: n, column: 0)
+            let z = sharded.partition.slice(stream.vector(index, length: n), columns: 1)
+            let norm = try rows.norm(z, column: 0)
             norms.append(norm * norm)
             current.append(z.map { $0 / norm })
         }
         var active = Array(indices.indices)
         for _ in 0..<m where !active.isEmpty {
             let block = active.flatMap { current[$0] }
-            let images = try a.apply(block, count: active.count)
-            try requireFinite(images, "the operator")
+            let images = try sharded.apply(block, count: active.count)
+            try rows.requireFinite(images, "the operator")
             var stillActive: [Int] = []
             for (column, p) in active.enumerated() {
-                var w = Array(images[column * n ..< (column + 1) * n])
+                var w = Array(images[column * length ..< (column + 1) * length])
                 bases[p].append(current[p], count: 1)
-                let coefficients = bases[p].orthogonalize(&w, count: 1)
+                let coefficients = try bases[p].orthogonalize(&w, count: 1)
                 alpha[p].append(coefficients[bases[p].count - 1])
-                let b = columnNorm(w, length: n, column: 0)
+                let b = try rows.norm(w, column: 0)
                 // A lucky breakdown (the Krylov space of this probe is invariant) ends the probe
                 // with an exact quadrature on fewer nodes.
                 let scale = alpha[p].map(abs).max()! + (beta[p].max() ?? 0)

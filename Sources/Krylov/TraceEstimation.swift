@@ -28,9 +28,13 @@ public struct TraceSettings: Sendable, Equatable {
     /// Probes applied together.
     public var blockSize: Int
     public var seed: UInt64
+    /// Probes and Hutch++'s range basis distributed by rows over the operator's ranks.
+    public var shardedBasis: Bool
 
     public init(method: TraceMethod = .hutchinson, power: Int = 1, distribution: ProbeDistribution = .rademacher,
-                tolerance: Double = 1e-2, maxMatvecs: Int = 1000, minimumSamples: Int = 10, blockSize: Int = 8, seed: UInt64 = 0) {
+                tolerance: Double = 1e-2, maxMatvecs: Int = 1000, minimumSamples: Int = 10, blockSize: Int = 8, seed: UInt64 = 0,
+                shardedBasis: Bool = true) {
+        self.shardedBasis = shardedBasis
         self.method = method
         self.power = power
         self.distribution = distribution
@@ -83,28 +87,29 @@ public struct TraceEstimator {
     /// sees every block's point on every rank and returns false to stop (`stoppedBy` "signal").
     public func run(_ a: any SymmetricOperator, resuming: [Double] = [],
                     observe: (TraceEstimate.HistoryPoint) -> Bool = { _ in true }) throws -> TraceEstimate {
+        let sharded = RowShardedOperator(a, sharded: settings.shardedBasis)
         switch settings.method {
-        case .hutchinson: return try estimate(a, deflation: nil, samples: resuming, observe: observe)
+        case .hutchinson: return try estimate(sharded, deflation: nil, samples: resuming, observe: observe)
         case .hutchPlusPlus:
-            let n = a.dimension
+            let n = a.dimension, rows = VectorRows(sharded)
             let sketchSize = max(1, min(settings.maxMatvecs / 3, n))
             let sketch = ProbeStream(seed: settings.seed, purpose: .sketch, distribution: settings.distribution).block(0..<sketchSize, length: n)
-            let image = try a.apply(sketch, count: sketchSize)
-            try requireFinite(image, "the operator")
+            let image = try sharded.apply(sharded.partition.slice(sketch, columns: sketchSize), count: sketchSize)
+            try rows.requireFinite(image, "the operator")
             // Q spans A S; a rank-deficient sketch (A of low rank) just gives a smaller Q.
-            let q = orthonormalize(image, length: n, count: sketchSize, against: nil).q
-            let rank = q.count / n
+            let q = try orthonormalize(image, rows: rows, count: sketchSize, against: nil).q
+            let rank = q.count / rows.count
             var lowRank = 0.0
             if rank > 0 {
-                let aq = try a.apply(q, count: rank)
-                try requireFinite(aq, "the operator")
+                let aq = try sharded.apply(q, count: rank)
+                try rows.requireFinite(aq, "the operator")
                 for j in 0..<rank {
-                    lowRank += settings.power == 1 ? columnDot(q, aq, length: n, column: j) : pow2(columnNorm(aq, length: n, column: j))
+                    lowRank += try settings.power == 1 ? rows.dot(q, aq, column: j) : pow2(rows.norm(aq, column: j))
                 }
             }
-            var deflation = Basis(length: n, capacity: max(rank, 1))
+            var deflation = Basis(rows: rows, capacity: max(rank, 1))
             deflation.append(q, count: rank)
-            var result = try estimate(a, deflation: (deflation, lowRank, sketchSize + rank), samples: resuming, observe: observe)
+            var result = try estimate(sharded, deflation: (deflation, lowRank, sketchSize + rank), samples: resuming, observe: observe)
             result.lowRankPart = lowRank
             result.sketchRank = rank
             return result
@@ -113,9 +118,9 @@ public struct TraceEstimator {
 
     /// Hutchinson's mean over probes of zᵀ Aᵖ z, or with a deflation basis Q of (z')ᵀ Aᵖ z' with
     /// z' = (I − QQᵀ) z, plus tr(Qᵀ Aᵖ Q), stopping on the tolerance or the budget.
-    private func estimate(_ a: any SymmetricOperator, deflation: (basis: Basis, trace: Double, spent: Int)?, samples resumed: [Double],
+    private func estimate(_ a: RowShardedOperator, deflation: (basis: Basis, trace: Double, spent: Int)?, samples resumed: [Double],
                           observe: (TraceEstimate.HistoryPoint) -> Bool) throws -> TraceEstimate {
-        let n = a.dimension
+        let n = a.dimension, rows = VectorRows(a)
         let stream = ProbeStream(seed: settings.seed, purpose: deflation == nil ? .trace : .residual, distribution: settings.distribution)
         var samples = resumed
         var matvecs = (deflation?.spent ?? 0) + resumed.count
@@ -124,13 +129,13 @@ public struct TraceEstimator {
         var stoppedBy = "budget"
         while matvecs < settings.maxMatvecs {
             let count = min(settings.blockSize, settings.maxMatvecs - matvecs)
-            var z = stream.block(samples.count ..< samples.count + count, length: n)
-            if let deflation { _ = deflation.basis.orthogonalize(&z, count: count) }
+            var z = a.partition.slice(stream.block(samples.count ..< samples.count + count, length: n), columns: count)
+            if let deflation { _ = try deflation.basis.orthogonalize(&z, count: count) }
             let az = try a.apply(z, count: count)
-            try requireFinite(az, "the operator")
+            try rows.requireFinite(az, "the operator")
             matvecs += count
             for j in 0..<count {
-                samples.append(settings.power == 1 ? columnDot(z, az, length: n, column: j) : pow2(columnNorm(az, length: n, column: j)))
+                samples.append(try settings.power == 1 ? rows.dot(z, az, column: j) : pow2(rows.norm(az, column: j)))
             }
             let (mean, error) = meanAndStandardError(samples)
             let point = TraceEstimate.HistoryPoint(matvecs: matvecs, estimate: offset + mean, standardError: error.isFinite ? error : nil)

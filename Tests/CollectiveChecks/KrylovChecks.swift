@@ -80,6 +80,34 @@ func registerKrylovChecks(_ suite: inout CheckSuite) throws {
             return zip(p.eigenvalues, s.eigenvalues).map { abs($0 - $1) / norm }.max()!
         }
 
+        // Sharded bases (each rank its rows of every vector) against replicated ones on the same
+        // ranks: the same Ritz values, and a basis orthonormal across the ranks' rows.
+        try suite.check("krylov.top.\(kind.rawValue).sharded=replicated", tolerance: 1e-12) {
+            // G's smallest end is its null space, slow to converge in a small basis (see above).
+            var settings = LanczosSettings(count: 4, which: kind == .gaussNewton ? .largest : .both, tolerance: 1e-11, blockSize: 2,
+                                           basis: 30, maxMatvecs: 20 * M, seed: 3)
+            let sharded = try Lanczos(settings).run(a)
+            settings.shardedBasis = false
+            let replicated = try Lanczos(settings).run(a)
+            guard sharded.converged.allSatisfy({ $0 }), sharded.eigenvectors.count == M * sharded.eigenvalues.count else { return .infinity }
+            return zip(sharded.eigenvalues, replicated.eigenvalues).map { abs($0 - $1) / norm }.max()!
+        }
+        try suite.check("krylov.top.\(kind.rawValue).sharded-basis.orthonormal", tolerance: 1e-13) {
+            let settings = LanczosSettings(count: 3, which: .largest, tolerance: 1e-14, blockSize: 3, basis: 24, maxMatvecs: 20 * M, seed: 8)
+            var expansions = 0
+            guard case .stopped(let state) = try Lanczos(settings).run(a, from: nil, observe: { _ in expansions += 1; return expansions < 6 }) else {
+                return .infinity
+            }
+            let rows = state.rows.count, c = state.basisCount
+            guard state.rows.parts == world.size || M < world.size else { return .infinity }
+            var gram = [Double](repeating: 0, count: c * c)
+            for i in 0..<c { for j in 0..<c { for r in 0..<rows { gram[j * c + i] += state.basis[i * rows + r] * state.basis[j * rows + r] } } }
+            if state.rows.parts > 1 { try world.allreduce(&gram, .sum) }
+            var worst = 0.0
+            for i in 0..<c { for j in 0..<c { worst = max(worst, abs(gram[j * c + i] - (i == j ? 1.0 : 0.0))) } }
+            return worst
+        }
+
         // SLQ: per probe, Σ wᵢ θᵢʲ = vᵀ Aʲ v exactly for j ≤ 2m − 1 (m = 3 steps: j ≤ 5).
         try suite.check("krylov.slq.\(kind.rawValue).moments", tolerance: 1e-10) {
             let slq = StochasticLanczosQuadrature(steps: 3, distribution: .gaussian, seed: 12)
@@ -138,6 +166,19 @@ func registerKrylovChecks(_ suite: inout CheckSuite) throws {
             if world.isRoot { print(String(format: "  mean relative error at %d matvecs: Hutchinson %.3g, Hutch++ %.3g", budget, errors[.hutchinson]!, errors[.hutchPlusPlus]!)) }
             return errors[.hutchPlusPlus]! / errors[.hutchinson]!   // < 1: Hutch++ is better
         }
+    }
+    try suite.check("krylov.slq-and-hutch++.sharded=replicated", tolerance: 1e-12) {
+        let a = distributed.curvature(.gaussNewton, at: θ)
+        var slq = StochasticLanczosQuadrature(steps: 12, seed: 4)
+        let sharded = try slq.quadratures(a, probes: [3, 9])
+        slq.shardedBasis = false
+        let replicated = try slq.quadratures(a, probes: [3, 9])
+        var settings = TraceSettings(method: .hutchPlusPlus, power: 1, tolerance: 0, maxMatvecs: 24, blockSize: 5, seed: 9)
+        let trace = try TraceEstimator(settings).run(a)
+        settings.shardedBasis = false
+        let traceReplicated = try TraceEstimator(settings).run(a)
+        let nodes = zip(sharded, replicated).map { max(relativeDifference($0.nodes, $1.nodes), relativeDifference($0.weights, $1.weights)) }.max()!
+        return max(nodes, abs(trace.estimate - traceReplicated.estimate) / abs(traceReplicated.estimate))
     }
     try suite.check("krylov.trace.distributed=serial", tolerance: 1e-10) {
         let settings = TraceSettings(method: .hutchPlusPlus, power: 2, tolerance: 0, maxMatvecs: 24, blockSize: 5, seed: 9)

@@ -136,5 +136,41 @@ extension MPIJobs {
         #expect(a["estimate"] as? Double == b["estimate"] as? Double && a["matvecs"] as? Int == 6000)
         #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"))
     }
+
+    /// SIGUSR1 during `top` on 2 ranks, whose Lanczos basis is sharded by rows: the checkpoint
+    /// holds whole vectors (gathered), --resume on 2 ranks ends with exactly the eigenvalues of an
+    /// uninterrupted run, and the same checkpoint resumed on 3 ranks (other rows per rank) with
+    /// the same eigenvalues up to rounding.
+    @Test func aStoppedTopResumesOnTwoAndOnThreeRanks() throws {
+        let directory = try MPITestSupport.temporaryDirectory("top-signal")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = Self.model.filter { $0 != "--quiet" }.map { $0 == "60" ? "2000" : $0 }
+        // A tolerance below rounding: the run uses its whole budget, so both runs stop at the same matvec.
+        let args = ["top"] + model + ["--k", "3", "--which", "both", "--tolerance", "1e-16", "--max-matvecs", "1500", "--block-size", "2", "--basis", "16"]
+        let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
+        let three = directory.appendingPathComponent("three").path
+        let log = directory.appendingPathComponent("log")
+        let process = try MPITestSupport.start(np: 2, args + ["--out", out], log: log)
+        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(MPITestSupport.wait(timeout: 90) { text().contains("matvecs (") || !process.isRunning }, "never started: \(text())")
+        MPITestSupport.signalRanks(of: process, SIGUSR1)
+        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(text())")
+        let basis = try NPYArray(contentsOf: out + "/checkpoint/basis.npy")
+        #expect(basis.shape.count == 2 && basis.shape[1] == 409, "\(basis.shape)")
+        try FileManager.default.copyItem(atPath: out, toPath: three)
+        let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"], timeout: 300)
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resuming") || resumed.stderr.contains("resuming"), "\(resumed.stdout)")
+        let other = try MPITestSupport.run(np: 3, args + ["--out", three, "--resume"], timeout: 300)
+        try #require(other.status == 0, "\(other.stderr)")
+        let whole = try MPITestSupport.run(np: 2, args + ["--out", reference], timeout: 300)
+        try #require(whole.status == 0, "\(whole.stderr)")
+        let a = try NPYArray(contentsOf: out + "/eigenvalues.npy").values, b = try NPYArray(contentsOf: reference + "/eigenvalues.npy").values
+        let c = try NPYArray(contentsOf: three + "/eigenvalues.npy").values
+        #expect(a == b, "resumed \(a) vs uninterrupted \(b)")
+        let norm = b.map(abs).max()!
+        #expect(zip(c, b).allSatisfy { abs($0 - $1) <= 1e-10 * norm }, "3 ranks \(c) vs \(b)")
+        #expect(try Self.summary(out)["matvecs"] as? Int == Self.summary(reference)["matvecs"] as? Int)
+    }
 }
 }

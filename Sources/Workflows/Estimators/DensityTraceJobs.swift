@@ -54,11 +54,13 @@ extension EstimatorJob {
                                    bytesEach: 16 * Double(steps) + 64, budget: context.budget)
         try MemoryPlan.requireFits(spec.gridPoints, setting: "density.grid-points", holding: "the density's grid and its density.csv lines",
                                    bytesEach: 64, budget: context.budget)
-        let perProbe = StochasticLanczosQuadrature.bytesPerProbe(dimension: m, steps: steps)
+        let perProbe = StochasticLanczosQuadrature.bytesPerProbe(dimension: m, steps: steps, ranks: context.group.size)
         func bytes(_ block: Int) -> Double { Self.baseBytes(context, directions: block) + Double(block) * perProbe }
         let budget = Double(context.budget)
         guard bytes(1) <= budget else {
-            let fitting = Int((budget - Self.baseBytes(context, directions: 1)) / (8 * Double(m))) - 3
+            // Solve bytesPerProbe for m steps: each step is one more vector's rows on this rank.
+            let ranks = Double(context.group.size)
+            let fitting = Int((budget - Self.baseBytes(context, directions: 1) - (perProbe - 8 * Double(m) / ranks * Double(steps + 3))) / (8 * Double(m) / ranks)) - 3
             let fix = fitting >= 2 ? "at most \(named("density.steps", "\(fitting)")) would fit" : "a smaller model or more memory per rank is needed"
             throw InputError("not enough memory: SLQ with \(steps) Lanczos steps keeps \(steps) vectors of M = \(m) per probe, ≈ \(formatBytes(Int(min(bytes(1), 1e18)))) per rank, but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
         }

@@ -60,7 +60,11 @@ extension EstimatorJob {
         // The operator's buffers for the widest application: the final check's `wanted` directions
         // (measured at M = 1.8 million, k = 20: peak 3.23 GB per rank against this plan's 3.6 GB).
         let base = Self.baseBytes(context, directions: max(2 * b, wanted))
-        func bytes(_ basis: Int) -> Double { base + LanczosSettings.workingBytes(dimension: m, basis: basis, blockSize: b, wanted: wanted) }
+        // The basis is sharded by rows over the operator's ranks (`LanczosSettings.shardedBasis`).
+        let ranks = context.group.size
+        func bytes(_ basis: Int) -> Double {
+            base + LanczosSettings.workingBytes(dimension: m, basis: basis, blockSize: b, wanted: wanted, ranks: ranks)
+        }
         let budget = Double(context.budget)
         var fits = minimum
         while fits < m, bytes(fits + 1) <= budget { fits = min(m, max(fits + 1, Int(Double(fits) * 1.25))) }
@@ -78,7 +82,7 @@ extension EstimatorJob {
         guard bytes(basis) <= budget else {
             let what = spec.basis > 0 ? "a Lanczos basis of \(basis) vectors" : "the smallest Lanczos basis (\(minimum) vectors, with thick restart)"
             let fix = fits >= minimum ? "\(named("top.basis", "\(fits)")) (thick restart) would fit"
-                : "fewer eigenpairs (\(named("top.k"))) or a smaller \(named("top.block-size")) would fit; more ranks do not help (the basis is replicated)"
+                : "fewer eigenpairs (\(named("top.k"))) or a smaller \(named("top.block-size")) would fit, or more ranks (the basis is shared out by rows)"
             throw InputError("not enough memory: \(what) of M = \(m) needs ≈ \(formatBytes(Int(min(bytes(basis), 1e18)))) per rank but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
         }
         let settings = LanczosSettings(count: spec.count, which: spec.which, tolerance: spec.tolerance, blockSize: b, basis: basis,
@@ -93,7 +97,8 @@ extension EstimatorJob {
         context.progress.say("top: \(spec.count) \(spec.which.rawValue) eigenpairs of \(spec.curvature.symbol) (\(context.model.summary), M = \(m), N = \(context.dataset.globalCount)) on \(world.size) ranks: Lanczos, blocks of \(settings.blockSize), basis \(settings.basis), tolerance \(spec.tolerance); memory ≈ \(formatBytes(Int(estimate))) per rank")
         // The basis as resolved (top.basis = 0: what the memory budget allowed): the checkpoint holds that many vectors.
         let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName, "top.basis-used": "\(settings.basis)"]).text
-        let resumed = resume ? try LanczosCheckpoint.read(checkpoint, identity: identity, dimension: m, capacity: settings.basis, on: world) : nil
+        let rows = RowShardedOperator(a, sharded: settings.shardedBasis).partition
+        let resumed = resume ? try LanczosCheckpoint.read(checkpoint, identity: identity, dimension: m, capacity: settings.basis, rows: rows, on: world) : nil
         let saved = resumed?.state
         if saved != nil { context.progress.say("top: resuming from \(checkpoint.path)") }
         // The whole run's history: what came before a stop is in the checkpoint.
@@ -167,7 +172,9 @@ extension EstimatorJob {
 
 /// A stopped Lanczos run on disk: the basis columns in use (count × M), the next block, T, and
 /// the scalars with the identity of the run (its configuration and point), so `--resume` never
-/// continues a different problem's basis. Written by rank 0; every rank reads it back.
+/// continues a different problem's basis. The vectors are whole in the files whatever the ranks'
+/// rows: gathered to rank 0 column by column, which writes them; every rank reads back only its
+/// own rows (so a resume may even run on another number of ranks).
 package enum LanczosCheckpoint {
     package struct Scalars: Codable {
         package var identity: String
@@ -187,11 +194,23 @@ package enum LanczosCheckpoint {
 
     package static func write(_ state: Lanczos.State, history: [EstimatorJob.TopSummary.HistoryPoint], identity: String, dimension m: Int,
                       to directory: RunDirectory, on world: Communicator) throws {
+        let rows = state.rows, length = rows.count
+        // Column j whole on rank 0 (empty elsewhere).
+        func gathered(_ local: [Double], columns: Int) throws -> [Double] {
+            guard rows.parts > 1 else { return local }
+            var whole: [Double] = []
+            for j in 0..<columns {
+                whole += try world.gatherv(Array(local[j * length ..< (j + 1) * length]), counts: (0..<rows.parts).map(rows.count(of:)))
+            }
+            return whole
+        }
+        let basis = try gathered(state.basis, columns: state.basisCount)
+        let next = try gathered(state.next, columns: state.next.count / length)
         try world.agree {
             try directory.create()
-            let capacity = state.basis.count / m
-            try NPYArray(shape: [state.basisCount, m], values: Array(state.basis[0 ..< state.basisCount * m])).write(to: directory.file("basis.npy"))
-            try NPYArray(shape: [state.next.count / m, m], values: state.next).write(to: directory.file("next.npy"))
+            let capacity = state.basis.count / length
+            try NPYArray(shape: [state.basisCount, m], values: Array(basis[0 ..< state.basisCount * m])).write(to: directory.file("basis.npy"))
+            try NPYArray(shape: [next.count / m, m], values: next).write(to: directory.file("next.npy"))
             try NPYArray(shape: [capacity, capacity], values: state.projected).write(to: directory.file("projected.npy"))
             let scalars = Scalars(identity: identity, basisCount: state.basisCount, capacity: capacity, matvecs: state.matvecs,
                                   restarts: state.restarts, expansions: state.expansions, estimateFactor: state.estimateFactor,
@@ -202,7 +221,7 @@ package enum LanczosCheckpoint {
     }
 
     /// The saved state and history if DIR/checkpoint holds one of this very run; nil (start afresh) if none.
-    package static func read(_ directory: RunDirectory, identity: String, dimension m: Int, capacity: Int,
+    package static func read(_ directory: RunDirectory, identity: String, dimension m: Int, capacity: Int, rows: RowPartition,
                      on world: Communicator) throws -> (state: Lanczos.State, history: [EstimatorJob.TopSummary.HistoryPoint])? {
         let scalars: Scalars? = try world.agree { () throws -> Scalars? in
             guard let data = FileManager.default.contents(atPath: directory.file("lanczos.json")) else { return nil }
@@ -213,13 +232,34 @@ package enum LanczosCheckpoint {
             return scalars
         }
         guard let scalars else { return nil }
-        var basis = try NPYArray(contentsOf: directory.file("basis.npy")).values
-        basis += [Double](repeating: 0, count: capacity * m - basis.count)
-        let state = Lanczos.State(basis: basis, basisCount: scalars.basisCount, projected: try NPYArray(contentsOf: directory.file("projected.npy")).values,
-                             next: try NPYArray(contentsOf: directory.file("next.npy")).values, matvecs: scalars.matvecs,
+        var basis = try world.everyRank { try readRows(directory.file("basis.npy"), rows: rows) }
+        basis += [Double](repeating: 0, count: capacity * rows.count - basis.count)
+        let state = Lanczos.State(rows: rows, basis: basis, basisCount: scalars.basisCount, projected: try NPYArray(contentsOf: directory.file("projected.npy")).values,
+                             next: try world.everyRank { try readRows(directory.file("next.npy"), rows: rows) }, matvecs: scalars.matvecs,
                              restarts: scalars.restarts, expansions: scalars.expansions, estimateFactor: scalars.estimateFactor,
                              augmentedAt: scalars.augmentedAt, firstConvergence: scalars.firstConvergence, holdUntil: scalars.holdUntil,
                              seconds: scalars.seconds)
         return (state, scalars.history ?? [])
+    }
+
+    /// This rank's rows of every vector in a count × M float64 file written by `write`, read with
+    /// one seek per vector instead of the whole file.
+    static func readRows(_ path: String, rows: RowPartition) throws -> [Double] {
+        let header = try NPYHeader.read(contentsOf: path)
+        guard header.dataType == .float64, !header.fortranOrder, header.shape.count == 2, header.shape[1] == rows.length else {
+            throw InputError("--resume: \(path) is not a Lanczos checkpoint of M = \(rows.length) (\(header.shape)); remove the checkpoint or run without --resume")
+        }
+        guard let file = FileHandle(forReadingAtPath: path) else { throw InputError("--resume: cannot open \(path)") }
+        defer { try? file.close() }
+        var values: [Double] = []
+        values.reserveCapacity(header.shape[0] * rows.count)
+        for j in 0..<header.shape[0] {
+            try file.seek(toOffset: UInt64(header.dataOffset + 8 * (j * rows.length + rows.rows.lowerBound)))
+            guard let data = try file.read(upToCount: 8 * rows.count), data.count == 8 * rows.count else {
+                throw InputError("--resume: \(path) is truncated; remove the checkpoint or run without --resume")
+            }
+            data.withUnsafeBytes { values.append(contentsOf: $0.bindMemory(to: Double.self)) }
+        }
+        return values
     }
 }

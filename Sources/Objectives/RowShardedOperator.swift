@@ -1,0 +1,137 @@
+import Cluster
+
+/// Which rows of an n-vector each of P ranks holds: contiguous, balanced ranges (the first n mod P
+/// ranks one row more), rank r's rows `offsets[r] ..< offsets[r + 1]` — the block distribution of
+/// a vector (ScaLAPACK's NUMROC with one block per process). One part is the replicated layout:
+/// every row on every rank.
+public struct RowPartition: Sendable, Equatable {
+    /// n.
+    public let length: Int
+    /// P + 1 offsets, from 0 to n.
+    public let offsets: [Int]
+    /// This rank's part.
+    public let part: Int
+
+    public init(length n: Int, parts: Int, part: Int) {
+        precondition(n >= 0 && parts >= 1 && (0..<parts).contains(part))
+        let (base, extra) = n.quotientAndRemainder(dividingBy: parts)
+        offsets = (0...parts).map { r in r * base + min(r, extra) }
+        length = n
+        self.part = part
+    }
+
+    public var parts: Int { offsets.count - 1 }
+    /// The rows this rank holds.
+    public var rows: Range<Int> { offsets[part] ..< offsets[part + 1] }
+    /// How many rows this rank holds.
+    public var count: Int { rows.count }
+    public func count(of part: Int) -> Int { offsets[part + 1] - offsets[part] }
+
+    /// This rank's rows of every column of a replicated n × k block (column-major).
+    public func slice(_ block: [Double], columns k: Int) -> [Double] {
+        precondition(block.count == length * k)
+        if parts == 1 { return block }
+        var local = [Double](repeating: 0, count: count * k)
+        let rows = self.rows
+        for j in 0..<k { local.replaceSubrange(j * count ..< (j + 1) * count, with: block[j * length + rows.lowerBound ..< j * length + rows.upperBound]) }
+        return local
+    }
+}
+
+/// An operator that sums per-rank contributions: W = scale · Σ_ranks local(V). Sharding its
+/// vectors then needs no allreduce of the whole M × B block — a reduce-scatter hands each rank
+/// the sum of its own rows only (half an allreduce's traffic).
+public protocol LocallySummedOperator: SymmetricOperator {
+    /// This rank's unreduced contribution to A V (n × B, column-major).
+    func localSums(_ directions: [Double], count: Int) -> [Double]
+    /// The factor applied after the sum (1/N for a mean over N samples).
+    var sumScale: Double { get }
+}
+
+extension CurvatureOperator: LocallySummedOperator {
+    public var sumScale: Double { 1 / Double(globalSampleCount) }
+}
+
+/// A symmetric operator applied to vectors distributed by rows over its ranks (`partition`):
+/// each rank passes its rows of the B directions (count × B, column-major) and receives its rows of
+/// A V. An allgather assembles the directions every rank's product needs (a data-parallel HVP
+/// needs all of θ's directions), then the products are summed onto the rows' owners — by a
+/// reduce-scatter for a `LocallySummedOperator` (the two together move what one allreduce did), or
+/// by taking this rank's rows of a replicated result for any other operator.
+///
+/// This is what lets Krylov methods keep their bases sharded: memory O(n·k/P) per rank, and the
+/// re-orthogonalisation's GEMMs on n/P rows with one allreduce of k × B coefficients per step
+/// (`Basis`). With one rank, or `sharded: false`, the partition is the replicated one and
+/// `apply` is the base's own.
+public struct RowShardedOperator {
+    public let base: any SymmetricOperator
+    public let partition: RowPartition
+
+    public init(_ base: any SymmetricOperator, sharded: Bool = true) {
+        self.base = base
+        let world = base.communicator
+        // Fewer rows than ranks (a toy M) would leave ranks without rows: kept replicated.
+        partition = sharded && world.size > 1 && base.dimension >= world.size
+            ? RowPartition(length: base.dimension, parts: world.size, part: world.rank)
+            : RowPartition(length: base.dimension, parts: 1, part: 0)
+    }
+
+    public var communicator: Communicator { base.communicator }
+    public var dimension: Int { base.dimension }
+    /// Whether vectors are split over ranks (false: every rank holds all rows).
+    public var isSharded: Bool { partition.parts > 1 }
+
+    /// This rank's rows of A V for this rank's rows of V (collective).
+    public func apply(_ local: [Double], count k: Int) throws -> [Double] {
+        precondition(local.count == partition.count * k)
+        guard isSharded else { return try base.apply(local, count: k) }
+        let full = try gather(local, columns: k)
+        guard let summed = base as? any LocallySummedOperator else {
+            return partition.slice(try base.apply(full, count: k), columns: k)
+        }
+        // Reduce-scatter delivers contiguous segments, so the sums are regrouped part-major:
+        // part r's rows of every column, then part r + 1's.
+        let sums = summed.localSums(full, count: k)
+        var grouped = [Double](repeating: 0, count: sums.count)
+        var at = 0
+        for r in 0..<partition.parts {
+            let rows = partition.offsets[r] ..< partition.offsets[r + 1]
+            for j in 0..<k {
+                grouped.replaceSubrange(at ..< at + rows.count, with: sums[j * dimension + rows.lowerBound ..< j * dimension + rows.upperBound])
+                at += rows.count
+            }
+        }
+        var mine = [Double](repeating: 0, count: partition.count * k)
+        try grouped.withUnsafeBufferPointer { send in
+            try mine.withUnsafeMutableBufferPointer { receive in
+                try communicator.reduceScatter(send, into: receive, counts: (0..<partition.parts).map { partition.count(of: $0) * k })
+            }
+        }
+        let scale = summed.sumScale
+        for i in mine.indices { mine[i] *= scale }
+        return mine
+    }
+
+    /// The whole n × k block from every rank's rows (collective; identity when not sharded).
+    public func gather(_ local: [Double], columns k: Int) throws -> [Double] {
+        guard isSharded else { return local }
+        let counts = (0..<partition.parts).map { partition.count(of: $0) * k }
+        let parts = try communicator.allgatherv(local, counts: counts)
+        // Gathered part-major (each rank's rows of every column); stored column-major.
+        var full = [Double](repeating: 0, count: dimension * k)
+        var at = 0
+        for r in 0..<partition.parts {
+            let rows = partition.offsets[r] ..< partition.offsets[r + 1]
+            for j in 0..<k {
+                full.replaceSubrange(j * dimension + rows.lowerBound ..< j * dimension + rows.upperBound, with: parts[at ..< at + rows.count])
+                at += rows.count
+            }
+        }
+        return full
+    }
+
+    /// Sums partial inner products over the ranks' rows in place (nothing when not sharded).
+    public func sum(_ partial: inout [Double]) throws {
+        if isSharded { try communicator.allreduce(&partial, .sum) }
+    }
+}
