@@ -47,6 +47,8 @@ public struct CriticalSpecification: Sendable, Equatable, Codable {
     public var curvature = CurvatureMethod.auto
     /// Ranks per group (groups take starts side by side); 0 = one group of all ranks.
     public var groupSize = 0
+    /// Where the groups lie: each on one node (default) or anywhere (`GroupPlacement`).
+    public var groupPlacement = GroupPlacement.node
     /// eigenvector-following, min-mode-following: the index k aimed at (nil: 0, minima).
     public var index: Int?
     /// eigenvector-following, min-mode-following: the first trust radius of each subspace (`maximumStep` caps it).

@@ -34,6 +34,8 @@ public struct DensitySpecification: Sendable, Equatable {
     public var gridPoints = 1000
     /// Ranks per group; groups run probes in parallel (0: all ranks in one group).
     public var groupSize = 0
+    /// Where the groups lie: each on one node (default) or anywhere (`GroupPlacement`).
+    public var groupPlacement = GroupPlacement.node
     /// Probes of a group applied together.
     public var blockSize = 4
 

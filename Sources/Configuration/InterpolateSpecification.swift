@@ -24,6 +24,8 @@ public struct InterpolateSpecification: Sendable, Equatable {
     public var curvature = CurvatureMethod.auto
     /// Ranks per group (groups take points side by side); 0 = one group of all ranks.
     public var groupSize = 0
+    /// Where the groups lie: each on one node (default) or anywhere (`GroupPlacement`).
+    public var groupPlacement = GroupPlacement.node
 
     public init() {}
 

@@ -65,6 +65,8 @@ public struct PathSpecification: Sendable, Equatable, Codable {
     public var curvature = CurvatureMethod.auto
     /// Ranks per group (groups take pivots side by side); 0 = one group of all ranks.
     public var groupSize = 0
+    /// Where the groups lie: each on one node (default) or anywhere (`GroupPlacement`).
+    public var groupPlacement = GroupPlacement.node
     /// Before the band, each end point is polished to a certified minimum by eigenvector-following
     /// at index 0 (exact Hessian); after a band (NEB, AutoNEB), its highest pivot is refined to a
     /// certified index-1 saddle the same way (docs/path.md "Certified ends and saddle").
@@ -155,6 +157,7 @@ extension PathSpecification {
         indexEvery = try c.decodeIfPresent(Int.self, forKey: .indexEvery)
         curvature = try c.decodeIfPresent(CurvatureMethod.self, forKey: .curvature) ?? defaults.curvature
         groupSize = try c.decodeIfPresent(Int.self, forKey: .groupSize) ?? defaults.groupSize
+        groupPlacement = try c.decodeIfPresent(GroupPlacement.self, forKey: .groupPlacement) ?? defaults.groupPlacement
         polish = try c.decodeIfPresent(Bool.self, forKey: .polish) ?? defaults.polish
         l2 = try c.decodeIfPresent(Double.self, forKey: .l2) ?? defaults.l2
     }

@@ -312,9 +312,11 @@ public struct ConfigurationKey: Sendable {
                          render: { $0[keyPath: path].map { renderText($0.rawValue) } })
     }
     /// A string restricted to the raw values of `T` (activation, loss, kinds…).
-    static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T> & Sendable) -> ConfigurationKey where T.RawValue == String {
+    /// One of `T`'s raw values; `omitted`, when given, is a value config.toml leaves out (as `boolean`'s).
+    static func choice<T: RawRepresentable & CaseIterable & Sendable & Equatable>(_ name: String, _ flag: String, _ path: WritableKeyPath<RunConfiguration, T> & Sendable,
+                                                                                 omitted: T? = nil) -> ConfigurationKey where T.RawValue == String {
         ConfigurationKey(name: name, flag: flag, kind: .text, set: { c, v in c[keyPath: path] = try chosen(v) },
-                         render: { renderText($0[keyPath: path].rawValue) })
+                         render: { c in c[keyPath: path] == omitted ? nil : renderText(c[keyPath: path].rawValue) })
     }
     /// One of the raw values of `T`, or a refusal listing them.
     static func chosen<T: RawRepresentable & CaseIterable>(_ v: ConfigurationValue) throws -> T where T.RawValue == String {
@@ -411,6 +413,9 @@ public struct ConfigurationKey: Sendable {
         real("density.sigma", "--sigma", \.density.sigma),
         integer("density.grid-points", "--grid-points", \.density.gridPoints),
         integer("density.group-size", "--group-size", \.density.groupSize),
+        // The *.group-placement keys render only when "any": the identities of runs from before
+        // they existed stay what they were.
+        choice("density.group-placement", "--group-placement", \.density.groupPlacement, omitted: .node),
         integer("density.block-size", "--block-size", \.density.blockSize),
         choice("trace.operator", "--operator", \.trace.curvature),
         choice("trace.method", "--method", \.trace.method),
@@ -443,6 +448,7 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("path.index-every", "--index-every", \.path.indexEvery),
         choice("path.curvature", "--curvature", \.path.curvature),
         integer("path.group-size", "--group-size", \.path.groupSize),
+        choice("path.group-placement", "--group-placement", \.path.groupPlacement, omitted: .node),
         // Keys added after runs existed render only when set, so the identities of those runs (and
         // their --resume) stay what they were: path.polish, path.l2, eig.bulk-tolerances.
         boolean("path.polish", "--polish", \.path.polish, omitted: false),
@@ -460,6 +466,7 @@ public struct ConfigurationKey: Sendable {
         real("critical.near-critical", "--near-critical", \.critical.nearCriticalTolerance),
         choice("critical.curvature", "--curvature", \.critical.curvature),
         integer("critical.group-size", "--group-size", \.critical.groupSize),
+        choice("critical.group-placement", "--group-placement", \.critical.groupPlacement, omitted: .node),
         optionalInteger("critical.index", "--index", \.critical.index),
         real("critical.trust-radius", "--trust-radius", \.critical.trustRadius),
         real("critical.l2", "--l2", \.critical.l2),
@@ -473,6 +480,7 @@ public struct ConfigurationKey: Sendable {
         optionalInteger("interpolate.every", "--every", \.interpolate.every),
         choice("interpolate.curvature", "--curvature", \.interpolate.curvature),
         integer("interpolate.group-size", "--group-size", \.interpolate.groupSize),
+        choice("interpolate.group-placement", "--group-placement", \.interpolate.groupPlacement, omitted: .node),
         choice("eig.solver", "--solver", \.eig.solver),
         optionalReal("eig.zero-tolerance", "--zero-tolerance", \.eig.zeroTolerance),
         reals("eig.bulk-tolerances", "--bulk-tolerances", \.eig.bulkTolerances, omitted: EigenSpecification().bulkTolerances),

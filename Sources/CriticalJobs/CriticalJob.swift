@@ -96,7 +96,8 @@ public struct CriticalJob {
         if settings.start != .files, !points.isEmpty {
             throw InputError(setting: "critical.start", "= \(settings.start.rawValue): --points applies with start files (the starts are the files); give --start files, or drop --points")
         }
-        let groups = try RankGroups.split(world, size: groupSize, setting: "critical.group-size")
+        let groups = try RankGroups.split(world, size: groupSize, setting: "critical.group-size", placement: settings.groupPlacement)
+        groups.announce(on: progress)
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
             let (split, model, m) = (inputs.split, inputs.model, inputs.m)
@@ -211,9 +212,9 @@ public struct CriticalJob {
     }
 
     /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
-    /// size aside: it changes no result beyond rounding), a library caller's model, the starts' bits.
+    /// size and placement aside: they change no result beyond rounding), a library caller's model, the starts' bits.
     package func identity(_ context: Context) -> String {
-        var identity = SettingsIdentity(run: configuration, model: model, ignoring: ["critical.group-size"])
+        var identity = SettingsIdentity(run: configuration, model: model, ignoring: ["critical.group-size", "critical.group-placement"])
         identity.depend(on: "the starting points", digest: bitDigest(context.starts.flatMap { $0 }))
         return identity.text
     }

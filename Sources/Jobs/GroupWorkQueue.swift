@@ -55,9 +55,10 @@ package struct GroupDeal: Sendable {
 /// mode, `RankGroups.share`.
 ///
 /// Invariants the jobs rely on:
-/// - Groups are runs of consecutive ranks (`RankGroups`): group g's rank 0 is world rank g·size,
-///   so the results gathered in world-rank order are in group order, and with the deal rank 0
-///   puts each round's results in item order (with `GroupDeal.chunks`, the whole run's).
+/// - Group g's rank 0 is world rank `groups.leaders[g]` (`RankGroups`: consecutive ranks on one
+///   host, any ranks of a node with `--map-by node`), so rank 0 finds each group's results in the
+///   world-rank-ordered gather, and with the deal puts each round's results in item order (with
+///   `GroupDeal.chunks`, the whole run's).
 /// - A result is a Codable record (as JSON) and a payload of doubles that travels as doubles
 ///   (gatherv), bit-exact: a point, a spectrum, a packed row is on rank 0 exactly as computed.
 /// - One allreduce per round carries both verdicts — any rank's pending stop signal and rank 0's
@@ -177,12 +178,12 @@ package struct GroupWorkQueue {
         let all = try world.gatherv(values, counts: counts)
         try world.agree {
             var gathered: [(position: Int, record: Record, payload: [Double])] = []
-            // Group g's rank 0 is world rank g · size (the other ranks send nothing): its values
-            // start after those of the ranks before it.
+            // Only each group's rank 0 sends values: group g's start after those of the world
+            // ranks before its rank 0, wherever that is.
             var starts = [0]
             for count in counts { starts.append(starts.last! + count) }
             for g in 0..<groups.count {
-                let rank = g * groups.group.size, positions = deal.positions(group: g, round: round)
+                let rank = groups.leaders[g], positions = deal.positions(group: g, round: round)
                 guard !positions.isEmpty else { continue }
                 let part = all[starts[rank]..<starts[rank + 1]]
                 let records = hasRecords

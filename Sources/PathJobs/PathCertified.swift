@@ -141,8 +141,8 @@ extension PathJob {
             return θ
         }
         return try polished.enumerated().map { i, θ in
-            // Group g's rank 0 is world rank g · size, and item i was group (i mod groups)'s.
-            let root = (i % groups.count) * groups.group.size
+            // Item i was group (i mod groups)'s (`share`); its rank 0 holds the record.
+            let root = groups.leaders[i % groups.count]
             let bytes = try groups.world.broadcast(bytes: records[i] ?? [], root: root)
             let point = try NonFiniteJSON.decoder().decode(CertifiedPoint.self, from: Data(bytes))
             progress.say(String(format: "path: %@ after %d iterations: E = %.12g, ‖∇E‖ = %.3g, index %d, moved %.3g (%.1f s)",

@@ -101,7 +101,8 @@ public struct PathJob {
         if settings.polish, configuration.model.loss == .crossEntropy, settings.l2 == 0 {
             throw InputError(setting: "path.polish", "with model.loss = \"cross-entropy\" and no L2 term: cross-entropy on separable data has no finite minimum (its infimum is at ‖θ‖ → ∞), so there is no minimum to polish to; give --l2 λ > 0 (the energy L + λ‖θ‖²/2 has finite minima), or model.loss = \"mse\"")
         }
-        let groups = try RankGroups.split(world, size: groupSize, setting: "path.group-size")
+        let groups = try RankGroups.split(world, size: groupSize, setting: "path.group-size", placement: settings.groupPlacement)
+        groups.announce(on: run.progress)
         var assembler: HessianAssembler? = nil
         do {
             let inputs = try run.inputs(configuration, given: model, on: groups.group)
@@ -172,7 +173,7 @@ public struct PathJob {
     }
 
     /// `[path]` keys that change no result beyond rounding.
-    static let keysWithoutEffect = ["path.checkpoint-every", "path.group-size"]
+    static let keysWithoutEffect = ["path.checkpoint-every", "path.group-size", "path.group-placement"]
 
     /// The identity of a pair's run, in its checkpoint and its summary: the configuration, the
     /// settings, the end points' bits — a resumed run continues or keeps only the very same path.

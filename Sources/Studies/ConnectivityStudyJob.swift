@@ -67,7 +67,7 @@ public struct ConnectivityStudyJob {
             // Every [path] setting is checked here, before any minimum is trained.
             try configuration(width).validate()
             let job = pathJob(width)
-            try RankGroups.check(size: job.groupSize, ranks: world.size, setting: "path.group-size")
+            try RankGroups.check(size: job.groupSize, on: world, setting: "path.group-size", placement: job.settings.groupPlacement)
             jobs.append(job)
         }
         try world.agree { try output.validate() }

@@ -48,6 +48,8 @@ struct Critical: TableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("auto (exact up to M = \(InterpolateJob.exactLimit); default), exact, or lanczos (the smallest eigenvalues only). [critical.curvature]", valueName: "how"))
     var curvature: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group (default). [critical.group-size]", valueName: "G")) var groupSize: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("node: each group on one host (default; G must divide the ranks on every host), or any: consecutive ranks, straddling hosts if they fall so. [critical.group-placement]", valueName: "where"))
+    var groupPlacement: String?
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 
     /// (key, text) of the `[critical]` flags given; with --points, the start count is theirs.
@@ -56,7 +58,7 @@ struct Critical: TableCommand {
                   ("critical.scales", scales), ("critical.trajectory-every", trajectoryEvery), ("critical.tolerance", tolerance),
                   ("critical.iterations", iterations), ("critical.inner-iterations", innerIterations), ("critical.max-step", maxStep),
                   ("critical.duplicate-tolerance", duplicateTolerance), ("critical.near-critical", nearCritical),
-                  ("critical.curvature", curvature), ("critical.group-size", groupSize), ("critical.index", index),
+                  ("critical.curvature", curvature), ("critical.group-size", groupSize), ("critical.group-placement", groupPlacement), ("critical.index", index),
                   ("critical.trust-radius", trustRadius), ("critical.l2", l2), ("critical.project-symmetries", projectSymmetries ? "true" : nil),
                   ("critical.polish", polish)])
     }

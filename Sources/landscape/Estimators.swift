@@ -99,12 +99,14 @@ struct Density: EstimatorCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Gaussian broadening σ; 0 = 1 % of the nodes' range. [density.sigma]", valueName: "σ")) var sigma: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Points of density.csv. [density.grid-points]", valueName: "n")) var gridPoints: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group. [density.group-size]", valueName: "g")) var groupSize: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("node: each group on one host (default; g must divide the ranks on every host), or any: consecutive ranks, straddling hosts if they fall so. [density.group-placement]", valueName: "where"))
+    var groupPlacement: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Probes applied together. [density.block-size]", valueName: "b")) var blockSize: String?
     @OptionGroup(title: "Configuration keys") var settings: ConfigurationOptions
 
     var ownOverrides: [(key: String, text: String)] {
         keyFlags([("density.operator", `operator`), ("density.probes", probes), ("density.steps", lanczosSteps), ("density.distribution", distribution),
-               ("density.sigma", sigma), ("density.grid-points", gridPoints), ("density.group-size", groupSize), ("density.block-size", blockSize)])
+               ("density.sigma", sigma), ("density.grid-points", gridPoints), ("density.group-size", groupSize), ("density.group-placement", groupPlacement), ("density.block-size", blockSize)])
     }
     func validate() throws { try validateOwn() }
 }

@@ -43,6 +43,8 @@ struct Interpolate: TableCommand {
     var curvature: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Eigenvalues reported at each curvature point. [top.k]", valueName: "k")) var k: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group (default). [interpolate.group-size]", valueName: "G")) var groupSize: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("node: each group on one host (default; G must divide the ranks on every host), or any: consecutive ranks, straddling hosts if they fall so. [interpolate.group-placement]", valueName: "where"))
+    var groupPlacement: String?
     @Flag(help: "Allow grids of more than 10⁷ points.") var force = false
     @OptionGroup(title: "Configuration keys") var settings: RunKeyOptions
 
@@ -50,7 +52,7 @@ struct Interpolate: TableCommand {
     var tableOverrides: [(key: String, text: String)] {
         keyFlags([("interpolate.columns", columns), ("interpolate.normalize", normalize), ("interpolate.range", range),
                   ("interpolate.grid", grid), ("interpolate.spectrum-at", spectrumAt), ("interpolate.every", every),
-                  ("interpolate.curvature", curvature), ("interpolate.group-size", groupSize), ("top.k", k)])
+                  ("interpolate.curvature", curvature), ("interpolate.group-size", groupSize), ("interpolate.group-placement", groupPlacement), ("top.k", k)])
     }
 
     func validate() throws {

@@ -64,6 +64,8 @@ struct Path: TableCommand {
     var curvature: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("A band checkpoint every this many iterations (0: on signals only); 200. [path.checkpoint-every]", valueName: "n")) var bandCheckpointEvery: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Ranks per group (divides the ranks); 0 = one group (default). [path.group-size]", valueName: "G")) var groupSize: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("node: each group on one host (default; G must divide the ranks on every host), or any: consecutive ranks, straddling hosts if they fall so. [path.group-placement]", valueName: "where"))
+    var groupPlacement: String?
     @Flag(help: "Polish the end points to certified minima (eigenvector-following at index 0, exact Hessian) before the band, and refine the band's highest pivot to a certified index-1 saddle after it (NEB, AutoNEB). [path.polish]")
     var polish = false
     @Option(parsing: .unconditional, help: ArgumentHelp("The energy gains the L2 term λ‖θ‖²/2 (band, profile, curvature, polish; neb and autoneb); 0. [path.l2]", valueName: "λ"))
@@ -79,7 +81,7 @@ struct Path: TableCommand {
             ("path.segment-points", segmentPoints), ("path.optimizer", optimizer), ("path.step-size", stepSize),
             ("path.momentum", bandMomentum), ("path.max-step", maxStep), ("path.level", level), ("path.split", split),
             ("path.string-steps", stringSteps), ("path.string-points", stringPoints), ("path.index-every", indexEvery),
-            ("path.curvature", curvature), ("path.checkpoint-every", bandCheckpointEvery), ("path.group-size", groupSize),
+            ("path.curvature", curvature), ("path.checkpoint-every", bandCheckpointEvery), ("path.group-size", groupSize), ("path.group-placement", groupPlacement),
             ("path.polish", polish ? "true" : nil), ("path.l2", l2),
         ]
         return keyFlags(pairs)

@@ -23,6 +23,8 @@ struct Sweep: MPICommand {
     @Option(help: "The sweep's TOML file: a run configuration plus a [sweep] table.") var config: String
     @Option(help: "Output directory: points/<id>/ per point, sweep/ for the aggregate.") var out: String
     @Option(parsing: .unconditional, help: "Ranks per group (must divide the number of ranks; default: all ranks in one group).") var groupSize: Int?
+    @Option(help: ArgumentHelp("node: each group on one host (default; the size must divide the ranks on every host), or any: consecutive ranks, straddling hosts if they fall so.", valueName: "where"))
+    var groupPlacement: GroupPlacement = .node
     @Flag(help: "Continue a sweep in --out (re-running without it does the same; with it, --out must hold a sweep).") var resume = false
     @Option(help: ArgumentHelp("Run only slice I of N (0-based) of the points, e.g. a job-array task's $SLURM_ARRAY_TASK_ID/N.", valueName: "I/N"))
     var slice: String?
@@ -59,6 +61,7 @@ struct Sweep: MPICommand {
         }
         var job = SweepJob(definition: try SweepDefinition(toml: text, source: config), definitionText: text, output: RunDirectory(path: out))
         job.groupSize = groupSize
+        job.groupPlacement = groupPlacement
         job.slice = try slice.map(Self.parseSlice)
         job.aggregateOnly = aggregateOnly
         job.resume = resume
@@ -70,3 +73,5 @@ struct Sweep: MPICommand {
         try job.run(on: world)
     }
 }
+
+extension GroupPlacement: ExpressibleByArgument {}

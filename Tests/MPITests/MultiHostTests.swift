@@ -13,13 +13,14 @@ extension MPIJobs {
         .deletingLastPathComponent().deletingLastPathComponent()
     static let wrapper = repository.appendingPathComponent("launch/mpirun").path
 
-    /// `launch/mpirun` (NP ranks, HOSTFILE) on the test binary.
-    static func launch(np: Int, hostfile: String, _ args: [String], timeout: TimeInterval = 120) throws -> MPIRun {
-        try MPITestSupport.execute([wrapper] + args, environment: environment(np: np, hostfile: hostfile), timeout: timeout)
+    /// `launch/mpirun` (NP ranks, HOSTFILE, MPI_FLAGS) on the test binary (or `binary`).
+    static func launch(np: Int, hostfile: String, _ args: [String], flags: String = "", binary: String = MPITestSupport.landscape,
+                       timeout: TimeInterval = 120) throws -> MPIRun {
+        try MPITestSupport.execute([wrapper] + args, environment: environment(np: np, hostfile: hostfile, flags: flags, binary: binary), timeout: timeout)
     }
 
-    static func environment(np: Int, hostfile: String) -> [String: String] {
-        MPITestSupport.mpiEnvironment.merging(["NP": "\(np)", "HOSTFILE": hostfile, "LANDSCAPE": MPITestSupport.landscape, "MPI_FLAGS": ""]) { $1 }
+    static func environment(np: Int, hostfile: String, flags: String = "", binary: String = MPITestSupport.landscape) -> [String: String] {
+        MPITestSupport.mpiEnvironment.merging(["NP": "\(np)", "HOSTFILE": hostfile, "LANDSCAPE": binary, "MPI_FLAGS": flags]) { $1 }
     }
 
     /// The ranks' hosts as `landscape info` lists them, in rank order.
@@ -62,6 +63,92 @@ extension MPIJobs {
             let a = try NPYArray(contentsOf: two + "/" + job.file).values, b = try NPYArray(contentsOf: one + "/" + job.file).values
             #expect(MPITestSupport.maxRelativeDifference(a, b) <= 1e-10, "\(job.name): 2 hosts \(a.prefix(4)) vs one \(b.prefix(4))")
         }
+    }
+
+    /// Each group's ranks and host as the job's "rank groups:" line names them, by group.
+    static func groups(_ stderr: String) -> [(ranks: [Int], host: String)] {
+        guard let line = stderr.split(separator: "\n").first(where: { $0.contains("landscape: rank groups:") }),
+              let list = line.split(separator: "—").last else { return [] }
+        return list.split(separator: ";").compactMap { entry -> ([Int], String)? in
+            // "group 0: ranks 0, 2 on lt1" (ranges "0-1"; "lt1 + lt2" for a group across hosts)
+            guard let ranks = entry.split(separator: ":").last?.components(separatedBy: " on ").first,
+                  let host = entry.components(separatedBy: " on ").last else { return nil }
+            let numbers = ranks.replacingOccurrences(of: "ranks", with: "").split(separator: ",").flatMap { part -> [Int] in
+                let ends = part.trimmingCharacters(in: .whitespaces).split(separator: "-").compactMap { Int($0) }
+                return ends.count == 2 ? Array(ends[0]...ends[1]) : ends
+            }
+            return (numbers, host.trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// Ranks placed round-robin over 2 hosts (`--map-by node`: ranks 0, 2 on the first, 1, 3 on
+    /// the second, as `landscape info` shows) form their rank groups inside each host: `path` and
+    /// `sweep` with groups of 2 say so in their "rank groups:" line, and give the results of 4
+    /// ranks on one host (where the groups are ranks 0-1 and 2-3) to 1e-10. The work queue, whose
+    /// group leaders are then world ranks 0 and 1, passes its collective checks there.
+    @Test func groupsStayOnOneHostAndMatchOneHost() throws {
+        let f = try MPIJobs.Paths.fixture("multihost-groups", samples: 48)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let hostfile = try TestHosts.shared.hostfile(hosts: 2)
+        let names = Array(TestHosts.shared.names.prefix(2))
+        let info = try Self.launch(np: 4, hostfile: hostfile, ["info"], flags: "--map-by node")
+        try #require(info.status == 0, "\(info.stderr)")
+        let hosts = Self.placement(info.stdout)
+        try #require(hosts == [names[0], names[1], names[0], names[1]], "\(info.stdout)")
+
+        let sweep = try MPIJobs.Sweeps.write(MPIJobs.Sweeps.tiny, in: f.directory)
+        let jobs: [(name: String, args: [String])] = [
+            ("path", ["path"] + f.model + ["--from", f.a, "--to", f.b, "--method", "autoneb", "--pivots", "3", "--cycles", "2",
+                                           "--cycle-iterations", "150", "--iterations", "100", "--insert-threshold", "0", "--group-size", "2"]),
+            ("sweep", ["sweep", "--config", sweep, "--group-size", "2"])]
+        for job in jobs {
+            let one = f.path("\(job.name)-one"), two = f.path("\(job.name)-two")
+            let reference = try MPITestSupport.run(np: 4, job.args + ["--out", one], timeout: 180)
+            try #require(reference.status == 0, "\(job.name) on one host: \(reference.stderr)")
+            #expect(Self.groups(reference.stderr).isEmpty, "one host: no placement line: \(reference.stderr)")
+            let run = try Self.launch(np: 4, hostfile: hostfile, job.args + ["--out", two], flags: "--map-by node", timeout: 180)
+            try #require(run.status == 0, "\(job.name) on 2 hosts: \(run.stderr)")
+            let groups = Self.groups(run.stderr)
+            #expect(groups.map(\.ranks) == [[0, 2], [1, 3]] && groups.map(\.host) == names, "\(job.name): \(run.stderr)")
+            #expect(groups.allSatisfy { group in group.ranks.allSatisfy { hosts[$0] == group.host } }, "\(job.name): \(groups) vs info \(hosts)")
+            let files = job.name == "path" ? ["pivots.npy"] : try MPIJobs.Sweeps.pointDirectories(one).map { "points/\($0)/final/eigenvalues.npy" }
+            #expect(files.count == (job.name == "path" ? 1 : 4))
+            for file in files {
+                let a = try NPYArray(contentsOf: two + "/" + file).values, b = try NPYArray(contentsOf: one + "/" + file).values
+                #expect(a.count == b.count && MPITestSupport.maxRelativeDifference(a, b) <= 1e-10, "\(job.name) \(file): 2 hosts \(a.prefix(4)) vs one \(b.prefix(4))")
+            }
+        }
+        let queue = try Self.launch(np: 4, hostfile: hostfile, ["queue."], flags: "--map-by node", binary: MPIJobs.LibraryUnderMPI.checks)
+        #expect(queue.status == 0 && queue.stdout.contains("5 passed, 0 failed"), "\(queue.stdout)\(queue.stderr)")
+    }
+
+    /// A group size that does not divide the ranks on every host (3 on the first, 1 on the second;
+    /// 2 divides the 4 ranks) is refused in one line naming the setting, the ranks per host and
+    /// the fix, exit 2, nothing written; `--group-placement any` lets the groups straddle.
+    @Test func aGroupSizeThatDoesNotDivideEveryHostIsRefused() throws {
+        let f = try MPIJobs.Paths.fixture("multihost-uneven")
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let names = TestHosts.shared.names
+        let generated = try String(contentsOfFile: try TestHosts.shared.hostfile(hosts: 2), encoding: .utf8)
+        let uneven = try MPITestSupport.write(generated.replacingOccurrences(of: "\(names[0]) slots=2", with: "\(names[0]) slots=3")
+            .replacingOccurrences(of: "\(names[1]) slots=2", with: "\(names[1]) slots=1"), to: "uneven", in: f.directory)
+        let sweep = try MPIJobs.Sweeps.write(MPIJobs.Sweeps.tiny, in: f.directory)
+        let jobs = [["sweep", "--config", sweep, "--group-size", "2"],
+                    ["path"] + f.model + ["--from", f.a, "--to", f.b, "--group-size", "2"]]
+        for args in jobs {
+            let out = f.path("out")
+            let run = try Self.launch(np: 4, hostfile: uneven, args + ["--out", out])
+            let errors = run.stderr.split(separator: "\n").filter { $0.lowercased().hasPrefix("error") }
+            #expect(run.status == 2 && errors.count == 1, "\(args[0]): status \(run.status): \(run.stderr)")
+            #expect(errors.first.map { String($0) } == "error: --group-size = 2 does not divide the ranks on every host (3 on \(names[0]), 1 on \(names[1])), so a group would straddle hosts; give a size that divides each (e.g. 1), or --group-placement any to allow straddling",
+                    "\(args[0]): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(args[0]): nothing written")
+        }
+        let out = f.path("any")
+        let any = try Self.launch(np: 4, hostfile: uneven, jobs[0] + ["--group-placement", "any", "--out", out])
+        #expect(any.status == 0, "\(any.stderr)")
+        #expect(Self.groups(any.stderr).map(\.host) == [names[0], "\(names[0]) + \(names[1])"], "\(any.stderr)")
+        #expect(try MPIJobs.Sweeps.pointDirectories(out).count == 4)
     }
 
     /// The lost-host job and its uninterrupted run on one host (4 ranks), made once per suite run: `spectrum`

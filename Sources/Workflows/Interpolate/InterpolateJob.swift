@@ -245,7 +245,8 @@ public struct InterpolateJob {
         try MemoryPlan.requireFits(total, setting: shape.dimension == 1 ? "interpolate.range" : "interpolate.grid",
                                    value: "= " + (shape.dimension == 1 ? axes2[0].description : axes2.map(\.description).joined(separator: ",")), holding: "its \(total) grid points",
                                    bytesEach: 320 + 8 * Double(shape.dimension), budget: budget)
-        let groups = try RankGroups.split(world, size: groupSize, setting: "interpolate.group-size")
+        let groups = try RankGroups.split(world, size: groupSize, setting: "interpolate.group-size", placement: settings.groupPlacement)
+        groups.announce(on: progress)
         let group = groups.group
         do {
             let inputs = try run.inputs(configuration, given: model, on: group)
@@ -280,11 +281,11 @@ public struct InterpolateJob {
     }
 
     /// The identity of the run in its checkpoint: the configuration's keys as rendered (the group
-    /// size aside), a library caller's model, the section as the user gave it (which points and
+    /// size and placement aside), a library caller's model, the section as the user gave it (which points and
     /// direction files), what it resolved to (axes, normalisation, curvature sites), and a digest of
     /// the bits of every vector that defines it (files may change under the same name).
     func identity(section: AffineSection, axes: [GridAxis], alphas: [Double]) -> String {
-        var identity = SettingsIdentity(run: configuration, model: model, ignoring: ["interpolate.group-size"], [
+        var identity = SettingsIdentity(run: configuration, model: model, ignoring: ["interpolate.group-size", "interpolate.group-placement"], [
             "section": shape.rendered, "section.axes": axes.map(\.description).joined(separator: ","),
             "section.normalization": normalizationUsed.rawValue, "section.curvature-alphas": alphas.map { "\($0)" }.joined(separator: ",")])
         identity.depend(on: "the section's vectors", digest: section.fingerprint)

@@ -30,6 +30,7 @@ public struct SweepJob {
     public var definitionText: String
     public var output: RunDirectory
     public var groupSize: Int? = nil
+    public var groupPlacement = GroupPlacement.node
     public var slice: (index: Int, count: Int)? = nil
     public var aggregateOnly = false
     public var resume = false
@@ -63,9 +64,8 @@ public struct SweepJob {
     private func execute(_ run: JobRun) throws {
         let (world, progress) = (run.world, run.progress)
         let size = groupSize ?? world.size
-        guard size >= 1, world.size % size == 0 else {
-            throw InputError("--group-size \(size) does not divide the \(world.size) ranks; use a divisor of \(world.size) (e.g. \(world.size) for one group, 1 for one group per rank)")
-        }
+        // Refused before anything is written (the split itself comes once the points are known).
+        try RankGroups.check(size: size, on: world, setting: "--group-size", placement: groupPlacement)
         if let slice, !(0..<slice.count).contains(slice.index) {
             throw InputError("--slice \(slice.index)/\(slice.count): the index must be in 0..<\(slice.count)")
         }
@@ -107,7 +107,8 @@ public struct SweepJob {
         var stopped: StoppedBySignal? = nil
         if !pending.isEmpty {
             let budget = try memoryPerRank ?? MemoryPlan.defaultBudget(on: world)
-            let rankGroups = try RankGroups.split(world, size: size, setting: "--group-size")
+            let rankGroups = try RankGroups.split(world, size: size, setting: "--group-size", placement: groupPlacement)
+            rankGroups.announce(on: progress)
             defer { rankGroups.free() }
             let points = pending.map { owned[$0] }
             let position = Dictionary(uniqueKeysWithValues: points.indices.map { (points[$0].id, $0) })
