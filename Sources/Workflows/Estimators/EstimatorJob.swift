@@ -131,7 +131,9 @@ public struct EstimatorJob {
         let world = run.world
         // Groups of ranks (density only): probes in parallel, data-parallel inside a group.
         let requested = estimator == .density ? configuration.density.groupSize : 0
-        let groups = try RankGroups.split(world, size: requested, setting: "density.group-size")
+        let groups = try RankGroups.split(world, size: requested, setting: "density.group-size",
+                                          placement: estimator == .density ? configuration.density.groupPlacement : .node)
+        groups.announce(on: run.progress)
         let group = groups.group
         do {
             let inputs = try run.inputs(configuration, given: model, on: group)
