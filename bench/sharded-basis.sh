@@ -10,7 +10,7 @@
 # Writes bench/results/sharded-basis/sharded-basis.csv and prints a Markdown table of medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${ROUNDS:=1}" "${SAMPLES:=400}" "${MATVECS:=64}" "${BASIS:=112}"
+: "${ROUNDS:=2}" "${SAMPLES:=400}" "${MATVECS:=64}" "${BASIS:=112}"
 out=bench/results/sharded-basis
 mkdir -p "$out"
 csv="$out/sharded-basis.csv"
@@ -27,9 +27,9 @@ for round in $(seq 1 "$ROUNDS"); do
 import json, sys
 top, round_, ranks, basis = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 s = json.load(open(top + "/summary.json"))
-m = s["curvature"]["parameters"] if "parameters" in s.get("curvature", {}) else 1796010
+m = s["header"]["parameters"]
 orth, op, mv = s["seconds"]["orthogonalization"], s["seconds"]["operator"], s["matvecs"]
-peak = max(s["run"]["peakResidentBytesPerRank"]) if "run" in s else max(s.get("peakResidentBytesPerRank", [0]))
+peak = max(s["header"]["peakResidentBytesPerRank"])
 print(",".join(str(v) for v in [round_, ranks, mv, basis, round(orth, 3), round(op, 2), round(orth / mv, 5),
                                  basis * (m // ranks) * 8, peak]))
 PY
