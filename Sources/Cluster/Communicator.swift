@@ -166,6 +166,23 @@ public struct Communicator: @unchecked Sendable {
         return result
     }
 
+    /// Personalised all-to-all: `send` holds `sendCounts[d]` values for each rank d in rank order;
+    /// returns `receiveCounts[s]` values from each rank s in rank order (both sides know the counts).
+    public func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int]) throws -> [T] {
+        precondition(sendCounts.count == size && receiveCounts.count == size && sendCounts.reduce(0, +) == send.count)
+        var result = [T](repeating: .zero, count: receiveCounts.reduce(0, +))
+        let sendCounts32 = try sendCounts.map { try int32Count($0) }, receiveCounts32 = try receiveCounts.map { try int32Count($0) }
+        let sendDisplacements = try Communicator.displacements(sendCounts)
+        let receiveDisplacements = try Communicator.displacements(receiveCounts)
+        try send.withUnsafeBufferPointer { s in
+            try result.withUnsafeMutableBufferPointer { r in
+                try check(MPI_Alltoallv(s.baseAddress, sendCounts32, sendDisplacements, T.mpiDatatype,
+                                        r.baseAddress, receiveCounts32, receiveDisplacements, T.mpiDatatype, handle), "MPI_Alltoallv")
+            }
+        }
+        return result
+    }
+
     /// Gathers one string from every rank to `root`, in rank order (empty on other ranks).
     public func gather(string: String, root: Int = 0) throws -> [String] {
         let bytes = Array(string.utf8)

@@ -42,10 +42,10 @@ public struct CurvatureAssembly: Sendable {
 
     private var mlp: MultilayerPerceptron? { model as? MultilayerPerceptron }
 
-    /// Bytes of working memory per rank beyond the matrix, for a shard of `samples`.
-    public func workingBytes(samples: Int) -> Int {
+    /// Bytes of working memory per rank beyond the matrix, for a shard of `samples` on `ranks` ranks.
+    public func workingBytes(samples: Int, ranks: Int) -> Int {
         switch method {
-        case .sampleGEMM: return ExactHessian(network: mlp!).workingBytes(samples: samples)
+        case .sampleGEMM: return DistributedHessianAssembly(network: mlp!).workingBytes(samples: samples, ranks: ranks)
         default:
             // The panels, and the forward pass the operator keeps for them.
             return OperatorColumnAssembly(panelWidth: panelWidth).workingBytes(parameters: model.parameterCount)

@@ -7,11 +7,21 @@ import Samples
 /// Assembly of the exact curvature matrix of the mean loss over data sharded across ranks into a
 /// block-cyclic matrix that no rank holds whole.
 ///
-/// Every rank runs the same sequence of row blocks (l, p) over its own shard; after each block the
-/// ranks' partial sums are added (one allreduce of the (n_{l−1}+1) × (M − c₀) panel) and each
-/// rank keeps the entries it owns, in both orientations (the panel covers the upper part of its
-/// rows; symmetry supplies the mirror). Memory per rank: the local piece of the matrix, one panel
-/// and the shard's per-sample factors — never M × M.
+/// On one rank every row block (l, p) is computed and stored in place. On P ranks the row blocks
+/// are dealt round-robin (block b to rank b mod P) and each rank computes its blocks whole — summed
+/// over every rank's samples, which it receives shard by shard (a broadcast of the inputs, tiny
+/// beside the panels), in rank order — then hands each computed entry to the rank that owns it in
+/// the block-cyclic layout, in both orientations, with one personalised all-to-all per round of
+/// P blocks (`PanelOwnership` is the map both sides agree on).
+///
+/// Why not sum the ranks' partial panels (an allreduce or reduce-scatter per panel)? Every rank
+/// would then hold a contribution to every entry, so each rank — and each node — must move
+/// ≈ M²/2 values out whatever the tree: the volume per rank does not fall with P. Computing a
+/// panel on one rank moves each entry once from its maker to its owner: ≈ M²/P values sent and
+/// received per rank (M²/nodes per node), and the GEMM flops per rank are the same as before
+/// (1/P of the blocks over all N samples instead of all blocks over N/P). What grows is the
+/// per-sample factors, computed for all N samples on every rank — O(N·M) work beside O(N·M²/P) —
+/// and the memory of this rank's panels until they are sent (≈ M²/(2P) values, half a local piece).
 public struct DistributedHessianAssembly: Sendable {
     public let assembler: ExactHessian
 
@@ -19,33 +29,188 @@ public struct DistributedHessianAssembly: Sendable {
 
     public typealias Timing = AssemblyTiming
 
+    /// Bytes per rank beyond the matrix for a shard of `samples` on `ranks` ranks: the per-sample
+    /// factors of one shard at a time, and on several ranks the panels of this rank's row blocks.
+    public func workingBytes(samples: Int, ranks: Int) -> Int {
+        let factors = assembler.workingBytes(samples: samples)
+        guard ranks > 1 else { return factors }
+        let M = Double(assembler.network.layout.count)
+        return factors + Int(8 * M * M / 2 / Double(ranks) * 1.1)
+    }
+
     /// H (or G) = (1/N) Σ over all ranks' samples, into `matrix` (M × M on the grid).
-    /// `progress` is called after each row block with (done, total).
+    /// `progress` is called with (done, total) in row blocks.
     public func assemble(_ θ: [Double], shard: SampleBatch, globalSampleCount: Int, part: CurvaturePart,
                          into matrix: inout BlockCyclicMatrix,
                          progress: (Int, Int) -> Void = { _, _ in }) throws -> Timing {
         let M = assembler.network.layout.count
         precondition(matrix.rows == M && matrix.columns == M)
         let communicator = matrix.grid.communicator
-        let scale = 1 / Double(globalSampleCount)
-        var timing = Timing()
-        var done = 0, clock = Stopwatch()
-        var panel: [Double] = []
-        try assembler.forEachRowBlock(θ, batch: shard, part: part) { block in
-            timing.compute += clock.seconds
-            clock = Stopwatch()
-            panel.removeAll(keepingCapacity: true)
-            panel.append(contentsOf: block.panel)
-            try communicator.allreduce(&panel, .sum)
-            timing.reduce += clock.seconds
-            timing.reducedBytes += Double(panel.count * MemoryLayout<Double>.stride)
-            matrix.store(rows: block.rows, firstColumn: block.firstColumn, panel: panel, scale: scale)
-            done += 1
-            progress(done, assembler.rowBlockCount)
-            clock = Stopwatch()
+        guard communicator.size > 1 else {
+            let scale = 1 / Double(globalSampleCount)
+            var timing = Timing(), done = 0
+            let clock = Stopwatch()
+            assembler.forEachRowBlock(θ, batch: shard, part: part) { block in
+                matrix.store(rows: block.rows, firstColumn: block.firstColumn, panel: block.panel, scale: scale)
+                done += 1
+                progress(done, assembler.rowBlockCount)
+            }
+            timing.compute = clock.seconds
+            return timing
         }
-        timing.compute += clock.seconds
+        return try assembleByOwners(θ, shard: shard, globalSampleCount: globalSampleCount, part: part, into: &matrix, progress: progress)
+    }
+
+    private func assembleByOwners(_ θ: [Double], shard: SampleBatch, globalSampleCount: Int, part: CurvaturePart,
+                                  into matrix: inout BlockCyclicMatrix, progress: (Int, Int) -> Void) throws -> Timing {
+        let world = matrix.grid.communicator, P = world.size, me = world.rank
+        let M = assembler.network.layout.count
+        let geometry = assembler.rowBlockGeometry, blocks = geometry.count
+        let mine = Array(stride(from: me, to: blocks, by: P))
+        var timing = Timing()
+        timing.sentBytes = 0
+        timing.receivedBytes = 0
+        // This rank's panels, one after another (block b = mine[i] at offsets[i]).
+        var offsets: [Int] = [], total = 0
+        for b in mine {
+            offsets.append(total)
+            total += geometry[b].rows.count * (M - geometry[b].firstColumn)
+        }
+        var panels = [Double](repeating: 0, count: total)
+        var filled = false, done = 0
+        for source in 0..<P {
+            var clock = Stopwatch()
+            let batch = try broadcast(shard, from: source, on: world)
+            timing.reduce += clock.seconds
+            guard batch.count > 0 else { continue }
+            clock = Stopwatch()
+            let first = !filled
+            try assembler.forEachRowBlock(θ, batch: batch, part: part, selected: { $0 % P == me }) { block in
+                let at = offsets[block.index / P], count = block.panel.count
+                panels.withUnsafeMutableBufferPointer { panels in
+                    let target = panels.baseAddress! + at
+                    // Sums over the shards in rank order: the same grouping whoever computes the block.
+                    if first { target.update(from: block.panel.baseAddress!, count: count) } else {
+                        let panel = block.panel.baseAddress!
+                        for i in 0..<count { target[i] += panel[i] }
+                    }
+                }
+                done += 1
+                // Progress in row blocks: this rank's share of the work done, scaled to all blocks.
+                try checkedProgress(progress, done: done, of: P * mine.count, blocks: blocks)
+            }
+            filled = true
+            timing.compute += clock.seconds
+        }
+        // Rounds of P blocks: rank s sends block r·P + s's entries to their owners.
+        let clock = Stopwatch()
+        let scale = 1 / Double(globalSampleCount)
+        let (grid, ld) = (matrix.grid, matrix.leadingDimension)
+        let ownership = geometry.map { PanelOwnership(rows: $0.rows, firstColumn: $0.firstColumn, layout: matrix.layout) }
+        for round in 0 ..< (blocks + P - 1) / P {
+            var sendCounts = [Int](repeating: 0, count: P), send: [Double] = []
+            let b = round * P + me
+            if b < blocks {
+                let owner = ownership[b], at = offsets[round]
+                send.reserveCapacity(2 * owner.entries)
+                panels.withUnsafeBufferPointer { panels in
+                    for d in 0..<P {
+                        let before = send.count
+                        owner.forEach(processRow: d / grid.columns, processColumn: d % grid.columns) { index, _, _ in
+                            send.append(panels[at + index])
+                        }
+                        sendCounts[d] = send.count - before
+                    }
+                }
+            }
+            let receiveCounts = (0..<P).map { s in
+                round * P + s < blocks ? ownership[round * P + s].count(processRow: grid.myRow, processColumn: grid.myColumn) : 0
+            }
+            let received = try world.alltoallv(send, sendCounts: sendCounts, receiveCounts: receiveCounts)
+            var next = 0
+            matrix.local.withUnsafeMutableBufferPointer { local in
+                for s in 0..<P where round * P + s < blocks {
+                    ownership[round * P + s].forEach(processRow: grid.myRow, processColumn: grid.myColumn) { _, row, column in
+                        local[column * ld + row] = scale * received[next]
+                        next += 1
+                    }
+                }
+            }
+            timing.sentBytes! += 8 * Double(send.count - sendCounts[me])
+            timing.receivedBytes! += 8 * Double(received.count - receiveCounts[me])
+        }
+        timing.reduce += clock.seconds
+        timing.reducedBytes = timing.sentBytes!
         return timing
+    }
+
+    /// Rank `source`'s samples on every rank.
+    private func broadcast(_ shard: SampleBatch, from source: Int, on world: Communicator) throws -> SampleBatch {
+        var count = [world.rank == source ? shard.count : 0]
+        try world.broadcast(&count, root: source)
+        var inputs = world.rank == source ? shard.inputs : [Double](repeating: 0, count: count[0] * shard.inputDimension)
+        var targets = world.rank == source ? shard.targets : [Double](repeating: 0, count: count[0] * shard.targetDimension)
+        try world.broadcast(&inputs, root: source)
+        try world.broadcast(&targets, root: source)
+        return SampleBatch(inputs: inputs, inputDimension: shard.inputDimension, targets: targets, targetDimension: shard.targetDimension)
+    }
+
+    private func checkedProgress(_ progress: (Int, Int) -> Void, done: Int, of steps: Int, blocks: Int) throws {
+        progress(done * blocks / max(steps, 1), blocks)
+    }
+}
+
+/// Which entries of one row block's panel (global rows `rows`, columns firstColumn ..< M) each
+/// process owns, in both orientations — entry (k, j) is H[rows[k], c] and, by symmetry, H[c, rows[k]]
+/// with c = firstColumn + j — and where they sit in the owner's local piece. The maker of a panel
+/// and every owner enumerate the same entries in the same order (`forEach`), so only values
+/// travel.
+struct PanelOwnership {
+    let width: Int
+    /// Panel rows k with their owning process row and column and their local row and column.
+    private let panelRows: [(k: Int, processRow: Int, processColumn: Int, localRow: Int, localColumn: Int)]
+    /// Panel columns j by the process column owning c = firstColumn + j as a matrix column (the
+    /// direct orientation), with c's local column there.
+    private let columnsBy: [[(j: Int, local: Int)]]
+    /// Panel columns j by the process row owning c as a matrix row (the mirror), with c's local row.
+    private let rowsBy: [[(j: Int, local: Int)]]
+    /// Values the panel sends in all (both orientations).
+    let entries: Int
+
+    init(rows: [Int], firstColumn: Int, layout: BlockCyclicLayout) {
+        let (rowAxis, columnAxis) = (layout.rowAxis, layout.columnAxis)
+        width = layout.columns - firstColumn
+        panelRows = rows.enumerated().map { k, i in
+            (k, rowAxis.owner(of: i), columnAxis.owner(of: i), rowAxis.localIndex(of: i), columnAxis.localIndex(of: i))
+        }
+        var columnsBy = [[(j: Int, local: Int)]](repeating: [], count: columnAxis.processes)
+        var rowsBy = [[(j: Int, local: Int)]](repeating: [], count: rowAxis.processes)
+        for j in 0..<width {
+            let c = firstColumn + j
+            columnsBy[columnAxis.owner(of: c)].append((j, columnAxis.localIndex(of: c)))
+            rowsBy[rowAxis.owner(of: c)].append((j, rowAxis.localIndex(of: c)))
+        }
+        self.columnsBy = columnsBy
+        self.rowsBy = rowsBy
+        entries = 2 * rows.count * width
+    }
+
+    /// How many values process (pr, pc) receives from this panel.
+    func count(processRow pr: Int, processColumn pc: Int) -> Int {
+        let direct = panelRows.filter { $0.processRow == pr }.count * columnsBy[pc].count
+        let mirror = panelRows.filter { $0.processColumn == pc }.count * rowsBy[pr].count
+        return direct + mirror
+    }
+
+    /// The entries process (pr, pc) owns: (panel index k·width + j, local row, local column),
+    /// first those of H[rows[k], c], then their mirrors H[c, rows[k]].
+    func forEach(processRow pr: Int, processColumn pc: Int, _ body: (Int, Int, Int) -> Void) {
+        for row in panelRows where row.processRow == pr {
+            for (j, column) in columnsBy[pc] { body(row.k * width + j, row.localRow, column) }
+        }
+        for row in panelRows where row.processColumn == pc {
+            for (j, local) in rowsBy[pr] { body(row.k * width + j, local, row.localColumn) }
+        }
     }
 }
 
@@ -58,7 +223,7 @@ extension BlockCyclicMatrix {
     /// column takes its owned panel rows (nearly consecutive local rows: one short contiguous run);
     /// for the mirror each owned panel row is one local column, filled down its owned rows, which
     /// are contiguous runs of the panel row. Both write memory in order, never a stride of ld.
-    mutating func store(rows: [Int], firstColumn: Int, panel: [Double], scale: Double) {
+    mutating func store(rows: [Int], firstColumn: Int, panel: UnsafeBufferPointer<Double>, scale: Double) {
         let width = columns - firstColumn
         let rowAxis = layout.rowAxis, columnAxis = layout.columnAxis
         // Local columns / rows whose global index is ≥ firstColumn, found once per panel.
@@ -71,16 +236,14 @@ extension BlockCyclicMatrix {
             .map { (source: $0.offset * width - firstColumn, local: columnAxis.localIndex(of: $0.element)) }
         let ld = leadingDimension
         local.withUnsafeMutableBufferPointer { a in
-            panel.withUnsafeBufferPointer { panel in
-                let a = a.baseAddress!, panel = panel.baseAddress!
-                for (c, j) in myColumns {
-                    let column = a + c * ld
-                    for (source, r) in ownedAsRows { column[r] = scale * panel[source + j] }
-                }
-                for (source, c) in ownedAsColumns {
-                    let column = a + c * ld
-                    for (r, i) in myRows { column[r] = scale * panel[source + i] }
-                }
+            let a = a.baseAddress!, panel = panel.baseAddress!
+            for (c, j) in myColumns {
+                let column = a + c * ld
+                for (source, r) in ownedAsRows { column[r] = scale * panel[source + j] }
+            }
+            for (source, c) in ownedAsColumns {
+                let column = a + c * ld
+                for (r, i) in myRows { column[r] = scale * panel[source + i] }
             }
         }
     }

@@ -35,6 +35,8 @@ public struct ExactHessian: Sendable {
     /// One row block of Σᵢ ∇²ℓᵢ (sums, not means): global row indices and the rows × (M − firstColumn)
     /// row-major panel holding columns firstColumn ..< M.
     public struct RowBlock {
+        /// The block's place in θ order (an index into `rowBlockGeometry`).
+        public let index: Int
         public let rows: [Int]
         public let firstColumn: Int
         public let panel: UnsafeBufferPointer<Double>
@@ -42,6 +44,22 @@ public struct ExactHessian: Sendable {
 
     /// Row blocks in θ order; together with symmetry they cover every entry of the matrix.
     public var rowBlockCount: Int { network.layout.widths.dropFirst().reduce(0, +) }
+
+    /// Where each row block sits, in θ order: its global rows (the weights W_l[p, ·], then the bias
+    /// b_l[p]) and its panel's first column — what `forEachRowBlock` hands over, without the sums.
+    public var rowBlockGeometry: [(rows: [Int], firstColumn: Int)] {
+        let layout = network.layout, n = layout.widths
+        var blocks: [(rows: [Int], firstColumn: Int)] = []
+        for l in 1...layout.layerCount {
+            for p in 0..<n[l] {
+                let c0 = layout.weightOffset(l) + p * n[l - 1]
+                var rows = (0..<n[l - 1]).map { c0 + $0 }
+                if let bias = layout.biasOffset(l) { rows.append(bias + p) }
+                blocks.append((rows, c0))
+            }
+        }
+        return blocks
+    }
 
     /// Bytes of working memory for a batch of `samples`: the per-sample factors (a, σ′, δ, e, Γ^{lm}
     /// for l ≤ m, B^{l,k}) plus the T tile and the C panel.
@@ -70,10 +88,11 @@ public struct ExactHessian: Sendable {
         return flops
     }
 
-    /// Calls `body` once per row block (l, p), in θ order, with the block's sums over `batch`.
-    /// Every rank of a data-parallel job calls this with its own shard and the same parameters,
-    /// so the calls line up one-to-one across ranks (each can be followed by a reduction).
-    public func forEachRowBlock(_ θ: [Double], batch: SampleBatch, part: CurvaturePart,
+    /// Calls `body` once per row block (l, p) with index b in θ order for which `selected(b)`
+    /// holds, with the block's sums over `batch`. Every rank of a data-parallel job calls this with
+    /// its own shard and the same parameters, so the calls line up one-to-one across ranks (each
+    /// can be followed by a reduction); or each rank with its own selection of blocks.
+    public func forEachRowBlock(_ θ: [Double], batch: SampleBatch, part: CurvaturePart, selected: (Int) -> Bool = { _ in true },
                                 _ body: (RowBlock) throws -> Void) rethrows {
         let layout = network.layout
         precondition(θ.count == layout.count)
@@ -84,9 +103,12 @@ public struct ExactHessian: Sendable {
         var abar = [Double](repeating: 0, count: tile * (n.max()! + 1))
         var C = [Double](repeating: 0, count: (n.max()! + 1) * M)
 
+        var index = -1
         for l in 1...L {
             let inputs = inputSlots(l), bias = layout.biasOffset(l)
             for p in 0..<n[l] {
+                index += 1
+                guard selected(index) else { continue }
                 let c0 = layout.weightOffset(l) + p * n[l - 1]
                 let ncols = M - c0
                 var start = 0
@@ -121,7 +143,7 @@ public struct ExactHessian: Sendable {
                 var rows = (0..<n[l - 1]).map { c0 + $0 }
                 if let bias { rows.append(bias + p) }
                 try C.withUnsafeBufferPointer { c in
-                    try body(RowBlock(rows: rows, firstColumn: c0,
+                    try body(RowBlock(index: index, rows: rows, firstColumn: c0,
                                       panel: UnsafeBufferPointer(rebasing: c[0..<(inputs * ncols)])))
                 }
             }

@@ -95,9 +95,12 @@ public struct PhaseTimings: Codable, Sendable {
         /// The method the phase ran when there was a choice (an eigensolve's solver, as `auto` or
         /// the user picked it), so timings.json says what was measured; absent otherwise.
         public var method: String? = nil
-        /// Bytes each rank handed to the phase's reductions (the assembly's panels), in rank
-        /// order; absent for phases that count none.
+        /// Bytes each rank sent in the phase's exchange (the sample-GEMM assembly's entries sent to
+        /// their owners; the operator-column assembly's allreduce payload), in rank order; absent
+        /// for phases that count none.
         public var bytes: [Double]? = nil
+        /// Bytes each rank received from other ranks, where the phase counts them.
+        public var receivedBytes: [Double]? = nil
     }
     public var phases: [Phase] = []
 
@@ -116,11 +119,12 @@ public struct PhaseTimings: Codable, Sendable {
     /// Records a phase this rank timed itself (e.g. a sum of pieces), with the bytes it reduced
     /// when it counted them; gathers every rank's values.
     public mutating func record(_ name: String, seconds: Double, method: String? = nil, bytes: Double? = nil,
-                                on communicator: Communicator) throws {
+                                receivedBytes: Double? = nil, on communicator: Communicator) throws {
         let seconds = try communicator.allgather([seconds])
         let peaks = try communicator.allgather([peakResidentBytes()])
         let bytes = try bytes.map { try communicator.allgather([$0]) }
-        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method, bytes: bytes))
+        let received = try receivedBytes.map { try communicator.allgather([$0]) }
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method, bytes: bytes, receivedBytes: received))
     }
 
     /// The slowest rank's seconds for each phase: what the user waited.

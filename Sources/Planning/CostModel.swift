@@ -74,20 +74,23 @@ public struct CostModel: Sendable {
             : useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
             : (vectors == .none ? 0.35 : 2.4) * piece   // PDSYEV 'N' / PDSYEVD, measured like ELPA's
         let method = twoStage ? Eigensolver.twoStage.description : useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"
-        let factors = Double(assembler.workingBytes(samples: shard))
+        let factors = Double(assembler.workingBytes(samples: shard, ranks: p))
         // The run's own accounting (MemoryAccount), with the workspace estimated instead of queried.
         let account = MemoryAccount(localRows: rows, localColumns: columns, gridColumns: grid.columns, blockSize: blockSize,
                                     n: m, matrices: Int(matrices), vectors: vectors != .none, workspace: work, extraBytes: factors)
         var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? (residual ? "s (H, G, R)" : "s (H, G)") : "")", account.matrices)]
         if vectors != .none { bytes.append(("eigenvectors", account.eigenvectors)) }
         bytes.append(("eigensolver work arrays (\(method))", account.workspace))
-        bytes.append((assembler.method == .sampleGEMM ? "per-sample factors of \(shard) samples" : "assembly panels", factors))
+        bytes.append((assembler.method == .sampleGEMM ? "per-sample factors of \(shard) samples\(p > 1 ? " and this rank's row-block panels" : "")" : "assembly panels", factors))
         bytes.append(("symmetrisation panels, eigenvalues, process baseline", account.panel + account.other - factors + account.baseline))
         let gemm = assembler.flops(samples: n) * (gaussNewtonSplit ? 2 : 1)
         let cube = pow(Double(m), 3) / Double(p) / 1e9
         var seconds: [(String, Double)] = [
             ("assembly (GEMMs)", gemm / 1e9 / (Double(p) * (assembler.method == .sampleGEMM ? assemblyGFLOPSPerRank : operatorColumnsGFLOPSPerRank))),
-            ("reduction of panels", p > 1 ? Double(m) * Double(m) / 2 * 8 * matrices / reductionBandwidth : 0),
+            // The sample-GEMM assembly sends each computed entry to its owner in both orientations:
+            // 8·M²/P bytes per rank; the operator columns allreduce M²/2 values per rank.
+            ("exchange of panels", p > 1 ? (assembler.method == .sampleGEMM ? 8 * Double(m) * Double(m) / Double(p)
+                                            : Double(m) * Double(m) / 2 * 8) * matrices / reductionBandwidth : 0),
             ("eigen-decomposition of H", cube / (vectors == .none ? (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate) : eigenvectorsRate)),
         ]
         if gaussNewtonSplit {

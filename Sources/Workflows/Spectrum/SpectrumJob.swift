@@ -265,7 +265,7 @@ public struct SpectrumJob {
             let (eigensolver, plan, notes) = try MemoryPlan.choose(
                 solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
                 extraMatrices: extraMatrices,
-                extraBytes: assembly.workingBytes(samples: dataset.samples.count), on: world)
+                extraBytes: assembly.workingBytes(samples: dataset.samples.count, ranks: world.size), on: world)
             notes.forEach(progress.note)
             try plan.check(limit: memoryPerRank, on: world)
             progress.say("spectrum: \(model.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")
@@ -324,7 +324,8 @@ public struct SpectrumJob {
                 }
             }
             try context.timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
-            try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, bytes: timing.reducedBytes, on: world)
+            try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, bytes: timing.sentBytes ?? timing.reducedBytes,
+                                       receivedBytes: timing.receivedBytes, on: world)
             return matrix
         }
         let clock = Stopwatch()
