@@ -70,6 +70,11 @@ public struct DistributedHessianAssembly: Sendable {
         var timing = Timing()
         timing.sentBytes = 0
         timing.receivedBytes = 0
+        timing.offNodeBytes = 0
+        // Which node each rank is on (its node's lowest world rank), to count what leaves the node.
+        let node = try world.splitByNode()
+        let nodeOf = try world.allgather([try node.allreduce(me, .min)])
+        try node.free()
         // This rank's panels, one after another (block b = mine[i] at offsets[i]).
         var offsets: [Int] = [], total = 0
         for b in mine {
@@ -137,6 +142,7 @@ public struct DistributedHessianAssembly: Sendable {
                 }
             }
             timing.sentBytes! += 8 * Double(send.count - sendCounts[me])
+            timing.offNodeBytes! += 8 * Double((0..<P).filter { nodeOf[$0] != nodeOf[me] }.reduce(0) { $0 + sendCounts[$1] })
             timing.receivedBytes! += 8 * Double(received.count - receiveCounts[me])
         }
         timing.reduce += clock.seconds

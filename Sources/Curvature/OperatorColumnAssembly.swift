@@ -80,5 +80,7 @@ public struct AssemblyTiming: Sendable {
     public var reducedBytes = 0.0
     public var sentBytes: Double? = nil
     public var receivedBytes: Double? = nil
+    /// Of `sentBytes`, those sent to ranks on other nodes (what crosses the interconnect).
+    public var offNodeBytes: Double? = nil
     public init() {}
 }

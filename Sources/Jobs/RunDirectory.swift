@@ -101,6 +101,8 @@ public struct PhaseTimings: Codable, Sendable {
         public var bytes: [Double]? = nil
         /// Bytes each rank received from other ranks, where the phase counts them.
         public var receivedBytes: [Double]? = nil
+        /// Of `bytes`, those each rank sent to ranks on other nodes, where the phase counts them.
+        public var offNodeBytes: [Double]? = nil
     }
     public var phases: [Phase] = []
 
@@ -119,12 +121,14 @@ public struct PhaseTimings: Codable, Sendable {
     /// Records a phase this rank timed itself (e.g. a sum of pieces), with the bytes it reduced
     /// when it counted them; gathers every rank's values.
     public mutating func record(_ name: String, seconds: Double, method: String? = nil, bytes: Double? = nil,
-                                receivedBytes: Double? = nil, on communicator: Communicator) throws {
+                                receivedBytes: Double? = nil, offNodeBytes: Double? = nil, on communicator: Communicator) throws {
         let seconds = try communicator.allgather([seconds])
         let peaks = try communicator.allgather([peakResidentBytes()])
         let bytes = try bytes.map { try communicator.allgather([$0]) }
         let received = try receivedBytes.map { try communicator.allgather([$0]) }
-        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method, bytes: bytes, receivedBytes: received))
+        let offNode = try offNodeBytes.map { try communicator.allgather([$0]) }
+        phases.append(Phase(name: name, seconds: seconds, peakResidentBytes: peaks, method: method, bytes: bytes, receivedBytes: received,
+                            offNodeBytes: offNode))
     }
 
     /// The slowest rank's seconds for each phase: what the user waited.

@@ -62,6 +62,19 @@ extension MPIJobs {
             #expect(TestHosts.shared.bridgeBytes() > before + 10_000, "\(job.name): no traffic between the hosts")
             let a = try NPYArray(contentsOf: two + "/" + job.file).values, b = try NPYArray(contentsOf: one + "/" + job.file).values
             #expect(MPITestSupport.maxRelativeDifference(a, b) <= 1e-10, "\(job.name): 2 hosts \(a.prefix(4)) vs one \(b.prefix(4))")
+            guard job.name == "spectrum" else { continue }
+            // The assembly's exchange as counted in the code: the same bytes as on one host, and
+            // now part of them cross to the other host (none did on one).
+            func exchange(_ run: String) throws -> [String: [Double]] {
+                let data = try Data(contentsOf: URL(fileURLWithPath: run + "/timings.json"))
+                let phases = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["phases"] as? [[String: Any]] ?? []
+                let reduce = phases.first { $0["name"] as? String == "reduce hessian" } ?? [:]
+                return reduce.compactMapValues { $0 as? [Double] }
+            }
+            let (local, spread) = (try exchange(one), try exchange(two))
+            #expect(local["bytes"] == spread["bytes"] && local["offNodeBytes"]!.allSatisfy { $0 == 0 }, "\(local) vs \(spread)")
+            let offNode = spread["offNodeBytes"]!.reduce(0, +), sent = spread["bytes"]!.reduce(0, +)
+            #expect(offNode > 0.3 * sent && offNode < 0.9 * sent, "off-node \(offNode) of \(sent) sent")
         }
     }
 

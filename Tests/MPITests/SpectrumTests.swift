@@ -111,6 +111,8 @@ extension MPIJobs {
                 // What a rank makes is dealt evenly; what it receives follows the layout it owns
                 // (uneven for a small M in blocks of 64).
                 #expect(sent.max()! <= 2 * total / p, "sent \(sent)")
+                // One host: nothing leaves the node.
+                #expect(reduce["offNodeBytes"] as? [Double] == [Double](repeating: 0, count: layout.np))
             }
         }
     }

@@ -325,7 +325,7 @@ public struct SpectrumJob {
             }
             try context.timings.record("assemble \(part.rawValue)", seconds: timing.compute, on: world)
             try context.timings.record("reduce \(part.rawValue)", seconds: timing.reduce, bytes: timing.sentBytes ?? timing.reducedBytes,
-                                       receivedBytes: timing.receivedBytes, on: world)
+                                       receivedBytes: timing.receivedBytes, offNodeBytes: timing.offNodeBytes, on: world)
             return matrix
         }
         let clock = Stopwatch()
