@@ -113,31 +113,33 @@ public struct DistributedHessianAssembly: Sendable {
         let (grid, ld) = (matrix.grid, matrix.leadingDimension)
         let ownership = geometry.map { PanelOwnership(rows: $0.rows, firstColumn: $0.firstColumn, layout: matrix.layout) }
         for round in 0 ..< (blocks + P - 1) / P {
-            var sendCounts = [Int](repeating: 0, count: P), send: [Double] = []
+            var sendCounts = [Int](repeating: 0, count: P)
             let b = round * P + me
-            if b < blocks {
-                let owner = ownership[b], at = offsets[round]
-                send.reserveCapacity(2 * owner.entries)
-                panels.withUnsafeBufferPointer { panels in
-                    for d in 0..<P {
-                        let before = send.count
-                        owner.forEach(processRow: d / grid.columns, processColumn: d % grid.columns) { index, _, _ in
-                            send.append(panels[at + index])
-                        }
-                        sendCounts[d] = send.count - before
-                    }
-                }
-            }
             let receiveCounts = (0..<P).map { s in
                 round * P + s < blocks ? ownership[round * P + s].count(processRow: grid.myRow, processColumn: grid.myColumn) : 0
             }
+            var send = [Double](repeating: 0, count: b < blocks ? ownership[b].entries : 0)
+            if b < blocks {
+                let owner = ownership[b], at = offsets[round]
+                panels.withUnsafeBufferPointer { panels in
+                    send.withUnsafeMutableBufferPointer { send in
+                        var next = 0
+                        for d in 0..<P {
+                            sendCounts[d] = owner.gather(panels.baseAddress! + at, processRow: d / grid.columns, processColumn: d % grid.columns,
+                                                         into: send.baseAddress! + next)
+                            next += sendCounts[d]
+                        }
+                        precondition(next == owner.entries, "the owners' shares must cover the panel twice")
+                    }
+                }
+            }
             let received = try world.alltoallv(send, sendCounts: sendCounts, receiveCounts: receiveCounts)
-            var next = 0
             matrix.local.withUnsafeMutableBufferPointer { local in
-                for s in 0..<P where round * P + s < blocks {
-                    ownership[round * P + s].forEach(processRow: grid.myRow, processColumn: grid.myColumn) { _, row, column in
-                        local[column * ld + row] = scale * received[next]
-                        next += 1
+                received.withUnsafeBufferPointer { received in
+                    var next = 0
+                    for s in 0..<P where round * P + s < blocks {
+                        next += ownership[round * P + s].scatter(received.baseAddress! + next, processRow: grid.myRow, processColumn: grid.myColumn,
+                                                                 into: local.baseAddress!, leadingDimension: ld, scale: scale)
                     }
                 }
             }
@@ -208,15 +210,39 @@ struct PanelOwnership {
         return direct + mirror
     }
 
-    /// The entries process (pr, pc) owns: (panel index k·width + j, local row, local column),
-    /// first those of H[rows[k], c], then their mirrors H[c, rows[k]].
-    func forEach(processRow pr: Int, processColumn pc: Int, _ body: (Int, Int, Int) -> Void) {
-        for row in panelRows where row.processRow == pr {
-            for (j, column) in columnsBy[pc] { body(row.k * width + j, row.localRow, column) }
+    /// Copies the entries process (pr, pc) owns out of `panel` into `values`, in the order `scatter`
+    /// expects: first those of H[rows[k], c] (c, then k ascending: the owner's local piece is
+    /// column-major), then their mirrors H[c, rows[k]] (k, then c: one local column per k).
+    /// Returns how many it wrote.
+    func gather(_ panel: UnsafePointer<Double>, processRow pr: Int, processColumn pc: Int, into values: UnsafeMutablePointer<Double>) -> Int {
+        var next = 0
+        let owned = panelRows.filter { $0.processRow == pr }
+        for (j, _) in columnsBy[pc] {
+            for row in owned { values[next] = panel[row.k * width + j]; next += 1 }
         }
         for row in panelRows where row.processColumn == pc {
-            for (j, local) in rowsBy[pr] { body(row.k * width + j, local, row.localColumn) }
+            let source = panel + row.k * width
+            for (j, _) in rowsBy[pr] { values[next] = source[j]; next += 1 }
         }
+        return next
+    }
+
+    /// Writes `scale` × the values `gather` made for this process (pr, pc) into its local piece
+    /// (column-major, leading dimension `ld`). Returns how many it read.
+    func scatter(_ values: UnsafePointer<Double>, processRow pr: Int, processColumn pc: Int, into local: UnsafeMutablePointer<Double>,
+                 leadingDimension ld: Int, scale: Double) -> Int {
+        var next = 0
+        let owned = panelRows.filter { $0.processRow == pr }
+        for (_, column) in columnsBy[pc] {
+            let target = local + column * ld
+            for row in owned { target[row.localRow] = scale * values[next]; next += 1 }
+        }
+        for row in panelRows where row.processColumn == pc {
+            // One local column: the mirror of panel row k runs down it.
+            let target = local + row.localColumn * ld
+            for (_, localRow) in rowsBy[pr] { target[localRow] = scale * values[next]; next += 1 }
+        }
+        return next
     }
 }
 
