@@ -35,9 +35,12 @@ public struct CostModel: Sendable {
     public var eigenvaluesRate = 11.0
     public var eigenvectorsRate = 3.3
     public var scalapackEigenvaluesRate = 6.0
-    /// Bytes per second one rank gets through the panel allreduces (shared memory on one node):
-    /// 4·M² bytes in 0.12 s at M = 5510 on 2 ranks (bench/assembly.sh), ≈ 1 GB/s.
-    public var reductionBandwidth = 1e9
+    /// Bytes per second one rank gets through the assembly's exchange, measured as the bytes it
+    /// sent over the exchange's seconds (which include waiting for the slowest rank and the shards'
+    /// broadcast): 62.7 MB in 0.144 s on 2 ranks of one node at M = 5510 (0.44 GB/s), 0.22 GB/s
+    /// between two test hosts (TCP through a bridge: loopback, no real interconnect) —
+    /// bench/exchange-bytes.sh. The operator-column assembly's allreduces use the same rate.
+    public var exchangeBandwidth = 0.45e9
 
     public init() {}
 
@@ -90,7 +93,7 @@ public struct CostModel: Sendable {
             // The sample-GEMM assembly sends each computed entry to its owner in both orientations:
             // 8·M²/P bytes per rank; the operator columns allreduce M²/2 values per rank.
             ("exchange of panels", p > 1 ? (assembler.method == .sampleGEMM ? 8 * Double(m) * Double(m) / Double(p)
-                                            : Double(m) * Double(m) / 2 * 8) * matrices / reductionBandwidth : 0),
+                                            : Double(m) * Double(m) / 2 * 8) * matrices / exchangeBandwidth : 0),
             ("eigen-decomposition of H", cube / (vectors == .none ? (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate) : eigenvectorsRate)),
         ]
         if gaussNewtonSplit {
