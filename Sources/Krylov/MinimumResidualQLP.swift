@@ -34,9 +34,10 @@ import Objectives
 /// direction, which is the step at which L's last diagonal reveals it. Every claim is then
 /// checked with the computed residual, and refined where it fails (see `solve`).
 ///
-/// Every rank runs the same recurrence on the same replicated vectors; the operator's own
-/// allreduce is the only communication, so the result depends on the number of ranks only through
-/// the operator's rounding.
+/// Every rank runs the same recurrence on its rows of the vectors (`shardedVectors`, the default:
+/// M/P rows each, through `RowShardedOperator`; all of them when replicated). The scalars of the
+/// recurrence — α, β, norms — are allreduced sums, so every rank takes the same decisions; the
+/// result depends on the number of ranks only through rounding.
 public struct MinimumResidualQLP {
     public enum Stop: String, Sendable, Codable {
         /// ‖r‖ ≤ tolerance · ‖b‖.
@@ -79,9 +80,12 @@ public struct MinimumResidualQLP {
     public var maxIterations: Int
     /// Refinement cycles at most (each starts a fresh Krylov space on the computed residual).
     public var maxCycles: Int
+    /// The vectors distributed by rows over the operator's ranks (false: every rank holds them whole).
+    public var shardedVectors: Bool
 
-    public init(tolerance: Double, maxIterations: Int, maxCycles: Int = 4) {
+    public init(tolerance: Double, maxIterations: Int, maxCycles: Int = 4, shardedVectors: Bool = true) {
         precondition(tolerance > 0 && maxIterations >= 1 && maxCycles >= 1)
+        self.shardedVectors = shardedVectors
         self.tolerance = tolerance
         self.maxIterations = maxIterations
         self.maxCycles = maxCycles
@@ -96,10 +100,19 @@ public struct MinimumResidualQLP {
     /// a failed check is refined, x ← x + A⁺r, until the check passes, the budget or `maxCycles`
     /// ends, or the computed ‖A r‖ stops falling (rounding: `.iterations` with the best x).
     public func solve(_ a: some SymmetricOperator, _ b: [Double]) throws -> Result {
-        let n = a.dimension
-        precondition(b.count == n, "the right-hand side has the operator's dimension")
+        precondition(b.count == a.dimension, "the right-hand side has the operator's dimension")
+        let sharded = RowShardedOperator(a, sharded: shardedVectors)
+        var result = try solve(sharded, sharded.partition.slice(b, columns: 1))
+        result.solution = try sharded.gather(result.solution, columns: 1)
+        return result
+    }
+
+    /// `solve` on this rank's rows of b; the solution is this rank's rows of x.
+    private func solve(_ a: RowShardedOperator, _ b: [Double]) throws -> Result {
+        let rows = VectorRows(a), n = rows.count
+        func norm(_ x: [Double]) throws -> Double { try rows.norm(x, column: 0) }
         let zero = [Double](repeating: 0, count: n)
-        let bNorm = norm(b)
+        let bNorm = try norm(b)
         guard bNorm > 0 else {
             return Result(solution: zero, iterations: 0, products: 0, cycles: 0, residualNorm: 0, operatorResidualNorm: 0,
                           solutionNorm: 0, conditionEstimate: 1, droppedNullDirection: false, stop: .exact)
@@ -137,22 +150,22 @@ public struct MinimumResidualQLP {
             let abNorm = first!.initialOperatorResidual
             var candidate = best?.x ?? zero
             for i in 0..<n { candidate[i] += correction[i] }
-            let ax = try a.apply(candidate)
+            let ax = try a.apply(candidate, count: 1)
             let r = (0..<n).map { b[$0] - ax[$0] }
-            let ar = try a.apply(r)
-            let (rNorm, arNorm) = (norm(r), norm(ar))
-            func result(_ stop: Stop) -> Result {
+            let ar = try a.apply(r, count: 1)
+            let (rNorm, arNorm) = (try norm(r), try norm(ar))
+            func result(_ stop: Stop) throws -> Result {
                 let (x, rNorm, arNorm) = best!
                 return Result(solution: x, iterations: iterations, products: products, cycles: cycles, residualNorm: rNorm,
-                              operatorResidualNorm: arNorm, solutionNorm: norm(x), conditionEstimate: first!.conditionEstimate,
+                              operatorResidualNorm: arNorm, solutionNorm: try norm(x), conditionEstimate: first!.conditionEstimate,
                               droppedNullDirection: dropped, stop: stop)
             }
             // A refinement that did not lower ‖A r‖ is rounding: keep the previous x.
-            if let best, arNorm >= best.arNorm { return result(.iterations) }
+            if let best, arNorm >= best.arNorm { return try result(.iterations) }
             best = (candidate, rNorm, arNorm)
-            if rNorm <= tolerance * bNorm { return result(.residual) }
-            if arNorm <= tolerance * abNorm { return result(stop == .exact ? .exact : .leastSquares) }
-            if iterations >= maxIterations || cycles >= maxCycles { return result(.iterations) }
+            if rNorm <= tolerance * bNorm { return try result(.residual) }
+            if arNorm <= tolerance * abNorm { return try result(stop == .exact ? .exact : .leastSquares) }
+            if iterations >= maxIterations || cycles >= maxCycles { return try result(.iterations) }
             direction = ar
             residualTarget = 0.5 * tolerance * abNorm
         }
@@ -178,12 +191,12 @@ public struct MinimumResidualQLP {
     /// `scale` carries the first cycle's ‖T‖_F and largest |μ| into later ones: a refinement
     /// cycle starts on a residual that is mostly A's null space plus rounding, and must judge
     /// β = 0 and a negligible μ̄ against A, not against its own tiny Krylov space.
-    private func cycle(_ a: some SymmetricOperator, _ b: [Double], residualTarget: Double,
+    private func cycle(_ a: RowShardedOperator, _ b: [Double], residualTarget: Double,
                        operatorResidualTolerance: Double, maxIterations: Int,
                        scale: (operatorNorm: Double, muMax: Double)?) throws -> Cycle {
-        let n = a.dimension
+        let rows = VectorRows(a), n = rows.count
         var x = [Double](repeating: 0, count: n)
-        let beta1 = norm(b)
+        let beta1 = try rows.norm(b, column: 0)
         // Lanczos vectors v_{k−1}, v_k and the next one.
         var vPrevious = [Double](repeating: 0, count: n)
         var v = b.map { $0 / beta1 }
@@ -204,11 +217,11 @@ public struct MinimumResidualQLP {
         var operatorResidual = 0.0, initialOperatorResidual = 0.0
         for k in 1...max(1, maxIterations) {
             // Lanczos: β_{k+1} v_{k+1} = A v_k − α_k v_k − β_k v_{k−1}.
-            var p = try a.apply(v)
+            var p = try a.apply(v, count: 1)
             if k >= 2 { for i in 0..<n { p[i] -= beta * vPrevious[i] } }
-            let alpha = dot(v, p)
+            let alpha = try rows.dot(v, p, column: 0)
             for i in 0..<n { p[i] -= alpha * v[i] }
-            let betaNext = norm(p)
+            let betaNext = try rows.norm(p, column: 0)
             frobenius2 += alpha * alpha + beta * beta + betaNext * betaNext
 
             // Column k of T̄ is (β_k, α_k, β_{k+1}) in rows k−1…k+1. The two previous left
@@ -362,12 +375,4 @@ public struct MinimumResidualQLP {
     }
 
     private func hypot(_ a: Double, _ b: Double) -> Double { reflection(a, b).r }
-
-    private func dot(_ a: [Double], _ b: [Double]) -> Double {
-        var s = 0.0
-        for i in a.indices { s += a[i] * b[i] }
-        return s
-    }
-
-    private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 }

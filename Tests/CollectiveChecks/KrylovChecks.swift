@@ -216,6 +216,15 @@ func registerKrylovChecks(_ suite: inout CheckSuite) throws {
         let p = try solver.solve(distributed.curvature(.hessian, at: θ), b), s = try solver.solve(serial.curvature(.hessian, at: θ), b)
         return p.iterations == s.iterations ? norm2(zip(p.solution, s.solution).map { $0 - $1 }) / norm2(s.solution) : .infinity
     }
+    try suite.check("krylov.minres-qlp.sharded=replicated", tolerance: 1e-12) {
+        let b = randomParameters(M, seed: 23), h = distributed.curvature(.hessian, at: θ)
+        var solver = MinimumResidualQLP(tolerance: 1e-14, maxIterations: 12)
+        let sharded = try solver.solve(h, b)
+        solver.shardedVectors = false
+        let replicated = try solver.solve(h, b)
+        guard sharded.iterations == replicated.iterations, sharded.solution.count == M else { return .infinity }
+        return norm2(zip(sharded.solution, replicated.solution).map { $0 - $1 }) / norm2(replicated.solution)
+    }
     try registerMinimumLengthChecks(&suite)
 }
 
