@@ -53,6 +53,14 @@ public struct CurvatureAssembly: Sendable {
         }
     }
 
+    /// The busiest rank's share of the assembly's work on `ranks` ranks (1/P when balanced).
+    public func busiestShare(ranks: Int) -> Double {
+        switch method {
+        case .sampleGEMM: DistributedHessianAssembly(network: mlp!).busiestShare(ranks: ranks)
+        default: 1 / Double(max(ranks, 1))
+        }
+    }
+
     /// Flops of assembling H over `samples` samples (the cost hint of the GFLOP/s in reports): the
     /// sample-GEMMs' count, or one batched HVP per column panel.
     public func flops(samples: Int) -> Double {

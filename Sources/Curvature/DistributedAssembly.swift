@@ -8,18 +8,19 @@ import Samples
 /// block-cyclic matrix that no rank holds whole.
 ///
 /// On one rank every row block (l, p) is computed and stored in place. On P ranks the row blocks
-/// are dealt round-robin (block b to rank b mod P) and each rank computes its blocks whole — summed
-/// over every rank's samples, which it receives shard by shard (a broadcast of the inputs, tiny
-/// beside the panels), in rank order — then hands each computed entry to the rank that owns it in
-/// the block-cyclic layout, in both orientations, with one personalised all-to-all per round of
-/// P blocks (`PanelOwnership` is the map both sides agree on).
+/// are cut into windows of columns and dealt out (`deal`: about 4 pieces per rank, balanced), and
+/// each rank computes its pieces whole — summed over every rank's samples, which it receives shard
+/// by shard (a broadcast of inputs and targets, N·(d + k) values in all, small beside the panels),
+/// in rank order — then hands each computed entry to the rank that owns it in the block-cyclic
+/// layout, in both orientations, with one personalised all-to-all per round (one piece from each
+/// rank; `PanelOwnership` is the map both sides agree on).
 ///
 /// Why not sum the ranks' partial panels (an allreduce or reduce-scatter per panel)? Every rank
 /// would then hold a contribution to every entry, so each rank — and each node — must move
 /// ≈ M²/2 values out whatever the tree: the volume per rank does not fall with P. Computing a
 /// panel on one rank moves each entry once from its maker to its owner: ≈ M²/P values sent and
 /// received per rank (M²/nodes per node), and the GEMM flops per rank are the same as before
-/// (1/P of the blocks over all N samples instead of all blocks over N/P). What grows is the
+/// (1/P of the panels over all N samples instead of all of them over N/P). What grows is the
 /// per-sample factors, computed for all N samples on every rank — O(N·M) work beside O(N·M²/P) —
 /// and the memory of this rank's panels until they are sent (≈ M²/(2P) values, half a local piece).
 public struct DistributedHessianAssembly: Sendable {
@@ -30,12 +31,55 @@ public struct DistributedHessianAssembly: Sendable {
     public typealias Timing = AssemblyTiming
 
     /// Bytes per rank beyond the matrix for a shard of `samples` on `ranks` ranks: the per-sample
-    /// factors of one shard at a time, and on several ranks the panels of this rank's row blocks.
+    /// factors of one shard at a time, and on several ranks the panels of the busiest rank's
+    /// pieces (`deal`) with the send and receive buffers of its largest piece (each ≤ 2 pieces).
     public func workingBytes(samples: Int, ranks: Int) -> Int {
         let factors = assembler.workingBytes(samples: samples)
         guard ranks > 1 else { return factors }
-        let M = Double(assembler.network.layout.count)
-        return factors + Int(8 * M * M / 2 / Double(ranks) * 1.1)
+        let geometry = assembler.rowBlockGeometry, M = assembler.network.layout.count
+        let entries = { (piece: ExactHessian.Piece) in geometry[piece.block].rows.count * piece.columns.count }
+        let deal = Self.deal(geometry, columns: M, ranks: ranks)
+        let held = deal.map { $0.reduce(0) { $0 + entries($1) } }.max() ?? 0
+        let largest = deal.joined().map(entries).max() ?? 0
+        return factors + 8 * (held + 4 * largest)
+    }
+
+    /// The busiest rank's share of the GEMM work under `deal` (1/P when perfectly balanced): what a
+    /// cost model divides the assembly's flops by instead of P.
+    public func busiestShare(ranks: Int) -> Double {
+        guard ranks > 1 else { return 1 }
+        let geometry = assembler.rowBlockGeometry, M = assembler.network.layout.count
+        let loads = Self.deal(geometry, columns: M, ranks: ranks).map { $0.reduce(0) { $0 + geometry[$1.block].rows.count * $1.columns.count } }
+        return Double(loads.max() ?? 0) / Double(max(loads.reduce(0, +), 1))
+    }
+
+    /// The work of a P-rank assembly: every row block cut into windows of columns (pieces of about
+    /// Σ entries / (4P) values, no narrower than 64 columns), and the pieces dealt largest first to
+    /// the least-loaded rank (ties to the lower rank) — the same deal on every rank, computed from
+    /// the geometry alone. Each rank's pieces come back in block order (how `forEachPiece` runs).
+    /// Why cut: a net has as many row blocks as neurons (410 for 784-200-200-10), fewer than the
+    /// ranks of a large job, and its first layer's blocks are 785 rows × ~M columns each.
+    package static func deal(_ geometry: [(rows: [Int], firstColumn: Int)], columns M: Int, ranks P: Int) -> [[ExactHessian.Piece]] {
+        let total = geometry.reduce(0) { $0 + $1.rows.count * (M - $1.firstColumn) }
+        let target = max(1, total / (4 * P))
+        var pieces: [(piece: ExactHessian.Piece, entries: Int)] = []
+        for (b, block) in geometry.enumerated() {
+            let width = M - block.firstColumn, entries = block.rows.count * width
+            let cuts = max(1, min((entries + target - 1) / target, width / 64))
+            for c in 0..<cuts {
+                let columns = width * c / cuts ..< width * (c + 1) / cuts
+                pieces.append((ExactHessian.Piece(block: b, columns: columns), block.rows.count * columns.count))
+            }
+        }
+        pieces.sort { ($0.entries, $1.piece.block, $1.piece.columns.lowerBound) > ($1.entries, $0.piece.block, $0.piece.columns.lowerBound) }
+        var load = [Int](repeating: 0, count: P), dealt = [[ExactHessian.Piece]](repeating: [], count: P)
+        for (piece, entries) in pieces {
+            var least = 0
+            for r in 1..<P where load[r] < load[least] { least = r }
+            load[least] += entries
+            dealt[least].append(piece)
+        }
+        return dealt.map { $0.sorted { ($0.block, $0.columns.lowerBound) < ($1.block, $1.columns.lowerBound) } }
     }
 
     /// H (or G) = (1/N) Σ over all ranks' samples, into `matrix` (M × M on the grid).
@@ -64,9 +108,12 @@ public struct DistributedHessianAssembly: Sendable {
     private func assembleByOwners(_ θ: [Double], shard: SampleBatch, globalSampleCount: Int, part: CurvaturePart,
                                   into matrix: inout BlockCyclicMatrix, progress: (Int, Int) -> Void) throws -> Timing {
         let world = matrix.grid.communicator, P = world.size, me = world.rank
+        let grid = matrix.grid, ld = matrix.leadingDimension
+        // Grid position d ↔ rank d: BLACS's "Row" order over this communicator (ProcessGrid).
+        precondition(grid.myRow * grid.columns + grid.myColumn == me, "the process grid numbers ranks in row-major order")
         let M = assembler.network.layout.count
-        let geometry = assembler.rowBlockGeometry, blocks = geometry.count
-        let mine = Array(stride(from: me, to: blocks, by: P))
+        let geometry = assembler.rowBlockGeometry
+        let deal = Self.deal(geometry, columns: M, ranks: P), mine = deal[me]
         var timing = Timing()
         timing.sentBytes = 0
         timing.receivedBytes = 0
@@ -75,14 +122,15 @@ public struct DistributedHessianAssembly: Sendable {
         let node = try world.splitByNode()
         let nodeOf = try world.allgather([try node.allreduce(me, .min)])
         try node.free()
-        // This rank's panels, one after another (block b = mine[i] at offsets[i]).
+        // This rank's panels, one after another (piece k at offsets[k]).
         var offsets: [Int] = [], total = 0
-        for b in mine {
+        for piece in mine {
             offsets.append(total)
-            total += geometry[b].rows.count * (M - geometry[b].firstColumn)
+            total += geometry[piece.block].rows.count * piece.columns.count
         }
         var panels = [Double](repeating: 0, count: total)
         var filled = false, done = 0
+        let steps = max(P * mine.count, 1), units = deal.map(\.count).reduce(0, +)
         for source in 0..<P {
             var clock = Stopwatch()
             let batch = try broadcast(shard, from: source, on: world)
@@ -90,43 +138,41 @@ public struct DistributedHessianAssembly: Sendable {
             guard batch.count > 0 else { continue }
             clock = Stopwatch()
             let first = !filled
-            try assembler.forEachRowBlock(θ, batch: batch, part: part, selected: { $0 % P == me }) { block in
-                let at = offsets[block.index / P], count = block.panel.count
+            var k = 0
+            assembler.forEachPiece(θ, batch: batch, part: part, pieces: mine) { block in
+                let count = block.panel.count
                 panels.withUnsafeMutableBufferPointer { panels in
-                    let target = panels.baseAddress! + at
-                    // Sums over the shards in rank order: the same grouping whoever computes the block.
-                    if first { target.update(from: block.panel.baseAddress!, count: count) } else {
-                        let panel = block.panel.baseAddress!
-                        for i in 0..<count { target[i] += panel[i] }
-                    }
+                    let target = panels.baseAddress! + offsets[k], panel = block.panel.baseAddress!
+                    // Sums over the shards in rank order: the same grouping whoever computes the piece.
+                    if first { target.update(from: panel, count: count) } else { for i in 0..<count { target[i] += panel[i] } }
                 }
+                k += 1
                 done += 1
-                // Progress in row blocks: this rank's share of the work done, scaled to all blocks.
-                try checkedProgress(progress, done: done, of: P * mine.count, blocks: blocks)
+                progress(done * units / steps, units)
             }
             filled = true
             timing.compute += clock.seconds
         }
-        // Rounds of P blocks: rank s sends block r·P + s's entries to their owners.
+        // Rounds: in round i rank s sends its i-th piece's entries to their owners.
         let clock = Stopwatch()
         let scale = 1 / Double(globalSampleCount)
-        let (grid, ld) = (matrix.grid, matrix.leadingDimension)
-        let ownership = geometry.map { PanelOwnership(rows: $0.rows, firstColumn: $0.firstColumn, layout: matrix.layout) }
-        for round in 0 ..< (blocks + P - 1) / P {
+        func ownership(_ piece: ExactHessian.Piece) -> PanelOwnership {
+            let block = geometry[piece.block]
+            return PanelOwnership(rows: block.rows, firstColumn: block.firstColumn + piece.columns.lowerBound, width: piece.columns.count,
+                                  layout: matrix.layout)
+        }
+        for round in 0 ..< (deal.map(\.count).max() ?? 0) {
+            let owners = deal.map { round < $0.count ? ownership($0[round]) : nil }
             var sendCounts = [Int](repeating: 0, count: P)
-            let b = round * P + me
-            let receiveCounts = (0..<P).map { s in
-                round * P + s < blocks ? ownership[round * P + s].count(processRow: grid.myRow, processColumn: grid.myColumn) : 0
-            }
-            var send = [Double](repeating: 0, count: b < blocks ? ownership[b].entries : 0)
-            if b < blocks {
-                let owner = ownership[b], at = offsets[round]
+            let receiveCounts = owners.map { $0?.count(processRow: grid.myRow, processColumn: grid.myColumn) ?? 0 }
+            var send = [Double](repeating: 0, count: owners[me]?.entries ?? 0)
+            if let owner = owners[me] {
                 panels.withUnsafeBufferPointer { panels in
                     send.withUnsafeMutableBufferPointer { send in
                         var next = 0
                         for d in 0..<P {
-                            sendCounts[d] = owner.gather(panels.baseAddress! + at, processRow: d / grid.columns, processColumn: d % grid.columns,
-                                                         into: send.baseAddress! + next)
+                            sendCounts[d] = owner.gather(panels.baseAddress! + offsets[round], processRow: d / grid.columns,
+                                                         processColumn: d % grid.columns, into: send.baseAddress! + next)
                             next += sendCounts[d]
                         }
                         precondition(next == owner.entries, "the owners' shares must cover the panel twice")
@@ -137,9 +183,10 @@ public struct DistributedHessianAssembly: Sendable {
             matrix.local.withUnsafeMutableBufferPointer { local in
                 received.withUnsafeBufferPointer { received in
                     var next = 0
-                    for s in 0..<P where round * P + s < blocks {
-                        next += ownership[round * P + s].scatter(received.baseAddress! + next, processRow: grid.myRow, processColumn: grid.myColumn,
-                                                                 into: local.baseAddress!, leadingDimension: ld, scale: scale)
+                    for owner in owners {
+                        guard let owner else { continue }
+                        next += owner.scatter(received.baseAddress! + next, processRow: grid.myRow, processColumn: grid.myColumn,
+                                              into: local.baseAddress!, leadingDimension: ld, scale: scale)
                     }
                 }
             }
@@ -163,13 +210,10 @@ public struct DistributedHessianAssembly: Sendable {
         return SampleBatch(inputs: inputs, inputDimension: shard.inputDimension, targets: targets, targetDimension: shard.targetDimension)
     }
 
-    private func checkedProgress(_ progress: (Int, Int) -> Void, done: Int, of steps: Int, blocks: Int) throws {
-        progress(done * blocks / max(steps, 1), blocks)
-    }
 }
 
-/// Which entries of one row block's panel (global rows `rows`, columns firstColumn ..< M) each
-/// process owns, in both orientations — entry (k, j) is H[rows[k], c] and, by symmetry, H[c, rows[k]]
+/// Which entries of one piece's panel (global rows `rows`, columns firstColumn ..< firstColumn +
+/// width) each process owns, in both orientations — entry (k, j) is H[rows[k], c] and, by symmetry, H[c, rows[k]]
 /// with c = firstColumn + j — and where they sit in the owner's local piece. The maker of a panel
 /// and every owner enumerate the same entries in the same order (`forEach`), so only values
 /// travel.
@@ -185,9 +229,9 @@ struct PanelOwnership {
     /// Values the panel sends in all (both orientations).
     let entries: Int
 
-    init(rows: [Int], firstColumn: Int, layout: BlockCyclicLayout) {
+    init(rows: [Int], firstColumn: Int, width: Int, layout: BlockCyclicLayout) {
         let (rowAxis, columnAxis) = (layout.rowAxis, layout.columnAxis)
-        width = layout.columns - firstColumn
+        self.width = width
         panelRows = rows.enumerated().map { k, i in
             (k, rowAxis.owner(of: i), columnAxis.owner(of: i), rowAxis.localIndex(of: i), columnAxis.localIndex(of: i))
         }

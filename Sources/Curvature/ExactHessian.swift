@@ -32,14 +32,23 @@ public struct ExactHessian: Sendable {
 
     public init(network: MultilayerPerceptron) { self.network = network }
 
-    /// One row block of Σᵢ ∇²ℓᵢ (sums, not means): global row indices and the rows × (M − firstColumn)
-    /// row-major panel holding columns firstColumn ..< M.
+    /// One row block of Σᵢ ∇²ℓᵢ (sums, not means), or a window of its columns: global row indices
+    /// and the rows × width row-major panel holding columns firstColumn ..< firstColumn + width.
     public struct RowBlock {
         /// The block's place in θ order (an index into `rowBlockGeometry`).
         public let index: Int
         public let rows: [Int]
         public let firstColumn: Int
         public let panel: UnsafeBufferPointer<Double>
+        public var width: Int { rows.isEmpty ? 0 : panel.count / rows.count }
+    }
+
+    /// A window of one row block's panel: columns `columns` of it (0 = the block's first column),
+    /// the unit of work the distributed assembly deals out.
+    public struct Piece: Sendable, Equatable {
+        public let block: Int
+        public let columns: Range<Int>
+        public init(block: Int, columns: Range<Int>) { (self.block, self.columns) = (block, columns) }
     }
 
     /// Row blocks in θ order; together with symmetry they cover every entry of the matrix.
@@ -88,29 +97,42 @@ public struct ExactHessian: Sendable {
         return flops
     }
 
-    /// Calls `body` once per row block (l, p) with index b in θ order for which `selected(b)`
-    /// holds, with the block's sums over `batch`. Every rank of a data-parallel job calls this with
-    /// its own shard and the same parameters, so the calls line up one-to-one across ranks (each
-    /// can be followed by a reduction); or each rank with its own selection of blocks.
-    public func forEachRowBlock(_ θ: [Double], batch: SampleBatch, part: CurvaturePart, selected: (Int) -> Bool = { _ in true },
+    /// Calls `body` once per row block (l, p), in θ order, with the block's sums over `batch`.
+    /// Every rank of a data-parallel job calls this with its own shard and the same parameters,
+    /// so the calls line up one-to-one across ranks (each can be followed by a reduction).
+    public func forEachRowBlock(_ θ: [Double], batch: SampleBatch, part: CurvaturePart,
                                 _ body: (RowBlock) throws -> Void) rethrows {
+        let pieces = rowBlockGeometry.enumerated().map { Piece(block: $0.offset, columns: 0 ..< network.layout.count - $0.element.firstColumn) }
+        try forEachPiece(θ, batch: batch, part: part, pieces: pieces, body)
+    }
+
+    /// Calls `body` once per piece, in the order given (which must be by block), with the sums
+    /// over `batch` of that window of its row block: the T fill and the GEMM cover the window
+    /// only, so a block cut into k pieces costs what it costs whole.
+    public func forEachPiece(_ θ: [Double], batch: SampleBatch, part: CurvaturePart, pieces: [Piece],
+                             _ body: (RowBlock) throws -> Void) rethrows {
         let layout = network.layout
         precondition(θ.count == layout.count)
+        precondition(zip(pieces, pieces.dropFirst()).allSatisfy { $0.block <= $1.block }, "pieces in block order")
         let n = layout.widths, L = layout.layerCount, M = layout.count, N = batch.count
+        guard !pieces.isEmpty else { return }
         let s = SampleCurvature(network: network, parameters: θ, batch: batch, gaussNewtonOnly: part == .gaussNewton)
         let tile = max(1, min(sampleTile, N))
-        var T = [Double](repeating: 0, count: tile * M)
+        let widest = pieces.map(\.columns.count).max()!
+        var T = [Double](repeating: 0, count: tile * widest)
         var abar = [Double](repeating: 0, count: tile * (n.max()! + 1))
-        var C = [Double](repeating: 0, count: (n.max()! + 1) * M)
-
-        var index = -1
+        var C = [Double](repeating: 0, count: (n.max()! + 1) * widest)
+        var next = 0, index = -1
         for l in 1...L {
             let inputs = inputSlots(l), bias = layout.biasOffset(l)
             for p in 0..<n[l] {
                 index += 1
-                guard selected(index) else { continue }
+                while next < pieces.count, pieces[next].block == index {
+                let window = pieces[next].columns
+                next += 1
                 let c0 = layout.weightOffset(l) + p * n[l - 1]
-                let ncols = M - c0
+                precondition(window.upperBound <= M - c0)
+                let ncols = window.count
                 var start = 0
                 while start < N {
                     let rowsInTile = min(tile, N - start)
@@ -123,7 +145,7 @@ public struct ExactHessian: Sendable {
                                     let row = abar.baseAddress! + t * inputs
                                     row.update(from: inputsOfLayer.baseAddress! + i * n[l - 1], count: n[l - 1])
                                     if bias != nil { row[n[l - 1]] = 1 }
-                                    fillTRow(T.baseAddress! + t * ncols, sample: i, l: l, p: p, s: s, part: part)
+                                    fillTRow(T.baseAddress! + t * ncols, sample: i, l: l, p: p, s: s, part: part, window: window)
                                 }
                             }
                         }
@@ -143,42 +165,55 @@ public struct ExactHessian: Sendable {
                 var rows = (0..<n[l - 1]).map { c0 + $0 }
                 if let bias { rows.append(bias + p) }
                 try C.withUnsafeBufferPointer { c in
-                    try body(RowBlock(index: index, rows: rows, firstColumn: c0,
+                    try body(RowBlock(index: index, rows: rows, firstColumn: c0 + window.lowerBound,
                                       panel: UnsafeBufferPointer(rebasing: c[0..<(inputs * ncols)])))
+                }
                 }
             }
         }
     }
 
-    /// Row t of T for sample i and row block (l, p): the segments W_l[r ≥ p, :], b_l, then
-    /// W_m, b_m for every later layer m, in θ order (no b segments without biases). Written
-    /// through raw pointers: the per-segment loops are scaled copies the compiler vectorises
-    /// (bounds-checked array subscripts made the fill half as slow as the GEMM it feeds).
+    /// Columns `window` of row t of T for sample i and row block (l, p), written from `row[0]`:
+    /// the full row is the segments W_l[r ≥ p, :], b_l, then W_m, b_m for every later layer m, in
+    /// θ order (no b segments without biases); only their parts inside the window are computed,
+    /// so a window costs its width plus one test per segment. Written through raw pointers: the
+    /// per-segment loops are scaled copies the compiler vectorises (bounds-checked array
+    /// subscripts made the fill half as slow as the GEMM it feeds).
     private func fillTRow(_ row: UnsafeMutablePointer<Double>, sample i: Int, l: Int, p: Int,
-                          s: SampleCurvature, part: CurvaturePart) {
+                          s: SampleCurvature, part: CurvaturePart, window: Range<Int>) {
         let n = s.widths, L = n.count - 1, biases = network.layout.biases
-        var t = row
-        // y[0..<count] = γ·x[0..<count]
-        @inline(__always) func scaled(_ γ: Double, _ x: UnsafePointer<Double>, _ count: Int, into y: UnsafeMutablePointer<Double>) {
-            for q in 0..<count { y[q] = γ * x[q] }
+        let (lo, hi) = (window.lowerBound, window.upperBound)
+        var j = 0   // the full row's column where the next segment starts
+        // The segment [j, j + count) of the full row, cut to the window: (where it starts in
+        // `row`, its first element's offset in the segment, length); nil when outside.
+        @inline(__always) func cut(_ count: Int) -> (target: UnsafeMutablePointer<Double>, skip: Int, length: Int)? {
+            let start = max(j, lo), end = min(j + count, hi)
+            return start < end ? (row + (start - lo), start - j, end - start) : nil
+        }
+        // y = γ·x over the segment's part in the window.
+        @inline(__always) func scaled(_ γ: Double, _ x: UnsafePointer<Double>, _ count: Int) {
+            if let (y, skip, length) = cut(count) { for q in 0..<length { y[q] = γ * x[skip + q] } }
+        }
+        @inline(__always) func copied(_ x: UnsafePointer<Double>, _ count: Int) {
+            if let (y, skip, length) = cut(count) { y.update(from: x + skip, count: length) }
         }
         // m = l: Γ^{ll}[p, r] a_{l−1}[s] for r ≥ p, then Γ^{ll}[p, r] for the biases.
         s.gamma[l][l].withUnsafeBufferPointer { g in
             s.a[l - 1].withUnsafeBufferPointer { a in
                 let gamma = g.baseAddress! + i * n[l] * n[l] + p * n[l], input = a.baseAddress! + i * n[l - 1]
                 for r in p..<n[l] {
-                    scaled(gamma[r], input, n[l - 1], into: t)
-                    t += n[l - 1]
+                    scaled(gamma[r], input, n[l - 1])
+                    j += n[l - 1]
                 }
                 if biases {
-                    t.update(from: gamma, count: n[l])
-                    t += n[l]
+                    copied(gamma, n[l])
+                    j += n[l]
                 }
             }
         }
         guard l < L else { return }
         let cross = part == .hessian
-        for m in (l + 1)...L {
+        for m in (l + 1)...L where j < hi {
             s.gamma[l][m].withUnsafeBufferPointer { g in
                 s.a[m - 1].withUnsafeBufferPointer { a in
                     s.delta[m].withUnsafeBufferPointer { delta in
@@ -186,22 +221,25 @@ public struct ExactHessian: Sendable {
                             let gamma = g.baseAddress! + i * n[l] * n[m] + p * n[m], input = a.baseAddress! + i * n[m - 1]
                             let slope = s.slope[l][i * n[l] + p]
                             for r in 0..<n[m] {
-                                scaled(gamma[r], input, n[m - 1], into: t)
-                                if cross {
-                                    // + δ_m[r] (∂a_{m−1}/∂z_l)[s, p]: diagonal D_l when m − 1 = l.
-                                    let d = delta[i * n[m] + r]
-                                    if m - 1 == l {
-                                        t[p] += d * slope
-                                    } else {
-                                        let b = B.baseAddress! + i * n[l] * n[m - 1] + p * n[m - 1]
-                                        for q in 0..<n[m - 1] { t[q] += d * b[q] }
+                                if let (y, skip, length) = cut(n[m - 1]) {
+                                    let γ = gamma[r]
+                                    for q in 0..<length { y[q] = γ * input[skip + q] }
+                                    if cross {
+                                        // + δ_m[r] (∂a_{m−1}/∂z_l)[s, p]: diagonal D_l when m − 1 = l.
+                                        let d = delta[i * n[m] + r]
+                                        if m - 1 == l {
+                                            if (skip ..< skip + length).contains(p) { y[p - skip] += d * slope }
+                                        } else {
+                                            let b = B.baseAddress! + i * n[l] * n[m - 1] + p * n[m - 1] + skip
+                                            for q in 0..<length { y[q] += d * b[q] }
+                                        }
                                     }
                                 }
-                                t += n[m - 1]
+                                j += n[m - 1]
                             }
                             if biases {
-                                t.update(from: gamma, count: n[m])
-                                t += n[m]
+                                copied(gamma, n[m])
+                                j += n[m]
                             }
                         }
                     }

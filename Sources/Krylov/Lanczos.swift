@@ -55,14 +55,14 @@ public struct LanczosSettings: Sendable, Equatable {
 
     /// Bytes of working memory per rank for a basis of `basis` vectors of length n sharded over
     /// `ranks` (1: replicated): this rank's rows of the basis, of the expansion block and its image
-    /// and of the Ritz vectors and their images at the end; the gathered directions an operator
-    /// application needs (3 n-vectors per direction: the directions, the local sums and their
-    /// regrouping); the gathered eigenvectors; and the projected problem (T, its eigenvectors,
-    /// LAPACK's workspace ≈ 2c²).
+    /// and of the Ritz vectors and their images at the end; on several ranks the k eigenvectors
+    /// gathered whole at the end; and the projected problem (T, its eigenvectors, LAPACK's
+    /// workspace ≈ 2c²). The whole directions an operator application gathers, its local sums and
+    /// their regrouping are the operator's buffers, which callers count with the operator.
     public static func workingBytes(dimension n: Int, basis: Int, blockSize b: Int, wanted: Int, ranks: Int = 1) -> Double {
         let rows = Double(n) / Double(max(ranks, 1))
         var vectors = Double(basis + 3 * b + 2 * wanted) * rows
-        if ranks > 1 { vectors += Double(3 * max(2 * b, wanted) + wanted) * Double(n) }
+        if ranks > 1 { vectors += Double(wanted) * Double(n) }
         return 8 * (vectors + 5 * Double(basis) * Double(basis))
     }
 }

@@ -46,9 +46,10 @@ public struct StochasticLanczosQuadrature {
 
     /// Bytes of working memory per probe of a batch on one of `ranks` sharing its rows (1:
     /// replicated): its rows of its basis of m vectors, of its block column and image and of the
-    /// probe itself, and (sharded) the whole direction and local sums an application gathers.
+    /// probe itself (the whole direction an application gathers is the operator's buffer, counted
+    /// with it).
     public static func bytesPerProbe(dimension n: Int, steps m: Int, ranks: Int = 1) -> Double {
-        8 * (Double(n) / Double(max(ranks, 1)) * Double(m + 3) + (ranks > 1 ? 3 * Double(n) : 0))
+        8 * Double(n) / Double(max(ranks, 1)) * Double(m + 3)
     }
 
     /// The quadratures of probes `indices`, applied together (one operator call of

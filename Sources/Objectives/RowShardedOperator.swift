@@ -68,12 +68,16 @@ public struct RowShardedOperator {
     public let partition: RowPartition
 
     public init(_ base: any SymmetricOperator, sharded: Bool = true) {
-        self.base = base
         let world = base.communicator
         // Fewer rows than ranks (a toy M) would leave ranks without rows: kept replicated.
-        partition = sharded && world.size > 1 && base.dimension >= world.size
+        self.init(base, partition: sharded && world.size > 1 && base.dimension >= world.size
             ? RowPartition(length: base.dimension, parts: world.size, part: world.rank)
-            : RowPartition(length: base.dimension, parts: 1, part: 0)
+            : RowPartition(length: base.dimension, parts: 1, part: 0))
+    }
+
+    private init(_ base: any SymmetricOperator, partition: RowPartition) {
+        self.base = base
+        self.partition = partition
     }
 
     public var communicator: Communicator { base.communicator }
@@ -85,6 +89,13 @@ public struct RowShardedOperator {
     public func apply(_ local: [Double], count k: Int) throws -> [Double] {
         precondition(local.count == partition.count * k)
         guard isSharded else { return try base.apply(local, count: k) }
+        // (A + σI) V: the base on the same rows, plus σ times this rank's rows — so an energy's
+        // L2 term keeps the base's reduce-scatter instead of a gather and a full allreduce.
+        if let shifted = base as? ShiftedOperator {
+            var w = try RowShardedOperator(shifted.base, partition: partition).apply(local, count: k)
+            for i in w.indices { w[i] += shifted.shift * local[i] }
+            return w
+        }
         let full = try gather(local, columns: k)
         guard let summed = base as? any LocallySummedOperator else {
             return partition.slice(try base.apply(full, count: k), columns: k)

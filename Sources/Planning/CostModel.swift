@@ -89,7 +89,9 @@ public struct CostModel: Sendable {
         let gemm = assembler.flops(samples: n) * (gaussNewtonSplit ? 2 : 1)
         let cube = pow(Double(m), 3) / Double(p) / 1e9
         var seconds: [(String, Double)] = [
-            ("assembly (GEMMs)", gemm / 1e9 / (Double(p) * (assembler.method == .sampleGEMM ? assemblyGFLOPSPerRank : operatorColumnsGFLOPSPerRank))),
+            // The sample-GEMM pieces as dealt: the busiest rank's share (≈ 1/P), not 1/P itself.
+            ("assembly (GEMMs)", gemm / 1e9 * (assembler.method == .sampleGEMM ? assembler.busiestShare(ranks: p) / assemblyGFLOPSPerRank
+                                               : 1 / (Double(p) * operatorColumnsGFLOPSPerRank))),
             // The sample-GEMM assembly sends each computed entry to its owner in both orientations:
             // 8·M²/P bytes per rank; the operator columns allreduce M²/2 values per rank.
             ("exchange of panels", p > 1 ? (assembler.method == .sampleGEMM ? 8 * Double(m) * Double(m) / Double(p)

@@ -62,6 +62,38 @@ func registerAssemblyChecks(_ suite: inout CheckSuite) throws {
         }
     }
 
+    // Pieces: a net of few, large row blocks (60 inputs, 4 hidden units: blocks of 61 rows × up to
+    // 259 columns), which the deal cuts into windows of columns on 2–4 ranks, assembled on every
+    // grid shape against the serial dense matrix — windows, their owners and the rounds exercised.
+    let wide = MultilayerPerceptron(widths: [60, 4, 3], activation: .tanh, loss: .crossEntropy)
+    let wideM = wide.parameterCount, wideθ = randomParameters(wideM, seed: 44)
+    let wideData = try clusters(on: world, samples: 37, classes: 3, dimension: 60)
+    let wideWhole = try clusters(on: alone, samples: 37, classes: 3, dimension: 60)
+    let wideDense = ExactHessian(network: wide).dense(wideθ, batch: wideWhole.samples, part: .hessian)
+    for shape in grids {
+        try suite.check("assembly.pieces.60-4-3.\(shape.rows)x\(shape.columns)", tolerance: 1e-12) {
+            let geometry = ExactHessian(network: wide).rowBlockGeometry
+            let deal = DistributedHessianAssembly.deal(geometry, columns: wideM, ranks: world.size)
+            // Cut on several ranks (one rank keeps whole blocks: nothing to balance), nothing lost.
+            let covered = deal.joined().reduce(0) { $0 + $1.columns.count }
+            guard covered == geometry.reduce(0, { $0 + wideM - $1.firstColumn }),
+                  world.size == 1 || deal.joined().count > geometry.count else { return .infinity }
+            let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
+            defer { grid.release() }
+            var matrix = try BlockCyclicMatrix(grid: grid, rows: wideM, columns: wideM, blockSize: 8)
+            _ = try CurvatureAssembly(model: wide).assemble(.hessian, at: wideθ, shard: wideData.samples,
+                                                            globalSampleCount: wideData.globalCount, into: &matrix)
+            let scale = wideDense.reduce(0) { max($0, abs($1)) }
+            var worst = 0.0
+            for c in 0..<matrix.localColumns {
+                for r in 0..<matrix.localRows {
+                    worst = max(worst, abs(matrix.local[c * matrix.leadingDimension + r] - wideDense[matrix.globalRow(r) * wideM + matrix.globalColumn(c)]))
+                }
+            }
+            return worst / scale
+        }
+    }
+
     // Symmetrisation: (A + Aᵀ)/2 and the defect it removed, on every grid shape.
     let n = 29
     func entry(_ i: Int, _ j: Int) -> Double { Double(i) - 0.5 * Double(j) + 1 / Double(1 + i * j) }

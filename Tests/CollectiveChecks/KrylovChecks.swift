@@ -216,6 +216,16 @@ func registerKrylovChecks(_ suite: inout CheckSuite) throws {
         let p = try solver.solve(distributed.curvature(.hessian, at: θ), b), s = try solver.solve(serial.curvature(.hessian, at: θ), b)
         return p.iterations == s.iterations ? norm2(zip(p.solution, s.solution).map { $0 - $1 }) / norm2(s.solution) : .infinity
     }
+    // A + σI (an energy's L2 term): the sharded path unwraps the shift and keeps the base's reduce-scatter.
+    try suite.check("krylov.top.shifted.sharded=replicated", tolerance: 1e-12) {
+        let a = ShiftedOperator(distributed.curvature(.hessian, at: θ), shift: 0.3)
+        var settings = LanczosSettings(count: 3, which: .both, tolerance: 1e-11, blockSize: 2, basis: 30, maxMatvecs: 20 * M, seed: 5)
+        let sharded = try Lanczos(settings).run(a)
+        settings.shardedBasis = false
+        let replicated = try Lanczos(settings).run(a)
+        let norm = replicated.eigenvalues.map(abs).max()!
+        return zip(sharded.eigenvalues, replicated.eigenvalues).map { abs($0 - $1) / norm }.max()!
+    }
     try suite.check("krylov.minres-qlp.sharded=replicated", tolerance: 1e-12) {
         let b = randomParameters(M, seed: 23), h = distributed.curvature(.hessian, at: θ)
         var solver = MinimumResidualQLP(tolerance: 1e-14, maxIterations: 12)

@@ -153,6 +153,44 @@ import Samples
         #expect(ExactHessian(network: network).gemmFlops(samples: 10) < biased.gemmFlops(samples: 10))
     }
 
+    /// Windows of columns (the distributed assembly's pieces) give exactly those columns of the
+    /// whole row blocks' panels: every block cut into 1–4 windows of uneven widths, with and
+    /// without biases, for H and G (the cross term's diagonal and B segments cut at every place).
+    @Test(arguments: [([4, 3, 3, 3, 2], Activation.softplus, Loss.crossEntropy), ([3, 5, 4, 3], .tanh, .meanSquaredError)],
+          CurvaturePart.allCases)
+    func piecesAreWindowsOfTheRowBlocks(net: ([Int], Activation, Loss), part: CurvaturePart) {
+        for biases in [true, false] {
+            let (full, θ, batch) = Self.problem(widths: net.0, activation: net.1, loss: net.2, samples: 29, seed: 4)
+            let network = biases ? full : MultilayerPerceptron(widths: net.0, biases: false, activation: net.1, loss: net.2)
+            let parameters = biases ? θ : Array(θ.prefix(network.parameterCount))
+            let assembler = ExactHessian(network: network), M = network.parameterCount
+            var whole: [Int: (rows: Int, width: Int, panel: [Double])] = [:]
+            assembler.forEachRowBlock(parameters, batch: batch, part: part) {
+                whole[$0.index] = ($0.rows.count, $0.width, Array($0.panel))
+            }
+            var pieces: [ExactHessian.Piece] = []
+            for (b, block) in assembler.rowBlockGeometry.enumerated() {
+                let width = M - block.firstColumn, cuts = 1 + b % 4
+                var cut = [0] + (1..<cuts).map { width * $0 * $0 / (cuts * cuts) } + [width]
+                cut = Array(Set(cut)).sorted()
+                for (a, z) in zip(cut, cut.dropFirst()) { pieces.append(ExactHessian.Piece(block: b, columns: a..<z)) }
+            }
+            var worst = 0.0, covered = 0
+            assembler.forEachPiece(parameters, batch: batch, part: part, pieces: pieces) { piece in
+                let reference = whole[piece.index]!, offset = piece.firstColumn - assembler.rowBlockGeometry[piece.index].firstColumn
+                for k in 0..<reference.rows {
+                    for j in 0..<piece.width {
+                        let a = piece.panel[k * piece.width + j], b = reference.panel[k * reference.width + offset + j]
+                        worst = max(worst, abs(a - b) / max(abs(b), 1e-300 + 1e-12))
+                    }
+                }
+                covered += piece.width
+            }
+            #expect(worst <= 1e-12, "\(net.0) biases \(biases) \(part): \(worst)")
+            #expect(covered == whole.values.reduce(0) { $0 + $1.width })
+        }
+    }
+
     /// Pennington & Bahri's 16-16-16 shape, M = 512: the assembly against 512 HVP columns.
     @Test func sixteenSixteenSixteen() {
         let (network, θ, batch) = Self.problem(widths: [16, 16, 16], activation: .tanh, loss: .meanSquaredError, samples: 40, seed: 3)

@@ -59,8 +59,8 @@ extension EstimatorJob {
         let budget = Double(context.budget)
         guard bytes(1) <= budget else {
             // Solve bytesPerProbe for m steps: each step is one more vector's rows on this rank.
-            let ranks = Double(context.group.size)
-            let fitting = Int((budget - Self.baseBytes(context, directions: 1) - (perProbe - 8 * Double(m) / ranks * Double(steps + 3))) / (8 * Double(m) / ranks)) - 3
+            let rowBytes = 8 * Double(m) / Double(context.group.size)
+            let fitting = Int((budget - Self.baseBytes(context, directions: 1)) / rowBytes) - 3
             let fix = fitting >= 2 ? "at most \(named("density.steps", "\(fitting)")) would fit" : "a smaller model or more memory per rank is needed"
             throw InputError("not enough memory: SLQ with \(steps) Lanczos steps keeps \(steps) vectors of M = \(m) per probe, ≈ \(formatBytes(Int(min(bytes(1), 1e18)))) per rank, but \(formatBytes(context.budget)) is available; \(fix) (or set --memory-per-rank if the estimate of what is free is wrong)")
         }

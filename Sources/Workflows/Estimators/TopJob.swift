@@ -58,7 +58,8 @@ extension EstimatorJob {
         let wanted = spec.count * (spec.which == .both ? 2 : 1)
         let minimum = min(m, LanczosSettings.minimumBasis(count: spec.count, which: spec.which, blockSize: b))
         // The operator's buffers for the widest application: the final check's `wanted` directions
-        // (measured at M = 1.8 million, k = 20: peak 3.23 GB per rank against this plan's 3.6 GB).
+        // (measured at M = 1.8 million, k = 20 with a replicated basis: peak 3.23 GB per rank
+        // against that plan's 3.6 GB).
         let base = Self.baseBytes(context, directions: max(2 * b, wanted))
         // The basis is sharded by rows over the operator's ranks (`LanczosSettings.shardedBasis`).
         let ranks = context.group.size
@@ -195,22 +196,40 @@ package enum LanczosCheckpoint {
     package static func write(_ state: Lanczos.State, history: [EstimatorJob.TopSummary.HistoryPoint], identity: String, dimension m: Int,
                       to directory: RunDirectory, on world: Communicator) throws {
         let rows = state.rows, length = rows.count
-        // Column j whole on rank 0 (empty elsewhere).
-        func gathered(_ local: [Double], columns: Int) throws -> [Double] {
-            guard rows.parts > 1 else { return local }
-            var whole: [Double] = []
-            for j in 0..<columns {
-                whole += try world.gatherv(Array(local[j * length ..< (j + 1) * length]), counts: (0..<rows.parts).map(rows.count(of:)))
+        // Rank 0 creates the directory; its verdict is everyone's before any gather.
+        try world.agree { try directory.create() }
+        // Count × M files, one whole vector at a time: each column is gathered to rank 0 and
+        // appended, so rank 0 never holds more than one vector beyond its own rows. A failed write
+        // on rank 0 still takes part in the remaining gathers; the verdict is agreed at the end.
+        func write(_ local: [Double], columns: Int, to name: String) throws {
+            var failure: Error? = nil
+            let path = directory.file(name), temporary = path + ".partial"
+            var file: FileHandle? = nil
+            if world.isRoot {
+                do {
+                    FileManager.default.createFile(atPath: temporary, contents: Data(NPYHeader(dataType: .float64, fortranOrder: false, shape: [columns, m]).encoded()))
+                    guard let handle = FileHandle(forWritingAtPath: temporary) else { throw InputError("cannot write \(temporary)") }
+                    try handle.seekToEnd()
+                    file = handle
+                } catch { failure = error }
             }
-            return whole
+            for j in 0..<columns {
+                let column = Array(local[j * length ..< (j + 1) * length])
+                let whole = rows.parts > 1 ? try world.gatherv(column, counts: (0..<rows.parts).map(rows.count(of:))) : column
+                guard let handle = file, failure == nil else { continue }
+                do { try whole.withUnsafeBytes { try handle.write(contentsOf: Data($0)) } } catch { failure = error }
+            }
+            try world.agree {
+                try file?.close()
+                if let failure { throw failure }
+                _ = try? FileManager.default.removeItem(atPath: path)
+                try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            }
         }
-        let basis = try gathered(state.basis, columns: state.basisCount)
-        let next = try gathered(state.next, columns: state.next.count / length)
+        try write(state.basis, columns: state.basisCount, to: "basis.npy")
+        try write(state.next, columns: state.next.count / length, to: "next.npy")
         try world.agree {
-            try directory.create()
             let capacity = state.basis.count / length
-            try NPYArray(shape: [state.basisCount, m], values: Array(basis[0 ..< state.basisCount * m])).write(to: directory.file("basis.npy"))
-            try NPYArray(shape: [next.count / m, m], values: next).write(to: directory.file("next.npy"))
             try NPYArray(shape: [capacity, capacity], values: state.projected).write(to: directory.file("projected.npy"))
             let scalars = Scalars(identity: identity, basisCount: state.basisCount, capacity: capacity, matvecs: state.matvecs,
                                   restarts: state.restarts, expansions: state.expansions, estimateFactor: state.estimateFactor,
@@ -234,7 +253,9 @@ package enum LanczosCheckpoint {
         guard let scalars else { return nil }
         var basis = try world.everyRank { try readRows(directory.file("basis.npy"), rows: rows) }
         basis += [Double](repeating: 0, count: capacity * rows.count - basis.count)
-        let state = Lanczos.State(rows: rows, basis: basis, basisCount: scalars.basisCount, projected: try NPYArray(contentsOf: directory.file("projected.npy")).values,
+        // T is small: read on rank 0, handed to all (a failure there is every rank's).
+        let projected = try world.agree { try NPYArray(contentsOf: directory.file("projected.npy")).values }
+        let state = Lanczos.State(rows: rows, basis: basis, basisCount: scalars.basisCount, projected: projected,
                              next: try world.everyRank { try readRows(directory.file("next.npy"), rows: rows) }, matvecs: scalars.matvecs,
                              restarts: scalars.restarts, expansions: scalars.expansions, estimateFactor: scalars.estimateFactor,
                              augmentedAt: scalars.augmentedAt, firstConvergence: scalars.firstConvergence, holdUntil: scalars.holdUntil,

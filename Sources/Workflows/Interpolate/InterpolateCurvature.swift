@@ -13,7 +13,8 @@ import Support
 /// line, and the top-eigenvector directions of a section.
 extension InterpolateJob {
     /// Exact: H (M × M, block-cyclic over the group) plus the eigensolver's copy and workspace, about
-    /// three matrices' worth per rank. Lanczos: a replicated basis of `lanczosSettings` vectors.
+    /// three matrices' worth per rank. Lanczos: a basis of `lanczosSettings` vectors, counted whole
+    /// (an upper bound: it is sharded by rows over the group).
     package func checkCurvatureMemory(exact: Bool, m: Int, groupSize: Int, budget: Int) throws {
         let bytes: Double
         if exact {
