@@ -20,7 +20,7 @@ work=$(mktemp -d)
 launch/test-hosts down > /dev/null 2>&1 || true
 launch/test-hosts up 4 > /dev/null
 trap 'launch/test-hosts down > /dev/null 2>&1; rm -rf "$work"' EXIT
-args=(spectrum --at init --samples 1000 --classes 50 --dimension 100 --layers 30,30 --quiet)
+args=(spectrum --at init --samples 1000 --classes 50 --dimension 100 --layers "30,30" --quiet)
 run() {  # layout hosts ranks mapping [hostfile]
   local layout=$1 hosts=$2 ranks=$3 mapping=$4 hostfile=${5:-}
   rm -rf "$work/run"
