@@ -5,7 +5,7 @@
 # orthogonalisation seconds per matvec (summary.json `seconds.orthogonalization` / matvecs), the
 # basis's bytes per rank (basis × M / P × 8) and the measured peak resident memory per rank.
 # N is small on purpose: the orthogonalisation does not depend on it, the operator does.
-#   bench/sharded-basis.sh                       # N = 400, 64 matvecs in blocks of 4, basis 112, 1 round
+#   bench/sharded-basis.sh                       # N = 400, 64 matvecs in blocks of 4, basis 112, 2 rounds
 #   ROUNDS=3 SAMPLES=1000 bench/sharded-basis.sh
 # Writes bench/results/sharded-basis/sharded-basis.csv and prints a Markdown table of medians.
 set -euo pipefail
