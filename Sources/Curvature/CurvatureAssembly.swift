@@ -24,6 +24,8 @@ public struct CurvatureAssembly: Sendable {
     /// The path this assembly takes (never `.auto`).
     public let method: AssemblyMethod
     public var panelWidth = 64
+    /// How the sample-GEMM assembly's ranks combine their work (`auto`: by node layout).
+    public var exchange = AssemblyExchange.auto
 
     /// `requested` `.sampleGEMM` on a model that is not an MLP is refused (InputError naming the key).
     public init(model: any Model, requested: AssemblyMethod = .auto) throws {
@@ -84,7 +86,9 @@ public struct CurvatureAssembly: Sendable {
                          into matrix: inout BlockCyclicMatrix, progress: (Int, Int) -> Void = { _, _ in }) throws -> AssemblyTiming {
         switch method {
         case .sampleGEMM:
-            return try DistributedHessianAssembly(network: mlp!).assemble(
+            var assembly = DistributedHessianAssembly(network: mlp!)
+            assembly.exchange = exchange
+            return try assembly.assemble(
                 θ, shard: shard, globalSampleCount: globalSampleCount, part: part, into: &matrix, progress: progress)
         default:
             let op = CurvatureOperator(kind: part == .hessian ? .hessian : .gaussNewton, model: model, parameters: θ,

@@ -42,21 +42,26 @@ func registerAssemblyChecks(_ suite: inout CheckSuite) throws {
                     for i in fast.local.indices { worst = max(worst, abs(fast.local[i] - generic.local[i])) }
                     return worst / scale
                 }
-                // The distributed fast path against the serial dense matrix of the whole data.
-                try suite.check(name + ".distributed=serial", tolerance: 1e-12) {
-                    var distributed = try BlockCyclicMatrix(grid: grid, rows: M, columns: M, blockSize: 4)
-                    _ = try CurvatureAssembly(model: model)
-                        .assemble(part, at: θ, shard: sharded.samples, globalSampleCount: sharded.globalCount, into: &distributed)
-                    let dense = ExactHessian(network: model).dense(θ, batch: whole.samples, part: part)
-                    let scale = dense.reduce(0) { max($0, abs($1)) }
-                    var worst = 0.0
-                    for c in 0..<distributed.localColumns {
-                        for r in 0..<distributed.localRows {
-                            let value = distributed.local[c * distributed.leadingDimension + r]
-                            worst = max(worst, abs(value - dense[distributed.globalRow(r) * M + distributed.globalColumn(c)]))
+                // The distributed fast path against the serial dense matrix of the whole data, by
+                // both exchanges (allreduce of partial panels; pieces sent to their owners).
+                for exchange in [AssemblyExchange.allreduce, .owners] {
+                    try suite.check(name + ".\(exchange.rawValue).distributed=serial", tolerance: 1e-12) {
+                        var distributed = try BlockCyclicMatrix(grid: grid, rows: M, columns: M, blockSize: 4)
+                        var assembly = try CurvatureAssembly(model: model)
+                        assembly.exchange = exchange
+                        _ = try assembly
+                            .assemble(part, at: θ, shard: sharded.samples, globalSampleCount: sharded.globalCount, into: &distributed)
+                        let dense = ExactHessian(network: model).dense(θ, batch: whole.samples, part: part)
+                        let scale = dense.reduce(0) { max($0, abs($1)) }
+                        var worst = 0.0
+                        for c in 0..<distributed.localColumns {
+                            for r in 0..<distributed.localRows {
+                                let value = distributed.local[c * distributed.leadingDimension + r]
+                                worst = max(worst, abs(value - dense[distributed.globalRow(r) * M + distributed.globalColumn(c)]))
+                            }
                         }
+                        return worst / scale
                     }
-                    return worst / scale
                 }
             }
         }
@@ -81,8 +86,9 @@ func registerAssemblyChecks(_ suite: inout CheckSuite) throws {
             let grid = ProcessGrid(communicator: world, rows: shape.rows, columns: shape.columns)
             defer { grid.release() }
             var matrix = try BlockCyclicMatrix(grid: grid, rows: wideM, columns: wideM, blockSize: 8)
-            _ = try CurvatureAssembly(model: wide).assemble(.hessian, at: wideθ, shard: wideData.samples,
-                                                            globalSampleCount: wideData.globalCount, into: &matrix)
+            var assembly = try CurvatureAssembly(model: wide)
+            assembly.exchange = .owners
+            _ = try assembly.assemble(.hessian, at: wideθ, shard: wideData.samples, globalSampleCount: wideData.globalCount, into: &matrix)
             let scale = wideDense.reduce(0) { max($0, abs($1)) }
             var worst = 0.0
             for c in 0..<matrix.localColumns {

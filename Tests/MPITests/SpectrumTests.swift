@@ -93,26 +93,18 @@ extension MPIJobs {
             let solves = (r.timings["phases"] as! [[String: Any]]).filter { ($0["name"] as! String).hasPrefix("eigensolve") }
             #expect(solves.map { $0["name"] as! String } == ["eigensolve H", "eigensolve G"])
             #expect(solves.allSatisfy { ($0["method"] as? String)?.isEmpty == false })
-            // The assembly's exchange, counted in the code: each computed entry goes to its owner
-            // (twice: H[i, j] and H[j, i]), so what all ranks send is what all receive, about the
-            // (P − 1)/P of H's 8·M² bytes owned away from their maker — and made evenly, not
-            // ≈ 4·M² on every rank as summing partial panels would move. One rank moves nothing.
-            let m = Double(fixture.eigenvalues.count), p = Double(layout.np)
+            // The assembly's exchange on one host (`auto`: the partial panels allreduced through
+            // shared memory), counted in the code: every rank hands the same row panels to the
+            // allreduces, which cover at least the upper triangle of H and at most all of it; one
+            // rank reduces nothing. (The exchange to owners is measured across test hosts.)
+            let m = Double(fixture.eigenvalues.count)
             let reduce = try #require((r.timings["phases"] as! [[String: Any]]).first { ($0["name"] as! String) == "reduce hessian" })
-            let sent = try #require(reduce["bytes"] as? [Double])
-            #expect(sent.count == layout.np, "\(sent)")
+            let bytes = try #require(reduce["bytes"] as? [Double])
+            #expect(bytes.count == layout.np && Set(bytes).count == 1, "\(bytes)")
             if layout.np == 1 {
-                #expect(sent == [0])
+                #expect(bytes == [0])
             } else {
-                let received = try #require(reduce["receivedBytes"] as? [Double])
-                let total = sent.reduce(0, +)
-                #expect(total == received.reduce(0, +), "sent \(sent), received \(received)")
-                #expect(total >= 0.7 * 8 * m * m * (p - 1) / p && total <= 1.3 * 8 * m * m * (p - 1) / p, "\(total) for M = \(m) on \(layout.np)")
-                // What a rank makes is dealt evenly; what it receives follows the layout it owns
-                // (uneven for a small M in blocks of 64).
-                #expect(sent.max()! <= 2 * total / p, "sent \(sent)")
-                // One host: nothing leaves the node.
-                #expect(reduce["offNodeBytes"] as? [Double] == [Double](repeating: 0, count: layout.np))
+                #expect(bytes[0] >= 8 * m * (m + 1) / 2 && bytes[0] <= 8 * m * m, "\(bytes[0]) for M = \(m)")
             }
         }
     }
