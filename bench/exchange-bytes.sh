@@ -5,7 +5,9 @@
 # ranks on one host and on 2, 3 and 4 test hosts (network namespaces on this machine:
 # `launch/test-hosts`, made and removed here; their "interconnect" is a Linux bridge, loopback
 # speed, so the seconds say nothing about a real network — the bytes do).
-# Next to them, the volume the previous scheme moved: every rank allreduced its partial sums of
+# On one host the assembly allreduces partial panels (`auto`): "sent" is then the payload each rank
+# hands to the allreduces, and nothing is counted as received. Next to them, the volume the
+# previous scheme moved across nodes: every rank allreduced its partial sums of
 # every row panel (8·Σ panel entries per rank, ≈ 4·M²), so a node had to send at least
 # (nodes − 1)/nodes of that whatever the reduction tree.
 #   bench/exchange-bytes.sh
