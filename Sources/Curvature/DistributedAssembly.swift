@@ -244,7 +244,6 @@ public struct DistributedHessianAssembly: Sendable {
         try world.broadcast(&targets, root: source)
         return SampleBatch(inputs: inputs, inputDimension: shard.inputDimension, targets: targets, targetDimension: shard.targetDimension)
     }
-
 }
 
 /// How the ranks' partial work meets in the block-cyclic matrix (docs/scaling.md).
@@ -260,7 +259,7 @@ public enum AssemblyExchange: String, Codable, Sendable, CaseIterable {
 /// Which entries of one piece's panel (global rows `rows`, columns firstColumn ..< firstColumn +
 /// width) each process owns, in both orientations — entry (k, j) is H[rows[k], c] and, by symmetry, H[c, rows[k]]
 /// with c = firstColumn + j — and where they sit in the owner's local piece. The maker of a panel
-/// and every owner enumerate the same entries in the same order (`forEach`), so only values
+/// (`gather`) and every owner (`scatter`) walk the same entries in the same order, so only values
 /// travel.
 struct PanelOwnership {
     let width: Int

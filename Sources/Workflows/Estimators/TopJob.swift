@@ -221,7 +221,10 @@ package enum LanczosCheckpoint {
             }
             try world.agree {
                 try file?.close()
-                if let failure { throw failure }
+                if let failure {
+                    try? FileManager.default.removeItem(atPath: temporary)
+                    throw failure
+                }
                 _ = try? FileManager.default.removeItem(atPath: path)
                 try FileManager.default.moveItem(atPath: temporary, toPath: path)
             }
