@@ -214,6 +214,17 @@ public struct Communicator: @unchecked Sendable {
         return try Communicator(handle: new!)
     }
 
+    /// Which node each rank is on, known to every rank: nodes are the shared-memory communicators
+    /// (what MPI itself treats as one node), each named by its lowest rank here, so that every
+    /// rank computes the same numbering (collective).
+    public func nodeOfEachRank() throws -> [Int] {
+        let shared = try splitByNode()
+        defer { try? shared.free() }
+        var lowest = [rank]
+        try shared.broadcast(&lowest)
+        return try allgather(lowest)
+    }
+
     public func duplicate() throws -> Communicator {
         var new: MPI_Comm? = nil
         try check(MPI_Comm_dup(handle, &new), "MPI_Comm_dup")
@@ -264,7 +275,8 @@ extension Communicator {
     /// that failed, as `agree` hands it on, so no rank goes on alone.
     public func everyRank<T>(_ body: () throws -> T) throws -> T {
         let outcome = Result { try body() }
-        var failed = outcome.isSuccess ? size : rank
+        var failed = size
+        if case .failure = outcome { failed = rank }
         failed = try allreduce(failed, .min)
         guard failed < size else { return try outcome.get() }
         try agree(root: failed) { _ = try outcome.get() }
@@ -272,12 +284,6 @@ extension Communicator {
     }
 }
 
-extension Result {
-    fileprivate var isSuccess: Bool {
-        if case .success = self { return true }
-        return false
-    }
-}
 
 /// What `agree` broadcasts: the root's value, or its error and whether it was bad input.
 private struct Verdict<T: Codable>: Codable {

@@ -107,15 +107,11 @@ public struct DistributedHessianAssembly: Sendable {
             timing.compute = clock.seconds
             return timing
         }
-        var exchange = self.exchange
-        if exchange == .auto {
-            // Every rank sees the same sizes, so every rank takes the same path.
-            let node = try communicator.splitByNode()
-            exchange = node.size == communicator.size ? .allreduce : .owners
-            try node.free()
-        }
-        guard exchange == .allreduce else {
-            return try assembleByOwners(θ, shard: shard, globalSampleCount: globalSampleCount, part: part, into: &matrix, progress: progress)
+        // Every rank gets the same node list, so every rank takes the same path.
+        let nodeOf = exchange == .allreduce ? [] : try communicator.nodeOfEachRank()
+        if exchange == .owners || (exchange == .auto && Set(nodeOf).count > 1) {
+            return try assembleByOwners(θ, shard: shard, globalSampleCount: globalSampleCount, part: part, nodeOf: nodeOf,
+                                        into: &matrix, progress: progress)
         }
         // Every rank's partial sums of every row block, added by one allreduce of its panel.
         var timing = Timing()
@@ -138,7 +134,8 @@ public struct DistributedHessianAssembly: Sendable {
         return timing
     }
 
-    private func assembleByOwners(_ θ: [Double], shard: SampleBatch, globalSampleCount: Int, part: CurvaturePart,
+    /// `nodeOf`: each rank's node (`Communicator.nodeOfEachRank`), to count what leaves the node.
+    private func assembleByOwners(_ θ: [Double], shard: SampleBatch, globalSampleCount: Int, part: CurvaturePart, nodeOf: [Int],
                                   into matrix: inout BlockCyclicMatrix, progress: (Int, Int) -> Void) throws -> Timing {
         let world = matrix.grid.communicator, P = world.size, me = world.rank
         let grid = matrix.grid, ld = matrix.leadingDimension
@@ -151,10 +148,6 @@ public struct DistributedHessianAssembly: Sendable {
         timing.sentBytes = 0
         timing.receivedBytes = 0
         timing.offNodeBytes = 0
-        // Which node each rank is on (its node's lowest world rank), to count what leaves the node.
-        let node = try world.splitByNode()
-        let nodeOf = try world.allgather([try node.allreduce(me, .min)])
-        try node.free()
         // This rank's panels, one after another (piece k at offsets[k]).
         var offsets: [Int] = [], total = 0
         for piece in mine {
@@ -230,7 +223,6 @@ public struct DistributedHessianAssembly: Sendable {
             timing.receivedBytes! += 8 * Double(received.count - receiveCounts[me])
         }
         timing.reduce += clock.seconds
-        timing.reducedBytes = timing.sentBytes!
         return timing
     }
 

@@ -70,9 +70,9 @@ public struct OperatorColumnAssembly: Sendable {
 }
 
 /// Seconds an assembly spent computing (shard products) and exchanging, and the bytes this rank
-/// moved: for the sample-GEMM assembly on several ranks, exactly the values it sent to other ranks
-/// and received from them (`sentBytes`, `receivedBytes`; `reducedBytes` is the sent bytes); for
-/// the operator-column assembly the payload it handed to its allreduces (`reducedBytes`: what
+/// moved: for the sample-GEMM assembly's exchange to owners, exactly the values it sent to other
+/// ranks and received from them (`sentBytes`, `receivedBytes`); for the allreduce of partial panels
+/// (either assembly) the payload it handed to its allreduces (`reducedBytes`: what
 /// leaves the rank is that times the algorithm's factor, 2(P − 1)/P for a ring).
 public struct AssemblyTiming: Sendable {
     public var compute = 0.0

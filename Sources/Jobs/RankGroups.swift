@@ -66,11 +66,7 @@ private struct NodeLayout {
     let host: [String]
 
     init(_ world: Communicator) throws {
-        let shared = try world.splitByNode()
-        defer { try? shared.free() }
-        var lowest = [world.rank]
-        try shared.broadcast(&lowest)
-        node = try world.allgather(lowest)
+        node = try world.nodeOfEachRank()
         let names = try world.gather(string: RunDirectoryLock.hostName)
         host = try world.agree { names }
         ranks = world.size

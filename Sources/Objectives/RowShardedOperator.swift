@@ -100,18 +100,10 @@ public struct RowShardedOperator {
         guard let summed = base as? any LocallySummedOperator else {
             return partition.slice(try base.apply(full, count: k), columns: k)
         }
-        // Reduce-scatter delivers contiguous segments, so the sums are regrouped part-major:
-        // part r's rows of every column, then part r + 1's.
+        // Reduce-scatter delivers contiguous segments, so the sums are regrouped part-major.
         let sums = summed.localSums(full, count: k)
         var grouped = [Double](repeating: 0, count: sums.count)
-        var at = 0
-        for r in 0..<partition.parts {
-            let rows = partition.offsets[r] ..< partition.offsets[r + 1]
-            for j in 0..<k {
-                grouped.replaceSubrange(at ..< at + rows.count, with: sums[j * dimension + rows.lowerBound ..< j * dimension + rows.upperBound])
-                at += rows.count
-            }
-        }
+        forEachPartMajorSegment(columns: k) { whole, packed in grouped.replaceSubrange(packed, with: sums[whole]) }
         var mine = [Double](repeating: 0, count: partition.count * k)
         try grouped.withUnsafeBufferPointer { send in
             try mine.withUnsafeMutableBufferPointer { receive in
@@ -128,17 +120,25 @@ public struct RowShardedOperator {
         guard isSharded else { return local }
         let counts = (0..<partition.parts).map { partition.count(of: $0) * k }
         let parts = try communicator.allgatherv(local, counts: counts)
-        // Gathered part-major (each rank's rows of every column); stored column-major.
+        // Gathered part-major; stored column-major.
         var full = [Double](repeating: 0, count: dimension * k)
+        forEachPartMajorSegment(columns: k) { whole, packed in full.replaceSubrange(whole, with: parts[packed]) }
+        return full
+    }
+
+    /// The two layouts of an n × k block the collectives convert between: column-major (`whole`)
+    /// and part-major (`packed`: part r's rows of every column, then part r + 1's — what a rank
+    /// contributes to an allgather and receives from a reduce-scatter). Calls `body` with each
+    /// segment's place in both.
+    private func forEachPartMajorSegment(columns k: Int, _ body: (_ whole: Range<Int>, _ packed: Range<Int>) -> Void) {
         var at = 0
         for r in 0..<partition.parts {
             let rows = partition.offsets[r] ..< partition.offsets[r + 1]
             for j in 0..<k {
-                full.replaceSubrange(j * dimension + rows.lowerBound ..< j * dimension + rows.upperBound, with: parts[at ..< at + rows.count])
+                body(j * dimension + rows.lowerBound ..< j * dimension + rows.upperBound, at ..< at + rows.count)
                 at += rows.count
             }
         }
-        return full
     }
 
     /// Sums partial inner products over the ranks' rows in place (nothing when not sharded).

@@ -120,12 +120,7 @@ extension MPIJobs {
         let model = Self.model.filter { $0 != "--quiet" }.map { $0 == "60" ? "2000" : $0 }
         let args = ["trace"] + model + ["--tolerance", "0", "--max-matvecs", "6000", "--block-size", "4"]
         let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
-        let log = directory.appendingPathComponent("log")
-        let process = try MPITestSupport.start(np: 2, args + ["--out", out], log: log)
-        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        #expect(MPITestSupport.wait(timeout: 90) { text().contains("trace: 4 matvecs") || !process.isRunning }, "never started: \(text())")
-        MPITestSupport.signalRanks(of: process, SIGUSR1)
-        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(text())")
+        _ = try SignalledSpectra.interrupt(args + ["--out", out], in: directory) { $0.contains("trace: 4 matvecs") }
         #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/trace.json"))
         #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
         let resumed = try MPITestSupport.run(np: 2, args + ["--out", out, "--resume"], timeout: 300)
@@ -149,12 +144,7 @@ extension MPIJobs {
         let args = ["top"] + model + ["--k", "3", "--which", "both", "--tolerance", "1e-16", "--max-matvecs", "1500", "--block-size", "2", "--basis", "16"]
         let out = directory.appendingPathComponent("out").path, reference = directory.appendingPathComponent("reference").path
         let three = directory.appendingPathComponent("three").path
-        let log = directory.appendingPathComponent("log")
-        let process = try MPITestSupport.start(np: 2, args + ["--out", out], log: log)
-        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        #expect(MPITestSupport.wait(timeout: 90) { text().contains("matvecs (") || !process.isRunning }, "never started: \(text())")
-        MPITestSupport.signalRanks(of: process, SIGUSR1)
-        try #require(process.terminationStatus == 3, "status \(process.terminationStatus): \(text())")
+        _ = try SignalledSpectra.interrupt(args + ["--out", out], in: directory) { $0.contains("matvecs (") }
         let basis = try NPYArray(contentsOf: out + "/checkpoint/basis.npy")
         #expect(basis.shape.count == 2 && basis.shape[1] == 409, "\(basis.shape)")
         try FileManager.default.copyItem(atPath: out, toPath: three)
