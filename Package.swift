@@ -44,7 +44,7 @@ let package = Package(
         // Models brought from PyTorch/JAX as ONNX graphs, and their parameters written back.
         .target(name: "ONNX", dependencies: ["Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Datasets", dependencies: ["Cluster", "NPY", "Samples", "SeededRandom"]),
-        .target(name: "Objectives", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Samples"]),
+        .target(name: "Objectives", dependencies: ["Cluster", "DistributedLinearAlgebra", "Networks", "Datasets", "Samples", "Support"]),
         .target(name: "Optimization", dependencies: ["Cluster", "Support"]),
         .target(name: "Krylov", dependencies: ["Cluster", "CScaLAPACK", "Objectives", "SeededRandom", "Support"]),
         .target(name: "CriticalPoints", dependencies: ["Krylov", "Objectives", "Optimization"]),
@@ -57,7 +57,7 @@ let package = Package(
                                .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Planning", dependencies: ["Cluster", "Curvature", "DistributedLinearAlgebra", "Networks", "Support"]),
         .target(name: "Reporting", dependencies: []),
-        .target(name: "Geometry", dependencies: ["Networks", "SeededRandom"]),
+        .target(name: "Geometry", dependencies: ["Networks", "SeededRandom", "Support"]),
         // The job layer: the runner every command runs through, run headers, run directories and
         // their locks, settings identities, rank groups and the group work queue.
         .target(name: "Jobs",

@@ -1,3 +1,5 @@
+import Support
+
 /// The nudged elastic band's geometry (GEOMETRY.md §3; Jónsson, Mills & Jacobsen 1998; Henkelman
 /// & Jónsson 2000; Henkelman, Uberuaga & Jónsson 2000 for the climbing image): the pivots of a
 /// path between two fixed end points, and the NEB force on each interior pivot from the pivots'
@@ -7,6 +9,11 @@
 ///
 /// Layout: the pivots p₀ = A, p₁ … p_P, p_{P+1} = B are rows of one flat array, pivot i at
 /// `i·M ..< (i + 1)·M`, so an update rule moves all interior pivots as one vector.
+///
+/// A band may be one shard of a band sharded by rows: `dimension` is then this shard's rows of
+/// every pivot, the elementwise steps (interpolation, insertion, the forces' rows) are local, and
+/// whatever needs a sum over all rows (lengths, tangents' norms, projections) takes the
+/// `ShardSums` that combines the shards' partial sums.
 public struct ElasticBand: Sendable, Equatable {
     /// Parameters per pivot.
     public let dimension: Int
@@ -53,45 +60,67 @@ public struct ElasticBand: Sendable, Equatable {
         return zip(a, b).map { (1 - t) * $0 + t * $1 }
     }
 
-    /// |p_{i+1} − pᵢ| for every segment i = 0 … count − 2.
-    public var segmentLengths: [Double] {
-        (0..<(count - 1)).map { i in Self.distance(pivot(i), pivot(i + 1)) }
+    /// |p_{i+1} − pᵢ| for every segment i = 0 … count − 2 (collective over the shards).
+    public func segmentLengths(_ sums: ShardSums = .whole) throws -> [Double] {
+        try sums(segmentSquares).map { $0.squareRoot() }
     }
 
-    /// Arc length at every pivot, from 0 at A to the path length at B.
-    public var arcLengths: [Double] {
+    /// This shard's part of |p_{i+1} − pᵢ|² for every segment.
+    private var segmentSquares: [Double] {
+        (0..<(count - 1)).map { i in Self.squaredDistance(pivot(i), pivot(i + 1)) }
+    }
+
+    /// Arc length at every pivot, from 0 at A to the path length at B (collective over the shards).
+    public func arcLengths(_ sums: ShardSums = .whole) throws -> [Double] {
+        Self.arcLengths(segments: try segmentLengths(sums))
+    }
+
+    /// Running sums of segment lengths, from 0.
+    public static func arcLengths(segments: [Double]) -> [Double] {
         var s = [0.0]
-        for l in segmentLengths { s.append(s.last! + l) }
+        for l in segments { s.append(s.last! + l) }
         return s
     }
 
+    /// |a − b| of two whole vectors.
     public static func distance(_ a: ArraySlice<Double>, _ b: ArraySlice<Double>) -> Double {
-        zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        squaredDistance(a, b).squareRoot()
+    }
+
+    /// |a − b| of two vectors sharded alike (this shard's rows of each; collective).
+    public static func distance(_ a: ArraySlice<Double>, _ b: ArraySlice<Double>, _ sums: ShardSums) throws -> Double {
+        try sums([squaredDistance(a, b)])[0].squareRoot()
+    }
+
+    static func squaredDistance(_ a: ArraySlice<Double>, _ b: ArraySlice<Double>) -> Double {
+        zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
     }
 
     /// Henkelman & Jónsson's improved tangent at interior pivot i, normalised: towards the
     /// higher-energy neighbour when the energy rises monotonically through i; at a local extremum
     /// of the band, both neighbour directions weighted by the larger and smaller energy difference
-    /// (so the tangent turns smoothly as the extremum passes, and kinks do not form).
-    public func tangent(at i: Int, energies E: [Double]) -> [Double] {
+    /// (so the tangent turns smoothly as the extremum passes, and kinks do not form). Collective
+    /// over the shards (its norm).
+    public func tangent(at i: Int, energies E: [Double], _ sums: ShardSums = .whole) throws -> [Double] {
+        let τ = unnormalizedTangent(at: i, energies: E)
+        let norm = try sums([τ.reduce(0) { $0 + $1 * $1 }])[0].squareRoot()
+        return norm > 0 ? τ.map { $0 / norm } : τ
+    }
+
+    /// The tangent's direction before normalisation: only the energies choose between the cases,
+    /// so every shard picks the same case and its rows of the same vector.
+    private func unnormalizedTangent(at i: Int, energies E: [Double]) -> [Double] {
         precondition(i > 0 && i < count - 1 && E.count == count)
         let p = pivot(i), next = pivot(i + 1), previous = pivot(i - 1)
         let forward = zip(next, p).map { $0 - $1 }, backward = zip(p, previous).map { $0 - $1 }
-        var τ: [Double]
-        if E[i + 1] > E[i] && E[i] > E[i - 1] {
-            τ = forward
-        } else if E[i + 1] < E[i] && E[i] < E[i - 1] {
-            τ = backward
-        } else {
-            let up = abs(E[i + 1] - E[i]), down = abs(E[i - 1] - E[i])
-            let (large, small) = (max(up, down), min(up, down))
-            let (wf, wb) = E[i + 1] > E[i - 1] ? (large, small) : (small, large)
-            τ = zip(forward, backward).map { wf * $0 + wb * $1 }
-            // Equal neighbours and a flat band: the plain bisector.
-            if wf == 0 && wb == 0 { τ = zip(forward, backward).map { $0 + $1 } }
-        }
-        let norm = τ.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return norm > 0 ? τ.map { $0 / norm } : τ
+        if E[i + 1] > E[i] && E[i] > E[i - 1] { return forward }
+        if E[i + 1] < E[i] && E[i] < E[i - 1] { return backward }
+        let up = abs(E[i + 1] - E[i]), down = abs(E[i - 1] - E[i])
+        let (large, small) = (max(up, down), min(up, down))
+        let (wf, wb) = E[i + 1] > E[i - 1] ? (large, small) : (small, large)
+        // Equal neighbours and a flat band: the plain bisector.
+        if wf == 0 && wb == 0 { return zip(forward, backward).map { $0 + $1 } }
+        return zip(forward, backward).map { wf * $0 + wb * $1 }
     }
 
     /// The force on every interior pivot and what convergence is judged by.
@@ -104,6 +133,8 @@ public struct ElasticBand: Sendable, Equatable {
         public var residual: [Double]
         /// The interior pivot that climbs (its index among all pivots), if any.
         public var climbing: Int?
+        /// |p_{i+1} − pᵢ| of every segment, as the springs saw them.
+        public var segmentLengths: [Double]
 
         /// The convergence measure: the largest residual.
         public var largestResidual: Double { residual.max() ?? 0 }
@@ -114,36 +145,54 @@ public struct ElasticBand: Sendable, Equatable {
     /// the highest interior pivot F = −∇L + 2(∇L·τ)τ (no spring: it climbs along the path to the
     /// saddle while the others keep it nudged). `gradients` holds ∇L of the interior pivots in the
     /// interior's layout; `energies` every pivot's loss, end points included.
-    public func forces(energies E: [Double], gradients: [Double], spring k: Double, climb: Bool) -> Forces {
+    ///
+    /// On a sharded band (`sums` over the shards) every shard computes its rows of the forces;
+    /// the sums they need travel in two reductions: the segment lengths with the tangents' norms
+    /// and their products with ∇L, then the residuals' squares.
+    public func forces(energies E: [Double], gradients: [Double], spring k: Double, climb: Bool,
+                       _ sums: ShardSums = .whole) throws -> Forces {
         precondition(E.count == count && gradients.count == interiorCount * dimension)
         let climbing: Int? = climb && interiorCount > 0 ? (1..<(count - 1)).max { E[$0] < E[$1] } : nil
-        let lengths = segmentLengths
-        var force = [Double](repeating: 0, count: gradients.count), residual: [Double] = []
+        let n = interiorCount
+        let tangents = (1..<(count - 1)).map { unnormalizedTangent(at: $0, energies: E) }
+        // [|segment|² …, |τ|² …, ∇L·τ …] in one reduction.
+        var partial = segmentSquares
+        for τ in tangents { partial.append(τ.reduce(0) { $0 + $1 * $1 }) }
+        for (p, τ) in tangents.enumerated() {
+            let base = p * dimension
+            var dot = 0.0
+            for j in 0..<dimension { dot += gradients[base + j] * τ[j] }
+            partial.append(dot)
+        }
+        let whole = try sums(partial)
+        let lengths = whole[0..<(count - 1)].map { $0.squareRoot() }
+        let norms = whole[(count - 1)..<(count - 1 + n)].map { $0.squareRoot() }
+        let dots = Array(whole[(count - 1 + n)...])
+        var force = [Double](repeating: 0, count: gradients.count), squares: [Double] = []
         for i in 1..<(count - 1) {
-            let τ = tangent(at: i, energies: E)
-            let base = (i - 1) * dimension
-            var along = 0.0
-            for j in 0..<dimension { along += gradients[base + j] * τ[j] }
+            let p = i - 1, base = p * dimension
+            let norm = norms[p], τ = tangents[p]
+            let scale = norm > 0 ? 1 / norm : 1
+            let along = dots[p] * scale
+            var square = 0.0
             if i == climbing {
-                var norm = 0.0
                 for j in 0..<dimension {
-                    let f = -gradients[base + j] + 2 * along * τ[j]
+                    let f = -gradients[base + j] + 2 * along * τ[j] * scale
                     force[base + j] = f
-                    norm += f * f
+                    square += f * f
                 }
-                residual.append(norm.squareRoot())
             } else {
                 let spring = k * (lengths[i] - lengths[i - 1])
-                var norm = 0.0
                 for j in 0..<dimension {
-                    let perpendicular = -gradients[base + j] + along * τ[j]
-                    norm += perpendicular * perpendicular
-                    force[base + j] = perpendicular + spring * τ[j]
+                    let perpendicular = -gradients[base + j] + along * τ[j] * scale
+                    square += perpendicular * perpendicular
+                    force[base + j] = perpendicular + spring * τ[j] * scale
                 }
-                residual.append(norm.squareRoot())
             }
+            squares.append(square)
         }
-        return Forces(force: force, residual: residual, climbing: climbing)
+        let residual = try sums(squares).map { $0.squareRoot() }
+        return Forces(force: force, residual: residual, climbing: climbing, segmentLengths: lengths)
     }
 
     /// AutoNEB's refinement test between neighbouring pivots (GEOMETRY.md §4): `segmentMaxima[i]`

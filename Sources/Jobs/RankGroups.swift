@@ -19,6 +19,8 @@ package struct RankGroups {
     package let count: Int
     /// The world rank of each group's rank 0, by group index (ascending).
     package let leaders: [Int]
+    /// The group of every world rank.
+    package let colors: [Int]
     /// Where the groups run, one line for the job's progress; nil with one group or on one host.
     package let placement: String?
     /// The group is a split of the world, to be freed at the end.
@@ -35,7 +37,7 @@ package struct RankGroups {
         let index = colors[world.rank]
         let group = count == 1 ? world : try world.split(color: index)
         let leaders = (0..<count).map { g in colors.firstIndex(of: g)! }
-        return RankGroups(world: world, group: group, index: index, count: count, leaders: leaders,
+        return RankGroups(world: world, group: group, index: index, count: count, leaders: leaders, colors: colors,
                           placement: layout.describe(colors, count: count))
     }
 
@@ -49,6 +51,9 @@ package struct RankGroups {
     package func announce(on progress: JobProgress) {
         if let placement { progress.say(placement) }
     }
+
+    /// The world ranks of group g, in world-rank order (its rank 0 first).
+    package func members(of g: Int) -> [Int] { colors.indices.filter { colors[$0] == g } }
 
     package func free() {
         if ownsGroup { try? group.free() }

@@ -1,4 +1,5 @@
 import Cluster
+import Support
 
 /// Which rows of an n-vector each of P ranks holds: contiguous, balanced ranges (the first n mod P
 /// ranks one row more), rank r's rows `offsets[r] ..< offsets[r + 1]` — the block distribution of
@@ -18,6 +19,22 @@ public struct RowPartition: Sendable, Equatable {
         offsets = (0...parts).map { r in r * base + min(r, extra) }
         length = n
         self.part = part
+    }
+
+    /// n rows over the ranks of `world`, part = rank — or the replicated layout when `sharded` is
+    /// false, on one rank, or when there are fewer rows than ranks (a toy n would leave ranks
+    /// without rows).
+    public init(length n: Int, over world: Communicator, sharded: Bool = true) {
+        let split = sharded && world.size > 1 && n >= world.size
+        self.init(length: n, parts: split ? world.size : 1, part: split ? world.rank : 0)
+    }
+
+    /// How this rank's partial sums over its rows become whole: an allreduce over `world` (the
+    /// communicator the partition was made over) when sharded; nothing to do when replicated.
+    public func sums(on world: Communicator) -> ShardSums {
+        guard parts > 1 else { return .whole }
+        precondition(parts == world.size, "a partition sums over the ranks it was made over")
+        return ShardSums { try world.allreduce(&$0, .sum) }
     }
 
     public var parts: Int { offsets.count - 1 }
@@ -69,10 +86,7 @@ public struct RowShardedOperator {
 
     public init(_ base: any SymmetricOperator, sharded: Bool = true) {
         let world = base.communicator
-        // Fewer rows than ranks (a toy M) would leave ranks without rows: kept replicated.
-        self.init(base, partition: sharded && world.size > 1 && base.dimension >= world.size
-            ? RowPartition(length: base.dimension, parts: world.size, part: world.rank)
-            : RowPartition(length: base.dimension, parts: 1, part: 0))
+        self.init(base, partition: RowPartition(length: base.dimension, over: world, sharded: sharded))
     }
 
     private init(_ base: any SymmetricOperator, partition: RowPartition) {

@@ -1,17 +1,19 @@
+import Support
+
 /// How an iterate moves along a descent direction g (a gradient, a force with its sign flipped):
 /// θ ← θ − η · (the rule's step). A rule's own state (a velocity) lives beside θ in `auxiliary`,
 /// so that it is checkpointed and resumed with the iterate.
 public protocol UpdateRule: Sendable {
     /// The auxiliary vector a fresh run starts from (nil: the rule keeps none).
     func initialAuxiliary(count: Int) -> [Double]?
-    func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double)
+    func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) throws
 }
 
 /// θ ← θ − η g.
 public struct GradientDescent: UpdateRule {
     public init() {}
     public func initialAuxiliary(count: Int) -> [Double]? { nil }
-    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) {
+    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) throws {
         for i in g.indices { parameters[i] -= η * g[i] }
     }
 }
@@ -24,7 +26,7 @@ public struct Momentum: UpdateRule {
         self.momentum = momentum
     }
     public func initialAuxiliary(count: Int) -> [Double]? { [Double](repeating: 0, count: count) }
-    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) {
+    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) throws {
         guard var v = auxiliary else { preconditionFailure("momentum needs its velocity") }
         auxiliary = nil   // v uniquely referenced while it is updated in place
         for i in v.indices {
@@ -44,26 +46,34 @@ public struct Momentum: UpdateRule {
 /// learning rate keeps its meaning (the first step from rest moves θ by η²‖F‖).
 /// `auxiliary` holds the velocity and then [time scale, mixing α, downhill steps], so a band resumed
 /// from a checkpoint continues exactly.
+///
+/// On a vector sharded by rows (an elastic band spread over ranks), `sums` makes the power F·v and
+/// the norms whole, so every shard takes the same branch and keeps the same three scalars; the
+/// velocity's rows stay with the shard.
 public struct FIRE: UpdateRule {
     public var maximumScale = 10.0
     public var increase = 1.1, decrease = 0.5
     public var initialMixing = 0.1, mixingDecay = 0.99
     /// Downhill steps before the time step may grow.
     public var delay = 5
+    /// How this shard's partial sums become whole (`.whole`: the vector is not sharded).
+    public var sums: ShardSums
 
-    public init() {}
+    public init(sums: ShardSums = .whole) { self.sums = sums }
 
     public func initialAuxiliary(count: Int) -> [Double]? {
         [Double](repeating: 0, count: count) + [1, initialMixing, 0]
     }
 
-    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) {
+    public func apply(to parameters: inout [Double], auxiliary: inout [Double]?, direction g: [Double], learningRate η: Double) throws {
         guard var v = auxiliary, v.count == g.count + 3 else { preconditionFailure("FIRE needs its velocity and scalars") }
         auxiliary = nil
         let n = g.count
         var (scale, mixing, downhill) = (v[n], v[n + 1], v[n + 2])
         var power = 0.0, vv = 0.0, ff = 0.0
         for i in 0..<n { power -= g[i] * v[i]; vv += v[i] * v[i]; ff += g[i] * g[i] }
+        let whole = try sums([power, vv, ff])
+        (power, vv, ff) = (whole[0], whole[1], whole[2])
         // At rest (a fresh start) nothing has gone uphill yet: Bitzek et al. take the MD step before
         // they test the power, so the first step is not a restart with a halved time step.
         if power > 0 || vv == 0 {

@@ -2,7 +2,6 @@ import Jobs
 import Cluster
 import Foundation
 import Geometry
-import NPY
 import Objectives
 import Optimization
 import Support
@@ -62,35 +61,40 @@ extension PathJob {
         package var measuresEveryStep: Bool { true }
 
         package mutating func measure(_ state: BandState, gradient: Bool) throws -> BandMeasurement {
-            let band = state.band, m = band.dimension
-            let shared = try context.groups.share(band.interiorCount, width: m + 2) { i in
+            let band = state.band
+            // Each pivot whole on its group's ranks for its loss and gradient; the gradient's rows
+            // back to their owners.
+            let shared = try context.groups.shareOverRows(band.interiorCount, rows: context.rows, inputs: { [band.pivot($0 + 1)] },
+                                                          scalars: 2, returnsVector: true) { _, whole in
                 let clock = Stopwatch()
-                let e = try context.energy.evaluate(Array(band.pivot(i + 1)), gradient: true)
+                let e = try context.energy.evaluate(whole[0], gradient: true)
                 gradientSeconds += clock.seconds
-                return [e.loss, e.gradientNorm!] + e.gradient!
+                return ([e.loss, e.gradientNorm!], e.gradient!)
             }
             evaluations += band.interiorCount
-            let energies = [endEnergies.0] + shared.map { $0[0] } + [endEnergies.1]
+            let energies = [endEnergies.0] + shared.scalars.map { $0[0] } + [endEnergies.1]
             var gradients: [Double] = []
-            gradients.reserveCapacity(band.interiorCount * m)
-            for values in shared { gradients += values[2...] }
-            let forces = band.forces(energies: energies, gradients: gradients, spring: settings.spring, climb: climb)
-            return BandMeasurement(energies: energies, gradientNorms: shared.map { $0[1] }, forces: forces)
+            gradients.reserveCapacity(band.interiorCount * band.dimension)
+            for rows in shared.rows { gradients += rows }
+            let forces = try band.forces(energies: energies, gradients: gradients, spring: settings.spring, climb: climb, context.sums)
+            return BandMeasurement(energies: energies, gradientNorms: shared.scalars.map { $0[1] }, forces: forces)
         }
 
         package mutating func advance(_ state: inout BandState, measured: BandMeasurement?) throws -> Double {
             let measured = measured!
             let before = Array(state.band.interior)
             var interior = before
-            rule.apply(to: &interior, auxiliary: &state.auxiliary, direction: measured.forces.force.map { -$0 },
-                       learningRate: settings.stepSize)
+            try rule.apply(to: &interior, auxiliary: &state.auxiliary, direction: measured.forces.force.map { -$0 },
+                           learningRate: settings.stepSize)
             // No pivot moves further than `maximumStep` in one iteration (ASE's FIRE `maxstep`): one
             // step too long can throw a pivot onto a plateau (saturated units) where no force brings
             // it back, and the springs only even out the spacing, they do not shorten the band.
             let m = state.band.dimension
-            for p in 0..<state.band.interiorCount {
+            let moves = try context.sums((0..<state.band.interiorCount).map { p in
+                ((p * m)..<((p + 1) * m)).reduce(0.0) { $0 + (interior[$1] - before[$1]) * (interior[$1] - before[$1]) }
+            }).map { $0.squareRoot() }
+            for (p, length) in moves.enumerated() {
                 let range = (p * m)..<((p + 1) * m)
-                let length = range.reduce(0.0) { $0 + (interior[$1] - before[$1]) * (interior[$1] - before[$1]) }.squareRoot()
                 if length > maximumStep {
                     let scale = maximumStep / length
                     for j in range { interior[j] = before[j] + scale * (interior[j] - before[j]) }
@@ -120,6 +124,9 @@ extension PathJob {
         /// This run's seconds in band iterations, and in the pivots' loss-and-gradient evaluations within them.
         package var bandSeconds = 0.0
         package var gradientSeconds = 0.0
+        /// The optimiser's scalars after its velocity (FIRE's time scale, mixing and downhill
+        /// count), at the checkpoint; the velocity's rows are in velocity.npy.
+        package var optimizerScalars: [Double]? = nil
     }
 
     /// The band's outcome: its final state and measurement, and how it got there.
@@ -131,34 +138,45 @@ extension PathJob {
     }
 
     /// The band's checkpoint: its progress with the run's identity (band.json, written last), and
-    /// the pivots and the optimiser's state in NPY files beside it (bit-exact doubles).
+    /// the pivots and the optimiser's velocity in count × M NPY files beside it (bit-exact
+    /// doubles, streamed from the rows' owners, so a band stopped on P ranks resumes on any other).
     package static let bandCheckpoint = ResumableCheckpoint<BandProgress>(file: "band.json", what: "band")
     package static let bandFiles = (pivots: "band.npy", velocity: "velocity.npy")
 
-    package func saveBand(_ state: BandState, _ progress: BandProgress, identity: String, to directory: RunDirectory, on world: Communicator) throws {
-        try world.agree {
-            try directory.create()
-            try NPYArray(shape: [state.band.count, state.band.dimension], values: state.band.pivots).write(to: directory.file(Self.bandFiles.pivots))
-            if let v = state.auxiliary {
-                try NPYArray(shape: [v.count], values: v).write(to: directory.file(Self.bandFiles.velocity))
-            } else {
-                unlink(directory.file(Self.bandFiles.velocity))
-            }
+    package func saveBand(_ state: BandState, _ progress: BandProgress, identity: String, to directory: RunDirectory, _ context: Context) throws {
+        let world = context.world, band = state.band
+        try world.agree { try directory.create() }
+        try ShardedVectorFile(directory.file(Self.bandFiles.pivots), what: "band checkpoint")
+            .write(band.pivots, count: band.count, rows: context.rows, on: world)
+        var progress = progress
+        let velocity = directory.file(Self.bandFiles.velocity)
+        if let v = state.auxiliary {
+            let rows = band.interiorCount * band.dimension
+            try ShardedVectorFile(velocity, what: "band checkpoint").write(v, count: band.interiorCount, rows: context.rows, on: world)
+            progress.optimizerScalars = Array(v[rows...])
+        } else {
+            try world.agree { _ = unlink(velocity) }
         }
         try Self.bandCheckpoint.write(progress, identity: identity, to: directory, on: world)
     }
 
-    package func loadBand(from directory: RunDirectory, identity: String, dimension m: Int, on world: Communicator) throws -> (BandState, BandProgress)? {
+    package func loadBand(from directory: RunDirectory, identity: String, _ context: Context) throws -> (BandState, BandProgress)? {
+        let world = context.world, rows = context.rows
         guard let progress = try Self.bandCheckpoint.read(directory, identity: identity, on: world) else { return nil }
-        let pivots = try NPYArray(contentsOf: directory.file(Self.bandFiles.pivots)).values
+        let pivots = try world.everyRank { try ShardedVectorFile(directory.file(Self.bandFiles.pivots), what: "band checkpoint").readRows(rows) }
         let velocityFile = directory.file(Self.bandFiles.velocity)
-        let velocity = FileManager.default.fileExists(atPath: velocityFile) ? try NPYArray(contentsOf: velocityFile).values : nil
-        return (BandState(step: progress.step, band: ElasticBand(pivots: pivots, dimension: m), auxiliary: velocity), progress)
+        var velocity: [Double]? = nil
+        if try world.agree({ FileManager.default.fileExists(atPath: velocityFile) }) {
+            velocity = try world.everyRank { try ShardedVectorFile(velocityFile, what: "band checkpoint").readRows(rows) }
+                + (progress.optimizerScalars ?? [])
+        }
+        return (BandState(step: progress.step, band: ElasticBand(pivots: pivots, dimension: rows.count), auxiliary: velocity), progress)
     }
 
-    package var updateRule: any UpdateRule {
+    /// The configured optimiser, its sums made whole over the band's shards.
+    package func updateRule(_ sums: ShardSums) -> any UpdateRule {
         switch settings.optimizer {
-        case .fire: FIRE()
+        case .fire: FIRE(sums: sums)
         case .momentum: Momentum(momentum: settings.momentum)
         }
     }
@@ -166,13 +184,15 @@ extension PathJob {
     /// NEB (one phase) or AutoNEB (cycles with insertion, then the final run), resumable from `checkpoint`.
     package func runBand(from a: [Double], to b: [Double], energies ends: (Double, Double), checkpoint: RunDirectory,
                  identity: String, _ context: Context) throws -> BandOutcome {
-        let world = context.world, m = context.m
+        let world = context.world, rows = context.rows
         var state: BandState, progress: BandProgress
-        if resume, let restored = try loadBand(from: checkpoint, identity: identity, dimension: m, on: world) {
+        if resume, let restored = try loadBand(from: checkpoint, identity: identity, context) {
             (state, progress) = restored
             context.progress.say("path: resuming at iteration \(state.step) (phase \(progress.phase + 1), \(state.band.interiorCount) pivots)")
         } else {
-            state = BandState(step: 0, band: ElasticBand(from: a, to: b, interior: settings.pivots), auxiliary: nil)
+            // This rank's rows of the straight band from A to B.
+            state = BandState(step: 0, band: ElasticBand(from: Array(a[rows.rows]), to: Array(b[rows.rows]), interior: settings.pivots),
+                              auxiliary: nil)
             progress = BandProgress(phase: settings.method == .autoneb ? 0 : settings.cycles, phaseStart: 0,
                                     step: 0, evaluations: 0, history: [], insertions: [])
         }
@@ -180,9 +200,9 @@ extension PathJob {
         while true {
             let isFinal = progress.phase >= finalPhase
             let climb = isFinal && settings.climb
-            var problem = BandProblem(context: context, endEnergies: ends, settings: settings, climb: climb, rule: updateRule,
+            var problem = BandProblem(context: context, endEnergies: ends, settings: settings, climb: climb, rule: updateRule(context.sums),
                                       maximumStep: settings.maximumStep * ElasticBand.distance(a[...], b[...]) / Double(settings.pivots + 1))
-            if state.auxiliary == nil { state.auxiliary = problem.rule.initialAuxiliary(count: state.band.interiorCount * m) }
+            if state.auxiliary == nil { state.auxiliary = problem.rule.initialAuxiliary(count: state.band.interiorCount * state.band.dimension) }
             let budget = isFinal ? settings.iterations : settings.cycleIterations
             var driver = IterativeDriver<BandProblem>(
                 criteria: StopCriteria(steps: progress.phaseStart + budget, targetGradientNorm: settings.tolerance),
@@ -196,7 +216,7 @@ extension PathJob {
                 history.append(ConvergenceRow(iteration: step, pivots: state.band.interiorCount, highestLoss: measured.value,
                                               largestResidual: measured.forces.largestResidual,
                                               meanResidual: r.isEmpty ? 0 : r.reduce(0, +) / Double(r.count),
-                                              pathLength: state.band.arcLengths.last!))
+                                              pathLength: measured.forces.segmentLengths.reduce(0, +)))
                 if throttle.due() {
                     context.progress.say(String(format: "path: %@, iteration %d, %d pivots, highest loss %.6g, max |F⊥| %.3g (tolerance %.3g)",
                                                 phaseLabel, step, state.band.interiorCount, measured.value, measured.forces.largestResidual, settings.tolerance))
@@ -209,7 +229,7 @@ extension PathJob {
                 saved.step = state.step
                 saved.history = history
                 saved.evaluations = evaluationsBefore + (state.step - snapshot.step) * state.band.interiorCount
-                try saveBand(state, saved, identity: identity, to: checkpoint, on: world)
+                try saveBand(state, saved, identity: identity, to: checkpoint, context)
             }
             let clock = Stopwatch()
             let outcome = try driver.run(&problem, from: state)
@@ -259,15 +279,16 @@ extension PathJob {
     package func sampleSegments(_ band: ElasticBand, segments: [Int], _ context: Context) throws -> [(training: [Double], heldOut: [Double]?)] {
         let n = settings.segmentPoints, t = segmentParameters(n).map { [$0] }
         let width = context.heldOut == nil ? n : 2 * n
-        let shared = try context.groups.share(segments.count, width: width) { item in
-            let s = segments[item]
-            let origin = Array(band.pivot(s)), direction = zip(band.pivot(s + 1), band.pivot(s)).map { $0 - $1 }
+        let shared = try context.groups.shareOverRows(segments.count, rows: context.rows,
+                                                      inputs: { [band.pivot(segments[$0]), band.pivot(segments[$0] + 1)] },
+                                                      scalars: width, returnsVector: false) { _, whole in
+            let origin = whole[0], direction = zip(whole[1], whole[0]).map { $0 - $1 }
             var values = try context.energy.evaluate(origin: origin, directions: [direction], coefficients: t).map(\.loss)
             if let heldOut = context.heldOut {
                 values += try heldOut.evaluate(origin: origin, directions: [direction], coefficients: t).map(\.loss)
             }
-            return values
-        }
+            return (values, [])
+        }.scalars
         return shared.map { v in (Array(v[0..<n]), context.heldOut == nil ? nil : Array(v[n...])) }
     }
 }

@@ -18,9 +18,12 @@ import Support
 /// With more than two minima, every pair is connected and the minimum spanning tree of the
 /// saddle energies is written with its disconnectivity graph.
 ///
-/// Every rank holds the whole band (P × M values) and moves it identically; the pivots' losses
-/// and gradients are what costs, and rank groups take pivots side by side, data-parallel inside a
-/// group (`RankGroups.share`). World rank 0 writes.
+/// The band is sharded by rows of θ over the world (`RowPartition`): each rank holds its M/P rows
+/// of every pivot, its gradient, force and velocity, and the geometry's sums (lengths, tangents,
+/// projections, FIRE's power) are allreduced scalars. The pivots' losses and gradients are what
+/// costs: rank groups take pivots side by side, each pivot whole on its group's ranks for the
+/// time of its evaluation, data-parallel inside the group (`RankGroups.shareOverRows`). Output
+/// files of pivots are streamed to world rank 0, which writes.
 public struct PathJob {
     public typealias Method = PathSpecification.Method
     public typealias Optimizer = PathSpecification.Optimizer
@@ -73,6 +76,10 @@ public struct PathJob {
         package let curvatureExact: Bool
         /// `--polish`: the group's exact Hessian for eigenvector-following.
         package let assembler: HessianAssembler?
+        /// This rank's rows of θ in every band, string and velocity (over the world).
+        package let rows: RowPartition
+        /// Sums over the band's rows, made whole over the world.
+        package var sums: ShardSums { rows.sums(on: run.world) }
     }
 
     public func run(on world: Communicator) throws {
@@ -118,16 +125,20 @@ public struct PathJob {
                     throw InputError("\(flags[i]) and \(flags[j]) are the same point ('\(endpoints[i])', '\(endpoints[j])'); a path needs two distinct end points")
                 }
             }
-            // The band is replicated: the pivots, their gradients, the forces and the optimiser's
-            // velocity, (P + 2) × M values each, plus the model's working set.
+            // The band is sharded by rows: this rank's rows of the pivots, their gradients, the
+            // forces and the optimiser's velocity, (P + 2) × M/ranks values each. Whole vectors: the
+            // end points as given and as joined (2 per minimum), and an evaluation's two inputs and
+            // gradient. Plus the model's working set.
+            let rows = RowPartition(length: m, over: world)
             let budget = try MemoryPlan.agreedBudget(memoryPerRank, on: world)
             // The polish assembles H at every step (M² doubles over the group): refused before the band.
             try requirePolishable(dimension: m, groupSize: groups.group.size, budget: budget)
             let pivots = settings.largestBand
-            let bytes = 4 * 8 * Double(pivots + 2) * Double(m) + 64 * 1024 * 1024
+            let whole = 8 * Double(2 * endpoints.count + 3) * Double(m) + 64 * 1024 * 1024
+            let bytes = 4 * 8 * Double(pivots + 2) * Double(rows.count) + whole
             if bytes > Double(budget) {
-                let fit = max(0, Int((Double(budget) - 64 * 1024 * 1024) / (32 * Double(m))) - 2)
-                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × M doubles: pivots, gradients, forces, velocity), \(formatBytes(budget)) available; use at most \(fit) pivots (or set --memory-per-rank)")
+                let fit = max(0, Int((Double(budget) - whole) / (32 * Double(rows.count))) - 2)
+                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × \(rows.count) doubles of the band's rows on each of \(world.size) rank(s): pivots, gradients, forces, velocity; and \(2 * endpoints.count + 3) whole vectors), \(formatBytes(budget)) available; use at most \(fit) pivots, or more ranks (or set --memory-per-rank)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {
@@ -157,7 +168,8 @@ public struct PathJob {
                 throw InputError(setting: "path.level", "= \(level) is not above the end points' losses (\(which): \(high)); dynamic string sampling connects points below λ — give a level above \(high)")
             }
             return Context(run: run, groups: groups, training: training, energy: energy, heldOut: heldOut, model: model,
-                           given: given, points: points, losses: losses, polished: polished, curvatureExact: exact, assembler: assembler)
+                           given: given, points: points, losses: losses, polished: polished, curvatureExact: exact, assembler: assembler,
+                           rows: rows)
         } catch {
             assembler?.release()
             groups.free()

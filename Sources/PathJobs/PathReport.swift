@@ -143,16 +143,17 @@ extension PathJob {
             gradientEvaluations = outcome.progress.trainingSteps
         }
         // Every pivot's loss (and held-out loss): the same evaluation `landscape evaluate` makes.
-        let pivotValues = try context.groups.share(band.count, width: 3) { p in
-            let e = try context.energy.evaluate(Array(band.pivot(p)), gradient: true)
-            return [e.loss, e.gradientNorm!, try context.heldOut?.evaluate(Array(band.pivot(p)), gradient: false).loss ?? .nan]
-        }
+        let pivotValues = try context.groups.shareOverRows(band.count, rows: context.rows, inputs: { [band.pivot($0)] },
+                                                           scalars: 3, returnsVector: false) { _, θ in
+            let e = try context.energy.evaluate(θ[0], gradient: true)
+            return ([e.loss, e.gradientNorm!, try context.heldOut?.evaluate(θ[0], gradient: false).loss ?? .nan], [])
+        }.scalars
         let energies = pivotValues.map { $0[0] }
         let samples = try sampleSegments(band, segments: Array(0..<(band.count - 1)), context)
         lossEvaluations += samples.count * settings.segmentPoints
         // The rows of the profile, in path order: each pivot, then its segment's samples.
         struct Row { var pivot: Int; var t: Double; var arc: Double; var loss: Double; var heldOut: Double? }
-        let lengths = band.segmentLengths, arcs = band.arcLengths, total = arcs.last!
+        let lengths = try band.segmentLengths(context.sums), arcs = ElasticBand.arcLengths(segments: lengths), total = arcs.last!
         let t = segmentParameters(settings.segmentPoints)
         var rows: [Row] = []
         for p in 0..<band.count {
@@ -209,9 +210,11 @@ extension PathJob {
         // codes' DNEB-then-refine); the string's points are trained low points, not passes.
         let higherEnd = max(energies[0], energies[band.count - 1])
         var saddle: (RefinedSaddle, [Double])? = nil
-        if settings.polish, settings.method != .string, let top = interior {
+        // The highest pivot, whole (its rows are spread over the ranks).
+        let highest = try interior.map { try context.groups.whole(band.pivot($0), rows: context.rows) }
+        if settings.polish, settings.method != .string, let top = interior, let highest {
             let search = certifiedSearch(index: 1, training: context.training, model: context.model, assembler: context.assembler)
-            let refined = try Self.certify([Array(band.pivot(top))], names: ["saddle"], search: search, groups: context.groups,
+            let refined = try Self.certify([highest], names: ["saddle"], search: search, groups: context.groups,
                                            progress: context.progress)[0]
             saddle = (RefinedSaddle(point: refined.point, pivot: top, bandTopEnergy: energies[top], higherMinimum: higherEnd), refined.parameters)
         }
@@ -247,16 +250,17 @@ extension PathJob {
             identity: identity, ends: certifiedEnds, saddle: saddle?.0)
         var header = try context.run.completedHeader()   // collective
         header.point = "\(endpoints[i]) → \(endpoints[j])"
+        let m = context.m
+        try world.agree { try directory.create() }
+        try ShardedVectorFile(directory.file("pivots.npy"), what: "path").write(band.pivots, count: band.count, rows: context.rows, on: world)
         try world.agree {
-            try directory.create()
-            try NPYArray(shape: [band.count, band.dimension], values: band.pivots).write(to: directory.file("pivots.npy"))
-            if let p = interior { try NPYArray(shape: [band.dimension], values: Array(band.pivot(p))).write(to: directory.file("highest.npy")) }
+            if let highest { try NPYArray(shape: [m], values: highest).write(to: directory.file("highest.npy")) }
             if certifiedEnds != nil {
                 try directory.subdirectory("ends").create()
-                try NPYArray(shape: [band.dimension], values: a).write(to: directory.file("ends/a.npy"))
-                try NPYArray(shape: [band.dimension], values: b).write(to: directory.file("ends/b.npy"))
+                try NPYArray(shape: [m], values: a).write(to: directory.file("ends/a.npy"))
+                try NPYArray(shape: [m], values: b).write(to: directory.file("ends/b.npy"))
             }
-            if let (_, θ) = saddle { try NPYArray(shape: [band.dimension], values: θ).write(to: directory.file("saddle.npy")) }
+            if let (_, θ) = saddle { try NPYArray(shape: [m], values: θ).write(to: directory.file("saddle.npy")) }
             var csv = "kind,pivot,t,arc_length,alpha,train_loss,held_out_loss,line_train_loss,line_held_out_loss\n"
             for (r, row) in rows.enumerated() {
                 csv += "\(row.t == 0 ? "pivot" : "segment"),\(row.pivot),\(row.t),\(row.arc),\(alphas[r]),\(row.loss),\(row.heldOut.map { "\($0)" } ?? ""),\(line[r]),\(lineHeld[r].isNaN ? "" : "\(lineHeld[r])")\n"
@@ -303,8 +307,8 @@ extension PathJob {
         let m = context.m, k = min(5, m)
         let width = 6 + k
         let method = context.curvatureExact ? "exact" : "lanczos"
-        let shared = try context.groups.share(pivots.count, width: width) { s in
-            let θ = Array(band.pivot(pivots[s]))
+        // What each site reports: [negative, near zero, positive, zero tolerance, largest, k] + the k smallest.
+        func values(at θ: [Double]) throws -> [Double] {
             if context.curvatureExact {
                 // The energy's Hessian H + λI: the shift moves every eigenvalue alike.
                 let eigenvalues = try exactHessianEigenvalues(at: θ, model: context.model, objective: context.training, configuration: configuration)
@@ -320,6 +324,8 @@ extension PathJob {
             return [Double(converged.filter { $0 < 0 }.count), .nan, .nan, .nan, .nan, Double(converged.count)] + values.prefix(k)
                 + [Double](repeating: .nan, count: k - min(k, values.count))
         }
+        let shared = try context.groups.shareOverRows(pivots.count, rows: context.rows, inputs: { [band.pivot(pivots[$0])] },
+                                                      scalars: width, returnsVector: false) { _, whole in (try values(at: whole[0]), []) }.scalars
         return pivots.indices.map { s in
             let v = shared[s]
             return PivotCurvature(pivot: pivots[s], alpha: alphas[s], loss: .nan, gradientNorm: .nan, method: method,

@@ -2,7 +2,6 @@ import Jobs
 import Cluster
 import Foundation
 import Geometry
-import NPY
 import Optimization
 import Support
 import Training
@@ -35,19 +34,21 @@ extension PathJob {
     }
 
     /// The string's checkpoint: its progress with the run's identity (string.json, written last) and
-    /// its points (string.npy).
+    /// its points (string.npy, streamed from the rows' owners).
     package static let stringCheckpoint = ResumableCheckpoint<StringProgress>(file: "string.json", what: "string")
     package static let stringPoints = "string.npy"
 
     package func runString(from a: [Double], to b: [Double], energies ends: (Double, Double), checkpoint: RunDirectory,
                    identity: String, _ context: Context) throws -> StringOutcome {
-        let world = context.world, m = context.m, level = settings.level!
+        let world = context.world, rows = context.rows, level = settings.level!
         let margin = 0.05 * (level - max(ends.0, ends.1))
-        var band = ElasticBand(from: a, to: b, interior: 0)
+        let points = ShardedVectorFile(checkpoint.file(Self.stringPoints), what: "string checkpoint")
+        // This rank's rows of every point of the string.
+        var band = ElasticBand(from: Array(a[rows.rows]), to: Array(b[rows.rows]), interior: 0)
         var progress = StringProgress(rounds: 0, confirmed: [false], unresolved: [false], evaluations: 0, trainingSteps: 0)
         if resume, let saved = try Self.stringCheckpoint.read(checkpoint, identity: identity, on: world) {
             progress = saved
-            band = ElasticBand(pivots: try NPYArray(contentsOf: checkpoint.file(Self.stringPoints)).values, dimension: m)
+            band = ElasticBand(pivots: try world.everyRank { try points.readRows(rows) }, dimension: rows.count)
             context.progress.say("path: resuming the string after round \(saved.rounds) (\(band.count) points)")
         }
         let t = segmentParameters(settings.segmentPoints)
@@ -55,10 +56,8 @@ extension PathJob {
             var verdict = [Int(StopSignals.pending)]
             try world.allreduce(&verdict, .max)
             if verdict[0] != 0 {
-                try world.agree {
-                    try checkpoint.create()
-                    try NPYArray(shape: [band.count, m], values: band.pivots).write(to: checkpoint.file(Self.stringPoints))
-                }
+                try world.agree { try checkpoint.create() }
+                try points.write(band.pivots, count: band.count, rows: rows, on: world)
                 try Self.stringCheckpoint.write(progress, identity: identity, to: checkpoint, on: world)
                 throw StoppedBySignal(message: "\(StopSignals.name(verdict[0])) after round \(progress.rounds): the string is in \(checkpoint.path); continue with the same command and --resume")
             }
@@ -77,9 +76,11 @@ extension PathJob {
             splits = Array(splits.prefix(max(0, room)))
             if splits.isEmpty { progress.rounds += 1; continue }
             context.progress.say("path: string round \(progress.rounds + 1): \(band.count) points, training \(splits.count) new point(s) below λ = \(level)")
-            // Train every new point (points shared out to the groups): [loss, steps] + θ.
-            let start = splits.map { ElasticBand.interpolate(band.pivot($0.segment), band.pivot($0.segment + 1), $0.t) }
-            let trained = try context.groups.share(splits.count, width: m + 2) { i in
+            // Train every new point (points shared out to the groups, each segment's ends whole on its
+            // group): [loss, steps], and this rank's rows of the trained θ.
+            let trained = try context.groups.shareOverRows(splits.count, rows: rows,
+                                                           inputs: { [band.pivot(splits[$0].segment), band.pivot(splits[$0].segment + 1)] },
+                                                           scalars: 2, returnsVector: true) { i, ends in
                 var spec = configuration.train
                 spec.steps = settings.stringSteps
                 spec.epochs = nil
@@ -88,19 +89,20 @@ extension PathJob {
                 spec.checkpointEvery = 0
                 spec.recordEvery = settings.stringSteps
                 var trainer = Trainer(objective: context.training, specification: spec, seed: configuration.seed &+ UInt64(progress.rounds * 1000 + i + 1))
-                let outcome = try trainer.run(from: TrainingState(step: 0, parameters: start[i]))
-                return [outcome.final.loss, Double(outcome.updates)] + outcome.state.parameters
+                let start = ElasticBand.interpolate(ends[0][...], ends[1][...], splits[i].t)
+                let outcome = try trainer.run(from: TrainingState(step: 0, parameters: start))
+                return ([outcome.final.loss, Double(outcome.updates)], outcome.state.parameters)
             }
             // Rebuild the string with the accepted points, segments split in two.
-            var points: [[Double]] = [], confirmed: [Bool] = [], unresolved: [Bool] = []
+            var kept: [[Double]] = [], confirmed: [Bool] = [], unresolved: [Bool] = []
             var next = 0
             for s in 0..<(band.count - 1) {
-                points.append(Array(band.pivot(s)))
+                kept.append(Array(band.pivot(s)))
                 if next < splits.count, splits[next].segment == s {
-                    let r = trained[next]
+                    let r = trained.scalars[next]
                     progress.trainingSteps += Int(r[1])
                     if r[0] <= level {
-                        points.append(Array(r[2...]))
+                        kept.append(trained.rows[next])
                         confirmed += [false, false]
                         unresolved += [false, false]
                     } else {
@@ -114,8 +116,8 @@ extension PathJob {
                     unresolved.append(progress.unresolved[s])
                 }
             }
-            points.append(Array(band.pivot(band.count - 1)))
-            band = ElasticBand(pivots: points.flatMap { $0 }, dimension: m)
+            kept.append(Array(band.pivot(band.count - 1)))
+            band = ElasticBand(pivots: kept.flatMap { $0 }, dimension: rows.count)
             progress.confirmed = confirmed
             progress.unresolved = unresolved
             progress.rounds += 1

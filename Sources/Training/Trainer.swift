@@ -151,7 +151,7 @@ struct TrainingProblem: IterativeProblem {
         } else {
             step = measured!
         }
-        rule.apply(to: &state.parameters, auxiliary: &state.velocity, direction: step.gradient!,
+        try rule.apply(to: &state.parameters, auxiliary: &state.velocity, direction: step.gradient!,
                    learningRate: specification.learningRate(at: t))
         state.step = t + 1
         return step.loss

@@ -33,7 +33,7 @@ struct Quadratic: IterativeProblem {
     }
 
     mutating func advance(_ state: inout Point, measured: Value?) throws -> Double {
-        rule.apply(to: &state.x, auxiliary: &auxiliary, direction: measured!.gradient, learningRate: rate)
+        try rule.apply(to: &state.x, auxiliary: &auxiliary, direction: measured!.gradient, learningRate: rate)
         state.step += 1
         return measured!.value
     }

@@ -24,5 +24,6 @@ runtime.run { runtime in
     try registerSeamChecks(&suite)
     try registerQueueChecks(&suite)
     try registerAnatomyChecks(&suite)
+    try registerBandChecks(&suite)
     try suite.finish()
 }

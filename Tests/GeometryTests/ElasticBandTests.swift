@@ -25,26 +25,26 @@ import Testing
 
     /// Runs NEB with FIRE on a closed-form surface; returns the band and its last forces.
     static func relax(_ band: inout ElasticBand, spring: Double, climb: Bool, steps: Int, dt: Double,
-                      surface: (ArraySlice<Double>) -> (Double, [Double])) -> ElasticBand.Forces {
+                      surface: (ArraySlice<Double>) -> (Double, [Double])) throws -> ElasticBand.Forces {
         let rule = FIRE()
         var velocity = rule.initialAuxiliary(count: band.interiorCount * band.dimension)
         var forces: ElasticBand.Forces!
         for _ in 0..<steps {
             let values = (0..<band.count).map { surface(band.pivot($0)) }
             let gradients = (1..<(band.count - 1)).flatMap { values[$0].1 }
-            forces = band.forces(energies: values.map(\.0), gradients: gradients, spring: spring, climb: climb)
+            forces = try band.forces(energies: values.map(\.0), gradients: gradients, spring: spring, climb: climb)
             if forces.largestResidual < 1e-9 { break }
             var interior = Array(band.interior)
-            rule.apply(to: &interior, auxiliary: &velocity, direction: forces.force.map { -$0 }, learningRate: dt)
+            try rule.apply(to: &interior, auxiliary: &velocity, direction: forces.force.map { -$0 }, learningRate: dt)
             band.setInterior(interior)
         }
         return forces
     }
 
-    @Test func theClimbingImageFindsTheSaddleOfMullerBrown() {
+    @Test func theClimbingImageFindsTheSaddleOfMullerBrown() throws {
         // Minima A ≈ (−0.558, 1.442) and B ≈ (−0.050, 0.467); the saddle between them ≈ (−0.822, 0.624), V ≈ −40.66.
         var band = ElasticBand(from: [-0.558224, 1.441726], to: [-0.050011, 0.466694], interior: 9)
-        let forces = Self.relax(&band, spring: 50, climb: true, steps: 20000, dt: 0.002, surface: Self.mullerBrown)
+        let forces = try Self.relax(&band, spring: 50, climb: true, steps: 20000, dt: 0.002, surface: Self.mullerBrown)
         let top = forces.climbing!
         let saddle = band.pivot(top)
         #expect(forces.largestResidual < 1e-6)
@@ -62,24 +62,24 @@ import Foundation
 extension ElasticBandTests {
     /// Henkelman & Jónsson's cases on a band in the plane: uphill towards the higher neighbour,
     /// and at an extremum the energy-weighted mix.
-    @Test func theImprovedTangentFollowsTheHigherNeighbour() {
+    @Test func theImprovedTangentFollowsTheHigherNeighbour() throws {
         let band = ElasticBand(pivots: [0, 0, 1, 0, 1, 1], dimension: 2)   // A = (0,0), p = (1,0), B = (1,1)
-        #expect(band.tangent(at: 1, energies: [0, 1, 2]) == [0, 1])         // rising to B: p → B
-        #expect(band.tangent(at: 1, energies: [2, 1, 0]) == [1, 0])         // rising to A: A → p
+        #expect(try band.tangent(at: 1, energies: [0, 1, 2]) == [0, 1])         // rising to B: p → B
+        #expect(try band.tangent(at: 1, energies: [2, 1, 0]) == [1, 0])         // rising to A: A → p
         // A maximum at p with B lower than A: τ ∝ ΔE_min·(B − p) + ΔE_max·(p − A) = 2·(0,1) + 3·(1,0).
-        let τ = band.tangent(at: 1, energies: [2, 4, 1])
+        let τ = try band.tangent(at: 1, energies: [2, 4, 1])
         #expect(abs(τ[0] - 3 / 13.0.squareRoot()) < 1e-15 && abs(τ[1] - 2 / 13.0.squareRoot()) < 1e-15)
     }
 
     /// The force: the perpendicular part of −∇L plus the spring along τ; the climbing pivot's parallel part inverted.
-    @Test func theForceIsTheNudgedSum() {
+    @Test func theForceIsTheNudgedSum() throws {
         // A straight band along x with uneven spacing: A = 0, p = 1, B = 3 (τ = x̂ when E rises).
         let band = ElasticBand(pivots: [0, 0, 1, 0, 3, 0], dimension: 2)
-        let f = band.forces(energies: [0, 1, 2], gradients: [0.5, 2], spring: 3, climb: false)
+        let f = try band.forces(energies: [0, 1, 2], gradients: [0.5, 2], spring: 3, climb: false)
         // −∇L⊥ = (0, −2); spring 3·(2 − 1)·x̂ = (3, 0).
         #expect(f.force == [3, -2])
         #expect(f.residual == [2])
-        let c = band.forces(energies: [0, 1, 0.5], gradients: [0.5, 2], spring: 3, climb: true)
+        let c = try band.forces(energies: [0, 1, 0.5], gradients: [0.5, 2], spring: 3, climb: true)
         #expect(c.climbing == 1)
         // −∇L + 2(∇L·τ)τ with τ = x̂ (both neighbours lie along x̂): (0.5, −2).
         #expect(c.force == [0.5, -2])
@@ -117,13 +117,13 @@ extension ElasticBandTests {
     }
 
     /// FIRE on a quadratic bowl reaches the minimum, and its first step from rest is θ − η²g.
-    @Test func fireRelaxesAQuadratic() {
+    @Test func fireRelaxesAQuadratic() throws {
         let rule = FIRE()
         var θ = [3.0, -2.0], aux = rule.initialAuxiliary(count: 2)
         let η = 0.1
-        rule.apply(to: &θ, auxiliary: &aux, direction: [2 * 3.0, 10 * -2.0], learningRate: η)
+        try rule.apply(to: &θ, auxiliary: &aux, direction: [2 * 3.0, 10 * -2.0], learningRate: η)
         #expect(abs(θ[0] - (3 - η * η * 6)) < 1e-15 && abs(θ[1] - (-2 + η * η * 20)) < 1e-15)
-        for _ in 0..<2000 { rule.apply(to: &θ, auxiliary: &aux, direction: [2 * θ[0], 10 * θ[1]], learningRate: η) }
+        for _ in 0..<2000 { try rule.apply(to: &θ, auxiliary: &aux, direction: [2 * θ[0], 10 * θ[1]], learningRate: η) }
         #expect(abs(θ[0]) < 1e-8 && abs(θ[1]) < 1e-8)
     }
 }

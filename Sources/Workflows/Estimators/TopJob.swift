@@ -198,36 +198,9 @@ package enum LanczosCheckpoint {
         let rows = state.rows, length = rows.count
         // Rank 0 creates the directory; its verdict is everyone's before any gather.
         try world.agree { try directory.create() }
-        // Count × M files, one whole vector at a time: each column is gathered to rank 0 and
-        // appended, so rank 0 never holds more than one vector beyond its own rows. A failed write
-        // on rank 0 still takes part in the remaining gathers; the verdict is agreed at the end.
+        // Count × M files, one whole vector at a time (never the whole basis on rank 0).
         func write(_ local: [Double], columns: Int, to name: String) throws {
-            var failure: Error? = nil
-            let path = directory.file(name), temporary = path + ".partial"
-            var file: FileHandle? = nil
-            if world.isRoot {
-                do {
-                    FileManager.default.createFile(atPath: temporary, contents: Data(NPYHeader(dataType: .float64, fortranOrder: false, shape: [columns, m]).encoded()))
-                    guard let handle = FileHandle(forWritingAtPath: temporary) else { throw InputError("cannot write \(temporary)") }
-                    try handle.seekToEnd()
-                    file = handle
-                } catch { failure = error }
-            }
-            for j in 0..<columns {
-                let column = Array(local[j * length ..< (j + 1) * length])
-                let whole = rows.parts > 1 ? try world.gatherv(column, counts: (0..<rows.parts).map(rows.count(of:))) : column
-                guard let handle = file, failure == nil else { continue }
-                do { try whole.withUnsafeBytes { try handle.write(contentsOf: Data($0)) } } catch { failure = error }
-            }
-            try world.agree {
-                try file?.close()
-                if let failure {
-                    try? FileManager.default.removeItem(atPath: temporary)
-                    throw failure
-                }
-                _ = try? FileManager.default.removeItem(atPath: path)
-                try FileManager.default.moveItem(atPath: temporary, toPath: path)
-            }
+            try ShardedVectorFile(directory.file(name), what: "Lanczos checkpoint").write(local, count: columns, rows: rows, on: world)
         }
         try write(state.basis, columns: state.basisCount, to: "basis.npy")
         try write(state.next, columns: state.next.count / length, to: "next.npy")
@@ -266,24 +239,8 @@ package enum LanczosCheckpoint {
         return (state, scalars.history ?? [])
     }
 
-    /// This rank's rows of every vector in a count × M float64 file written by `write`, read with
-    /// one seek per vector instead of the whole file.
+    /// This rank's rows of every vector in a count × M file written by `write`.
     static func readRows(_ path: String, rows: RowPartition) throws -> [Double] {
-        let header = try NPYHeader.read(contentsOf: path)
-        guard header.dataType == .float64, !header.fortranOrder, header.shape.count == 2, header.shape[1] == rows.length else {
-            throw InputError("--resume: \(path) is not a Lanczos checkpoint of M = \(rows.length) (\(header.shape)); remove the checkpoint or run without --resume")
-        }
-        guard let file = FileHandle(forReadingAtPath: path) else { throw InputError("--resume: cannot open \(path)") }
-        defer { try? file.close() }
-        var values: [Double] = []
-        values.reserveCapacity(header.shape[0] * rows.count)
-        for j in 0..<header.shape[0] {
-            try file.seek(toOffset: UInt64(header.dataOffset + 8 * (j * rows.length + rows.rows.lowerBound)))
-            guard let data = try file.read(upToCount: 8 * rows.count), data.count == 8 * rows.count else {
-                throw InputError("--resume: \(path) is truncated; remove the checkpoint or run without --resume")
-            }
-            data.withUnsafeBytes { values.append(contentsOf: $0.bindMemory(to: Double.self)) }
-        }
-        return values
+        try ShardedVectorFile(path, what: "Lanczos checkpoint").readRows(rows)
     }
 }
