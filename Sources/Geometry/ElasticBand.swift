@@ -111,16 +111,29 @@ public struct ElasticBand: Sendable, Equatable {
     /// so every shard picks the same case and its rows of the same vector.
     private func unnormalizedTangent(at i: Int, energies E: [Double]) -> [Double] {
         precondition(i > 0 && i < count - 1 && E.count == count)
-        let p = pivot(i), next = pivot(i + 1), previous = pivot(i - 1)
-        let forward = zip(next, p).map { $0 - $1 }, backward = zip(p, previous).map { $0 - $1 }
-        if E[i + 1] > E[i] && E[i] > E[i - 1] { return forward }
-        if E[i + 1] < E[i] && E[i] < E[i - 1] { return backward }
-        let up = abs(E[i + 1] - E[i]), down = abs(E[i - 1] - E[i])
-        let (large, small) = (max(up, down), min(up, down))
-        let (wf, wb) = E[i + 1] > E[i - 1] ? (large, small) : (small, large)
-        // Equal neighbours and a flat band: the plain bisector.
-        if wf == 0 && wb == 0 { return zip(forward, backward).map { $0 + $1 } }
-        return zip(forward, backward).map { wf * $0 + wb * $1 }
+        // τ = wf·(p_{i+1} − pᵢ) + wb·(pᵢ − p_{i−1}), in one pass (M may be millions of rows).
+        let (wf, wb): (Double, Double)
+        if E[i + 1] > E[i] && E[i] > E[i - 1] {
+            (wf, wb) = (1, 0)
+        } else if E[i + 1] < E[i] && E[i] < E[i - 1] {
+            (wf, wb) = (0, 1)
+        } else {
+            let up = abs(E[i + 1] - E[i]), down = abs(E[i - 1] - E[i])
+            let (large, small) = (max(up, down), min(up, down))
+            let weights = E[i + 1] > E[i - 1] ? (large, small) : (small, large)
+            // Equal neighbours and a flat band: the plain bisector.
+            (wf, wb) = weights == (0, 0) ? (1, 1) : weights
+        }
+        return pivots.withUnsafeBufferPointer { all in
+            let previous = all.baseAddress! + (i - 1) * dimension, p = previous + dimension, next = p + dimension
+            return [Double](unsafeUninitializedCapacity: dimension) { τ, initialized in
+                for j in 0..<dimension {
+                    let forward = next[j] - p[j], backward = p[j] - previous[j]
+                    τ[j] = wf == 1 && wb == 0 ? forward : wf == 0 && wb == 1 ? backward : wf * forward + wb * backward
+                }
+                initialized = dimension
+            }
+        }
     }
 
     /// The force on every interior pivot and what convergence is judged by.

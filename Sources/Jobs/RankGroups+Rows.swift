@@ -33,6 +33,17 @@ extension RankGroups {
                                returnsVector: Bool,
                                _ compute: (_ item: Int, _ inputs: [[Double]]) throws -> (scalars: [Double], vector: [Double])) throws -> SharedOverRows {
         let m = rows.length
+        if rows.parts == 1 && self.count == 1 {
+            // One group holding whole vectors: every rank computes every item, nothing to exchange.
+            var result = SharedOverRows(scalars: [], rows: [])
+            for item in 0..<count {
+                let (scalars, vector) = try compute(item, inputs(item).map(Array.init))
+                precondition(scalars.count == width && vector.count == (returnsVector ? m : 0), "every item has the same shape")
+                result.scalars.append(scalars)
+                if returnsVector { result.rows.append(vector) }
+            }
+            return result
+        }
         guard rows.parts > 1 else {
             let shared = try share(count, width: width + (returnsVector ? m : 0)) { item in
                 let (scalars, vector) = try compute(item, inputs(item).map(Array.init))

@@ -268,17 +268,22 @@ extension MPIJobs {
                     "\(c.hostfile): status \(run.status): \(run.stderr)")
             #expect(Date().timeIntervalSince(start) < 10, "\(c.hostfile): \(Date().timeIntervalSince(start)) s")
         }
-        // Without the probe, the cut-off host's daemon cannot call mpirun back and exits; Open MPI
-        // daemonizes it, so mpirun would wait forever. The documented remedy — the daemon kept
-        // attached to the agent — makes the launch fail in seconds.
+        // Without the probe — as when a host is lost after it, while the job starts — the cut-off
+        // host's daemon cannot call mpirun back and exits; Open MPI daemonizes it, so mpirun would
+        // wait for ever. launch/mpirun watches the start: the ranks not all up within
+        // STARTUP_TIMEOUT, it ends mpirun and says so in one line, leaving no process behind.
         var environment = Self.environment(np: 6, hostfile: try TestHosts.shared.hostfile(hosts: 3))
         environment["PROBE_HOSTS"] = "0"
-        environment["OMPI_MCA_orte_leave_session_attached"] = "1"
+        environment["STARTUP_TIMEOUT"] = "10"
         let start = Date()
         let unprobed = try MPITestSupport.execute([Self.wrapper, "info"], environment: environment, timeout: 60)
-        #expect(unprobed.status != 0 && unprobed.status != -1 && unprobed.stderr.contains("unable to reliably start one or more daemons"),
+        let elapsed = Date().timeIntervalSince(start)
+        let said = unprobed.stderr.split(separator: "\n").filter { $0.hasPrefix("launch/mpirun:") }
+        #expect(unprobed.status == 1 && said.count == 1 && said[0].contains("did not start within STARTUP_TIMEOUT=10 s") && unprobed.stdout.isEmpty,
                 "\(unprobed.status): \(unprobed.stderr)")
-        #expect(Date().timeIntervalSince(start) < 20)
+        #expect(elapsed >= 10 && elapsed < 25, "\(elapsed) s")
+        #expect(MPITestSupport.wait(timeout: 10) { TestHosts.shared.names.prefix(2).allSatisfy { TestHosts.shared.processes(on: $0).isEmpty } },
+                "processes left on the hosts that started")
         // The same too-many-ranks with plain mpirun (given the agent and the subnet, as the wrapper
         // gives them): Open MPI starts the daemons, then refuses, naming the cause.
         let subnet = "\(TestHosts.shared.net).0/24"
