@@ -68,13 +68,23 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Sums `send` element-wise across ranks and leaves segment r (of length `counts[r]`) on rank r:
-    /// the collective that delivers distributed contributions to their owners.
+    /// the collective that delivers distributed contributions to their owners. A vector longer
+    /// than `messageLimit` goes as consecutive windows of it (`Window`), each one reduce-scatter of
+    /// the segments' parts inside it: the same sums of the same values, element by element.
     public func reduceScatter<T: MPIScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                             counts: [Int], _ op: ReductionOperator = .sum) throws {
+        try reduceScatter(send, into: receive, counts: counts, op, messageLimit: Communicator.messageLimit)
+    }
+
+    /// `reduceScatter` with an explicit window length (tests cut small vectors into many windows).
+    package func reduceScatter<T: MPIScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                             counts: [Int], _ op: ReductionOperator = .sum, messageLimit: Int) throws {
         precondition(counts.count == size && counts.reduce(0, +) == send.count && counts[rank] == receive.count)
-        let counts32 = try counts.map { try int32Count($0) }
-        try check(MPI_Reduce_scatter(send.baseAddress, receive.baseAddress, counts32, T.mpiDatatype,
-                                     op.mpiOp, handle), "MPI_Reduce_scatter")
+        for window in Communicator.windows(of: counts, limit: messageLimit) {
+            try check(MPI_Reduce_scatter(send.baseAddress.map { $0 + window.range.lowerBound },
+                                         receive.baseAddress.map { $0 + window.local(rank) }, window.counts,
+                                         T.mpiDatatype, op.mpiOp, handle), "MPI_Reduce_scatter")
+        }
     }
 
     // MARK: Broadcast, gather
@@ -110,31 +120,78 @@ public struct Communicator: @unchecked Sendable {
         return try gatherv(values, counts: counts, root: root)
     }
 
-    /// Gathers contributions of differing lengths (`counts[r]` from rank r) to `root`.
+    /// Gathers contributions of differing lengths (`counts[r]` from rank r) to `root`; a total
+    /// past `messageLimit` goes as consecutive windows of the result (`Window`).
     public func gatherv<T: MPIScalar>(_ values: [T], counts: [Int], root: Int = 0) throws -> [T] {
+        try gatherv(values, counts: counts, root: root, messageLimit: Communicator.messageLimit)
+    }
+
+    /// `gatherv` with an explicit window length (tests cut small gathers into many windows).
+    package func gatherv<T: MPIScalar>(_ values: [T], counts: [Int], root: Int = 0, messageLimit: Int) throws -> [T] {
         precondition(counts.count == size && counts[rank] == values.count)
-        let total = counts.reduce(0, +)
-        var result = [T](repeating: .zero, count: rank == root ? total : 0)
-        let counts32 = try counts.map { try int32Count($0) }
-        let displacements = try Communicator.displacements(counts)
+        var result = [T](repeating: .zero, count: rank == root ? counts.reduce(0, +) : 0)
         try values.withUnsafeBufferPointer { send in
             try result.withUnsafeMutableBufferPointer { receive in
-                try check(MPI_Gatherv(send.baseAddress, counts32[rank], T.mpiDatatype,
-                                      receive.baseAddress, counts32, displacements, T.mpiDatatype,
-                                      Int32(root), handle), "MPI_Gatherv")
+                for window in Communicator.windows(of: counts, limit: messageLimit) {
+                    // Only the root's receive arguments are read; elsewhere the buffer is empty.
+                    try check(MPI_Gatherv(send.baseAddress.map { $0 + window.local(rank) }, window.counts[rank], T.mpiDatatype,
+                                          rank == root ? receive.baseAddress! + window.range.lowerBound : nil,
+                                          window.counts, window.displacements, T.mpiDatatype, Int32(root), handle), "MPI_Gatherv")
+                }
             }
         }
         return result
     }
 
-    /// The offsets of rank-ordered contributions in the gathered buffer, as MPI's 32-bit
-    /// displacements: a total past Int32.max (where the sum would wrap) is an error, not a trap.
+    /// The offsets of rank-ordered contributions in one buffer, as MPI's 32-bit displacements: a
+    /// total past Int32.max (where the sum would wrap) is an error, not a trap.
     package static func displacements(_ counts: [Int]) throws -> [Int32] {
         var offset = 0
         return try counts.map { count in
             defer { offset += count }
             return try int32Count(offset)
         }
+    }
+
+    /// One call's share of an exchange of rank-ordered segments (rank q's at offset Σ_{r<q} counts[r]
+    /// of the concatenation): the window `range` of the concatenation, at most the message limit
+    /// long, and each rank's part of it as MPI's 32-bit counts and displacements from the
+    /// window's start. Every rank computes the same windows from the counts alone, so every rank
+    /// makes the same calls; a part outside the window is empty.
+    package struct Window: Equatable {
+        package let range: Range<Int>
+        /// Rank q's part of the window, in the concatenation.
+        package let parts: [Range<Int>]
+        package let counts: [Int32]
+        package let displacements: [Int32]
+        /// Where rank q's part starts in rank q's own segment (0 for an empty part).
+        private let segmentOffsets: [Int]
+
+        package func local(_ q: Int) -> Int { segmentOffsets[q] }
+
+        init(range: Range<Int>, segments: [Range<Int>]) {
+            self.range = range
+            parts = segments.map { segment in
+                let lower = max(segment.lowerBound, range.lowerBound), upper = min(segment.upperBound, range.upperBound)
+                return lower < upper ? lower..<upper : range.lowerBound..<range.lowerBound
+            }
+            // Both fit in 32 bits: each part lies inside a window of at most Int32.max elements.
+            counts = parts.map { Int32($0.count) }
+            displacements = parts.map { Int32($0.lowerBound - range.lowerBound) }
+            segmentOffsets = zip(parts, segments).map { $0.isEmpty ? 0 : $0.lowerBound - $1.lowerBound }
+        }
+    }
+
+    /// The windows of at most `limit` elements (≤ Int32.max) that cut the concatenation of
+    /// `counts` (none when it is empty): one when it fits, as one MPI call did before.
+    package static func windows(of counts: [Int], limit: Int) -> [Window] {
+        precondition(limit <= messageLimit && counts.allSatisfy { $0 >= 0 })
+        var segments: [Range<Int>] = [], offset = 0
+        for count in counts {
+            segments.append(offset..<(offset + count))
+            offset += count
+        }
+        return pieces(of: offset, limit: limit).map { Window(range: $0, segments: segments) }
     }
 
     /// Every rank receives every rank's equal-length contribution, in rank order.
@@ -151,16 +208,23 @@ public struct Communicator: @unchecked Sendable {
         return result
     }
 
-    /// Every rank receives every rank's contribution (`counts[r]` from rank r), in rank order.
+    /// Every rank receives every rank's contribution (`counts[r]` from rank r), in rank order; a
+    /// total past `messageLimit` goes as consecutive windows of the result (`Window`).
     public func allgatherv<T: MPIScalar>(_ values: [T], counts: [Int]) throws -> [T] {
+        try allgatherv(values, counts: counts, messageLimit: Communicator.messageLimit)
+    }
+
+    /// `allgatherv` with an explicit window length (tests cut small gathers into many windows).
+    package func allgatherv<T: MPIScalar>(_ values: [T], counts: [Int], messageLimit: Int) throws -> [T] {
         precondition(counts.count == size && counts[rank] == values.count)
         var result = [T](repeating: .zero, count: counts.reduce(0, +))
-        let counts32 = try counts.map { try int32Count($0) }
-        let displacements = try Communicator.displacements(counts)
         try values.withUnsafeBufferPointer { send in
             try result.withUnsafeMutableBufferPointer { receive in
-                try check(MPI_Allgatherv(send.baseAddress, counts32[rank], T.mpiDatatype,
-                                         receive.baseAddress, counts32, displacements, T.mpiDatatype, handle), "MPI_Allgatherv")
+                for window in Communicator.windows(of: counts, limit: messageLimit) {
+                    try check(MPI_Allgatherv(send.baseAddress.map { $0 + window.local(rank) }, window.counts[rank], T.mpiDatatype,
+                                             receive.baseAddress! + window.range.lowerBound, window.counts, window.displacements,
+                                             T.mpiDatatype, handle), "MPI_Allgatherv")
+                }
             }
         }
         return result
@@ -168,17 +232,71 @@ public struct Communicator: @unchecked Sendable {
 
     /// Personalised all-to-all: `send` holds `sendCounts[d]` values for each rank d in rank order;
     /// returns `receiveCounts[s]` values from each rank s in rank order (both sides know the counts).
+    ///
+    /// One MPI_Alltoallv while every rank sends and receives at most `messageLimit` values. Past
+    /// that its 32-bit counts and displacements cannot describe the buffers, and no rank knows the
+    /// other pairs' counts to cut common windows; so the ranks agree (one allreduce of a flag) and
+    /// then each pair's message travels point to point in pieces of at most `messageLimit`, on a
+    /// private duplicate of the communicator (no message of the caller's can match them). Values
+    /// are only moved, so both ways give the same bits.
     public func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int]) throws -> [T] {
+        try alltoallv(send, sendCounts: sendCounts, receiveCounts: receiveCounts, messageLimit: Communicator.messageLimit)
+    }
+
+    /// `alltoallv` with an explicit message limit (tests force the point-to-point pieces on small buffers).
+    package func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int], messageLimit: Int) throws -> [T] {
         precondition(sendCounts.count == size && receiveCounts.count == size && sendCounts.reduce(0, +) == send.count)
-        var result = [T](repeating: .zero, count: receiveCounts.reduce(0, +))
-        let sendCounts32 = try sendCounts.map { try int32Count($0) }, receiveCounts32 = try receiveCounts.map { try int32Count($0) }
-        let sendDisplacements = try Communicator.displacements(sendCounts)
-        let receiveDisplacements = try Communicator.displacements(receiveCounts)
+        precondition(messageLimit <= Communicator.messageLimit)
+        let receiveTotal = receiveCounts.reduce(0, +)
+        var result = [T](repeating: .zero, count: receiveTotal)
+        // Whether any rank's buffers overflow one call: a flag every rank must share, since the two
+        // ways do not match each other's messages (8 bytes beside the exchange's panels).
+        let overflows = try allreduce(max(send.count, receiveTotal) > messageLimit ? 1 : 0, .max) == 1
+        if !overflows {
+            let sendCounts32 = sendCounts.map { Int32($0) }, receiveCounts32 = receiveCounts.map { Int32($0) }
+            let sendDisplacements = try Communicator.displacements(sendCounts)
+            let receiveDisplacements = try Communicator.displacements(receiveCounts)
+            try send.withUnsafeBufferPointer { s in
+                try result.withUnsafeMutableBufferPointer { r in
+                    try check(MPI_Alltoallv(s.baseAddress, sendCounts32, sendDisplacements, T.mpiDatatype,
+                                            r.baseAddress, receiveCounts32, receiveDisplacements, T.mpiDatatype, handle), "MPI_Alltoallv")
+                }
+            }
+            return result
+        }
+        let exchange = try duplicate()
+        defer { try? exchange.free() }
         try send.withUnsafeBufferPointer { s in
             try result.withUnsafeMutableBufferPointer { r in
-                try check(MPI_Alltoallv(s.baseAddress, sendCounts32, sendDisplacements, T.mpiDatatype,
-                                        r.baseAddress, receiveCounts32, receiveDisplacements, T.mpiDatatype, handle), "MPI_Alltoallv")
+                // Pieces of one pair share source, destination, tag and communicator, so MPI delivers
+                // them in the order they were posted: the k-th receive takes the k-th send.
+                var requests: [MPI_Request?] = []
+                for (source, range) in pairPieces(receiveCounts, limit: messageLimit) {
+                    var request: MPI_Request? = nil
+                    try check(MPI_Irecv(r.baseAddress! + range.lowerBound, Int32(range.count), T.mpiDatatype,
+                                        Int32(source), 0, exchange.handle, &request), "MPI_Irecv")
+                    requests.append(request)
+                }
+                for (destination, range) in pairPieces(sendCounts, limit: messageLimit) {
+                    var request: MPI_Request? = nil
+                    try check(MPI_Isend(s.baseAddress! + range.lowerBound, Int32(range.count), T.mpiDatatype,
+                                        Int32(destination), 0, exchange.handle, &request), "MPI_Isend")
+                    requests.append(request)
+                }
+                var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
+                try check(MPI_Waitall(Int32(requests.count), &requests, &statuses), "MPI_Waitall")
             }
+        }
+        return result
+    }
+
+    /// The messages of rank-ordered counts (`counts[q]` values for rank q, one after another) cut
+    /// into pieces of at most `limit`: each piece's rank and its place in the buffer, in order.
+    private func pairPieces(_ counts: [Int], limit: Int) -> [(rank: Int, range: Range<Int>)] {
+        var result: [(rank: Int, range: Range<Int>)] = [], offset = 0
+        for (q, count) in counts.enumerated() {
+            result += Communicator.pieces(of: count, limit: limit).map { (q, (offset + $0.lowerBound)..<(offset + $0.upperBound)) }
+            offset += count
         }
         return result
     }

@@ -44,22 +44,22 @@ public struct CurvatureAssembly: Sendable {
 
     private var mlp: MultilayerPerceptron? { model as? MultilayerPerceptron }
 
-    /// Bytes of working memory per rank beyond the matrix, for a shard of `samples` on `ranks` ranks.
-    public func workingBytes(samples: Int, ranks: Int) -> Int {
+    /// What assembling one matrix costs each rank, for a shard of `samples` (the largest) on
+    /// `ranks` ranks spread over `nodes` nodes, by the path and exchange `assemble` takes there.
+    public func cost(samples: Int, ranks: Int, nodes: Int) -> AssemblyCost {
         switch method {
-        case .sampleGEMM: return DistributedHessianAssembly(network: mlp!).workingBytes(samples: samples, ranks: ranks)
+        case .sampleGEMM:
+            var assembly = DistributedHessianAssembly(network: mlp!)
+            assembly.exchange = exchange
+            return assembly.cost(samples: samples, ranks: ranks, nodes: nodes)
         default:
-            // The panels, and the forward pass the operator keeps for them.
-            return OperatorColumnAssembly(panelWidth: panelWidth).workingBytes(parameters: model.parameterCount)
-                + CurvatureOperator.keptBytes(model, samples: samples)
-        }
-    }
-
-    /// The busiest rank's share of the assembly's work on `ranks` ranks (1/P when balanced).
-    public func busiestShare(ranks: Int) -> Double {
-        switch method {
-        case .sampleGEMM: DistributedHessianAssembly(network: mlp!).busiestShare(ranks: ranks)
-        default: 1 / Double(max(ranks, 1))
+            // The panels, and the forward pass the operator keeps for them; one allreduce per panel
+            // of columns, M²/2 values in all (whatever the nodes: it has no other exchange).
+            let m = model.parameterCount
+            return AssemblyCost(exchange: ranks > 1 ? .allreduce : nil,
+                                workingBytes: OperatorColumnAssembly(panelWidth: panelWidth).workingBytes(parameters: m)
+                                    + CurvatureOperator.keptBytes(model, samples: samples),
+                                busiestShare: 1 / Double(max(ranks, 1)), exchangeBytes: ranks > 1 ? Double(m) * Double(m) / 2 * 8 : 0)
         }
     }
 

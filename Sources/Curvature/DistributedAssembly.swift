@@ -35,27 +35,31 @@ public struct DistributedHessianAssembly: Sendable {
 
     public typealias Timing = AssemblyTiming
 
-    /// Bytes per rank beyond the matrix for a shard of `samples` on `ranks` ranks: the per-sample
-    /// factors of one shard at a time, and on several ranks the panels of the busiest rank's
-    /// pieces (`deal`) with the send and receive buffers of its largest piece (each ≤ 2 pieces).
-    public func workingBytes(samples: Int, ranks: Int) -> Int {
+    /// What the assembly costs each rank for a shard of `samples` (the largest) on `ranks` ranks
+    /// spread over `nodes` nodes, taking the exchange `assemble` takes there — from the geometry
+    /// alone, with one `deal` (no MPI): what the run's memory plan and `landscape plan` charge.
+    public func cost(samples: Int, ranks: Int, nodes: Int) -> AssemblyCost {
         let factors = assembler.workingBytes(samples: samples)
-        guard ranks > 1 else { return factors }
+        guard ranks > 1 else { return AssemblyCost(exchange: nil, workingBytes: factors, busiestShare: 1, exchangeBytes: 0) }
         let geometry = assembler.rowBlockGeometry, M = assembler.network.layout.count
-        let entries = { (piece: ExactHessian.Piece) in geometry[piece.block].rows.count * piece.columns.count }
-        let deal = Self.deal(geometry, columns: M, ranks: ranks)
-        let held = deal.map { $0.reduce(0) { $0 + entries($1) } }.max() ?? 0
-        let largest = deal.joined().map(entries).max() ?? 0
-        return factors + 8 * (held + 4 * largest)
-    }
-
-    /// The busiest rank's share of the GEMM work under `deal` (1/P when perfectly balanced): what a
-    /// cost model divides the assembly's flops by instead of P.
-    public func busiestShare(ranks: Int) -> Double {
-        guard ranks > 1 else { return 1 }
-        let geometry = assembler.rowBlockGeometry, M = assembler.network.layout.count
-        let loads = Self.deal(geometry, columns: M, ranks: ranks).map { $0.reduce(0) { $0 + geometry[$1.block].rows.count * $1.columns.count } }
-        return Double(loads.max() ?? 0) / Double(max(loads.reduce(0, +), 1))
+        let panels = geometry.map { $0.rows.count * (M - $0.firstColumn) }
+        switch exchange.resolved(nodes: nodes) {
+        case .owners:
+            // The panels of the busiest rank's pieces until they are sent, and the send and receive
+            // buffers of its largest piece (each ≤ 2 pieces); each entry sent once to its owner, in
+            // both orientations: ≈ 8·M²/P bytes per rank.
+            let entries = { (piece: ExactHessian.Piece) in geometry[piece.block].rows.count * piece.columns.count }
+            let loads = Self.deal(geometry, columns: M, ranks: ranks).map { $0.map(entries) }
+            let held = loads.map { $0.reduce(0, +) }
+            return AssemblyCost(exchange: .owners, workingBytes: factors + 8 * ((held.max() ?? 0) + 4 * (loads.joined().max() ?? 0)),
+                                busiestShare: Double(held.max() ?? 0) / Double(max(held.reduce(0, +), 1)),
+                                exchangeBytes: 8 * Double(M) * Double(M) / Double(ranks))
+        default:
+            // Every rank sums its shard for every row block (1/P of the GEMMs with even shards) and
+            // hands each block's panel to the allreduce, through one copy of the largest panel.
+            return AssemblyCost(exchange: .allreduce, workingBytes: factors + 8 * (panels.max() ?? 0),
+                                busiestShare: 1 / Double(ranks), exchangeBytes: 8 * Double(panels.reduce(0, +)))
+        }
     }
 
     /// The work of a P-rank assembly: every row block cut into windows of columns (pieces of about
@@ -109,7 +113,7 @@ public struct DistributedHessianAssembly: Sendable {
         }
         // Every rank gets the same node list, so every rank takes the same path.
         let nodeOf = exchange == .allreduce ? [] : try communicator.nodeOfEachRank()
-        if exchange == .owners || (exchange == .auto && Set(nodeOf).count > 1) {
+        if exchange.resolved(nodes: Set(nodeOf).count) == .owners {
             return try assembleByOwners(θ, shard: shard, globalSampleCount: globalSampleCount, part: part, nodeOf: nodeOf,
                                         into: &matrix, progress: progress)
         }
@@ -246,6 +250,30 @@ public enum AssemblyExchange: String, Codable, Sendable, CaseIterable {
     case allreduce
     /// Pieces dealt to the ranks, each computed over all samples and sent to its entries' owners.
     case owners
+
+    /// The exchange taken on ranks spread over `nodes` nodes: `auto` becomes the allreduce on one
+    /// node and the exchange to owners across nodes; the others stay as asked.
+    public func resolved(nodes: Int) -> AssemblyExchange {
+        self == .auto ? (nodes > 1 ? .owners : .allreduce) : self
+    }
+}
+
+/// What an assembly on P ranks costs each rank (`DistributedHessianAssembly.cost`,
+/// `CurvatureAssembly.cost`), for one matrix.
+public struct AssemblyCost: Sendable, Equatable {
+    /// How the ranks' work meets (never `.auto`); nil on one rank, where every panel is stored in place.
+    public var exchange: AssemblyExchange?
+    /// Bytes of working memory per rank beyond the matrix.
+    public var workingBytes: Int
+    /// The busiest rank's share of the assembly's flops over all samples (1/P when balanced).
+    public var busiestShare: Double
+    /// Bytes each rank hands to the exchange: the allreduce's payload (a ring sends 2(P − 1)/P
+    /// times it), or what the exchange to owners sends.
+    public var exchangeBytes: Double
+
+    public init(exchange: AssemblyExchange?, workingBytes: Int, busiestShare: Double, exchangeBytes: Double) {
+        (self.exchange, self.workingBytes, self.busiestShare, self.exchangeBytes) = (exchange, workingBytes, busiestShare, exchangeBytes)
+    }
 }
 
 /// Which entries of one piece's panel (global rows `rows`, columns firstColumn ..< firstColumn +

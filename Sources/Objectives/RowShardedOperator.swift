@@ -63,6 +63,16 @@ public protocol LocallySummedOperator: SymmetricOperator {
     func localSums(_ directions: [Double], count: Int) -> [Double]
     /// The factor applied after the sum (1/N for a mean over N samples).
     var sumScale: Double { get }
+    /// Sums every rank's `localSums`, regrouped part-major in `send`, onto the parts' owners
+    /// (`counts[r]` values to rank r): the operator's communication when its vectors are sharded.
+    /// A requirement, so that a wrapper counting an operator's cost (`bench throughput`) sees it.
+    func sumOntoOwners(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>, counts: [Int]) throws
+}
+
+extension LocallySummedOperator {
+    public func sumOntoOwners(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>, counts: [Int]) throws {
+        try communicator.reduceScatter(send, into: receive, counts: counts)
+    }
 }
 
 extension CurvatureOperator: LocallySummedOperator {
@@ -121,7 +131,7 @@ public struct RowShardedOperator {
         var mine = [Double](repeating: 0, count: partition.count * k)
         try grouped.withUnsafeBufferPointer { send in
             try mine.withUnsafeMutableBufferPointer { receive in
-                try communicator.reduceScatter(send, into: receive, counts: (0..<partition.parts).map { partition.count(of: $0) * k })
+                try summed.sumOntoOwners(send, into: receive, counts: (0..<partition.parts).map { partition.count(of: $0) * k })
             }
         }
         let scale = summed.sumScale

@@ -12,7 +12,9 @@ import Networks
 ///
 /// Time is a cost model fitted on this machine (bench/assembly.sh, bench/eigensolvers.sh; figures
 /// in docs/scaling.md): assembly ≈ N·M² / (P · r_gemm) — the sample-GEMMs split across ranks — plus
-/// the panel reductions, ≈ M² doubles moved per rank at b bytes/s; eigen-decomposition ≈
+/// the exchange `assemble` takes on the nodes given: on one node the allreduce of partial panels
+/// (≈ 4·M² bytes of payload per rank whatever P), across nodes each entry sent to its owner
+/// (≈ 8·M²/P bytes per rank), each at its measured rate; eigen-decomposition ≈
 /// M³ / (P · r_eig), with r_eig for eigenvalues only (ELPA 2-stage) or with all eigenvectors.
 /// These are projections: on other hardware measure the rates with the benchmarks and pass them.
 public struct CostModel: Sendable {
@@ -35,12 +37,18 @@ public struct CostModel: Sendable {
     public var eigenvaluesRate = 11.0
     public var eigenvectorsRate = 3.3
     public var scalapackEigenvaluesRate = 6.0
-    /// Bytes per second one rank gets through the assembly's exchange, measured as the bytes it
-    /// sent over the exchange's seconds (which include waiting for the slowest rank and the shards'
-    /// broadcast): 62.7 MB in 0.144 s on 2 ranks of one node at M = 5510 (0.44 GB/s), 0.22 GB/s
-    /// between two test hosts (TCP through a bridge: loopback, no real interconnect) —
-    /// bench/exchange-bytes.sh. The operator-column assembly's allreduces use the same rate.
+    /// Bytes per second one rank gets through the assembly's exchange to owners (across nodes),
+    /// measured as the bytes it sent over the exchange's seconds (which include waiting for the
+    /// slowest rank and the shards' broadcast): 62.7 MB in 0.144 s on 2 ranks of one node at
+    /// M = 5510 (0.44 GB/s), 0.22 GB/s between two test hosts (TCP through a bridge: loopback, no
+    /// real interconnect) — bench/exchange-bytes.sh. The operator-column assembly's allreduces use
+    /// the same rate.
     public var exchangeBandwidth = 0.45e9
+    /// Bytes per second one rank sends in the sample-GEMM assembly's allreduce of partial panels
+    /// (one node), where a ring sends 2(P − 1)/P times the payload: on 2 ranks, where that is the
+    /// payload itself, 123.7 MB in 0.126 s (0.98 GB/s, bench/exchange-bytes.sh) and 121 MB in
+    /// 0.11 s (1.1 GB/s, bench/assembly.sh) at M = 5510.
+    public var allreduceBandwidth = 1.0e9
 
     public init() {}
 
@@ -55,8 +63,9 @@ public struct CostModel: Sendable {
         public var totalSeconds: Double { seconds.reduce(0) { $0 + $1.1 } }
     }
 
-    /// The plan for `model`'s exact curvature by the assembly `CurvatureAssembly` picks for it.
-    public func estimate(model: any Model, samples n: Int, ranks p: Int, blockSize: Int,
+    /// The plan for `model`'s exact curvature by the assembly `CurvatureAssembly` picks for it, on
+    /// `p` ranks spread over `nodes` nodes (which choose the sample-GEMM assembly's exchange).
+    public func estimate(model: any Model, samples n: Int, ranks p: Int, nodes: Int, blockSize: Int,
                          gaussNewtonSplit: Bool, residualSpectrum: Bool = false, vectors: EigenvectorSelection,
                          useELPA: Bool = true) -> Estimate {
         let m = model.parameterCount
@@ -77,25 +86,37 @@ public struct CostModel: Sendable {
             : useELPA ? elpa.workspaceBytes(localEntries: piece / 8, vectors: vectors != .none)
             : (vectors == .none ? 0.35 : 2.4) * piece   // PDSYEV 'N' / PDSYEVD, measured like ELPA's
         let method = twoStage ? Eigensolver.twoStage.description : useELPA ? elpa.stage.rawValue : vectors == .none ? "pdsyev" : "pdsyevd"
-        let factors = Double(assembler.workingBytes(samples: shard, ranks: p))
+        let cost = assembler.cost(samples: shard, ranks: p, nodes: nodes)
+        let factors = Double(cost.workingBytes)
         // The run's own accounting (MemoryAccount), with the workspace estimated instead of queried.
         let account = MemoryAccount(localRows: rows, localColumns: columns, gridColumns: grid.columns, blockSize: blockSize,
                                     n: m, matrices: Int(matrices), vectors: vectors != .none, workspace: work, extraBytes: factors)
         var bytes: [(String, Double)] = [("Hessian piece\(gaussNewtonSplit ? (residual ? "s (H, G, R)" : "s (H, G)") : "")", account.matrices)]
         if vectors != .none { bytes.append(("eigenvectors", account.eigenvectors)) }
         bytes.append(("eigensolver work arrays (\(method))", account.workspace))
-        bytes.append((assembler.method == .sampleGEMM ? "per-sample factors of \(shard) samples\(p > 1 ? " and this rank's row-block panels" : "")" : "assembly panels", factors))
+        let sampleGEMM = assembler.method == .sampleGEMM
+        let panels = switch cost.exchange {
+        case .owners: " and this rank's row-block panels"
+        case .allreduce: " and a copy of the largest row-block panel"
+        default: ""
+        }
+        bytes.append((sampleGEMM ? "per-sample factors of \(shard) samples\(panels)" : "assembly panels", factors))
         bytes.append(("symmetrisation panels, eigenvalues, process baseline", account.panel + account.other - factors + account.baseline))
         let gemm = assembler.flops(samples: n) * (gaussNewtonSplit ? 2 : 1)
         let cube = pow(Double(m), 3) / Double(p) / 1e9
+        // The exchange `assemble` takes: the sample-GEMM assembly's allreduce of partial panels on
+        // one node (a ring sends 2(P − 1)/P times the payload per rank) or its exchange to owners
+        // across nodes; the operator columns' allreduces at the exchange's measured rate.
+        let exchange: (label: String, seconds: Double) = switch (sampleGEMM, cost.exchange) {
+        case (_, nil): ("exchange of panels", 0)
+        case (true, .allreduce): ("exchange of panels (allreduce, one node)", cost.exchangeBytes * 2 * Double(p - 1) / Double(p) / allreduceBandwidth)
+        case (true, _): ("exchange of panels (to owners, \(nodes) nodes)", cost.exchangeBytes / exchangeBandwidth)
+        case (false, _): ("exchange of panels", cost.exchangeBytes / exchangeBandwidth)
+        }
         var seconds: [(String, Double)] = [
-            // The sample-GEMM pieces as dealt: the busiest rank's share (≈ 1/P), not 1/P itself.
-            ("assembly (GEMMs)", gemm / 1e9 * (assembler.method == .sampleGEMM ? assembler.busiestShare(ranks: p) / assemblyGFLOPSPerRank
-                                               : 1 / (Double(p) * operatorColumnsGFLOPSPerRank))),
-            // The sample-GEMM assembly sends each computed entry to its owner in both orientations:
-            // 8·M²/P bytes per rank; the operator columns allreduce M²/2 values per rank.
-            ("exchange of panels", p > 1 ? (assembler.method == .sampleGEMM ? 8 * Double(m) * Double(m) / Double(p)
-                                            : Double(m) * Double(m) / 2 * 8) * matrices / exchangeBandwidth : 0),
+            // The busiest rank's share: 1/P of even shards, or of the dealt pieces (≈ 1/P).
+            ("assembly (GEMMs)", gemm / 1e9 * cost.busiestShare / (sampleGEMM ? assemblyGFLOPSPerRank : operatorColumnsGFLOPSPerRank)),
+            (exchange.label, exchange.seconds * matrices),
             ("eigen-decomposition of H", cube / (vectors == .none ? (useELPA ? eigenvaluesRate : scalapackEigenvaluesRate) : eigenvectorsRate)),
         ]
         if gaussNewtonSplit {

@@ -261,11 +261,13 @@ public struct SpectrumJob {
         run.header.grid = grid.shapeDescription
         do {
             let assembly = try CurvatureAssembly(model: model, requested: configuration.hessianAssembly)
-            // Memory: H (+ G for the split, + R for its spectrum), the solver, and the assembly's working memory.
+            // Memory: H (+ G for the split, + R for its spectrum), the solver, and the assembly's working memory
+            // for the exchange it will take on these nodes.
             let (eigensolver, plan, notes) = try MemoryPlan.choose(
                 solver, vectors: vectors, grid: grid, n: m, blockSize: blockSize, limit: memoryPerRank,
                 extraMatrices: extraMatrices,
-                extraBytes: assembly.workingBytes(samples: dataset.samples.count, ranks: world.size), on: world)
+                extraBytes: assembly.cost(samples: dataset.samples.count, ranks: world.size,
+                                          nodes: Set(try world.nodeOfEachRank()).count).workingBytes, on: world)
             notes.forEach(progress.note)
             try plan.check(limit: memoryPerRank, on: world)
             progress.say("spectrum: \(model.summary), M = \(m), N = \(dataset.globalCount), \(world.size) ranks on \(grid.shapeDescription), block \(blockSize), \(eigensolver), \(assembly.method.rawValue) assembly; memory ≈ \(formatBytes(plan.bytesPerRank)) per rank")

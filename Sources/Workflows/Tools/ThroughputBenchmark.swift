@@ -185,7 +185,7 @@ public struct ThroughputBenchmark {
         // A matvec where users feel it: inside each Krylov method, against the bare product of the same B.
         var insideKrylov: [KrylovMatvec] = []
         if everyRankKeeps, m >= 40 {
-            func measure(_ method: String, directionsPerCall b: Int, _ run: (TimedOperator) throws -> Void) throws {
+            func measure(_ method: String, directionsPerCall b: Int, _ run: (TimedOperator<CurvatureOperator>) throws -> Void) throws {
                 let timed = TimedOperator(hessian)
                 try run(timed)
                 let block = Array(batch.prefix(m * b)) + [Double](repeating: 0.5, count: max(0, m * b - batch.count))
@@ -296,19 +296,41 @@ private func median(_ values: [Double]) -> Double {
 
 /// An operator that counts the directions it is applied to and the seconds spent inside it: the
 /// benchmark's view of a Krylov method's matvecs (a reference type, since `apply` is not mutating).
-private final class TimedOperator: SymmetricOperator {
-    let base: any SymmetricOperator
+private final class TimedOperator<Base: SymmetricOperator>: SymmetricOperator {
+    let base: Base
     var seconds = 0.0
     var directions = 0
 
-    init(_ base: any SymmetricOperator) { self.base = base }
+    init(_ base: Base) { self.base = base }
 
     var dimension: Int { base.dimension }
     var communicator: Communicator { base.communicator }
 
-    func apply(_ v: [Double], count: Int) throws -> [Double] {
+    /// Runs `body`, adding its seconds and `count` directions (none for a part of a product
+    /// whose directions were already counted).
+    func counting<T>(directions count: Int, _ body: () throws -> T) rethrows -> T {
         let clock = Stopwatch()
         defer { seconds += clock.seconds; directions += count }
-        return try base.apply(v, count: count)
+        return try body()
+    }
+
+    func apply(_ v: [Double], count: Int) throws -> [Double] {
+        try counting(directions: count) { try base.apply(v, count: count) }
+    }
+}
+
+/// Over a base that sums per-rank contributions the wrapper does too, so that the sharded Krylov
+/// methods reduce-scatter through it as they do on the bare operator (not gather, allreduce the
+/// whole block and slice): a matvec's seconds are its local sums plus their reduction onto the
+/// rows' owners, as `apply`'s are the product plus its allreduce; its directions are counted once.
+extension TimedOperator: LocallySummedOperator where Base: LocallySummedOperator {
+    var sumScale: Double { base.sumScale }
+
+    func localSums(_ directions: [Double], count: Int) -> [Double] {
+        counting(directions: count) { base.localSums(directions, count: count) }
+    }
+
+    func sumOntoOwners(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>, counts: [Int]) throws {
+        try counting(directions: 0) { try base.sumOntoOwners(send, into: receive, counts: counts) }
     }
 }
