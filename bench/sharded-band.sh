@@ -4,7 +4,8 @@
 # a fixed number of iterations, on 1 rank, on 2 ranks as one data-parallel group, and on 2 ranks
 # as 2 groups of 1 (pivots side by side). The end points are two initialisations after a few GD
 # steps — not minima: this measures the band's memory and overhead, not a barrier. Reports per
-# run: the band's bytes per rank (pivots, gradients, forces, velocity: 4 · (K + 2) · M/P doubles),
+# run: the band's bytes per rank (pivots, gradients, forces, velocity: 4 · (K + 2) · M/P doubles,
+# from summary.json's bandRowsPerRank; M rows for a build whose band is whole on every rank),
 # the measured peak resident memory per rank, and the band's own seconds per iteration and pivot
 # outside the pivots' loss-and-gradient evaluations (summary.json: bandSeconds − gradientSeconds),
 # which now include the exchanges that put a pivot whole on its group and send its gradient's rows back.
@@ -61,7 +62,7 @@ path, round_, name = sys.argv[1:]
 s = json.load(open(path + "/summary.json"))
 m, ranks, k, it = s["parameters"], s["ranks"], s["pivots"], s["iterations"]
 band, grad = s["bandSeconds"], s["gradientSeconds"]
-rows = -(-m // ranks)
+rows = s.get("bandRowsPerRank", m)   # builds before the band was sharded hold it whole
 print(",".join(str(v) for v in [round_, name, ranks, s["groups"], m, k, it, round(band, 3), round(grad, 3),
                                  round((band - grad) / (it * k), 5), round(s["iterationCostPerGradient"], 4),
                                  4 * (k + 2) * rows * 8, max(s["header"]["peakResidentBytesPerRank"])]))

@@ -239,19 +239,26 @@ public struct Communicator: @unchecked Sendable {
     /// then each pair's message travels point to point in pieces of at most `messageLimit`, on a
     /// private duplicate of the communicator (no message of the caller's can match them). Values
     /// are only moved, so both ways give the same bits.
-    public func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int]) throws -> [T] {
-        try alltoallv(send, sendCounts: sendCounts, receiveCounts: receiveCounts, messageLimit: Communicator.messageLimit)
+    /// `largestTotal`: a bound on every rank's send and receive totals that every rank knows alike
+    /// (the caller's layout); within one message, the ranks need not agree on the way first.
+    public func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int], largestTotal: Int? = nil) throws -> [T] {
+        try alltoallv(send, sendCounts: sendCounts, receiveCounts: receiveCounts, largestTotal: largestTotal, messageLimit: Communicator.messageLimit)
     }
 
     /// `alltoallv` with an explicit message limit (tests force the point-to-point pieces on small buffers).
-    package func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int], messageLimit: Int) throws -> [T] {
+    package func alltoallv<T: MPIScalar>(_ send: [T], sendCounts: [Int], receiveCounts: [Int], largestTotal: Int? = nil,
+                                         messageLimit: Int) throws -> [T] {
         precondition(sendCounts.count == size && receiveCounts.count == size && sendCounts.reduce(0, +) == send.count)
         precondition(messageLimit <= Communicator.messageLimit)
         let receiveTotal = receiveCounts.reduce(0, +)
+        precondition(largestTotal.map { max(send.count, receiveTotal) <= $0 } ?? true, "a bound below this rank's totals")
         var result = [T](repeating: .zero, count: receiveTotal)
         // Whether any rank's buffers overflow one call: a flag every rank must share, since the two
-        // ways do not match each other's messages (8 bytes beside the exchange's panels).
-        let overflows = try allreduce(max(send.count, receiveTotal) > messageLimit ? 1 : 0, .max) == 1
+        // ways do not match each other's messages (8 bytes beside the exchange's panels) — unless
+        // the caller's bound, the same on every rank, already says.
+        let overflows = if let largestTotal, largestTotal <= messageLimit { false } else {
+            try allreduce(max(send.count, receiveTotal) > messageLimit ? 1 : 0, .max) == 1
+        }
         if !overflows {
             let sendCounts32 = sendCounts.map { Int32($0) }, receiveCounts32 = receiveCounts.map { Int32($0) }
             let sendDisplacements = try Communicator.displacements(sendCounts)

@@ -127,18 +127,19 @@ public struct PathJob {
             }
             // The band is sharded by rows: this rank's rows of the pivots, their gradients, the
             // forces and the optimiser's velocity, (P + 2) × M/ranks values each. Whole vectors: the
-            // end points as given and as joined (2 per minimum), and an evaluation's two inputs and
-            // gradient. Plus the model's working set.
+            // end points as given and as joined (2 per minimum), and the evaluations' inputs and
+            // gradients (`RankGroups.wholeBudget`, or one round's two inputs and gradient if more).
+            // Plus the model's working set.
             let rows = RowPartition(length: m, over: world)
             let budget = try MemoryPlan.agreedBudget(memoryPerRank, on: world)
             // The polish assembles H at every step (M² doubles over the group): refused before the band.
             try requirePolishable(dimension: m, groupSize: groups.group.size, budget: budget)
             let pivots = settings.largestBand
-            let whole = 8 * Double(2 * endpoints.count + 3) * Double(m) + 64 * 1024 * 1024
+            let whole = 8 * Double(2 * endpoints.count) * Double(m) + max(Double(RankGroups.wholeBudget), 24 * Double(m)) + 64 * 1024 * 1024
             let bytes = 4 * 8 * Double(pivots + 2) * Double(rows.count) + whole
             if bytes > Double(budget) {
                 let fit = max(0, Int((Double(budget) - whole) / (32 * Double(rows.count))) - 2)
-                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × \(rows.count) doubles of the band's rows on each of \(world.size) rank(s): pivots, gradients, forces, velocity; and \(2 * endpoints.count + 3) whole vectors), \(formatBytes(budget)) available; use at most \(fit) pivots, or more ranks (or set --memory-per-rank)")
+                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × \(rows.count) doubles of the band's rows on each of \(world.size) rank(s): pivots, gradients, forces, velocity; and whole vectors: \(2 * endpoints.count) end points, the evaluations' inputs and gradients), \(formatBytes(budget)) available; use at most \(fit) pivots, or more ranks (or set --memory-per-rank)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {

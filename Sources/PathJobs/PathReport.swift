@@ -61,6 +61,9 @@ extension PathJob {
         package var ranks: Int
         package var groups: Int
         package var groupSize: Int
+        /// Rows of θ the busiest rank holds of every pivot (the band sharded by rows: ⌈M/ranks⌉;
+        /// M when the band is whole on every rank).
+        package var bandRowsPerRank: Int?
         package var endpointLosses: [Double]
         package var endpointHeldOutLosses: [Double]?
         /// Interior pivots of the final path.
@@ -232,7 +235,7 @@ extension PathJob {
         let summary = Summary(
             method: settings.method.rawValue, settings: settings, from: endpoints[i], to: endpoints[j], model: context.model.summary,
             data: context.training.dataset.description, parameters: context.m, samples: context.training.dataset.globalCount,
-            ranks: world.size, groups: context.groups.count, groupSize: context.group.size,
+            ranks: world.size, groups: context.groups.count, groupSize: context.group.size, bandRowsPerRank: context.rows.count(of: 0),
             endpointLosses: [energies[0], energies[band.count - 1]], endpointHeldOutLosses: heldOutEnds,
             pivots: band.interiorCount,
             highestPivot: interior.map { Extremum(alpha: arcs[$0] / total, loss: energies[$0], pivot: $0) },

@@ -68,25 +68,28 @@ func registerBandChecks(_ suite: inout CheckSuite) throws {
 
     try suite.check("band.share-over-rows.exact", tolerance: 0) {
         // Items with two inputs (pivots i and i + 1), computed by groups of every size that divides
-        // P: the group sees them whole, returns a vector whose rows every rank must get back.
+        // P: the group sees them whole, returns a vector whose rows every rank must get back. In
+        // batches of every round at once, of one round, and of two.
         var errors = 0.0
         let items = interior + 1
         for size in (1...world.size).filter({ world.size % $0 == 0 }) {
-            let groups = try RankGroups.split(world, size: size, setting: "group-size")
-            defer { groups.free() }
-            let band = local(pivots, count: interior + 2)
-            let shared = try groups.shareOverRows(items, rows: rows,
-                                                  inputs: { i in [band[i * rows.count ..< (i + 1) * rows.count], band[(i + 1) * rows.count ..< (i + 2) * rows.count]] },
-                                                  scalars: 2, returnsVector: true) { i, whole in
-                // A group collective inside, as a data-parallel gradient has.
-                let size = try groups.group.allreduce(1.0, .sum)
-                return ([Double(i), size], zip(whole[0], whole[1]).map { 3 * $0 - $1 })
-            }
-            for i in 0..<items {
-                let a = pivots[i * m ..< (i + 1) * m], b = pivots[(i + 1) * m ..< (i + 2) * m]
-                let expected = Array(zip(a, b).map { 3 * $0 - $1 }[rows.rows])
-                errors += shared.rows[i] == expected ? 0 : 1
-                errors += shared.scalars[i] == [Double(i), Double(groups.group.size)] ? 0 : 1
+            for budget in [RankGroups.wholeBudget, 1, 2 * 8 * 3 * m] {
+                let groups = try RankGroups.split(world, size: size, setting: "group-size")
+                defer { groups.free() }
+                let band = local(pivots, count: interior + 2)
+                let shared = try groups.shareOverRows(items, rows: rows,
+                                                      inputs: { i in [band[i * rows.count ..< (i + 1) * rows.count], band[(i + 1) * rows.count ..< (i + 2) * rows.count]] },
+                                                      scalars: 2, returnsVector: true, wholeBudget: budget) { i, whole in
+                    // A group collective inside, as a data-parallel gradient has.
+                    let size = try groups.group.allreduce(1.0, .sum)
+                    return ([Double(i), size], zip(whole[0], whole[1]).map { 3 * $0 - $1 })
+                }
+                for i in 0..<items {
+                    let a = pivots[i * m ..< (i + 1) * m], b = pivots[(i + 1) * m ..< (i + 2) * m]
+                    let expected = Array(zip(a, b).map { 3 * $0 - $1 }[rows.rows])
+                    errors += shared.rows[i] == expected ? 0 : 1
+                    errors += shared.scalars[i] == [Double(i), Double(groups.group.size)] ? 0 : 1
+                }
             }
         }
         return errors
