@@ -240,6 +240,50 @@ extension MPIJobs {
         }
     }
 
+    /// Host 1, which held rank 0 and so the run directory's lock, is lost in mid-run: the lock stays
+    /// behind. Resumed with rank 0 on host 2, whose rank 0 cannot tell whether a process on another
+    /// host is gone, the run is refused in one line naming the holder and how to remove its lock;
+    /// resumed with rank 0 on host 1 again, the lock is seen to be stale, replaced with a note, and
+    /// the run finishes.
+    @Test func aLockLeftOnALostHostIsNamedElsewhereAndReplacedOnItsHost() throws {
+        let directory = try MPITestSupport.temporaryDirectory("multihost-lock")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try MPITestSupport.write(MPIJobs.TrainRuns.config, to: "run.toml", in: directory)
+        let out = directory.appendingPathComponent("out").path, log = directory.appendingPathComponent("log")
+        let hostfile = try TestHosts.shared.hostfile(hosts: 2)
+        let args = ["train", "--config", config, "--steps", "10000", "--checkpoint-every", "1000", "--quiet", "--out", out]
+        let process = try MPITestSupport.start([Self.wrapper] + args, environment: Self.environment(np: 4, hostfile: hostfile), log: log)
+        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        let started = MPITestSupport.wait(timeout: 120) { FileManager.default.fileExists(atPath: out + "/params-1000.npy") || !process.isRunning }
+        let midRun = started && process.isRunning && !FileManager.default.fileExists(atPath: out + "/params.npy")
+        let first = TestHosts.shared.names[0], second = TestHosts.shared.names[1]
+        TestHosts.shared.killEverything(on: first)
+        let ended = MPITestSupport.wait(timeout: 90) { !process.isRunning }
+        if !ended { for name in TestHosts.shared.names { TestHosts.shared.killEverything(on: name) }; kill(process.processIdentifier, SIGKILL) }
+        TestHosts.shared.killEverything(on: second)
+        process.waitUntilExit()
+        try #require(midRun && ended, "host \(first) was not lost in mid-training, or the job went on: \(text())")
+        let lock = out + "/.landscape.lock"
+        let holder = (try? String(contentsOfFile: lock, encoding: .utf8)) ?? ""
+        try #require(holder.split(separator: " ").dropFirst().first.map(String.init) == first, "the lock left behind names \(first): '\(holder)'")
+
+        // The same hosts, host 2 first: rank 0 there.
+        let lines = try String(contentsOfFile: hostfile, encoding: .utf8).split(separator: "\n")
+        let swapped = try MPITestSupport.write((lines.filter { $0.hasPrefix("#") } + lines.filter { !$0.hasPrefix("#") }.reversed()).joined(separator: "\n") + "\n",
+                                               to: "swapped", in: directory)
+        let elsewhere = try Self.launch(np: 4, hostfile: swapped, ["train", "--resume", out])
+        let errors = elsewhere.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+        #expect(elsewhere.status == 2 && errors.count == 1, "\(elsewhere.status): \(elsewhere.stderr)")
+        #expect(errors.first.map { $0.contains("is in use by landscape train") && $0.contains("on \(first)") && $0.contains("remove \(lock) if that job is gone") } == true,
+                "\(elsewhere.stderr)")
+
+        let home = try Self.launch(np: 4, hostfile: hostfile, ["train", "--resume", out], timeout: 300)
+        try #require(home.status == 0, "\(home.stderr)")
+        #expect(home.stderr.contains("note: replaced a stale lock in \(out)") && home.stderr.contains("on \(first)"), "\(home.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/params.npy"))
+        #expect(!FileManager.default.fileExists(atPath: lock), "released at the end")
+    }
+
     /// Hostfiles that cannot work are refused by launch/mpirun at once, in one line, exit 2: a
     /// test host that does not exist, a name that does not resolve, an address nothing answers
     /// at, more ranks than slots. Plain mpirun's own refusal of too many ranks is clear too.
