@@ -34,7 +34,7 @@ public final class MPIRuntime {
         // launch/mpirun's watch of the start: the duplicate above is collective, so once rank 0 is
         // past it every rank is up, and the wrapper stops waiting for a host lost while starting.
         if world.isRoot, let started = ProcessInfo.processInfo.environment["LANDSCAPE_STARTED"], !started.isEmpty {
-            FileManager.default.createFile(atPath: started, contents: nil)
+            _ = FileManager.default.createFile(atPath: started, contents: nil)
         }
     }
 

@@ -30,8 +30,9 @@ package struct ShardedVectorFile {
         var file: FileHandle? = nil
         if world.isRoot {
             do {
-                FileManager.default.createFile(atPath: temporary, contents: Data(NPYHeader(dataType: .float64, fortranOrder: false, shape: [count, rows.length]).encoded()))
-                guard let handle = FileHandle(forWritingAtPath: temporary) else { throw InputError("cannot write \(temporary)") }
+                let header = Data(NPYHeader(dataType: .float64, fortranOrder: false, shape: [count, rows.length]).encoded())
+                guard FileManager.default.createFile(atPath: temporary, contents: header),
+                      let handle = FileHandle(forWritingAtPath: temporary) else { throw InputError("cannot write \(temporary)") }
                 try handle.seekToEnd()
                 file = handle
             } catch { failure = error }
