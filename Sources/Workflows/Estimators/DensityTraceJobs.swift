@@ -85,7 +85,10 @@ extension EstimatorJob {
         // their bits are too); a stopped run's finished probes are kept. The checkpoint is written
         // on a stop and, as interpolate's, every `checkpointInterval` seconds: a run killed without
         // a signal (a scheduler's SIGKILL) loses at most that and a round.
-        let identity = SettingsIdentity(run: configuration, model: model, ["point": context.pointName]).text
+        // The grouping changes no probe beyond the rounding of its data-parallel sums: a stopped
+        // run may resume with another group size or placement (on other hosts, say).
+        let identity = SettingsIdentity(run: configuration, model: model, ignoring: ["density.group-size", "density.group-placement"],
+                                        ["point": context.pointName]).text
         let finished: [ProbeQuadrature] = resume ? try Self.densityCheckpoint.read(checkpoint, identity: identity, on: world) ?? [] : []
         if !finished.isEmpty { context.progress.say("density: resuming with \(finished.count) probes done") }
         let done = Set(finished.map(\.probe))
