@@ -31,9 +31,11 @@ public final class MPIRuntime {
         var length: Int32 = 0
         try check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
         hostname = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // launch/mpirun's watch of the start: the duplicate above is collective, so once rank 0 is
-        // past it every rank is up, and the wrapper stops waiting for a host lost while starting.
-        if world.isRoot, let started = ProcessInfo.processInfo.environment["LANDSCAPE_STARTED"], !started.isEmpty {
+        // launch/mpirun's watch of the start: once rank 0 is past a collective every rank is up,
+        // and the wrapper stops waiting for a host lost while starting. Every rank takes part
+        // whether or not it was given the variable, so no rank waits alone.
+        let started = ProcessInfo.processInfo.environment["LANDSCAPE_STARTED"] ?? ""
+        if try world.allreduce(started.isEmpty ? 0 : 1, .max) == 1, world.isRoot, !started.isEmpty {
             _ = FileManager.default.createFile(atPath: started, contents: nil)
         }
     }

@@ -134,8 +134,9 @@ extension RankGroups {
         return SharedOverRows(scalars: (0..<count).map { Array(scalars[$0 * width ..< ($0 + 1) * width]) }, rows: mine)
     }
 
-    /// Bytes of whole vectors (inputs and outputs) a rank may hold at once in `shareOverRows`,
-    /// unless one round alone needs more: 64 MiB, ten vectors of M = 800 000.
+    /// Bytes of whole vectors (inputs and outputs, one copy) a batch of `shareOverRows` is sized
+    /// to, unless one round alone needs more: 64 MiB, ten vectors of M = 800 000. The exchange's
+    /// send and receive buffers exist beside them for a moment, so the peak is up to about twice.
     package static let wholeBudget = 64 << 20
 
     /// The whole vector from every rank's rows, on every rank (collective over the world).

@@ -26,13 +26,19 @@ package struct ShardedVectorFile {
         let length = rows.count
         precondition(local.count >= count * length)
         var failure: Error? = nil
-        let temporary = path + ".partial"
+        // A name of its own beside the file, renamed over it at the end (`commit`): a stop between
+        // the two leaves the previous file whole, never none.
+        let temporary = temporaryName(for: path)
         var file: FileHandle? = nil
         if world.isRoot {
             do {
+                // Never into a directory whose owning job lost it (`OutputGuard`).
+                try OutputGuard.check(path)
                 let header = Data(NPYHeader(dataType: .float64, fortranOrder: false, shape: [count, rows.length]).encoded())
                 guard FileManager.default.createFile(atPath: temporary, contents: header),
-                      let handle = FileHandle(forWritingAtPath: temporary) else { throw InputError("cannot write \(temporary)") }
+                      let handle = FileHandle(forWritingAtPath: temporary) else {
+                    throw FileWriteError(path: path, reason: String(cString: strerror(errno)))
+                }
                 try handle.seekToEnd()
                 file = handle
             } catch { failure = error }
@@ -42,7 +48,9 @@ package struct ShardedVectorFile {
             let vector = Array(local[j * length ..< (j + 1) * length])
             let whole = rows.parts > 1 ? try world.gatherv(vector, counts: counts) : vector
             guard let handle = file, failure == nil else { continue }
-            do { try whole.withUnsafeBytes { try handle.write(contentsOf: Data($0)) } } catch { failure = error }
+            do { try whole.withUnsafeBytes { try handle.write(contentsOf: Data($0)) } } catch {
+                failure = OutputGuard.cause(of: FileWriteError(path: path, reason: (error as NSError).localizedDescription), writing: path)
+            }
         }
         try world.agree {
             try file?.close()
@@ -50,8 +58,7 @@ package struct ShardedVectorFile {
                 try? FileManager.default.removeItem(atPath: temporary)
                 throw failure
             }
-            _ = try? FileManager.default.removeItem(atPath: path)
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            try commit(temporary, to: path)
         }
     }
 

@@ -167,8 +167,16 @@ extension PathJob {
         let velocityFile = directory.file(Self.bandFiles.velocity)
         var velocity: [Double]? = nil
         if try world.agree({ FileManager.default.fileExists(atPath: velocityFile) }) {
-            velocity = try world.everyRank { try ShardedVectorFile(velocityFile, what: "band checkpoint").readRows(rows) }
-                + (progress.optimizerScalars ?? [])
+            // The velocity belongs to the band's interior and carries the optimiser's scalars: a
+            // pair that does not match (files from different moments) is refused, not crashed on.
+            let file = ShardedVectorFile(velocityFile, what: "band checkpoint")
+            let vectors = try world.agree { try file.count() }
+            let scalars = progress.optimizerScalars ?? []
+            let expected = updateRule(.whole).initialAuxiliary(count: 0)?.count ?? 0
+            guard vectors == pivots.count / max(1, rows.count) - 2, scalars.count == expected else {
+                throw InputError("--resume: \(directory.path) holds a band and a velocity that do not match (\(vectors) velocity vectors, \(scalars.count) optimiser scalars); remove the checkpoint or run without --resume")
+            }
+            velocity = try world.everyRank { try file.readRows(rows) } + scalars
         }
         return (BandState(step: progress.step, band: ElasticBand(pivots: pivots, dimension: rows.count), auxiliary: velocity), progress)
     }

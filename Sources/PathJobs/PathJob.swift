@@ -136,10 +136,12 @@ public struct PathJob {
             try requirePolishable(dimension: m, groupSize: groups.group.size, budget: budget)
             let pivots = settings.largestBand
             let whole = 8 * Double(2 * endpoints.count) * Double(m) + max(Double(RankGroups.wholeBudget), 24 * Double(m)) + 64 * 1024 * 1024
-            let bytes = 4 * 8 * Double(pivots + 2) * Double(rows.count) + whole
+            // The busiest rank's rows (the same number on every rank, so every rank agrees).
+            let busiest = Double(rows.count(of: 0))
+            let bytes = 4 * 8 * Double(pivots + 2) * busiest + whole
             if bytes > Double(budget) {
-                let fit = max(0, Int((Double(budget) - whole) / (32 * Double(rows.count))) - 2)
-                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × \(rows.count) doubles of the band's rows on each of \(world.size) rank(s): pivots, gradients, forces, velocity; and whole vectors: \(2 * endpoints.count) end points, the evaluations' inputs and gradients), \(formatBytes(budget)) available; use at most \(fit) pivots, or more ranks (or set --memory-per-rank)")
+                let fit = max(0, Int((Double(budget) - whole) / (32 * busiest)) - 2)
+                throw InputError("\(pivots) pivots of M = \(m) parameters need ≈ \(formatBytes(Int(min(bytes, 1e18)))) per rank (4 × (P + 2) × \(rows.count(of: 0)) doubles of the band's rows on each of \(world.size) rank(s): pivots, gradients, forces, velocity; and whole vectors: \(2 * endpoints.count) end points, the evaluations' inputs and gradients), \(formatBytes(budget)) available; use at most \(fit) pivots, or more ranks (or set --memory-per-rank)")
             }
             let exact = curvatureMethod.isExact(dimension: m)
             if exact {

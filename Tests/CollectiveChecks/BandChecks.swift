@@ -66,17 +66,20 @@ func registerBandChecks(_ suite: inout CheckSuite) throws {
         return relativeDifference(try gathered(mine, count: 1), θ)
     }
 
-    try suite.check("band.share-over-rows.exact", tolerance: 0) {
-        // Items with two inputs (pivots i and i + 1), computed by groups of every size that divides
-        // P: the group sees them whole, returns a vector whose rows every rank must get back. In
-        // batches of every round at once, of one round, and of two.
+    // Items with two inputs (pivots i and i + 1), computed by groups of every size that divides P:
+    // the group sees them whole, returns a vector whose rows every rank must get back. In batches
+    // of every round at once, of one round, and of two. M = 37 is sharded on every P; M = 3 is
+    // whole on every rank at P = 4 (fewer rows than ranks), where groups share through `share`.
+    func shareErrors(m: Int) throws -> Double {
+        let rows = RowPartition(length: m, over: world)
+        let pivots = randomParameters((interior + 2) * m, seed: 74)
+        let band = (0..<(interior + 2)).flatMap { pivots[$0 * m + rows.rows.lowerBound ..< $0 * m + rows.rows.upperBound] }
         var errors = 0.0
         let items = interior + 1
         for size in (1...world.size).filter({ world.size % $0 == 0 }) {
             for budget in [RankGroups.wholeBudget, 1, 2 * 8 * 3 * m] {
                 let groups = try RankGroups.split(world, size: size, setting: "group-size")
                 defer { groups.free() }
-                let band = local(pivots, count: interior + 2)
                 let shared = try groups.shareOverRows(items, rows: rows,
                                                       inputs: { i in [band[i * rows.count ..< (i + 1) * rows.count], band[(i + 1) * rows.count ..< (i + 2) * rows.count]] },
                                                       scalars: 2, returnsVector: true, wholeBudget: budget) { i, whole in
@@ -94,4 +97,6 @@ func registerBandChecks(_ suite: inout CheckSuite) throws {
         }
         return errors
     }
+    try suite.check("band.share-over-rows.exact", tolerance: 0) { try shareErrors(m: m) }
+    try suite.check("band.share-over-rows.fewer-rows-than-ranks.exact", tolerance: 0) { try shareErrors(m: 3) }
 }
