@@ -122,52 +122,52 @@ public struct ExactHessian: Sendable {
         var T = [Double](repeating: 0, count: tile * widest)
         var abar = [Double](repeating: 0, count: tile * (n.max()! + 1))
         var C = [Double](repeating: 0, count: (n.max()! + 1) * widest)
+        // Each block's rows and first column (its place in θ), as `rowBlockGeometry` gives them.
+        let geometry = rowBlockGeometry
         var next = 0, index = -1
         for l in 1...L {
             let inputs = inputSlots(l), bias = layout.biasOffset(l)
             for p in 0..<n[l] {
                 index += 1
+                let (rows, c0) = geometry[index]
                 while next < pieces.count, pieces[next].block == index {
-                let window = pieces[next].columns
-                next += 1
-                let c0 = layout.weightOffset(l) + p * n[l - 1]
-                precondition(window.upperBound <= M - c0)
-                let ncols = window.count
-                var start = 0
-                while start < N {
-                    let rowsInTile = min(tile, N - start)
-                    s.a[l - 1].withUnsafeBufferPointer { inputsOfLayer in
-                        abar.withUnsafeMutableBufferPointer { abar in
-                            T.withUnsafeMutableBufferPointer { T in
-                                for t in 0..<rowsInTile {
-                                    let i = start + t
-                                    // Ā row: [a_{l−1,i}, 1] (a_{l−1,i} alone without biases).
-                                    let row = abar.baseAddress! + t * inputs
-                                    row.update(from: inputsOfLayer.baseAddress! + i * n[l - 1], count: n[l - 1])
-                                    if bias != nil { row[n[l - 1]] = 1 }
-                                    fillTRow(T.baseAddress! + t * ncols, sample: i, l: l, p: p, s: s, part: part, window: window)
+                    let window = pieces[next].columns
+                    next += 1
+                    precondition(window.upperBound <= M - c0)
+                    let ncols = window.count
+                    var start = 0
+                    while start < N {
+                        let rowsInTile = min(tile, N - start)
+                        s.a[l - 1].withUnsafeBufferPointer { inputsOfLayer in
+                            abar.withUnsafeMutableBufferPointer { abar in
+                                T.withUnsafeMutableBufferPointer { T in
+                                    for t in 0..<rowsInTile {
+                                        let i = start + t
+                                        // Ā row: [a_{l−1,i}, 1] (a_{l−1,i} alone without biases).
+                                        let row = abar.baseAddress! + t * inputs
+                                        row.update(from: inputsOfLayer.baseAddress! + i * n[l - 1], count: n[l - 1])
+                                        if bias != nil { row[n[l - 1]] = 1 }
+                                        fillTRow(T.baseAddress! + t * ncols, sample: i, l: l, p: p, s: s, part: part, window: window)
+                                    }
                                 }
                             }
                         }
-                    }
-                    // C (+)= Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile): the
-                    // first tile overwrites C, so it needs no zeroing.
-                    abar.withUnsafeBufferPointer { a in
-                        T.withUnsafeBufferPointer { t in
-                            C.withUnsafeMutableBufferPointer { c in
-                                gemm(transposeA: true, m: inputs, n: ncols, k: rowsInTile, a.baseAddress!, lda: inputs,
-                                     t.baseAddress!, ldb: ncols, beta: start == 0 ? 0 : 1, c.baseAddress!, ldc: ncols)
+                        // C (+)= Āᵀ T  ((n_{l−1}+1) × ncols, inner dimension = samples in the tile): the
+                        // first tile overwrites C, so it needs no zeroing.
+                        abar.withUnsafeBufferPointer { a in
+                            T.withUnsafeBufferPointer { t in
+                                C.withUnsafeMutableBufferPointer { c in
+                                    gemm(transposeA: true, m: inputs, n: ncols, k: rowsInTile, a.baseAddress!, lda: inputs,
+                                         t.baseAddress!, ldb: ncols, beta: start == 0 ? 0 : 1, c.baseAddress!, ldc: ncols)
+                                }
                             }
                         }
+                        start += rowsInTile
                     }
-                    start += rowsInTile
-                }
-                var rows = (0..<n[l - 1]).map { c0 + $0 }
-                if let bias { rows.append(bias + p) }
-                try C.withUnsafeBufferPointer { c in
-                    try body(RowBlock(index: index, rows: rows, firstColumn: c0 + window.lowerBound,
-                                      panel: UnsafeBufferPointer(rebasing: c[0..<(inputs * ncols)])))
-                }
+                    try C.withUnsafeBufferPointer { c in
+                        try body(RowBlock(index: index, rows: rows, firstColumn: c0 + window.lowerBound,
+                                          panel: UnsafeBufferPointer(rebasing: c[0..<(inputs * ncols)])))
+                    }
                 }
             }
         }

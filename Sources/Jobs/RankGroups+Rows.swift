@@ -138,10 +138,4 @@ extension RankGroups {
     /// to, unless one round alone needs more: 64 MiB, ten vectors of M = 800 000. The exchange's
     /// send and receive buffers exist beside them for a moment, so the peak is up to about twice.
     package static let wholeBudget = 64 << 20
-
-    /// The whole vector from every rank's rows, on every rank (collective over the world).
-    package func whole(_ local: ArraySlice<Double>, rows: RowPartition) throws -> [Double] {
-        guard rows.parts > 1 else { return Array(local) }
-        return try world.allgatherv(Array(local), counts: (0..<rows.parts).map(rows.count(of:)))
-    }
 }

@@ -43,10 +43,9 @@ package struct ShardedVectorFile {
                 file = handle
             } catch { failure = error }
         }
-        let counts = (0..<rows.parts).map(rows.count(of:))
         for j in 0..<count {
             let vector = Array(local[j * length ..< (j + 1) * length])
-            let whole = rows.parts > 1 ? try world.gatherv(vector, counts: counts) : vector
+            let whole = rows.parts > 1 ? try world.gatherv(vector, counts: rows.counts) : vector
             guard let handle = file, failure == nil else { continue }
             do { try whole.withUnsafeBytes { try handle.write(contentsOf: Data($0)) } } catch {
                 failure = OutputGuard.cause(of: FileWriteError(path: path, reason: (error as NSError).localizedDescription), writing: path)

@@ -1,6 +1,7 @@
 import CScaLAPACK
 import Cluster
 import Objectives
+import Support
 
 // Dense kernels over blocks of long vectors (column-major, column j at `j·n ..< (j+1)·n`), all
 // through OpenBLAS: the M-sized work of every Krylov method here is a GEMM against the basis,
@@ -14,55 +15,62 @@ import Objectives
 /// The rows of long vectors this rank holds and how partial inner products over them are summed.
 struct VectorRows {
     let partition: RowPartition
-    /// Where partial sums are added (nil: replicated vectors, nothing to add).
-    let communicator: Communicator?
+    /// Partial sums over these rows made whole (`.whole`: replicated vectors, nothing to add).
+    let sums: ShardSums
 
     /// The rows of an operator's vectors.
     init(_ a: RowShardedOperator) {
         partition = a.partition
-        communicator = a.isSharded ? a.communicator : nil
+        sums = a.partition.sums(on: a.communicator)
     }
 
     /// Every row on this rank.
     init(replicated n: Int) {
         partition = RowPartition(length: n, parts: 1, part: 0)
-        communicator = nil
+        sums = .whole
     }
 
     /// Rows held here: the length of every local column.
     var count: Int { partition.count }
 
     func sum(_ partial: inout [Double]) throws {
-        try communicator?.allreduce(&partial, .sum)
+        partial = try sums(partial)
     }
 
     /// ‖x‖₂ of column j of a block (replicated: `dnrm2`'s scaled sum, bit for bit as before).
     func norm(_ block: [Double], column j: Int) throws -> Double {
-        let n = count
-        guard communicator != nil else { return block.withUnsafeBufferPointer { cblas_dnrm2(Int32(n), $0.baseAddress! + j * n, 1) } }
-        var square = [block.withUnsafeBufferPointer { x in cblas_ddot(Int32(n), x.baseAddress! + j * n, 1, x.baseAddress! + j * n, 1) }]
-        try sum(&square)
-        return square[0].squareRoot()
+        try norms(block, columns: j ..< j + 1)[0]
     }
 
     /// xᵀy of column j of two blocks.
     func dot(_ x: [Double], _ y: [Double], column j: Int) throws -> Double {
+        try dots(x, y, columns: j ..< j + 1)[0]
+    }
+
+    /// ‖xⱼ‖₂ of several columns of a block, in one reduction of their partial squares when sharded.
+    func norms(_ block: [Double], columns: Range<Int>) throws -> [Double] {
         let n = count
-        var product = [x.withUnsafeBufferPointer { x in
-            y.withUnsafeBufferPointer { y in cblas_ddot(Int32(n), x.baseAddress! + j * n, 1, y.baseAddress! + j * n, 1) }
-        }]
-        try sum(&product)
-        return product[0]
+        guard !sums.isWhole else { return columns.map { j in block.withUnsafeBufferPointer { cblas_dnrm2(Int32(n), $0.baseAddress! + j * n, 1) } } }
+        return try dots(block, block, columns: columns).map { $0.squareRoot() }
+    }
+
+    /// xⱼᵀyⱼ of several columns of two blocks, in one reduction of their partial sums.
+    func dots(_ x: [Double], _ y: [Double], columns: Range<Int>) throws -> [Double] {
+        let n = count
+        return try sums(columns.map { j in
+            x.withUnsafeBufferPointer { x in
+                y.withUnsafeBufferPointer { y in cblas_ddot(Int32(n), x.baseAddress! + j * n, 1, y.baseAddress! + j * n, 1) }
+            }
+        })
     }
 
     /// Throws unless every entry of an operator's result is finite on every rank: with sharded
     /// rows a bad entry is seen by one rank only, so the verdict is agreed before anyone throws.
     func requireFinite(_ values: [Double], _ what: @autoclosure () -> String) throws {
         let bad = values.firstIndex { !$0.isFinite }
-        guard let communicator else { return try Krylov.requireFinite(values, what()) }
-        var flag = [bad == nil ? 0.0 : 1.0]
-        try communicator.allreduce(&flag, .max)
-        guard flag[0] > 0 else { return }
+        guard !sums.isWhole else { return try Krylov.requireFinite(values, what()) }
+        // How many ranks saw one: a sum of 0/1 flags is positive exactly when any flag is.
+        guard try sums([bad == nil ? 0 : 1])[0] > 0 else { return }
         let entry = bad.map { "\(values[$0]) at entry \(partition.rows.lowerBound + $0 % count) of direction \($0 / max(count, 1))" } ?? "a non-finite value on another rank"
         throw InputError("\(what()) returned \(entry): the curvature is not finite at this point; check the parameters (an overflow?) and the data")
     }

@@ -425,7 +425,8 @@ extension Lanczos {
             var continuation = Basis(rows: rows, capacity: next.count / length)
             continuation.append(next, count: next.count / length)
             _ = try continuation.orthogonalize(&extra, count: b)
-            let room = try (0..<b).filter { try rows.norm(extra, column: $0) > 1e-8 * rows.norm(fresh, column: $0) }
+            let (left, whole) = (try rows.norms(extra, columns: 0..<b), try rows.norms(fresh, columns: 0..<b))
+            let room = (0..<b).filter { left[$0] > 1e-8 * whole[$0] }
             let columns = room.flatMap { extra[$0 * length ..< ($0 + 1) * length] }
             next += try orthonormalize(columns, rows: rows, count: room.count, against: nil).q
         }

@@ -103,9 +103,7 @@ public struct TraceEstimator {
             if rank > 0 {
                 let aq = try sharded.apply(q, count: rank)
                 try rows.requireFinite(aq, "the operator")
-                for j in 0..<rank {
-                    lowRank += try settings.power == 1 ? rows.dot(q, aq, column: j) : pow2(rows.norm(aq, column: j))
-                }
+                lowRank = try samples(q, aq, count: rank, rows: rows).reduce(0, +)
             }
             var deflation = Basis(rows: rows, capacity: max(rank, 1))
             deflation.append(q, count: rank)
@@ -114,6 +112,12 @@ public struct TraceEstimator {
             result.sketchRank = rank
             return result
         }
+    }
+
+    /// zⱼᵀ Aᵖ zⱼ of the `count` columns of Z given A Z: zᵀ(Az), or ‖Az‖² for p = 2 — in one
+    /// reduction of the block's partial sums when the rows are sharded.
+    private func samples(_ z: [Double], _ az: [Double], count: Int, rows: VectorRows) throws -> [Double] {
+        settings.power == 1 ? try rows.dots(z, az, columns: 0..<count) : try rows.norms(az, columns: 0..<count).map(pow2)
     }
 
     /// Hutchinson's mean over probes of zᵀ Aᵖ z, or with a deflation basis Q of (z')ᵀ Aᵖ z' with
@@ -134,9 +138,7 @@ public struct TraceEstimator {
             let az = try a.apply(z, count: count)
             try rows.requireFinite(az, "the operator")
             matvecs += count
-            for j in 0..<count {
-                samples.append(try settings.power == 1 ? rows.dot(z, az, column: j) : pow2(rows.norm(az, column: j)))
-            }
+            samples += try self.samples(z, az, count: count, rows: rows)
             let (mean, error) = meanAndStandardError(samples)
             let point = TraceEstimate.HistoryPoint(matvecs: matvecs, estimate: offset + mean, standardError: error.isFinite ? error : nil)
             history.append(point)

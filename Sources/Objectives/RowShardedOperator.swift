@@ -38,6 +38,8 @@ public struct RowPartition: Sendable, Equatable {
     }
 
     public var parts: Int { offsets.count - 1 }
+    /// How many rows each part holds, in part order (what a gather or scatter of one column moves).
+    public var counts: [Int] { (0..<parts).map(count(of:)) }
     /// The rows this rank holds.
     public var rows: Range<Int> { offsets[part] ..< offsets[part + 1] }
     /// How many rows this rank holds.
@@ -52,6 +54,32 @@ public struct RowPartition: Sendable, Equatable {
         let rows = self.rows
         for j in 0..<k { local.replaceSubrange(j * count ..< (j + 1) * count, with: block[j * length + rows.lowerBound ..< j * length + rows.upperBound]) }
         return local
+    }
+
+    /// The whole n × k block (column-major) from every part's rows, on every rank of `world` (the
+    /// communicator the partition was made over; collective; this rank's block when replicated).
+    public func gather(_ local: [Double], columns k: Int, on world: Communicator) throws -> [Double] {
+        guard parts > 1 else { return local }
+        let gathered = try world.allgatherv(local, counts: counts.map { $0 * k })
+        // Gathered part-major; stored column-major.
+        var whole = [Double](repeating: 0, count: length * k)
+        forEachPartMajorSegment(columns: k) { column, packed in whole.replaceSubrange(column, with: gathered[packed]) }
+        return whole
+    }
+
+    /// The two layouts of an n × k block the collectives convert between: column-major (`whole`)
+    /// and part-major (`packed`: part r's rows of every column, then part r + 1's — what a rank
+    /// contributes to an allgather and receives from a reduce-scatter). Calls `body` with each
+    /// segment's place in both.
+    func forEachPartMajorSegment(columns k: Int, _ body: (_ whole: Range<Int>, _ packed: Range<Int>) -> Void) {
+        var at = 0
+        for r in 0..<parts {
+            let rows = offsets[r] ..< offsets[r + 1]
+            for j in 0..<k {
+                body(j * length + rows.lowerBound ..< j * length + rows.upperBound, at ..< at + rows.count)
+                at += rows.count
+            }
+        }
     }
 }
 
@@ -127,11 +155,11 @@ public struct RowShardedOperator {
         // Reduce-scatter delivers contiguous segments, so the sums are regrouped part-major.
         let sums = summed.localSums(full, count: k)
         var grouped = [Double](repeating: 0, count: sums.count)
-        forEachPartMajorSegment(columns: k) { whole, packed in grouped.replaceSubrange(packed, with: sums[whole]) }
+        partition.forEachPartMajorSegment(columns: k) { whole, packed in grouped.replaceSubrange(packed, with: sums[whole]) }
         var mine = [Double](repeating: 0, count: partition.count * k)
         try grouped.withUnsafeBufferPointer { send in
             try mine.withUnsafeMutableBufferPointer { receive in
-                try summed.sumOntoOwners(send, into: receive, counts: (0..<partition.parts).map { partition.count(of: $0) * k })
+                try summed.sumOntoOwners(send, into: receive, counts: partition.counts.map { $0 * k })
             }
         }
         let scale = summed.sumScale
@@ -141,32 +169,6 @@ public struct RowShardedOperator {
 
     /// The whole n × k block from every rank's rows (collective; identity when not sharded).
     public func gather(_ local: [Double], columns k: Int) throws -> [Double] {
-        guard isSharded else { return local }
-        let counts = (0..<partition.parts).map { partition.count(of: $0) * k }
-        let parts = try communicator.allgatherv(local, counts: counts)
-        // Gathered part-major; stored column-major.
-        var full = [Double](repeating: 0, count: dimension * k)
-        forEachPartMajorSegment(columns: k) { whole, packed in full.replaceSubrange(whole, with: parts[packed]) }
-        return full
-    }
-
-    /// The two layouts of an n × k block the collectives convert between: column-major (`whole`)
-    /// and part-major (`packed`: part r's rows of every column, then part r + 1's — what a rank
-    /// contributes to an allgather and receives from a reduce-scatter). Calls `body` with each
-    /// segment's place in both.
-    private func forEachPartMajorSegment(columns k: Int, _ body: (_ whole: Range<Int>, _ packed: Range<Int>) -> Void) {
-        var at = 0
-        for r in 0..<partition.parts {
-            let rows = partition.offsets[r] ..< partition.offsets[r + 1]
-            for j in 0..<k {
-                body(j * dimension + rows.lowerBound ..< j * dimension + rows.upperBound, at ..< at + rows.count)
-                at += rows.count
-            }
-        }
-    }
-
-    /// Sums partial inner products over the ranks' rows in place (nothing when not sharded).
-    public func sum(_ partial: inout [Double]) throws {
-        if isSharded { try communicator.allreduce(&partial, .sum) }
+        try partition.gather(local, columns: k, on: communicator)
     }
 }

@@ -214,7 +214,7 @@ extension PathJob {
         let higherEnd = max(energies[0], energies[band.count - 1])
         var saddle: (RefinedSaddle, [Double])? = nil
         // The highest pivot, whole (its rows are spread over the ranks).
-        let highest = try interior.map { try context.groups.whole(band.pivot($0), rows: context.rows) }
+        let highest = try interior.map { try context.rows.gather(Array(band.pivot($0)), columns: 1, on: world) }
         if settings.polish, settings.method != .string, let top = interior, let highest {
             let search = certifiedSearch(index: 1, training: context.training, model: context.model, assembler: context.assembler)
             let refined = try Self.certify([highest], names: ["saddle"], search: search, groups: context.groups,

@@ -21,15 +21,9 @@ func registerBandChecks(_ suite: inout CheckSuite) throws {
     let gradients = randomParameters(interior * m, seed: 72)
     let energySets: [[Double]] = [[0, 1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1, 0], [0, 2, 5, 3, 3, 1, 0.5], [1, 1, 1, 1, 1, 1, 1]]
     /// This rank's rows of each of `count` whole vectors laid end to end.
-    func local(_ whole: [Double], count: Int) -> [Double] {
-        (0..<count).flatMap { whole[$0 * m + rows.rows.lowerBound ..< $0 * m + rows.rows.upperBound] }
-    }
+    func local(_ whole: [Double], count: Int) -> [Double] { rows.slice(whole, columns: count) }
     /// The whole vectors from every rank's rows of each.
-    func gathered(_ mine: [Double], count: Int) throws -> [Double] {
-        guard rows.parts > 1 else { return mine }
-        let counts = (0..<rows.parts).map(rows.count(of:))
-        return try (0..<count).flatMap { j in try world.allgatherv(Array(mine[j * rows.count ..< (j + 1) * rows.count]), counts: counts) }
-    }
+    func gathered(_ mine: [Double], count: Int) throws -> [Double] { try rows.gather(mine, columns: count, on: world) }
 
     try suite.check("band.forces.sharded=whole", tolerance: 1e-13) {
         let whole = ElasticBand(pivots: pivots, dimension: m)
@@ -73,7 +67,7 @@ func registerBandChecks(_ suite: inout CheckSuite) throws {
     func shareErrors(m: Int) throws -> Double {
         let rows = RowPartition(length: m, over: world)
         let pivots = randomParameters((interior + 2) * m, seed: 74)
-        let band = (0..<(interior + 2)).flatMap { pivots[$0 * m + rows.rows.lowerBound ..< $0 * m + rows.rows.upperBound] }
+        let band = rows.slice(pivots, columns: interior + 2)
         var errors = 0.0
         let items = interior + 1
         for size in (1...world.size).filter({ world.size % $0 == 0 }) {
